@@ -1,0 +1,61 @@
+#pragma once
+// SessionStore: one row per proxied session and one per recording, linked to it.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/recorder.h"
+#include "authz/clock.h"
+#include "authz/result.h"
+
+namespace bastion::audit {
+
+struct SessionStart {
+  std::string operator_name;
+  std::string server;
+  std::string login;
+  std::optional<std::int64_t> grant_id;
+  std::string client;
+  std::string source;  // "203.0.113.7:51234"
+  Seconds start{};
+  int pid = 0;
+};
+
+struct SessionRow {
+  std::int64_t id = 0;
+  std::string operator_name, server, login, client, source;
+  std::optional<std::int64_t> grant_id;
+  Seconds start{};
+  std::optional<Seconds> end;
+  std::optional<int> exit_status;
+  std::string status;  // "live" | "closed" | "aborted" | "refused"
+  std::string reason;  // why it ended, if not normally
+  int pid = 0;
+};
+
+struct RecordingRow {
+  std::int64_t id = 0;
+  std::int64_t session_id = 0;
+  int channel = 0;
+  RecordingSummary summary;
+  Seconds start{};
+  Seconds end{};
+};
+
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  virtual Result<std::int64_t> start(const SessionStart& s) = 0;
+  virtual Status finish(std::int64_t id, Seconds end, std::optional<int> exit_status, std::string_view status,
+                        std::string_view reason) = 0;
+  virtual Status add_recording(std::int64_t session_id, int channel, const RecordingSummary& r, Seconds start,
+                               Seconds end) = 0;
+  virtual std::optional<SessionRow> find(std::int64_t id) = 0;
+  virtual std::vector<SessionRow> list() = 0;  // oldest first
+  virtual std::vector<RecordingRow> recordings_of(std::int64_t session_id) = 0;
+};
+using SessionStorePtr = std::unique_ptr<SessionStore>;
+
+}  // namespace bastion::audit

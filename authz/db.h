@@ -1,0 +1,87 @@
+#pragma once
+// Database and Statement: the one RAII wrapper over sqlite3 / sqlite3_stmt. SQL lives only in the
+// stores (authz/sqlite_store.cc, audit/sqlite_session_store.cc) and in authz/schema.cc.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "authz/result.h"
+
+namespace bastion::db {
+
+struct SqliteCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using SqlitePtr = std::unique_ptr<sqlite3, SqliteCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Statement binds parameters by 1-based index and steps through rows.
+class Statement {
+ public:
+  explicit Statement(StmtPtr s) : s_(std::move(s)) {}
+  Statement& bind(int i, std::int64_t v);
+  Statement& bind(int i, std::string_view v);
+  Statement& bind(int i, std::nullopt_t);
+  Statement& bind(int i, const std::optional<std::int64_t>& v);
+  // step returns true while a row is available, false when done; an error throws DbError.
+  bool step();
+  std::int64_t col_int(int i) const;
+  std::string col_text(int i) const;
+  bool col_null(int i) const;
+  void reset();
+
+ private:
+  StmtPtr s_;
+};
+
+// DbError is thrown for failures of the database itself (corrupt, locked beyond the busy timeout,
+// disk full). Callers at the edges turn it into a refusal: if the database is unreadable, nobody
+// gets in (DESIGN.md rule 5).
+struct DbError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Database {
+ public:
+  // open opens (and with create=true creates, mode 0600) the database at path, enables WAL,
+  // foreign keys and a busy timeout, and applies pending schema migrations.
+  static Result<std::shared_ptr<Database>> open(const std::string& path, bool create);
+
+  Statement prepare(std::string_view sql);
+  void exec(std::string_view sql);
+  std::int64_t last_insert_id() const;
+  int changes() const;
+  int schema_version();
+  const std::string& path() const { return path_; }
+  sqlite3* raw() { return db_.get(); }
+
+  // Transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless commit() was called.
+  class Transaction {
+   public:
+    explicit Transaction(Database& db);
+    ~Transaction();
+    void commit();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+   private:
+    Database& db_;
+    bool done_ = false;
+  };
+
+ private:
+  Database(SqlitePtr db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+  SqlitePtr db_;
+  std::string path_;
+};
+
+using DatabasePtr = std::shared_ptr<Database>;
+
+}  // namespace bastion::db

@@ -1,0 +1,76 @@
+#pragma once
+// The access model: people, their keys, servers, catalogues of allowed operations, grants.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "authz/clock.h"
+
+namespace bastion::authz {
+
+enum class Role { Operator, Officer, Client };
+enum class ServerKind { Dedicated, Shared };
+// The kinds of operation a catalogue entry can allow (DESIGN.md, issue 3).
+enum class OpType { Shell, Exec, Sftp, Scp, Rsync, Forward };
+
+const char* to_string(Role r);
+const char* to_string(ServerKind k);
+const char* to_string(OpType t);
+std::optional<Role> parse_role(std::string_view s);
+std::optional<ServerKind> parse_server_kind(std::string_view s);
+std::optional<OpType> parse_op_type(std::string_view s);
+
+struct Operator {
+  std::int64_t id = 0;
+  std::string name;
+  Role role = Role::Operator;
+  std::string client;  // only for Role::Client
+  bool disabled = false;
+  std::string totp_secret;  // base32
+};
+
+struct OperatorKey {
+  std::int64_t id = 0;
+  std::int64_t operator_id = 0;
+  std::string type;     // "ssh-ed25519", "ssh-rsa", …
+  std::string base64;   // the key blob, base64 as in authorized_keys
+  std::string comment;
+  std::string fingerprint;  // "SHA256:…"
+};
+
+struct Server {
+  std::int64_t id = 0;
+  std::string name;
+  std::string host;
+  int port = 22;
+  std::string client;
+  ServerKind kind = ServerKind::Dedicated;
+  std::string host_key;  // "ssh-ed25519 AAAA…" as registered by the officer
+};
+
+struct CatalogueEntry {
+  std::int64_t id = 0;
+  std::int64_t server_id = 0;
+  std::string name;     // e.g. "status", "shell"
+  OpType type = OpType::Shell;
+  std::string pattern;  // exec: exact command or glob over argv; forward: host:port; else empty
+};
+
+struct Grant {
+  std::int64_t id = 0;
+  std::int64_t operator_id = 0;
+  std::string operator_name;
+  std::int64_t server_id = 0;
+  std::string server_name;
+  std::string login;
+  std::vector<std::string> ops;  // names of catalogue entries of that server
+  Seconds not_before{};
+  Seconds not_after{};           // exclusive
+  std::string reason;
+  std::string granted_by;
+  std::optional<Seconds> revoked_at;
+  Seconds created_at{};
+};
+
+}  // namespace bastion::authz

@@ -1,0 +1,49 @@
+#pragma once
+// Operation: what a channel request asks to do, classified from untrusted bytes (the exec command
+// line, the subsystem name, a direct-tcpip destination) so that decide() can match it against a
+// catalogue.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authz/model.h"
+#include "authz/result.h"
+
+namespace bastion::authz {
+
+enum class TransferDirection { None, Upload, Download };
+
+struct Operation {
+  OpType type = OpType::Shell;
+  std::vector<std::string> argv;  // exec/scp/rsync: the parsed argument vector
+  std::string command;            // exec/scp/rsync: the raw command line, passed upstream unchanged
+  TransferDirection direction = TransferDirection::None;  // scp and rsync
+  std::string forward_host;       // forward
+  int forward_port = 0;           // forward
+
+  static Operation shell() { return Operation{}; }
+  static Operation sftp() { Operation o; o.type = OpType::Sftp; return o; }
+  static Operation forward(std::string host, int port);
+};
+
+// split_command_line splits a command line the way a POSIX shell splits words (single and double
+// quotes, backslash escapes). Returns an error for unterminated quotes or bytes that are not
+// printable text. Shell metacharacters (; | & $ ` > < ( ) newline) outside quotes are kept as
+// their own words, so a pattern over argv never matches "cmd; rm -rf /".
+Result<std::vector<std::string>> split_command_line(std::string_view line);
+
+// classify_exec turns an exec request's command line into an Operation: "scp -t/-f …" is Scp
+// upload/download, "rsync --server [--sender] …" is Rsync download/upload, anything else is Exec.
+Result<Operation> classify_exec(std::string_view command_line);
+
+// glob_match matches text against a glob with * and ? (no path semantics); used per argv word.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+// exec_pattern_matches: a catalogue pattern is itself split with split_command_line; it matches an
+// argv when both have the same number of words and each word glob-matches — except that a final
+// pattern word "*" alone matches any number (zero or more) of remaining words that contain no
+// shell metacharacter word.
+bool exec_pattern_matches(std::string_view pattern, const std::vector<std::string>& argv);
+
+}  // namespace bastion::authz
