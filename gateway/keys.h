@@ -1,0 +1,34 @@
+#pragma once
+// The bastion's own keys: its SSH host key (what operators see) and its egress key (what it uses
+// to log in to servers). Both ed25519, created by `bastionctl init` beside the database, mode 0600.
+#include <string>
+
+#include "authz/result.h"
+#include "gateway/ssh_ptr.h"
+
+namespace bastion::gateway {
+
+struct KeyPaths {
+  std::string host_key;    // private key; ".pub" beside it
+  std::string egress_key;  // private key; ".pub" beside it
+};
+
+// default_key_paths: "<dir of db>/host_ed25519_key" and "<dir of db>/egress_ed25519_key".
+KeyPaths default_key_paths(const std::string& db_path);
+
+// ensure_key creates an ed25519 key pair at path (0600, .pub 0644) unless one exists.
+Status ensure_key(const std::string& path);
+
+// load_private_key refuses a key file that is group- or world-accessible, as sshd does.
+Result<KeyPtr> load_private_key(const std::string& path);
+
+// public_key_line: "ssh-ed25519 AAAA…" of a key.
+Result<std::string> public_key_line(ssh_key key);
+
+// fingerprint: "SHA256:…" as OpenSSH prints it.
+std::string fingerprint(ssh_key key);
+
+// parse_public_key_line parses "type base64 [comment]".
+Result<KeyPtr> parse_public_key_line(const std::string& line);
+
+}  // namespace bastion::gateway
