@@ -1,0 +1,166 @@
+// bastiond: the bastion daemon. Listens, forks one session process per connection.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
+
+#include "authz/db.h"
+#include "gateway/keys.h"
+#include "gateway/listener.h"
+#include "gateway/session_process.h"
+#include "gateway/upstream.h"
+
+namespace po = boost::program_options;
+using namespace bastion;
+using namespace bastion::gateway;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_stop_signal(int) { g_stop.store(true); }
+
+struct Options {
+  std::string config;
+  std::string listen = "0.0.0.0:2222";
+  DaemonSettings settings;
+  std::string log_level = "info";
+};
+
+int usage_error(const std::string& msg) {
+  std::cerr << "bastiond: " << msg << "\n";
+  return 2;
+}
+
+// parse_options reads the command line, then the config file for anything not given there.
+std::optional<int> parse_options(int argc, char** argv, Options& o) {
+  po::options_description desc("bastiond — the Bastion SSH gateway daemon\n\nOptions");
+  desc.add_options()("help,h", "show this help")
+      ("config,c", po::value(&o.config), "configuration file (key = value, same names as the options)")
+      ("listen", po::value(&o.listen)->default_value(o.listen), "address to listen on, HOST:PORT ([V6]:PORT); port 0 picks a free one")
+      ("db", po::value(&o.settings.db_path), "database file (created by `bastionctl --db FILE init`)")
+      ("state-dir", po::value(&o.settings.state_dir), "directory for recordings and runtime files")
+      ("host-key", po::value(&o.settings.host_key_path), "host private key (default: beside the database)")
+      ("egress-key", po::value(&o.settings.egress_key_path), "egress private key (default: beside the database)")
+      ("login-grace", po::value(&o.settings.login_grace_seconds)->default_value(60), "seconds to complete authentication")
+      ("max-auth-tries", po::value(&o.settings.auth.max_attempts)->default_value(6), "failed attempts before disconnect")
+      ("connect-timeout", po::value(&o.settings.upstream.connect_timeout_seconds)->default_value(10), "seconds to reach a server")
+      ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("config")) {
+      std::ifstream in(vm["config"].as<std::string>());
+      if (!in) return usage_error("cannot read configuration file " + vm["config"].as<std::string>());
+      po::store(po::parse_config_file(in, desc), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  if (o.settings.db_path.empty()) return usage_error("--db FILE is required (or db = FILE in --config)");
+  if (o.settings.state_dir.empty()) return usage_error("--state-dir DIR is required (or state-dir = DIR in --config)");
+  auto keys = default_key_paths(o.settings.db_path);
+  if (o.settings.host_key_path.empty()) o.settings.host_key_path = keys.host_key;
+  if (o.settings.egress_key_path.empty()) o.settings.egress_key_path = keys.egress_key;
+  return std::nullopt;
+}
+
+Result<BindPtr> make_bind(const DaemonSettings& s) {
+  auto key = load_private_key(s.host_key_path);
+  if (!key) return key.error();
+  BindPtr bind(ssh_bind_new());
+  if (!bind) return Error{"out of memory"};
+  // The bind takes ownership of the imported key.
+  if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_IMPORT_KEY, key->release()) != SSH_OK)
+    return Error{"cannot use host key " + s.host_key_path};
+  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_CIPHERS_C_S, kCiphers);
+  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_CIPHERS_S_C, kCiphers);
+  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_KEY_EXCHANGE, kKex);
+  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HMAC_C_S, kMacs);
+  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HMAC_S_C, kMacs);
+  return bind;
+}
+
+Status check_startup(const DaemonSettings& s) {
+  // Fail closed at start: an unreadable database means nobody could get in anyway.
+  auto db = db::Database::open(s.db_path, false);
+  if (!db) return db.error();
+  if (auto k = load_private_key(s.egress_key_path); !k) return k.error();
+  std::error_code ec;
+  std::filesystem::create_directories(s.state_dir + "/recordings", ec);
+  if (ec) return Error{"cannot create state directory " + s.state_dir + ": " + ec.message()};
+  chmod(s.state_dir.c_str(), 0700);
+  chmod((s.state_dir + "/recordings").c_str(), 0700);
+  return ok_status();
+}
+
+// write_port_file publishes the bound port (useful with --listen HOST:0).
+Status write_port_file(const std::string& state_dir, int port) {
+  std::string path = state_dir + "/bastiond.port";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) return Error{"cannot write " + tmp};
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Error{"cannot write " + path};
+  return ok_status();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (auto rc = parse_options(argc, argv, o)) return *rc;
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ bastiond[%P] %l: %v", spdlog::pattern_time_type::utc);
+  umask(077);
+  ssh_init();
+
+  auto addr = parse_listen(o.listen);
+  if (!addr) return usage_error(addr.error().message);
+  if (auto st = check_startup(o.settings); !st) {
+    std::cerr << "bastiond: " << st.error().message << "\n";
+    return 1;
+  }
+  auto bind = make_bind(o.settings);
+  if (!bind) {
+    std::cerr << "bastiond: " << bind.error().message << "\n";
+    return 1;
+  }
+  auto listener = Listener::bind(addr->first, addr->second);
+  if (!listener) {
+    std::cerr << "bastiond: " << listener.error().message << "\n";
+    return 1;
+  }
+  if (auto st = write_port_file(o.settings.state_dir, listener->port()); !st) {
+    std::cerr << "bastiond: " << st.error().message << "\n";
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  spdlog::info("listening on {}:{} (database {}, state {})", addr->first, listener->port(), o.settings.db_path,
+               o.settings.state_dir);
+  ssh_bind raw_bind = bind->get();
+  const DaemonSettings& settings = o.settings;
+  listener->serve([&](int fd, const Peer& peer) { return serve_connection(fd, peer, raw_bind, settings); }, g_stop);
+  spdlog::info("stopping");
+  ssh_finalize();
+  return 0;
+}

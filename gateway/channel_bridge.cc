@@ -1,0 +1,241 @@
+#include "gateway/channel_bridge.h"
+
+#include <libssh/callbacks.h>
+
+#include <algorithm>
+#include <array>
+
+#include <spdlog/spdlog.h>
+
+namespace bastion::gateway {
+namespace {
+constexpr std::size_t kMaxEnv = 32;
+// One read at a time moves at most one SSH packet's worth of payload; the windows bound the rest.
+constexpr std::size_t kChunk = 32 * 1024;
+}  // namespace
+
+ChannelBridge::ChannelBridge(int number, ssh_channel client) : number_(number), client_(client) {
+  client_cb_.userdata = this;
+  client_cb_.channel_close_function = &ChannelBridge::on_client_close;
+  client_cb_.channel_signal_function = &ChannelBridge::on_client_signal;
+  client_cb_.channel_pty_request_function = &ChannelBridge::on_pty_request;
+  client_cb_.channel_env_request_function = &ChannelBridge::on_env_request;
+  client_cb_.channel_shell_request_function = &ChannelBridge::on_shell_request;
+  client_cb_.channel_exec_request_function = &ChannelBridge::on_exec_request;
+  client_cb_.channel_subsystem_request_function = &ChannelBridge::on_subsystem_request;
+  client_cb_.channel_pty_window_change_function = &ChannelBridge::on_window_change;
+  ssh_callbacks_init(&client_cb_);
+  ssh_set_channel_callbacks(client_.get(), &client_cb_);
+}
+
+ChannelBridge::~ChannelBridge() {
+  if (upstream_) ssh_remove_channel_callbacks(upstream_.get(), &upstream_cb_);
+  if (client_) ssh_remove_channel_callbacks(client_.get(), &client_cb_);
+}
+
+void ChannelBridge::attach(ChannelPtr upstream, audit::ChannelRecorderPtr recorder) {
+  upstream_ = std::move(upstream);
+  recorder_ = std::move(recorder);
+  pty_ = request_.pty.has_value();
+  upstream_cb_.userdata = this;
+  upstream_cb_.channel_close_function = &ChannelBridge::on_upstream_close;
+  upstream_cb_.channel_exit_status_function = &ChannelBridge::on_upstream_exit_status;
+  upstream_cb_.channel_exit_signal_function = &ChannelBridge::on_upstream_exit_signal;
+  ssh_callbacks_init(&upstream_cb_);
+  ssh_set_channel_callbacks(upstream_.get(), &upstream_cb_);
+  state_ = State::Running;
+}
+
+void ChannelBridge::respond(const std::string& text, bool to_stderr, int exit_status) {
+  if (!text.empty()) {
+    if (to_stderr)
+      ssh_channel_write_stderr(client_.get(), text.data(), static_cast<uint32_t>(text.size()));
+    else
+      ssh_channel_write(client_.get(), text.data(), static_cast<uint32_t>(text.size()));
+  }
+  exit_status_ = exit_status;
+  finish(to_stderr ? text : "");
+}
+
+void ChannelBridge::cut(const std::string& message) {
+  std::string line = "\r\nbastion: " + message + "\r\n";
+  ssh_channel_write_stderr(client_.get(), line.data(), static_cast<uint32_t>(line.size()));
+  if (upstream_ && !upstream_closed_) ssh_channel_close(upstream_.get());
+  exit_status_.reset();
+  exit_signal_.reset();
+  exit_status_ = 255;
+  finish(message);
+}
+
+void ChannelBridge::window_change(int cols, int rows) {
+  if (request_.pty) {
+    request_.pty->cols = cols;
+    request_.pty->rows = rows;
+  }
+  if (state_ != State::Running) return;
+  ssh_channel_change_pty_size(upstream_.get(), cols, rows);
+  if (recorder_ && !recorder_->resize(cols, rows)) cut("the session recording cannot be written; session ended");
+}
+
+void ChannelBridge::forward_signal(const char* name) {
+  if (state_ == State::Running && name != nullptr) ssh_channel_request_send_signal(upstream_.get(), name);
+}
+
+ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr,
+                                        audit::Stream stream) {
+  std::array<char, kChunk> buf;
+  bool moved = false;
+  for (;;) {
+    uint32_t window = ssh_channel_window_size(to);
+    if (window == 0) break;
+    int avail = ssh_channel_poll(from, from_stderr);
+    if (avail == SSH_EOF) return Flow::Eof;
+    if (avail == SSH_ERROR) return Flow::Failed;
+    if (avail <= 0) break;
+    uint32_t want = std::min<uint32_t>({static_cast<uint32_t>(avail), window, kChunk});
+    int n = ssh_channel_read_nonblocking(from, buf.data(), want, from_stderr);
+    if (n == SSH_ERROR) return Flow::Failed;
+    if (n <= 0) break;
+    if (recorder_ && !recorder_->record(stream, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+      cut("the session recording cannot be written; session ended so that nothing passes unrecorded");
+      return Flow::Failed;
+    }
+    int w = to_stderr ? ssh_channel_write_stderr(to, buf.data(), static_cast<uint32_t>(n))
+                      : ssh_channel_write(to, buf.data(), static_cast<uint32_t>(n));
+    if (w != n) return Flow::Failed;
+    moved = true;
+  }
+  return moved ? Flow::Moved : Flow::Idle;
+}
+
+bool ChannelBridge::pump() {
+  if (state_ != State::Running) return false;
+  bool progress = false;
+  auto step = [&](Flow f, bool& eof_flag) {
+    if (f == Flow::Moved) progress = true;
+    if (f == Flow::Eof) eof_flag = true;
+    return f != Flow::Failed;
+  };
+  if (client_closed_) {
+    ssh_channel_close(upstream_.get());
+    finish("");  // the operator closed the channel: a normal end
+    return true;
+  }
+  if (!client_eof_forwarded_) {
+    bool eof = false;
+    if (!step(move(client_.get(), 0, upstream_.get(), false, audit::Stream::Input), eof)) {
+      if (state_ == State::Running) cut("lost the connection to the server");
+      return true;
+    }
+    if (eof) {
+      ssh_channel_send_eof(upstream_.get());
+      client_eof_forwarded_ = true;
+    }
+  }
+  // With a pty the server merges stderr into stdout; without one the streams stay apart.
+  auto err_stream = pty_ ? audit::Stream::Output : audit::Stream::Error;
+  if ((!out_eof_ && !step(move(upstream_.get(), 0, client_.get(), false, audit::Stream::Output), out_eof_)) ||
+      (!err_eof_ && !step(move(upstream_.get(), 1, client_.get(), true, err_stream), err_eof_))) {
+    if (state_ == State::Running) cut("lost the connection to the server");
+    return true;
+  }
+  if (out_eof_ && err_eof_ && !upstream_eof_forwarded_) {
+    ssh_channel_send_eof(client_.get());
+    upstream_eof_forwarded_ = true;
+    progress = true;
+  }
+  // The server sends exit-status before CLOSE: once it closed and all data is out, we end too.
+  if (upstream_eof_forwarded_ && upstream_closed_) {
+    finish("");
+    progress = true;
+  }
+  return progress;
+}
+
+void ChannelBridge::finish(const std::string& reason) {
+  if (state_ == State::Done) return;
+  end_reason_ = reason;
+  ssh_channel ch = client_.get();
+  if (!client_closed_) {
+    if (exit_signal_) {
+      ssh_channel_request_send_exit_signal(ch, exit_signal_->name.c_str(), exit_signal_->core_dumped ? 1 : 0,
+                                           exit_signal_->message.c_str(), "");
+    } else if (exit_status_) {
+      ssh_channel_request_send_exit_status(ch, *exit_status_);
+    }
+    ssh_channel_send_eof(ch);
+    ssh_channel_close(ch);
+  }
+  if (exit_signal_ && !exit_status_) exit_status_ = 128;  // for the session row: killed by a signal
+  state_ = State::Done;
+}
+
+std::optional<Result<audit::RecordingSummary>> ChannelBridge::take_recording() {
+  if (!recorder_) return std::nullopt;
+  auto summary = recorder_->close();
+  recorder_.reset();
+  return summary;
+}
+
+int ChannelBridge::on_pty_request(ssh_session, ssh_channel, const char* term, int cols, int rows, int, int,
+                                  void* self) {
+  auto* b = static_cast<ChannelBridge*>(self);
+  if (b->state_ != State::AwaitingRequest) return -1;
+  b->request_.pty = audit::PtyInfo{term ? term : "xterm", cols, rows};
+  return 0;
+}
+
+int ChannelBridge::on_env_request(ssh_session, ssh_channel, const char* name, const char* value, void* self) {
+  auto* b = static_cast<ChannelBridge*>(self);
+  if (b->state_ != State::AwaitingRequest || b->request_.env.size() >= kMaxEnv || !name || !value) return -1;
+  b->request_.env.emplace_back(name, value);
+  return 0;
+}
+
+int ChannelBridge::begin(RequestKind kind, const char* text) {
+  if (state_ != State::AwaitingRequest) return -1;
+  request_.kind = kind;
+  request_.command = text ? text : "";
+  state_ = State::Starting;
+  return 0;
+}
+
+int ChannelBridge::on_shell_request(ssh_session, ssh_channel, void* self) {
+  return static_cast<ChannelBridge*>(self)->begin(RequestKind::Shell, "");
+}
+
+int ChannelBridge::on_exec_request(ssh_session, ssh_channel, const char* command, void* self) {
+  return static_cast<ChannelBridge*>(self)->begin(RequestKind::Exec, command);
+}
+
+int ChannelBridge::on_subsystem_request(ssh_session, ssh_channel, const char* name, void* self) {
+  return static_cast<ChannelBridge*>(self)->begin(RequestKind::Subsystem, name);
+}
+
+int ChannelBridge::on_window_change(ssh_session, ssh_channel, int cols, int rows, int, int, void* self) {
+  static_cast<ChannelBridge*>(self)->window_change(cols, rows);
+  return 0;
+}
+
+void ChannelBridge::on_client_close(ssh_session, ssh_channel, void* self) {
+  static_cast<ChannelBridge*>(self)->client_closed_ = true;
+}
+
+void ChannelBridge::on_client_signal(ssh_session, ssh_channel, const char* sig, void* self) {
+  static_cast<ChannelBridge*>(self)->forward_signal(sig);
+}
+
+void ChannelBridge::on_upstream_close(ssh_session, ssh_channel, void* self) {
+  static_cast<ChannelBridge*>(self)->upstream_closed_ = true;
+}
+
+void ChannelBridge::on_upstream_exit_status(ssh_session, ssh_channel, int status, void* self) {
+  static_cast<ChannelBridge*>(self)->exit_status_ = status;
+}
+
+void ChannelBridge::on_upstream_exit_signal(ssh_session, ssh_channel, const char* sig, int core, const char* msg,
+                                            const char*, void* self) {
+  static_cast<ChannelBridge*>(self)->exit_signal_ = ExitSignal{sig ? sig : "KILL", core != 0, msg ? msg : ""};
+}
+
+}  // namespace bastion::gateway

@@ -1,0 +1,123 @@
+#pragma once
+// ChannelBridge: one operator channel joined to one upstream channel. It moves bytes only as far as
+// the receiving side's SSH window allows (backpressure: what is not read stays in libssh's bounded
+// channel buffer, whose window then stops the sender), and passes every byte through the recorder
+// before forwarding it (DESIGN.md rule 6). EOF, exit status/signal and close are passed on in order.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "audit/recorder.h"
+#include <libssh/callbacks.h>
+
+#include "gateway/ssh_ptr.h"
+
+namespace bastion::gateway {
+
+enum class RequestKind { None, Shell, Exec, Subsystem };
+
+// What the operator asked for on this channel before it started.
+struct ChannelRequest {
+  std::optional<audit::PtyInfo> pty;
+  std::vector<std::pair<std::string, std::string>> env;
+  RequestKind kind = RequestKind::None;
+  std::string command;  // exec command line, or subsystem name
+};
+
+struct ExitSignal {
+  std::string name;
+  bool core_dumped = false;
+  std::string message;
+};
+
+class ChannelBridge {
+ public:
+  enum class State { AwaitingRequest, Starting, Running, Done };
+
+  ChannelBridge(int number, ssh_channel client);
+  ~ChannelBridge();
+  ChannelBridge(const ChannelBridge&) = delete;
+  ChannelBridge& operator=(const ChannelBridge&) = delete;
+
+  int number() const { return number_; }
+  ssh_channel client() const { return client_.get(); }
+  State state() const { return state_; }
+  ChannelRequest& request() { return request_; }
+  const ChannelRequest& request() const { return request_; }
+
+  // State::Starting: the operator's shell/exec/subsystem request was accepted; the session process
+  // authorizes it and connects upstream outside of libssh callbacks.
+  // attach: the upstream channel is open and its request sent; bytes may flow.
+  void attach(ChannelPtr upstream, audit::ChannelRecorderPtr recorder);
+
+  // respond ends the channel without an upstream: text on stdout or stderr, then exit status.
+  void respond(const std::string& text, bool to_stderr, int exit_status);
+
+  // cut ends a running channel from the bastion's side (grant ended, server lost, recording failed).
+  void cut(const std::string& message);
+
+  // pump moves what the windows allow; returns true if any byte moved.
+  bool pump();
+
+  // window_change forwards a new terminal size and records it.
+  void window_change(int cols, int rows);
+  void forward_signal(const char* name);
+
+  // Once Done: how it ended, for the session row.
+  std::optional<int> exit_status() const { return exit_status_; }
+  const std::string& end_reason() const { return end_reason_; }
+  // take_recording closes the recorder (if any) and returns its summary.
+  std::optional<Result<audit::RecordingSummary>> take_recording();
+  bool client_gone() const { return client_closed_; }
+
+  // Set by the session process once it has written the session row.
+  std::int64_t session_id = 0;
+  std::optional<std::int64_t> grant_id;
+
+ private:
+  enum class Flow { Moved, Idle, Eof, Failed };
+  Flow move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr, audit::Stream stream);
+  void finish(const std::string& reason);
+  void install_callbacks();
+
+  // Requests on the operator's channel: recorded before start, answered at once (0 = accept).
+  static int on_pty_request(ssh_session, ssh_channel, const char* term, int cols, int rows, int, int, void* self);
+  static int on_env_request(ssh_session, ssh_channel, const char* name, const char* value, void* self);
+  static int on_shell_request(ssh_session, ssh_channel, void* self);
+  static int on_exec_request(ssh_session, ssh_channel, const char* command, void* self);
+  static int on_subsystem_request(ssh_session, ssh_channel, const char* name, void* self);
+  static int on_window_change(ssh_session, ssh_channel, int cols, int rows, int, int, void* self);
+  int begin(RequestKind kind, const char* text);
+
+  static void on_client_close(ssh_session, ssh_channel, void* self);
+  static void on_client_signal(ssh_session, ssh_channel, const char* sig, void* self);
+  static void on_upstream_close(ssh_session, ssh_channel, void* self);
+  static void on_upstream_exit_status(ssh_session, ssh_channel, int status, void* self);
+  static void on_upstream_exit_signal(ssh_session, ssh_channel, const char* sig, int core, const char* msg,
+                                      const char* lang, void* self);
+
+  int number_;
+  ChannelPtr client_;
+  ChannelPtr upstream_;
+  audit::ChannelRecorderPtr recorder_;
+  ChannelRequest request_;
+  State state_ = State::AwaitingRequest;
+  bool pty_ = false;
+
+  bool client_closed_ = false;
+  bool upstream_closed_ = false;
+  bool client_eof_forwarded_ = false;
+  bool out_eof_ = false;
+  bool err_eof_ = false;
+  bool upstream_eof_forwarded_ = false;
+  std::optional<int> exit_status_;
+  std::optional<ExitSignal> exit_signal_;
+  std::string end_reason_;
+
+  ssh_channel_callbacks_struct client_cb_{};
+  ssh_channel_callbacks_struct upstream_cb_{};
+};
+
+}  // namespace bastion::gateway

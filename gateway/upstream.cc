@@ -1,0 +1,74 @@
+#include "gateway/upstream.h"
+
+#include "gateway/keys.h"
+
+namespace bastion::gateway {
+
+const char* const kCiphers =
+    "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr";
+const char* const kKex =
+    "curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512";
+const char* const kMacs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512";
+
+namespace {
+
+// host_key_algorithms restricts negotiation to the registered key's type, so the server must
+// present exactly that key.
+std::string host_key_algorithms(ssh_key registered) {
+  switch (ssh_key_type(registered)) {
+    case SSH_KEYTYPE_RSA: return "rsa-sha2-512,rsa-sha2-256";
+    default: return ssh_key_type_to_char(ssh_key_type(registered));
+  }
+}
+
+Status verify_host_key(ssh_session s, const authz::Server& server, ssh_key registered) {
+  ssh_key raw = nullptr;
+  if (ssh_get_server_publickey(s, &raw) != SSH_OK) return Error{"server " + server.name + " sent no host key"};
+  KeyPtr presented(raw);
+  if (ssh_key_cmp(presented.get(), registered, SSH_KEY_CMP_PUBLIC) != 0) {
+    return Error{"host key of server " + server.name + " does not match the registered one (presented " +
+                 fingerprint(presented.get()) + ", registered " + fingerprint(registered) +
+                 "); refusing to connect. If the server's key really changed, a security officer must "
+                 "register the new one."};
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<SessionPtr> connect_upstream(const authz::Server& server, const std::string& login, ssh_key egress_key,
+                                    const UpstreamSettings& settings) {
+  auto registered = parse_public_key_line(server.host_key);
+  if (!registered) return Error{"server " + server.name + " has an unusable registered host key: " +
+                                registered.error().message};
+  SessionPtr s(ssh_new());
+  if (!s) return Error{"out of memory creating the upstream session"};
+  int port = server.port;
+  long timeout = settings.connect_timeout_seconds;
+  int no = 0;
+  std::string algos = host_key_algorithms(registered->get());
+  ssh_options_set(s.get(), SSH_OPTIONS_HOST, server.host.c_str());
+  ssh_options_set(s.get(), SSH_OPTIONS_PORT, &port);
+  ssh_options_set(s.get(), SSH_OPTIONS_USER, login.c_str());
+  ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT, &timeout);
+  ssh_options_set(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no);
+  ssh_options_set(s.get(), SSH_OPTIONS_HOSTKEYS, algos.c_str());
+  ssh_options_set(s.get(), SSH_OPTIONS_CIPHERS_C_S, kCiphers);
+  ssh_options_set(s.get(), SSH_OPTIONS_CIPHERS_S_C, kCiphers);
+  ssh_options_set(s.get(), SSH_OPTIONS_KEY_EXCHANGE, kKex);
+  ssh_options_set(s.get(), SSH_OPTIONS_HMAC_C_S, kMacs);
+  ssh_options_set(s.get(), SSH_OPTIONS_HMAC_S_C, kMacs);
+  const std::string where = server.name + " (" + server.host + ":" + std::to_string(server.port) + ")";
+  if (ssh_connect(s.get()) != SSH_OK)
+    return Error{"cannot reach server " + where + ": " + ssh_get_error(s.get())};
+  if (auto st = verify_host_key(s.get(), server, registered->get()); !st) return st.error();
+  int rc = ssh_userauth_publickey(s.get(), nullptr, egress_key);
+  if (rc != SSH_AUTH_SUCCESS) {
+    return Error{"server " + where + " refused the bastion's key for login '" + login +
+                 "': the login may not exist, or the bastion's egress key (`bastionctl egress-key`) is not in "
+                 "its authorized_keys"};
+  }
+  return s;
+}
+
+}  // namespace bastion::gateway
