@@ -139,14 +139,19 @@ bool ChannelBridge::pump() {
     if (state_ == State::Running) cut("lost the connection to the server");
     return true;
   }
-  if (out_eof_ && err_eof_ && !upstream_eof_forwarded_) {
+  if (!(out_eof_ && err_eof_)) return progress;
+  // All the server's data is out. sshd sends exit-status, then EOF, then CLOSE, and clients rely on
+  // that order: an OpenSSH mux master that has sent its own EOF closes the channel on seeing ours,
+  // and would then never see the exit status. So once the operator half-closed, the server's EOF is
+  // held until its exit status (or close) arrives, and finish() sends exit-status, EOF, close.
+  bool exited = exit_status_ || exit_signal_ || upstream_closed_;
+  if (exited) {
+    finish("");
+    return true;
+  }
+  if (!upstream_eof_forwarded_ && !client_eof_forwarded_) {
     ssh_channel_send_eof(client_.get());
     upstream_eof_forwarded_ = true;
-    progress = true;
-  }
-  // The server sends exit-status before CLOSE: once it closed and all data is out, we end too.
-  if (upstream_eof_forwarded_ && upstream_closed_) {
-    finish("");
     progress = true;
   }
   return progress;
@@ -155,6 +160,9 @@ bool ChannelBridge::pump() {
 void ChannelBridge::finish(const std::string& reason) {
   if (state_ == State::Done) return;
   end_reason_ = reason;
+  spdlog::debug("channel {}: finishing (exit status {}, signal {}, operator closed {}, server closed {}) {}", number_,
+                exit_status_ ? std::to_string(*exit_status_) : "none", exit_signal_ ? exit_signal_->name : "none",
+                client_closed_, upstream_closed_, reason);
   ssh_channel ch = client_.get();
   if (!client_closed_) {
     if (exit_signal_) {

@@ -128,7 +128,7 @@ Result<Route> SessionProcess::route(ChannelBridge& b) {
   if (req.kind == RequestKind::Subsystem)
     return Error{"name the target in the user name for " + req.command + ": " + who_.who.name +
                  "+LOGIN+SERVER@bastion"};
-  return Route{};  // a shell with no target: the grant listing
+  return Route{Target{}, RequestKind::Shell, ""};  // a shell with no target: the grant listing
 }
 
 Result<authz::Operation> SessionProcess::classify(const Route& r) {

@@ -1,0 +1,109 @@
+// bastionctl: the local administration tool. Global options, then `init` or any command of the
+// admin command set (gateway/admin/commands.h), run as the local officer "bastionctl".
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "authz/db.h"
+#include "authz/sqlite_store.h"
+#include "gateway/admin/commands.h"
+#include "gateway/admin/init.h"
+#include "gateway/keys.h"
+
+namespace {
+
+namespace po = boost::program_options;
+namespace admin = bastion::gateway::admin;
+
+// Keep in step with project(VERSION) in the top-level CMakeLists.txt.
+constexpr const char* kVersion = "0.1.0";
+
+struct Globals {
+  std::string db;
+  bool help = false;
+  bool version = false;
+};
+
+po::options_description global_options() {
+  po::options_description opts("global options");
+  opts.add_options()("db", po::value<std::string>()->value_name("FILE"), "the bastion database (default: $BASTION_DB)")(
+      "help,h", "show this help")("version", "print the version");
+  return opts;
+}
+
+// split_globals returns the index of the first word that is not a global option: global options
+// come before the command, the command's own options after it.
+std::size_t split_globals(int argc, char** argv) {
+  int i = 1;
+  while (i < argc && argv[i][0] == '-') {
+    if (std::string(argv[i]) == "--db") ++i;  // its value is the next word
+    ++i;
+  }
+  return static_cast<std::size_t>(std::min(i, argc));
+}
+
+Globals parse_globals(char** argv, std::size_t end) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(static_cast<int>(end), argv).options(global_options()).run(), vm);
+  Globals g;
+  if (vm.count("db") != 0) {
+    g.db = vm["db"].as<std::string>();
+  } else if (const char* env = std::getenv("BASTION_DB"); env != nullptr) {
+    g.db = env;
+  }
+  g.help = vm.count("help") != 0;
+  g.version = vm.count("version") != 0;
+  return g;
+}
+
+void print_help() {
+  std::cout << "usage: bastionctl --db FILE COMMAND [ARGS…]\n\n"
+            << "Administer a Bastion SSH access gateway.\n\n"
+            << global_options() << "\n";
+  admin::print_command_list(std::cout, "bastionctl");
+}
+
+int run(const Globals& g, const std::vector<std::string>& args) {
+  const auto keys = bastion::gateway::default_key_paths(g.db);
+  if (args.front() == "init") {
+    return admin::run_init({args.begin() + 1, args.end()}, g.db, keys, std::cout, std::cerr);
+  }
+  auto db = bastion::db::Database::open(g.db, false);
+  if (!db) {
+    std::cerr << "bastionctl: " << db.error().message << "\n";
+    return admin::kExitRefused;
+  }
+  bastion::authz::SqliteStore store(*db);
+  bastion::SystemClock clock;
+  admin::CommandContext ctx{store, clock, std::cout, std::cerr, "bastionctl", bastion::authz::Role::Officer, keys};
+  return admin::run_command(args, ctx);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t command_at = split_globals(argc, argv);
+  Globals g;
+  try {
+    g = parse_globals(argv, command_at);
+  } catch (const po::error& e) {
+    std::cerr << "bastionctl: " << e.what() << " (see `bastionctl --help`)\n";
+    return admin::kExitUsage;
+  }
+  if (g.version) {
+    std::cout << "bastionctl " << kVersion << "\n";
+    return admin::kExitOk;
+  }
+  const std::vector<std::string> args(argv + command_at, argv + argc);
+  if (g.help || args.empty()) {
+    print_help();
+    return g.help ? admin::kExitOk : admin::kExitUsage;
+  }
+  if (g.db.empty()) {
+    std::cerr << "bastionctl: no database given: use --db FILE or set BASTION_DB\n";
+    return admin::kExitUsage;
+  }
+  return run(g, args);
+}

@@ -1,0 +1,74 @@
+#include "gateway/admin/command_line.h"
+
+#include <fstream>
+#include <ostream>
+
+namespace bastion::gateway::admin {
+
+CommandLine::CommandLine(std::string_view name, std::string_view synopsis, std::string_view summary)
+    : name_(name), synopsis_(synopsis), summary_(summary) {
+  visible_.add_options()("help,h", "show this help")("json", po::bool_switch(), "machine-readable JSON output");
+}
+
+CommandLine& CommandLine::positional(const char* name) {
+  hidden_.add_options()(name, po::value<std::string>());
+  positional_.add(name, 1);
+  positional_names_.emplace_back(name);
+  return *this;
+}
+
+std::optional<po::variables_map> CommandLine::parse(const Args& args, CommandContext& ctx) {
+  return parse(args, ctx.out, ctx.program);
+}
+
+std::optional<po::variables_map> CommandLine::parse(const Args& args, std::ostream& out, std::string_view program) {
+  po::options_description all;
+  all.add(visible_).add(hidden_);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional_).run(), vm);
+    if (vm.count("help") != 0) {
+      print_help(out, program);
+      return std::nullopt;
+    }
+    po::notify(vm);  // after --help, so that help works without the required options
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  for (const auto& p : positional_names_) {
+    if (vm.count(p) == 0) throw UsageError("missing " + p);
+  }
+  return vm;
+}
+
+void CommandLine::print_help(std::ostream& out, std::string_view program) const {
+  out << "usage: " << program << " " << name_ << " " << synopsis_ << "\n\n"
+      << summary_ << "\n\n"
+      << visible_;
+}
+
+bool wants_json(const po::variables_map& vm) { return vm.count("json") != 0 && vm["json"].as<bool>(); }
+
+void print_json(CommandContext& ctx, const nlohmann::json& j) { ctx.out << j.dump(2) << "\n"; }
+
+int refuse(CommandContext& ctx, std::string_view reason) {
+  ctx.err << ctx.program << ": " << reason << "\n";
+  return kExitRefused;
+}
+
+Result<std::vector<std::string>> read_key_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{"cannot read key file " + path};
+  std::vector<std::string> keys;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    keys.push_back(line.substr(first));
+  }
+  if (in.bad()) return Error{"cannot read key file " + path};
+  if (keys.empty()) return Error{"key file " + path + " holds no public key"};
+  return keys;
+}
+
+}  // namespace bastion::gateway::admin

@@ -1,0 +1,186 @@
+// grant add | revoke | list | show
+#include <charconv>
+#include <ostream>
+
+#include "authz/decide.h"
+#include "gateway/admin/handlers.h"
+#include "gateway/admin/table.h"
+#include "gateway/admin/time_text.h"
+#include "gateway/target.h"
+
+namespace bastion::gateway::admin {
+namespace {
+
+std::string state_of(const authz::Grant& g, Seconds now) {
+  if (g.revoked_at) return "revoked";
+  if (now >= g.not_after) return "expired";
+  if (now < g.not_before) return "pending";
+  return "active";
+}
+
+nlohmann::json grant_json(const authz::Grant& g, Seconds now) {
+  return {{"id", g.id},
+          {"operator", g.operator_name},
+          {"server", g.server_name},
+          {"login", g.login},
+          {"ops", g.ops},
+          {"not_before", iso8601(g.not_before)},
+          {"not_after", iso8601(g.not_after)},
+          {"revoked", g.revoked_at.has_value()},
+          {"revoked_at", g.revoked_at ? nlohmann::json(iso8601(*g.revoked_at)) : nlohmann::json(nullptr)},
+          {"state", state_of(g, now)},
+          {"reason", g.reason},
+          {"granted_by", g.granted_by},
+          {"created_at", iso8601(g.created_at)}};
+}
+
+std::string joined_ops(const std::vector<std::string>& ops) {
+  std::string out;
+  for (const auto& op : ops) out += (out.empty() ? "" : ",") + op;
+  return out;
+}
+
+std::vector<std::string> split_ops(const std::string& text) {
+  std::vector<std::string> ops;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = std::min(text.find(',', start), text.size());
+    if (comma == start) throw UsageError("--ops has an empty entry: give OP[,OP…]");
+    ops.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return ops;
+}
+
+std::int64_t grant_id(const po::variables_map& vm) {
+  const auto& text = vm["ID"].as<std::string>();
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) {
+    throw UsageError("grant ID must be a positive number, not '" + text + "'");
+  }
+  return id;
+}
+
+Seconds time_option(const po::variables_map& vm, const char* name) {
+  auto t = parse_time(vm[name].as<std::string>());
+  if (!t) throw UsageError(std::string("--") + name + ": " + t.error().message);
+  return *t;
+}
+
+// window computes [not_before, not_after) from --from and exactly one of --for / --until.
+std::pair<Seconds, Seconds> window(const po::variables_map& vm, Seconds now) {
+  const bool has_for = vm.count("for") != 0, has_until = vm.count("until") != 0;
+  if (has_for == has_until) throw UsageError("give exactly one of --for DURATION and --until TIME");
+  const Seconds from = vm.count("from") != 0 ? time_option(vm, "from") : now;
+  if (has_until) return {from, time_option(vm, "until")};
+  auto d = parse_duration(vm["for"].as<std::string>());
+  if (!d) throw UsageError("--for: " + d.error().message);
+  return {from, from + *d};
+}
+
+void print_grant(CommandContext& ctx, const authz::Grant& g) {
+  ctx.out << "grant " << g.id << "\n"
+          << "  operator:   " << g.operator_name << "\n"
+          << "  server:     " << g.server_name << "\n"
+          << "  login:      " << g.login << "\n"
+          << "  ops:        " << joined_ops(g.ops) << "\n"
+          << "  from:       " << authz::format_utc(g.not_before) << "\n"
+          << "  until:      " << authz::format_utc(g.not_after) << "\n"
+          << "  state:      " << state_of(g, ctx.clock.now())
+          << (g.revoked_at ? " at " + authz::format_utc(*g.revoked_at) : "") << "\n"
+          << "  reason:     " << g.reason << "\n"
+          << "  granted by: " << g.granted_by << " at " << authz::format_utc(g.created_at) << "\n";
+}
+
+}  // namespace
+
+int grant_add(const Args& args, CommandContext& ctx) {
+  CommandLine cl("grant add",
+                 "--operator O --server S --login L --ops OP[,OP…] (--for D | --until T) [--from T] --reason TEXT",
+                 "Grant an operator time-boxed access to operations of a dedicated server's catalogue.\n"
+                 "Times: unix seconds, 2026-11-23T14:00:00Z or \"2026-11-23 14:00\" (UTC). Durations: 90s, 30m, 4h, 2d.");
+  cl.options()("operator", po::value<std::string>()->required()->value_name("O"), "who is granted")(
+      "server", po::value<std::string>()->required()->value_name("S"), "on which dedicated server")(
+      "login", po::value<std::string>()->required()->value_name("L"), "as which remote account")(
+      "ops", po::value<std::string>()->required()->value_name("OPS"), "comma-separated catalogue entries")(
+      "for", po::value<std::string>()->value_name("D"), "length of the window")(
+      "until", po::value<std::string>()->value_name("T"), "end of the window (exclusive)")(
+      "from", po::value<std::string>()->value_name("T"), "start of the window (default: now)")(
+      "reason", po::value<std::string>()->required()->value_name("TEXT"), "why (kept as evidence)");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  authz::NewGrant g;
+  g.operator_name = (*vm)["operator"].as<std::string>();
+  g.server_name = (*vm)["server"].as<std::string>();
+  g.login = (*vm)["login"].as<std::string>();
+  g.ops = split_ops((*vm)["ops"].as<std::string>());
+  std::tie(g.not_before, g.not_after) = window(*vm, ctx.clock.now());
+  g.reason = (*vm)["reason"].as<std::string>();
+  g.granted_by = ctx.actor;
+  if (!valid_login(g.login)) return refuse(ctx, "login '" + g.login + "' is not a valid account name");
+  auto added = ctx.store.add_grant(g);
+  if (!added) return refuse(ctx, added.error().message);
+  if (wants_json(*vm)) {
+    print_json(ctx, grant_json(*added, ctx.clock.now()));
+  } else {
+    ctx.out << "grant " << added->id << ": " << added->operator_name << " may use " << joined_ops(added->ops)
+            << " as " << added->login << " on " << added->server_name << " from "
+            << authz::format_utc(added->not_before) << " until " << authz::format_utc(added->not_after) << "\n";
+  }
+  return kExitOk;
+}
+
+int grant_revoke(const Args& args, CommandContext& ctx) {
+  CommandLine cl("grant revoke", "ID", "Revoke a grant now; live sessions under it are cut.");
+  cl.positional("ID");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  const auto id = grant_id(*vm);
+  const Seconds now = ctx.clock.now();
+  if (auto st = ctx.store.revoke_grant(id, now); !st) return refuse(ctx, st.error().message);
+  if (wants_json(*vm)) {
+    print_json(ctx, {{"id", id}, {"revoked", true}, {"revoked_at", iso8601(now)}});
+  } else {
+    ctx.out << "grant " << id << " revoked at " << authz::format_utc(now) << "\n";
+  }
+  return kExitOk;
+}
+
+int grant_list(const Args& args, CommandContext& ctx) {
+  CommandLine cl("grant list", "", "List every grant, including expired and revoked ones.");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  const Seconds now = ctx.clock.now();
+  nlohmann::json all = nlohmann::json::array();
+  Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "OPS", "FROM", "UNTIL", "STATE", "BY", "REASON"});
+  for (const auto& g : ctx.store.list_grants()) {
+    all.push_back(grant_json(g, now));
+    table.add({std::to_string(g.id), g.operator_name, g.server_name, g.login, joined_ops(g.ops),
+               iso8601(g.not_before), iso8601(g.not_after), state_of(g, now), g.granted_by, g.reason});
+  }
+  if (wants_json(*vm)) {
+    print_json(ctx, all);
+  } else {
+    table.print(ctx.out);
+  }
+  return kExitOk;
+}
+
+int grant_show(const Args& args, CommandContext& ctx) {
+  CommandLine cl("grant show", "ID", "Show one grant.");
+  cl.positional("ID");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  const auto id = grant_id(*vm);
+  const auto g = ctx.store.find_grant(id);
+  if (!g) return refuse(ctx, "no grant with id " + std::to_string(id));
+  if (wants_json(*vm)) {
+    print_json(ctx, grant_json(*g, ctx.clock.now()));
+  } else {
+    print_grant(ctx, *g);
+  }
+  return kExitOk;
+}
+
+}  // namespace bastion::gateway::admin
