@@ -1,0 +1,155 @@
+// The product's schema. Times are INTEGER unix seconds UTC everywhere.
+#include "authz/schema.h"
+
+#include <array>
+#include <string>
+
+#include "authz/db.h"
+
+namespace bastion::db {
+namespace {
+
+// Migration 1 creates every table of the product, including those written by audit/, so that a
+// database initialised by any version of bastionctl is complete for that version.
+constexpr std::string_view kV1[] = {
+    R"(CREATE TABLE clients (
+         id   INTEGER PRIMARY KEY,
+         name TEXT NOT NULL UNIQUE))",
+
+    R"(CREATE TABLE operators (
+         id             INTEGER PRIMARY KEY,
+         name           TEXT NOT NULL UNIQUE,
+         role           TEXT NOT NULL CHECK (role IN ('operator', 'officer', 'client')),
+         client         TEXT REFERENCES clients(name),
+         disabled       INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+         totp_secret    TEXT NOT NULL,
+         totp_last_step INTEGER NOT NULL DEFAULT -1,
+         created_at     INTEGER NOT NULL,
+         CHECK ((role = 'client') = (client IS NOT NULL))))",
+
+    R"(CREATE TABLE operator_keys (
+         id          INTEGER PRIMARY KEY,
+         operator_id INTEGER NOT NULL REFERENCES operators(id),
+         type        TEXT NOT NULL,
+         base64      TEXT NOT NULL,
+         comment     TEXT NOT NULL DEFAULT '',
+         fingerprint TEXT NOT NULL,
+         UNIQUE (type, base64)))",
+    "CREATE INDEX operator_keys_by_operator ON operator_keys(operator_id)",
+
+    R"(CREATE TABLE servers (
+         id         INTEGER PRIMARY KEY,
+         name       TEXT NOT NULL UNIQUE,
+         host       TEXT NOT NULL,
+         port       INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+         client     TEXT NOT NULL REFERENCES clients(name),
+         kind       TEXT NOT NULL CHECK (kind IN ('dedicated', 'shared')),
+         host_key   TEXT NOT NULL,
+         created_at INTEGER NOT NULL))",
+
+    R"(CREATE TABLE catalogue (
+         id        INTEGER PRIMARY KEY,
+         server_id INTEGER NOT NULL REFERENCES servers(id),
+         name      TEXT NOT NULL,
+         type      TEXT NOT NULL CHECK (type IN ('shell', 'exec', 'sftp', 'scp', 'rsync', 'forward')),
+         pattern   TEXT NOT NULL DEFAULT '',
+         UNIQUE (server_id, name)))",
+
+    R"(CREATE TABLE grants (
+         id          INTEGER PRIMARY KEY,
+         operator_id INTEGER NOT NULL REFERENCES operators(id),
+         server_id   INTEGER NOT NULL REFERENCES servers(id),
+         login       TEXT NOT NULL,
+         ops         TEXT NOT NULL,
+         not_before  INTEGER NOT NULL,
+         not_after   INTEGER NOT NULL,
+         reason      TEXT NOT NULL,
+         granted_by  TEXT NOT NULL,
+         revoked_at  INTEGER,
+         created_at  INTEGER NOT NULL,
+         CHECK (not_after > not_before)))",
+    "CREATE INDEX grants_by_target ON grants(operator_id, server_id, login)",
+    "CREATE INDEX grants_by_server ON grants(server_id)",
+
+    R"(CREATE TABLE sessions (
+         id          INTEGER PRIMARY KEY,
+         operator    TEXT NOT NULL,
+         server      TEXT NOT NULL,
+         login       TEXT NOT NULL,
+         grant_id    INTEGER REFERENCES grants(id),
+         client      TEXT NOT NULL DEFAULT '',
+         source      TEXT NOT NULL DEFAULT '',
+         started_at  INTEGER NOT NULL,
+         ended_at    INTEGER,
+         exit_status INTEGER,
+         status      TEXT NOT NULL DEFAULT 'live',
+         reason      TEXT NOT NULL DEFAULT '',
+         pid         INTEGER))",
+    "CREATE INDEX sessions_by_start ON sessions(started_at)",
+    // Client reviewers only ever see their own servers' sessions.
+    "CREATE INDEX sessions_by_client ON sessions(client, started_at)",
+    "CREATE INDEX sessions_by_status ON sessions(status)",
+
+    R"(CREATE TABLE recordings (
+         id         INTEGER PRIMARY KEY,
+         session_id INTEGER NOT NULL REFERENCES sessions(id),
+         channel    INTEGER NOT NULL,
+         kind       TEXT NOT NULL,
+         path       TEXT NOT NULL,
+         sha256     TEXT NOT NULL DEFAULT '',
+         bytes_in   INTEGER NOT NULL DEFAULT 0,
+         bytes_out  INTEGER NOT NULL DEFAULT 0,
+         started_at INTEGER NOT NULL,
+         ended_at   INTEGER))",
+    "CREATE INDEX recordings_by_session ON recordings(session_id)",
+
+    // The audit hash chain: hash covers prev_hash and the row's content (audit/).
+    R"(CREATE TABLE events (
+         id         INTEGER PRIMARY KEY,
+         at         INTEGER NOT NULL,
+         kind       TEXT NOT NULL,
+         actor      TEXT NOT NULL DEFAULT '',
+         source     TEXT NOT NULL DEFAULT '',
+         server     TEXT NOT NULL DEFAULT '',
+         session_id INTEGER REFERENCES sessions(id),
+         details    TEXT NOT NULL DEFAULT '{}',
+         prev_hash  TEXT NOT NULL,
+         hash       TEXT NOT NULL))",
+    "CREATE INDEX events_by_session ON events(session_id)",
+};
+
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "all tables of the product", kV1},
+}};
+
+// apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a
+// fresh database at once do not both run the same migration.
+void apply(Database& db, const Migration& m) {
+  Database::Transaction tx(db);
+  if (db.schema_version() >= m.version) return;
+  for (std::string_view sql : m.statements) db.exec(sql);
+  // PRAGMA takes no bound parameters; the value is our own integer.
+  db.exec("PRAGMA user_version = " + std::to_string(m.version));
+  tx.commit();
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+int latest_schema_version() { return kMigrations.back().version; }
+
+Status migrate(Database& db) {
+  const int current = db.schema_version();
+  if (current > latest_schema_version()) {
+    return Error{"database " + db.path() + " has schema version " + std::to_string(current) +
+                 ", newer than this program understands (" + std::to_string(latest_schema_version()) +
+                 "); upgrade bastion"};
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version > current) apply(db, m);
+  }
+  return ok_status();
+}
+
+}  // namespace bastion::db

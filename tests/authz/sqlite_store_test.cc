@@ -1,0 +1,410 @@
+#include "authz/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "authz/schema.h"
+
+namespace bastion::authz {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A fixed ed25519 key; its fingerprint was computed once with `ssh-keygen -lf`.
+constexpr std::string_view kEd25519 =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYcQQkQgLVUUu35IC9WYVaanhsED3bt3Jy3hhm6/p3v fixed@test";
+constexpr std::string_view kEd25519Fingerprint = "SHA256:gjyU1mXFm9Jym5uYH55dupWsAYxr8Xsn00+xQEH5co4";
+constexpr std::string_view kEcdsa =
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKnhKknFFf5CZSlsyVVExBSaqPJ/90sv50yWQ"
+    "etLLFgrgw9w8HhNBTDOnSZRea5w73ZTKFuqt5VhF8Vw+nUebho= ec@test";
+constexpr std::string_view kEcdsaFingerprint = "SHA256:eDKGY7mzQvTD3C73HyQScfW9657PrvMNcMQ2VcLH4vk";
+
+const Seconds kNow = from_unix(1795428000);  // 2026-11-23 10:00:00 UTC
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/bastion.db";
+    auto db = db::Database::open(path_, true);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    db_ = *db;
+    store_ = std::make_unique<SqliteStore>(db_, clock_);
+    seed();
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // seed: alice (operator), olivia (officer), carol (client of acme); web1 (dedicated, catalogue
+  // shell + status), pub1 (shared, catalogue shell).
+  void seed() {
+    ASSERT_TRUE(store_->add_operator({"alice", Role::Operator, "", "JBSWY3DPEHPK3PXP"}).ok());
+    ASSERT_TRUE(store_->add_operator({"olivia", Role::Officer, "", "JBSWY3DPEHPK3PXP"}).ok());
+    ASSERT_TRUE(store_->add_operator({"carol", Role::Client, "acme", "JBSWY3DPEHPK3PXP"}).ok());
+    ASSERT_TRUE(store_->add_server(server("web1", ServerKind::Dedicated)).ok());
+    ASSERT_TRUE(store_->add_server(server("pub1", ServerKind::Shared)).ok());
+    ASSERT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "shell", OpType::Shell, ""}).ok());
+    ASSERT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "status", OpType::Exec, "systemctl status *"}).ok());
+    ASSERT_TRUE(store_->add_catalogue_entry("pub1", {0, 0, "shell", OpType::Shell, ""}).ok());
+  }
+
+  static Server server(std::string name, ServerKind kind) {
+    Server s;
+    s.name = std::move(name);
+    s.host = "10.0.0.5";
+    s.client = "acme";
+    s.kind = kind;
+    s.host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYcQQkQgLVUUu35IC9WYVaanhsED3bt3Jy3hhm6/p3v";
+    return s;
+  }
+
+  static NewGrant grant() {
+    return {"alice", "web1", "root", {"shell", "status"}, kNow, kNow + 4h, "ticket 42", "olivia"};
+  }
+
+  // refusal returns the message of a refused add_grant (and fails the test if it was accepted).
+  std::string refusal(const NewGrant& g) {
+    auto r = store_->add_grant(g);
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? "" : r.error().message;
+  }
+
+  std::string dir_, path_;
+  FixedClock clock_{kNow};
+  db::DatabasePtr db_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+// ------------------------------------------------------------------ migrations
+
+TEST_F(SqliteStoreTest, MigrationsAreIdempotentOnReopen) {
+  store_.reset();
+  db_.reset();
+  for (int i = 0; i < 2; ++i) {
+    auto db = db::Database::open(path_, false);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    EXPECT_EQ((*db)->schema_version(), db::latest_schema_version());
+    SqliteStore again(*db, clock_);
+    EXPECT_EQ(again.list_operators().size(), 3u);
+    EXPECT_EQ(again.list_servers().size(), 2u);
+  }
+}
+
+// ------------------------------------------------------------------ operators
+
+TEST_F(SqliteStoreTest, AddOperatorRoundTrips) {
+  auto alice = store_->find_operator("alice");
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->role, Role::Operator);
+  EXPECT_FALSE(alice->disabled);
+  EXPECT_EQ(alice->totp_secret, "JBSWY3DPEHPK3PXP");
+  EXPECT_TRUE(alice->client.empty());
+  auto carol = store_->find_operator("carol");
+  ASSERT_TRUE(carol);
+  EXPECT_EQ(carol->role, Role::Client);
+  EXPECT_EQ(carol->client, "acme");
+  EXPECT_FALSE(store_->find_operator("nobody"));
+}
+
+TEST_F(SqliteStoreTest, AddOperatorRefusesDuplicatesAndInconsistentClients) {
+  auto dup = store_->add_operator({"alice", Role::Operator, "", "X"});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().message, "operator 'alice' already exists");
+  auto no_client = store_->add_operator({"dave", Role::Client, "", "X"});
+  ASSERT_FALSE(no_client.ok());
+  EXPECT_NE(no_client.error().message.find("needs --client"), std::string::npos);
+  auto stray_client = store_->add_operator({"erin", Role::Operator, "acme", "X"});
+  ASSERT_FALSE(stray_client.ok());
+  EXPECT_NE(stray_client.error().message.find("--client only applies to role client"), std::string::npos);
+  EXPECT_FALSE(store_->add_operator({"frank", Role::Operator, "", ""}).ok());
+}
+
+TEST_F(SqliteStoreTest, ClientAccountCreatesItsClientRow) {
+  ASSERT_TRUE(store_->add_operator({"gina", Role::Client, "globex", "X"}).ok());
+  auto s = db_->prepare("SELECT count(*) FROM clients WHERE name = 'globex'");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.col_int(0), 1);
+}
+
+TEST_F(SqliteStoreTest, DisableAndEnable) {
+  ASSERT_TRUE(store_->set_operator_disabled("alice", true).ok());
+  EXPECT_TRUE(store_->find_operator("alice")->disabled);
+  ASSERT_TRUE(store_->set_operator_disabled("alice", false).ok());
+  EXPECT_FALSE(store_->find_operator("alice")->disabled);
+  auto unknown = store_->set_operator_disabled("bob", true);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "unknown operator 'bob'");
+}
+
+// ------------------------------------------------------------------ keys
+
+TEST_F(SqliteStoreTest, FingerprintsMatchSshKeygen) {
+  auto ed = store_->add_key("alice", kEd25519);
+  ASSERT_TRUE(ed.ok()) << ed.error().message;
+  EXPECT_EQ(ed->fingerprint, kEd25519Fingerprint);
+  EXPECT_EQ(ed->type, "ssh-ed25519");
+  EXPECT_EQ(ed->comment, "fixed@test");
+  auto ec = store_->add_key("alice", kEcdsa);
+  ASSERT_TRUE(ec.ok()) << ec.error().message;
+  EXPECT_EQ(ec->fingerprint, kEcdsaFingerprint);
+  const auto keys = store_->keys_of(store_->find_operator("alice")->id);
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].fingerprint, kEd25519Fingerprint);
+  EXPECT_EQ(keys[1].type, "ecdsa-sha2-nistp256");
+}
+
+TEST_F(SqliteStoreTest, KeyLineWithoutCommentAndWithSurroundingBlanks) {
+  auto k = parse_authorized_key("  ssh-ed25519   AAAAC3NzaC1lZDI1NTE5AAAAICYcQQkQgLVUUu35IC9WYVaanhsED3bt3Jy3hhm6/p3v\r\n");
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  EXPECT_EQ(k->comment, "");
+  EXPECT_EQ(k->fingerprint, kEd25519Fingerprint);
+}
+
+TEST_F(SqliteStoreTest, KeyParsingRefusals) {
+  const auto message = [](std::string_view line) {
+    auto k = parse_authorized_key(line);
+    EXPECT_FALSE(k.ok()) << line;
+    return k.ok() ? std::string() : k.error().message;
+  };
+  EXPECT_NE(message("").find("empty"), std::string::npos);
+  EXPECT_NE(message("ssh-dss AAAAB3NzaC1kc3M= x").find("unsupported key type 'ssh-dss'"), std::string::npos);
+  EXPECT_NE(message("from=\"10.0.0.1\" ssh-ed25519 AAAA").find("options"), std::string::npos);
+  EXPECT_NE(message("ssh-ed25519").find("no key data"), std::string::npos);
+  EXPECT_NE(message("ssh-ed25519 AAAA!!!!").find("not valid base64"), std::string::npos);
+  EXPECT_NE(message("ssh-ed25519 AAA").find("not valid base64"), std::string::npos);
+  // The blob of an ed25519 key presented as ssh-rsa.
+  EXPECT_NE(message("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAICYcQQkQgLVUUu35IC9WYVaanhsED3bt3Jy3hhm6/p3v")
+                .find("is a 'ssh-ed25519' key but the line says 'ssh-rsa'"),
+            std::string::npos);
+  EXPECT_NE(message("ssh-ed25519 AAAAAQ==").find("truncated"), std::string::npos);
+  EXPECT_NE(message("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYcQQkQgLVUUu35IC9WYVaanhsED3bt3Jy3hhm6/p3v a\nb")
+                .find("control characters"),
+            std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, AddKeyRefusesUnknownOperatorAndDuplicates) {
+  auto unknown = store_->add_key("bob", kEd25519);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "unknown operator 'bob'");
+  ASSERT_TRUE(store_->add_key("alice", kEd25519).ok());
+  auto dup = store_->add_key("olivia", kEd25519);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().message, "key " + std::string(kEd25519Fingerprint) + " is already registered to operator 'alice'");
+}
+
+// ------------------------------------------------------------------ TOTP replay
+
+TEST_F(SqliteStoreTest, ConsumeTotpStepAcceptsEachStepOnce) {
+  const auto id = store_->find_operator("alice")->id;
+  EXPECT_TRUE(store_->consume_totp_step(id, 1000));
+  EXPECT_FALSE(store_->consume_totp_step(id, 1000)) << "the same code twice";
+  EXPECT_FALSE(store_->consume_totp_step(id, 999)) << "an older code after a newer one";
+  EXPECT_TRUE(store_->consume_totp_step(id, 1001));
+  EXPECT_FALSE(store_->consume_totp_step(id + 1000, 5000)) << "unknown operator";
+}
+
+TEST_F(SqliteStoreTest, ConsumeTotpStepIsSharedAcrossConnections) {
+  const auto id = store_->find_operator("alice")->id;
+  auto other_db = db::Database::open(path_, false);
+  ASSERT_TRUE(other_db.ok());
+  SqliteStore other(*other_db, clock_);
+  EXPECT_TRUE(other.consume_totp_step(id, 77));
+  EXPECT_FALSE(store_->consume_totp_step(id, 77));
+}
+
+// ------------------------------------------------------------------ servers and catalogue
+
+TEST_F(SqliteStoreTest, AddServerRoundTripsAndCreatesItsClient) {
+  auto s = server("db1", ServerKind::Dedicated);
+  s.client = "initech";
+  s.port = 2222;
+  ASSERT_TRUE(store_->add_server(s).ok());
+  auto found = store_->find_server("db1");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->port, 2222);
+  EXPECT_EQ(found->client, "initech");
+  EXPECT_EQ(found->kind, ServerKind::Dedicated);
+  auto q = db_->prepare("SELECT count(*) FROM clients WHERE name = 'initech'");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.col_int(0), 1);
+  auto dup = store_->add_server(s);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().message, "server db1 already exists");
+}
+
+TEST_F(SqliteStoreTest, AddServerRefusesIncompleteRecords) {
+  auto s = server("db2", ServerKind::Dedicated);
+  s.port = 70000;
+  EXPECT_FALSE(store_->add_server(s).ok());
+  s.port = 22;
+  s.host_key.clear();
+  EXPECT_FALSE(store_->add_server(s).ok());
+  EXPECT_FALSE(store_->find_server("db2"));
+}
+
+TEST_F(SqliteStoreTest, CatalogueRules) {
+  auto exec_no_pattern = store_->add_catalogue_entry("web1", {0, 0, "run", OpType::Exec, ""});
+  ASSERT_FALSE(exec_no_pattern.ok());
+  EXPECT_NE(exec_no_pattern.error().message.find("exec entries need --pattern"), std::string::npos);
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, ""}).ok());
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, "db:99999"}).ok());
+  EXPECT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, "127.0.0.1:5432"}).ok());
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "files", OpType::Sftp, "/tmp"}).ok());
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "a,b", OpType::Sftp, ""}).ok());
+  auto dup = store_->add_catalogue_entry("web1", {0, 0, "shell", OpType::Shell, ""});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().message, "web1 already has a catalogue entry 'shell'");
+  auto unknown = store_->add_catalogue_entry("web9", {0, 0, "shell", OpType::Shell, ""});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "unknown server 'web9'");
+  const auto names = store_->catalogue_of(store_->find_server("web1")->id);
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[2].pattern, "systemctl status *");
+}
+
+// ------------------------------------------------------------------ grants
+
+TEST_F(SqliteStoreTest, AddGrantRoundTrips) {
+  auto g = grant();
+  g.ops = {"status", "shell", "status"};
+  auto added = store_->add_grant(g);
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_GT(added->id, 0);
+  EXPECT_EQ(added->operator_name, "alice");
+  EXPECT_EQ(added->server_name, "web1");
+  EXPECT_EQ(added->login, "root");
+  EXPECT_EQ(added->ops, (std::vector<std::string>{"status", "shell"}));
+  EXPECT_EQ(added->not_before, kNow);
+  EXPECT_EQ(added->not_after, kNow + 4h);
+  EXPECT_EQ(added->granted_by, "olivia");
+  EXPECT_EQ(added->reason, "ticket 42");
+  EXPECT_EQ(added->created_at, kNow);
+  EXPECT_FALSE(added->revoked_at);
+  ASSERT_TRUE(store_->find_grant(added->id));
+  EXPECT_EQ(store_->list_grants().size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesUnknownOperator) {
+  auto g = grant();
+  g.operator_name = "bob";
+  EXPECT_EQ(refusal(g), "unknown operator 'bob'");
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesUnknownServer) {
+  auto g = grant();
+  g.server_name = "web9";
+  EXPECT_EQ(refusal(g), "unknown server 'web9'");
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesADisabledOperator) {
+  ASSERT_TRUE(store_->set_operator_disabled("alice", true).ok());
+  EXPECT_NE(refusal(grant()).find("operator 'alice' is disabled"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesAccountsThatAreNotOperators) {
+  auto g = grant();
+  g.operator_name = "carol";
+  EXPECT_NE(refusal(g).find("only role operator can be granted access"), std::string::npos);
+  g.operator_name = "olivia";
+  g.granted_by = "bastionctl";
+  EXPECT_NE(refusal(g).find("'olivia' is an account of role officer"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesSharedServers) {
+  auto g = grant();
+  g.server_name = "pub1";
+  g.ops = {"shell"};
+  EXPECT_EQ(refusal(g), "server pub1 is registered as shared: shared servers can never be granted");
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesOperationsOutsideTheCatalogue) {
+  auto g = grant();
+  g.ops = {"shell", "deploy"};
+  EXPECT_EQ(refusal(g), "operation 'deploy' is not in the catalogue of web1 (catalogue: shell, status)");
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesEmptyOps) {
+  auto g = grant();
+  g.ops.clear();
+  EXPECT_NE(refusal(g).find("the grant names no operation"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesAnEmptyWindow) {
+  auto g = grant();
+  g.not_after = g.not_before;
+  EXPECT_NE(refusal(g).find("grant window is empty: --until"), std::string::npos);
+  g.not_after = g.not_before - 1h;
+  EXPECT_NE(refusal(g).find("grant window is empty"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesWindowsLongerThanTheMaximum) {
+  auto g = grant();
+  g.not_after = g.not_before + std::chrono::hours(24 * 30) + 1s;
+  EXPECT_EQ(refusal(g),
+            "grant window of 2592001s is longer than the maximum of 30d; grant less and renew it when needed");
+  g.not_after = g.not_before + std::chrono::hours(24 * 30);
+  EXPECT_TRUE(store_->add_grant(g).ok());
+  store_->max_grant_duration = 8h;
+  g.not_after = g.not_before + 9h;
+  EXPECT_NE(refusal(g).find("maximum of 8h"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesAWindowAlreadyOver) {
+  auto g = grant();
+  g.not_before = kNow - 5h;
+  g.not_after = kNow - 1h;
+  EXPECT_NE(refusal(g).find("which is already past"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, OfficersCannotGrantToThemselves) {
+  auto g = grant();
+  g.granted_by = "alice";
+  EXPECT_NE(refusal(g).find("you cannot grant access to yourself"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, AddGrantRefusesMissingLoginOrReason) {
+  auto g = grant();
+  g.login.clear();
+  EXPECT_NE(refusal(g).find("needs a login"), std::string::npos);
+  g = grant();
+  g.reason.clear();
+  EXPECT_NE(refusal(g).find("needs a reason"), std::string::npos);
+  EXPECT_TRUE(store_->list_grants().empty());
+}
+
+TEST_F(SqliteStoreTest, RevokeGrant) {
+  auto added = store_->add_grant(grant());
+  ASSERT_TRUE(added.ok());
+  ASSERT_TRUE(store_->revoke_grant(added->id, kNow + 1h).ok());
+  EXPECT_EQ(store_->find_grant(added->id)->revoked_at, kNow + 1h);
+  auto twice = store_->revoke_grant(added->id, kNow + 2h);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.error().message.find("was already revoked at"), std::string::npos);
+  auto unknown = store_->revoke_grant(999, kNow);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().message, "no grant with id 999");
+}
+
+TEST_F(SqliteStoreTest, GrantsForSelectsByOperatorServerAndLogin) {
+  ASSERT_TRUE(store_->add_grant(grant()).ok());
+  auto other_login = grant();
+  other_login.login = "deploy";
+  ASSERT_TRUE(store_->add_grant(other_login).ok());
+  const auto alice = store_->find_operator("alice")->id;
+  const auto web1 = store_->find_server("web1")->id;
+  const auto root = store_->grants_for(alice, web1, "root");
+  ASSERT_EQ(root.size(), 1u);
+  EXPECT_EQ(root[0].login, "root");
+  EXPECT_EQ(store_->grants_of(alice).size(), 2u);
+  EXPECT_TRUE(store_->grants_for(alice, web1, "nobody").empty());
+}
+
+}  // namespace
+}  // namespace bastion::authz
