@@ -1,0 +1,326 @@
+#include "gateway/admin/commands.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "authz/db.h"
+#include "authz/sqlite_store.h"
+#include "gateway/admin/init.h"
+
+namespace bastion::gateway::admin {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using Json = nlohmann::json;
+
+constexpr std::string_view kAliceKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYcQQkQgLVUUu35IC9WYVaanhsED3bt3Jy3hhm6/p3v alice@laptop\n";
+constexpr std::string_view kHostKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINVIiUmQJB9bGpPU5seLt/ayPjeIU7PtuufwABpim9es";
+const Seconds kNow = from_unix(1795428000);  // 2026-11-23 10:00:00 UTC
+
+class AdminCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-admin-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto db = db::Database::open(dir_ + "/bastion.db", true);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    store_ = std::make_unique<authz::SqliteStore>(*db, clock_);
+    key_file_ = dir_ + "/alice.pub";
+    std::ofstream(key_file_) << kAliceKey;
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // run runs one command line as `actor`; output lands in out_ and err_ (cleared first).
+  int run(std::vector<std::string> args, std::string actor = "olivia",
+          authz::Role role = authz::Role::Officer) {
+    out_.str("");
+    err_.str("");
+    CommandContext ctx{*store_, clock_, out_, err_, std::move(actor), role, default_key_paths(dir_ + "/bastion.db")};
+    return run_command(args, ctx);
+  }
+
+  // setup_web1: alice, web1 (dedicated) with shell and status, pub1 (shared) with shell.
+  void setup_web1() {
+    ASSERT_EQ(run({"operator", "add", "alice", "--key", key_file_}), kExitOk) << err_.str();
+    for (const char* name : {"web1", "pub1"}) {
+      ASSERT_EQ(run({"server", "add", name, "--host", "10.0.0.5", "--port", "22", "--client", "acme", "--kind",
+                     name == std::string("web1") ? "dedicated" : "shared", "--host-key", std::string(kHostKey)}),
+                kExitOk)
+          << err_.str();
+      ASSERT_EQ(run({"catalogue", "add", name, "shell", "--type", "shell"}), kExitOk) << err_.str();
+    }
+    ASSERT_EQ(run({"catalogue", "add", "web1", "status", "--type", "exec", "--pattern", "systemctl status *"}), kExitOk)
+        << err_.str();
+  }
+
+  std::string dir_, key_file_;
+  FixedClock clock_{kNow};
+  std::unique_ptr<authz::SqliteStore> store_;
+  std::ostringstream out_, err_;
+};
+
+bool is_base32(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == std::string::npos;
+}
+
+// ------------------------------------------------------------------ operators
+
+TEST_F(AdminCommandsTest, OperatorAddJsonIsExactlyNameSecretAndUri) {
+  ASSERT_EQ(run({"operator", "add", "alice", "--key", key_file_, "--json"}), kExitOk) << err_.str();
+  const Json j = Json::parse(out_.str());
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j.size(), 3u);
+  EXPECT_EQ(j.at("name"), "alice");
+  const std::string secret = j.at("totp_secret");
+  EXPECT_TRUE(is_base32(secret)) << secret;
+  EXPECT_EQ(secret.size(), 32u);  // 20 bytes
+  EXPECT_THAT(j.at("otpauth_uri").get<std::string>(), StartsWith("otpauth://totp/Bastion:alice?secret=" + secret));
+  EXPECT_EQ(store_->find_operator("alice")->totp_secret, secret);
+  EXPECT_EQ(store_->keys_of(store_->find_operator("alice")->id).size(), 1u);
+}
+
+TEST_F(AdminCommandsTest, OperatorAddPrintsSecretUriAndQrCode) {
+  ASSERT_EQ(run({"operator", "add", "alice", "--key", key_file_}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("TOTP secret: "));
+  EXPECT_THAT(out_.str(), HasSubstr("otpauth://totp/Bastion:alice"));
+  EXPECT_THAT(out_.str(), HasSubstr("\u2588"));  // the QR code's half blocks
+  EXPECT_THAT(out_.str(), HasSubstr("SHA256:gjyU1mXFm9Jym5uYH55dupWsAYxr8Xsn00+xQEH5co4"));
+}
+
+TEST_F(AdminCommandsTest, OperatorAddWithABadKeyCreatesNoAccount) {
+  std::ofstream(key_file_) << "ssh-ed25519 not-base64!!\n";
+  EXPECT_EQ(run({"operator", "add", "alice", "--key", key_file_}), kExitRefused);
+  EXPECT_THAT(err_.str(), StartsWith("bastionctl: " + key_file_ + ": the key data"));
+  EXPECT_FALSE(store_->find_operator("alice"));
+}
+
+TEST_F(AdminCommandsTest, OperatorAddRefusesAKeyOfAnotherOperator) {
+  ASSERT_EQ(run({"operator", "add", "alice", "--key", key_file_}), kExitOk);
+  EXPECT_EQ(run({"operator", "add", "bob", "--key", key_file_}), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("is already registered to operator 'alice'"));
+  EXPECT_FALSE(store_->find_operator("bob"));
+}
+
+TEST_F(AdminCommandsTest, OperatorListNeverShowsSecrets) {
+  ASSERT_EQ(run({"operator", "add", "alice", "--key", key_file_, "--json"}), kExitOk);
+  const std::string secret = Json::parse(out_.str()).at("totp_secret");
+  ASSERT_EQ(run({"operator", "list", "--json"}), kExitOk);
+  const Json j = Json::parse(out_.str());
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0].at("role"), "operator");
+  EXPECT_EQ(j[0].at("keys").size(), 1u);
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr(secret)));
+  ASSERT_EQ(run({"operator", "list"}), kExitOk);
+  EXPECT_THAT(out_.str(), StartsWith("NAME   ROLE      CLIENT  STATE    KEYS\nalice  operator          enabled  SHA256:"));
+}
+
+TEST_F(AdminCommandsTest, OperatorDisableThenEnable) {
+  ASSERT_EQ(run({"operator", "add", "alice", "--key", key_file_}), kExitOk);
+  ASSERT_EQ(run({"operator", "disable", "alice"}), kExitOk);
+  EXPECT_TRUE(store_->find_operator("alice")->disabled);
+  ASSERT_EQ(run({"operator", "enable", "alice", "--json"}), kExitOk);
+  EXPECT_EQ(Json::parse(out_.str()).at("disabled"), false);
+  EXPECT_EQ(run({"operator", "disable", "bob"}), kExitRefused);
+  EXPECT_EQ(err_.str(), "bastionctl: unknown operator 'bob'\n");
+}
+
+// ------------------------------------------------------------------ servers and catalogue
+
+TEST_F(AdminCommandsTest, ServerAddValidatesNameKindAndHostKey) {
+  const auto add = [&](const std::string& name, const std::string& kind, const std::string& key) {
+    return run({"server", "add", name, "--host", "h", "--client", "acme", "--kind", kind, "--host-key", key});
+  };
+  EXPECT_EQ(add("web1", "dedicated", "ssh-ed25519 AAAAgarbage"), kExitRefused);
+  EXPECT_THAT(err_.str(), StartsWith("bastionctl: --host-key:"));
+  EXPECT_EQ(add("-bad", "dedicated", std::string(kHostKey)), kExitUsage);  // looks like an option
+  EXPECT_EQ(add("bad_name", "dedicated", std::string(kHostKey)), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("server name 'bad_name' is not valid"));
+  EXPECT_EQ(add("web1", "cloud", std::string(kHostKey)), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--kind must be dedicated or shared"));
+  EXPECT_TRUE(store_->list_servers().empty());
+  ASSERT_EQ(add("web1", "dedicated", std::string(kHostKey) + " a comment"), kExitOk) << err_.str();
+  EXPECT_EQ(store_->find_server("web1")->host_key, kHostKey);  // pinned without the comment
+}
+
+TEST_F(AdminCommandsTest, CatalogueAddRequiresPatternForExec) {
+  setup_web1();
+  EXPECT_EQ(run({"catalogue", "add", "web1", "deploy", "--type", "exec"}), kExitRefused);
+  EXPECT_EQ(err_.str(), "bastionctl: exec entries need --pattern (the allowed command line)\n");
+  ASSERT_EQ(run({"catalogue", "list", "web1", "--json"}), kExitOk);
+  const Json j = Json::parse(out_.str());
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[1].at("pattern"), "systemctl status *");
+}
+
+// ------------------------------------------------------------------ grants
+
+TEST_F(AdminCommandsTest, GrantAddForADuration) {
+  setup_web1();
+  ASSERT_EQ(run({"grant", "add", "--operator", "alice", "--server", "web1", "--login", "root", "--ops", "shell,status",
+                 "--for", "4h", "--reason", "ticket 42", "--json"}),
+            kExitOk)
+      << err_.str();
+  const Json j = Json::parse(out_.str());
+  EXPECT_EQ(j.at("not_before"), "2026-11-23T10:00:00Z");
+  EXPECT_EQ(j.at("not_after"), "2026-11-23T14:00:00Z");
+  EXPECT_EQ(j.at("granted_by"), "olivia");
+  const auto g = store_->find_grant(j.at("id").get<std::int64_t>());
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->not_after, kNow + std::chrono::hours(4));
+}
+
+TEST_F(AdminCommandsTest, GrantAddFromUntilInBothTimeFormats) {
+  setup_web1();
+  ASSERT_EQ(run({"grant", "add", "--operator", "alice", "--server", "web1", "--login", "root", "--ops", "shell",
+                 "--from", "2026-11-23 12:30", "--until", "2026-11-24T08:00:00Z", "--reason", "maintenance"}),
+            kExitOk)
+      << err_.str();
+  const auto g = store_->list_grants().at(0);
+  EXPECT_EQ(to_unix(g.not_before), 1795437000);
+  EXPECT_EQ(to_unix(g.not_after), 1795507200);
+  EXPECT_THAT(out_.str(), HasSubstr("alice may use shell as root on web1"));
+}
+
+TEST_F(AdminCommandsTest, GrantListJsonShape) {
+  setup_web1();
+  ASSERT_EQ(run({"grant", "add", "--operator", "alice", "--server", "web1", "--login", "root", "--ops", "shell,status",
+                 "--for", "30m", "--reason", "ticket 42"}),
+            kExitOk);
+  ASSERT_EQ(run({"grant", "revoke", "1"}), kExitOk) << err_.str();
+  ASSERT_EQ(run({"grant", "list", "--json"}), kExitOk);
+  const Json j = Json::parse(out_.str());
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 1u);
+  const Json& g = j[0];
+  EXPECT_EQ(g.at("id"), 1);
+  EXPECT_EQ(g.at("operator"), "alice");
+  EXPECT_EQ(g.at("server"), "web1");
+  EXPECT_EQ(g.at("login"), "root");
+  EXPECT_EQ(g.at("ops"), Json::array({"shell", "status"}));
+  EXPECT_EQ(g.at("not_before"), "2026-11-23T10:00:00Z");
+  EXPECT_EQ(g.at("not_after"), "2026-11-23T10:30:00Z");
+  EXPECT_EQ(g.at("revoked"), true);
+  EXPECT_EQ(g.at("reason"), "ticket 42");
+  EXPECT_EQ(g.at("granted_by"), "olivia");
+}
+
+TEST_F(AdminCommandsTest, GrantShowHumanAndUnknown) {
+  setup_web1();
+  ASSERT_EQ(run({"grant", "add", "--operator", "alice", "--server", "web1", "--login", "root", "--ops", "shell",
+                 "--for", "90s", "--reason", "r"}),
+            kExitOk);
+  ASSERT_EQ(run({"grant", "show", "1"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("until:      2026-11-23 10:01:30 UTC"));
+  EXPECT_EQ(run({"grant", "show", "7"}), kExitRefused);
+  EXPECT_EQ(err_.str(), "bastionctl: no grant with id 7\n");
+  EXPECT_EQ(run({"grant", "show", "x7"}), kExitUsage);
+}
+
+TEST_F(AdminCommandsTest, GrantRefusalsExitOneWithOneClearLine) {
+  setup_web1();
+  EXPECT_EQ(run({"grant", "add", "--operator", "alice", "--server", "pub1", "--login", "root", "--ops", "shell",
+                 "--for", "1h", "--reason", "r"}),
+            kExitRefused);
+  EXPECT_EQ(err_.str(), "bastionctl: server pub1 is registered as shared: shared servers can never be granted\n");
+  EXPECT_EQ(run({"grant", "add", "--operator", "alice", "--server", "web1", "--login", "root", "--ops", "deploy",
+                 "--for", "1h", "--reason", "r"}),
+            kExitRefused);
+  EXPECT_EQ(err_.str(), "bastionctl: operation 'deploy' is not in the catalogue of web1 (catalogue: shell, status)\n");
+  EXPECT_EQ(run({"grant", "add", "--operator", "alice", "--server", "web1", "--login", "root", "--ops", "shell",
+                 "--for", "1h", "--reason", "r"},
+                "alice"),
+            kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("you cannot grant access to yourself"));
+  EXPECT_TRUE(out_.str().empty());
+  EXPECT_TRUE(store_->list_grants().empty());
+}
+
+TEST_F(AdminCommandsTest, GrantUsageErrorsExitTwo) {
+  setup_web1();
+  const std::vector<std::string> base{"grant", "add", "--operator", "alice", "--server", "web1", "--login", "root",
+                                      "--ops", "shell"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  EXPECT_EQ(with({"--for", "1h"}), kExitUsage);  // no --reason
+  EXPECT_THAT(err_.str(), HasSubstr("reason"));
+  EXPECT_EQ(with({"--for", "1h", "--until", "2026-11-24T00:00:00Z", "--reason", "r"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("exactly one of --for DURATION and --until TIME"));
+  EXPECT_EQ(with({"--reason", "r"}), kExitUsage);
+  EXPECT_EQ(with({"--for", "4 hours", "--reason", "r"}), kExitUsage);
+  EXPECT_EQ(with({"--until", "tomorrow", "--reason", "r"}), kExitUsage);
+  EXPECT_EQ(with({"--until", "2026-02-30T00:00:00Z", "--reason", "r"}), kExitUsage);
+  EXPECT_TRUE(store_->list_grants().empty());
+}
+
+// ------------------------------------------------------------------ dispatch
+
+TEST_F(AdminCommandsTest, UnknownAndIncompleteCommandsAreUsageErrors) {
+  EXPECT_EQ(run({"frobnicate"}), kExitUsage);
+  EXPECT_THAT(err_.str(), StartsWith("bastionctl: unknown command 'frobnicate'"));
+  EXPECT_EQ(run({"grant"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("'grant' needs one of: add, revoke, list, show"));
+  EXPECT_EQ(run({"operator", "list", "--bogus"}), kExitUsage);
+}
+
+TEST_F(AdminCommandsTest, HelpOnEveryCommand) {
+  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
+           {"operator", "add"}, {"operator", "key", "add"}, {"server", "add"}, {"catalogue", "add"},
+           {"grant", "add"}, {"grant", "list"}, {"egress-key"}}) {
+    cmd.push_back("--help");
+    EXPECT_EQ(run(cmd), kExitOk);
+    EXPECT_THAT(out_.str(), StartsWith("usage: bastionctl " + cmd[0]));
+    EXPECT_THAT(out_.str(), HasSubstr("--json"));
+  }
+}
+
+TEST_F(AdminCommandsTest, OnlyOfficersRunAdminCommands) {
+  EXPECT_EQ(run({"grant", "list"}, "carol", authz::Role::Client), kExitRefused);
+  EXPECT_EQ(err_.str(), "bastionctl: 'grant list' is for security officers; carol is not one\n");
+}
+
+// ------------------------------------------------------------------ keys and init
+
+TEST_F(AdminCommandsTest, EgressKeyPrintsThePublicKeyOfTheEgressKey) {
+  const auto keys = default_key_paths(dir_ + "/bastion.db");
+  EXPECT_EQ(run({"egress-key"}), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("does not exist"));
+  ASSERT_TRUE(ensure_key(keys.egress_key).ok());
+  ASSERT_EQ(run({"egress-key", "--json"}), kExitOk) << err_.str();
+  const Json j = Json::parse(out_.str());
+  std::string pub;
+  std::getline(std::ifstream(keys.egress_key + ".pub"), pub);
+  EXPECT_THAT(pub, StartsWith(j.at("public_key").get<std::string>()));
+  EXPECT_THAT(j.at("fingerprint").get<std::string>(), StartsWith("SHA256:"));
+}
+
+TEST_F(AdminCommandsTest, InitCreatesDatabaseAndKeysOnceOnly) {
+  const std::string db = dir_ + "/fresh/bastion.db";
+  std::filesystem::create_directory(dir_ + "/fresh");
+  const auto keys = default_key_paths(db);
+  ASSERT_EQ(run_init({}, db, keys, out_, err_), kExitOk) << err_.str();
+  EXPECT_TRUE(std::filesystem::exists(keys.host_key));
+  EXPECT_TRUE(std::filesystem::exists(keys.egress_key));
+  EXPECT_TRUE(db::Database::open(db, false).ok());
+  err_.str("");
+  EXPECT_EQ(run_init({}, db, keys, out_, err_), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("already exists and is initialised"));
+}
+
+}  // namespace
+}  // namespace bastion::gateway::admin
