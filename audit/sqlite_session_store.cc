@@ -1,0 +1,152 @@
+#include "audit/sqlite_session_store.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+namespace bastion::audit {
+namespace {
+
+constexpr std::string_view kSessionColumns =
+    R"(id, "operator", server, login, grant_id, client, source, started_at, ended_at, exit_status, status, reason, pid)";
+
+// The statuses a session can end in; "live" is where it starts.
+constexpr std::array<std::string_view, 3> kFinalStatuses{"closed", "aborted", "refused"};
+
+std::optional<std::int64_t> opt_int(const db::Statement& q, int col) {
+  if (q.col_null(col)) return std::nullopt;
+  return q.col_int(col);
+}
+
+// session_row reads the columns of kSessionColumns, in that order.
+SessionRow session_row(const db::Statement& q) {
+  SessionRow r;
+  r.id = q.col_int(0);
+  r.operator_name = q.col_text(1);
+  r.server = q.col_text(2);
+  r.login = q.col_text(3);
+  r.grant_id = opt_int(q, 4);
+  r.client = q.col_text(5);
+  r.source = q.col_text(6);
+  r.start = from_unix(q.col_int(7));
+  if (auto end = opt_int(q, 8)) r.end = from_unix(*end);
+  if (auto exit = opt_int(q, 9)) r.exit_status = static_cast<int>(*exit);
+  r.status = q.col_text(10);
+  r.reason = q.col_text(11);
+  r.pid = static_cast<int>(q.col_int(12));
+  return r;
+}
+
+std::string select_sessions(std::string_view where) {
+  return "SELECT " + std::string(kSessionColumns) + " FROM sessions " + std::string(where);
+}
+
+// session_status returns the status of session id, or nullopt if there is no such session.
+std::optional<std::string> session_status(db::Database& db, std::int64_t id) {
+  auto q = db.prepare("SELECT status FROM sessions WHERE id = ?");
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return q.col_text(0);
+}
+
+bool fits_int64(std::uint64_t v) { return v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()); }
+
+}  // namespace
+
+Result<std::int64_t> SqliteSessionStore::start(const SessionStart& s) {
+  try {
+    auto q = db_->prepare(
+        R"(INSERT INTO sessions ("operator", server, login, grant_id, client, source, started_at, pid)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?))");
+    q.bind(1, s.operator_name).bind(2, s.server).bind(3, s.login).bind(4, s.grant_id);
+    q.bind(5, s.client).bind(6, s.source).bind(7, static_cast<std::int64_t>(to_unix(s.start))).bind(8, std::int64_t{s.pid});
+    q.step();
+    return db_->last_insert_id();
+  } catch (const db::DbError& e) {
+    return Error{std::string("cannot record the session start: ") + e.what()};
+  }
+}
+
+Status SqliteSessionStore::finish(std::int64_t id, Seconds end, std::optional<int> exit_status,
+                                  std::string_view status, std::string_view reason) {
+  if (std::find(kFinalStatuses.begin(), kFinalStatuses.end(), status) == kFinalStatuses.end()) {
+    return Error{"cannot finish session " + std::to_string(id) + " with status \"" + std::string(status) +
+                 "\" (expected closed, aborted or refused)"};
+  }
+  try {
+    db::Database::Transaction tx(*db_);
+    auto current = session_status(*db_, id);
+    if (!current) return Error{"no session " + std::to_string(id)};
+    if (*current != "live") return Error{"session " + std::to_string(id) + " has already ended (" + *current + ")"};
+    auto q = db_->prepare("UPDATE sessions SET ended_at = ?, exit_status = ?, status = ?, reason = ? WHERE id = ?");
+    std::optional<std::int64_t> exit;
+    if (exit_status) exit = *exit_status;
+    q.bind(1, static_cast<std::int64_t>(to_unix(end))).bind(2, exit).bind(3, status).bind(4, reason).bind(5, id);
+    q.step();
+    tx.commit();
+    return ok_status();
+  } catch (const db::DbError& e) {
+    return Error{"cannot record the end of session " + std::to_string(id) + ": " + e.what()};
+  }
+}
+
+Status SqliteSessionStore::add_recording(std::int64_t session_id, int channel, const RecordingSummary& r,
+                                         Seconds start, Seconds end) {
+  if (!fits_int64(r.bytes_in) || !fits_int64(r.bytes_out)) return Error{"recording byte counts out of range"};
+  try {
+    db::Database::Transaction tx(*db_);
+    // Checked here rather than left to the foreign key, so the caller learns which id was wrong.
+    if (!session_status(*db_, session_id)) return Error{"no session " + std::to_string(session_id)};
+    auto q = db_->prepare(
+        R"(INSERT INTO recordings (session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at, ended_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))");
+    q.bind(1, session_id).bind(2, std::int64_t{channel}).bind(3, r.kind).bind(4, r.path).bind(5, r.sha256);
+    q.bind(6, static_cast<std::int64_t>(r.bytes_in)).bind(7, static_cast<std::int64_t>(r.bytes_out));
+    q.bind(8, static_cast<std::int64_t>(to_unix(start))).bind(9, static_cast<std::int64_t>(to_unix(end)));
+    q.step();
+    tx.commit();
+    return ok_status();
+  } catch (const db::DbError& e) {
+    return Error{"cannot record the recording of session " + std::to_string(session_id) + ": " + e.what()};
+  }
+}
+
+std::optional<SessionRow> SqliteSessionStore::find(std::int64_t id) {
+  auto q = db_->prepare(select_sessions("WHERE id = ?"));
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return session_row(q);
+}
+
+std::vector<SessionRow> SqliteSessionStore::list() {
+  auto q = db_->prepare(select_sessions("ORDER BY started_at, id"));
+  std::vector<SessionRow> rows;
+  while (q.step()) rows.push_back(session_row(q));
+  return rows;
+}
+
+std::vector<RecordingRow> SqliteSessionStore::recordings_of(std::int64_t session_id) {
+  auto q = db_->prepare(
+      "SELECT id, session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at, ended_at "
+      "FROM recordings WHERE session_id = ? ORDER BY id");
+  q.bind(1, session_id);
+  std::vector<RecordingRow> rows;
+  while (q.step()) {
+    RecordingRow r;
+    r.id = q.col_int(0);
+    r.session_id = q.col_int(1);
+    r.channel = static_cast<int>(q.col_int(2));
+    r.summary = RecordingSummary{q.col_text(4), q.col_text(3), q.col_text(5), static_cast<std::uint64_t>(q.col_int(6)),
+                                 static_cast<std::uint64_t>(q.col_int(7))};
+    r.start = from_unix(q.col_int(8));
+    r.end = from_unix(q.col_int(9));  // NULL reads as 0; add_recording always sets it
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+SessionStorePtr open_sqlite_session_store(db::DatabasePtr db) {
+  return std::make_unique<SqliteSessionStore>(std::move(db));
+}
+
+}  // namespace bastion::audit

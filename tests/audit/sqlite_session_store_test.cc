@@ -1,0 +1,184 @@
+// Tests for audit/sqlite_session_store.cc against a real SQLite database in a temp dir.
+#include "audit/sqlite_session_store.h"
+
+#include <gtest/gtest.h>
+
+#include "authz/db.h"
+#include "authz/sqlite_store.h"
+#include "tests/audit/test_util.h"
+
+namespace bastion::audit {
+namespace {
+
+using testing::TempDir;
+
+class SqliteSessionStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = db::Database::open(tmp_ / "bastion.db", /*create=*/true);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    db_ = db.value();
+    store_ = open_sqlite_session_store(db_);
+  }
+
+  SessionStart alice_on_web1(long long at) const {
+    return SessionStart{"alice", "web1", "root", std::nullopt, "acme", "203.0.113.7:51234", from_unix(at), 4242};
+  }
+
+  std::int64_t started(long long at) {
+    auto id = store_->start(alice_on_web1(at));
+    if (!id) throw std::runtime_error(id.error().message);
+    return id.value();
+  }
+
+  TempDir tmp_;
+  db::DatabasePtr db_;
+  SessionStorePtr store_;
+};
+
+TEST_F(SqliteSessionStoreTest, StartedSessionIsLiveWithEveryFieldKept) {
+  const std::int64_t id = started(1700000000);
+  EXPECT_GT(id, 0);
+  auto row = store_->find(id);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->id, id);
+  EXPECT_EQ(row->operator_name, "alice");
+  EXPECT_EQ(row->server, "web1");
+  EXPECT_EQ(row->login, "root");
+  EXPECT_EQ(row->grant_id, std::nullopt);
+  EXPECT_EQ(row->client, "acme");
+  EXPECT_EQ(row->source, "203.0.113.7:51234");
+  EXPECT_EQ(row->start, from_unix(1700000000));
+  EXPECT_EQ(row->end, std::nullopt);
+  EXPECT_EQ(row->exit_status, std::nullopt);
+  EXPECT_EQ(row->status, "live");
+  EXPECT_EQ(row->reason, "");
+  EXPECT_EQ(row->pid, 4242);
+}
+
+TEST_F(SqliteSessionStoreTest, SessionKeepsTheGrantThatAllowedIt) {
+  FixedClock clock(from_unix(1700000000));
+  authz::SqliteStore authz(db_, clock);
+  ASSERT_TRUE(authz.add_operator({"alice", authz::Role::Operator, "", "JBSWY3DPEHPK3PXP"}).ok());
+  authz::Server web1;
+  web1.name = "web1";
+  web1.host = "192.0.2.10";
+  web1.client = "acme";
+  web1.host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+  ASSERT_TRUE(authz.add_server(web1).ok());
+  authz::CatalogueEntry shell;
+  shell.name = "shell";
+  ASSERT_TRUE(authz.add_catalogue_entry("web1", shell).ok());
+  auto grant = authz.add_grant({"alice", "web1", "root", {"shell"}, from_unix(1700000000), from_unix(1700003600),
+                                "ticket 12", "olivia"});
+  ASSERT_TRUE(grant.ok()) << grant.error().message;
+
+  SessionStart s = alice_on_web1(1700000100);
+  s.grant_id = grant->id;
+  auto id = store_->start(s);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ(store_->find(id.value())->grant_id, grant->id);
+}
+
+TEST_F(SqliteSessionStoreTest, FinishRecordsTheEndOnce) {
+  const std::int64_t id = started(1700000000);
+  ASSERT_TRUE(store_->finish(id, from_unix(1700000600), 0, "closed", "").ok());
+  auto row = store_->find(id);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->end, from_unix(1700000600));
+  EXPECT_EQ(row->exit_status, 0);
+  EXPECT_EQ(row->status, "closed");
+
+  // The end is evidence: a second finish must not rewrite it.
+  auto again = store_->finish(id, from_unix(1700000700), std::nullopt, "aborted", "grant 3 revoked");
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().message.find("already ended (closed)"), std::string::npos) << again.error().message;
+  EXPECT_EQ(store_->find(id)->end, from_unix(1700000600));
+}
+
+TEST_F(SqliteSessionStoreTest, AbortedSessionKeepsItsReasonAndNoExitStatus) {
+  const std::int64_t id = started(1700000000);
+  ASSERT_TRUE(store_->finish(id, from_unix(1700000060), std::nullopt, "aborted",
+                             "grant 3 expired at 2023-11-14 22:14:20 UTC").ok());
+  auto row = store_->find(id);
+  EXPECT_EQ(row->status, "aborted");
+  EXPECT_EQ(row->exit_status, std::nullopt);
+  EXPECT_EQ(row->reason, "grant 3 expired at 2023-11-14 22:14:20 UTC");
+}
+
+TEST_F(SqliteSessionStoreTest, FinishRefusesUnknownSessionsAndStatuses) {
+  const std::int64_t id = started(1700000000);
+  EXPECT_FALSE(store_->finish(id + 100, from_unix(1700000001), 0, "closed", "").ok());
+  auto live = store_->finish(id, from_unix(1700000001), 0, "live", "");
+  ASSERT_FALSE(live.ok());
+  EXPECT_NE(live.error().message.find("expected closed, aborted or refused"), std::string::npos);
+  EXPECT_EQ(store_->find(id)->status, "live");
+}
+
+TEST_F(SqliteSessionStoreTest, ListIsOldestFirst) {
+  const std::int64_t late = started(1700000900);
+  const std::int64_t early = started(1700000100);
+  const std::int64_t middle = started(1700000500);
+  const auto rows = store_->list();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].id, early);
+  EXPECT_EQ(rows[1].id, middle);
+  EXPECT_EQ(rows[2].id, late);
+  EXPECT_EQ(store_->find(late + 1000), std::nullopt);
+}
+
+TEST_F(SqliteSessionStoreTest, RecordingsAreLinkedToTheirSession) {
+  const std::int64_t id = started(1700000000);
+  const std::int64_t other = started(1700000001);
+  const RecordingSummary pty{"/var/lib/bastion/recordings/1/0-pty.cast", "asciicast", std::string(64, 'a'), 12, 3400};
+  const RecordingSummary exec{"/var/lib/bastion/recordings/1/1-exec.rec", "exec", std::string(64, 'b'), 0,
+                              5ull << 30};
+  ASSERT_TRUE(store_->add_recording(id, 0, pty, from_unix(1700000002), from_unix(1700000050)).ok());
+  ASSERT_TRUE(store_->add_recording(id, 1, exec, from_unix(1700000010), from_unix(1700000020)).ok());
+
+  const auto recs = store_->recordings_of(id);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].session_id, id);
+  EXPECT_EQ(recs[0].channel, 0);
+  EXPECT_EQ(recs[0].summary.path, pty.path);
+  EXPECT_EQ(recs[0].summary.kind, "asciicast");
+  EXPECT_EQ(recs[0].summary.sha256, pty.sha256);
+  EXPECT_EQ(recs[0].summary.bytes_in, 12u);
+  EXPECT_EQ(recs[0].summary.bytes_out, 3400u);
+  EXPECT_EQ(recs[0].start, from_unix(1700000002));
+  EXPECT_EQ(recs[0].end, from_unix(1700000050));
+  EXPECT_EQ(recs[1].channel, 1);
+  EXPECT_EQ(recs[1].summary.kind, "exec");
+  EXPECT_EQ(recs[1].summary.bytes_out, 5ull << 30);  // beyond 32 bits
+  EXPECT_TRUE(store_->recordings_of(other).empty());
+}
+
+TEST_F(SqliteSessionStoreTest, RecordingOfUnknownSessionIsRefused) {
+  auto st = store_->add_recording(999, 0, RecordingSummary{"/x", "exec", "", 0, 0}, from_unix(1), from_unix(2));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("no session 999"), std::string::npos);
+}
+
+TEST_F(SqliteSessionStoreTest, RowsSurviveReopeningTheDatabase) {
+  const std::int64_t id = started(1700000000);
+  ASSERT_TRUE(store_->finish(id, from_unix(1700000010), 3, "closed", "").ok());
+  store_.reset();
+  db_.reset();
+  auto reopened = db::Database::open(tmp_ / "bastion.db", /*create=*/false);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  auto row = open_sqlite_session_store(reopened.value())->find(id);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->exit_status, 3);
+}
+
+TEST_F(SqliteSessionStoreTest, DatabaseFailureIsAnErrorNotAnException) {
+  // A read-only connection stands in for a database that can no longer be written (disk full,
+  // permissions): start must report it so the gateway refuses the session (fail closed).
+  db_->exec("PRAGMA query_only = ON");
+  auto id = store_->start(alice_on_web1(1700000000));
+  ASSERT_FALSE(id.ok());
+  EXPECT_NE(id.error().message.find("cannot record the session start"), std::string::npos) << id.error().message;
+}
+
+}  // namespace
+}  // namespace bastion::audit
