@@ -258,6 +258,9 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 bool exec_pattern_matches(std::string_view pattern, const std::vector<std::string>& argv) {
   auto words = split_command_line(pattern);
   if (!words || words->empty()) return false;
+  // A lone "*" is the officer's explicit "any command line". It already admits `sh -c '…'`, so
+  // refusing shell syntax there would add friction and no protection.
+  if (words->size() == 1 && words->front() == "*") return true;
   const bool open_tail = words->back() == "*";
   const std::size_t fixed = open_tail ? words->size() - 1 : words->size();
 

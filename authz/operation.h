@@ -28,9 +28,10 @@ struct Operation {
 };
 
 // split_command_line splits a command line the way a POSIX shell splits words (single and double
-// quotes, backslash escapes). Returns an error for unterminated quotes or bytes that are not
-// printable text. Shell metacharacters (; | & $ ` > < ( ) newline) outside quotes are kept as
-// their own words, so a pattern over argv never matches "cmd; rm -rf /".
+// quotes, backslash escapes). Returns an error for unterminated quotes, control bytes (newline
+// included) and lines over 64 KiB. Shell metacharacters (; | & > < ( ) outside quotes, and $ and `
+// even inside double quotes, where the shell still expands them) are kept as words of their own,
+// so a pattern over argv never matches "cmd; rm -rf /" or "cmd \"$(reboot)\"".
 Result<std::vector<std::string>> split_command_line(std::string_view line);
 
 // classify_exec turns an exec request's command line into an Operation: "scp -t/-f …" is Scp
@@ -42,8 +43,9 @@ bool glob_match(std::string_view pattern, std::string_view text);
 
 // exec_pattern_matches: a catalogue pattern is itself split with split_command_line; it matches an
 // argv when both have the same number of words and each word glob-matches — except that a final
-// pattern word "*" alone matches any number (zero or more) of remaining words that contain no
-// shell metacharacter word.
+// pattern word "*" matches any number (zero or more) of remaining words. A wildcard never stands
+// for a metacharacter word: only the same literal word in the pattern matches one. The pattern
+// "*" alone is the explicit "any command line" entry and matches everything.
 bool exec_pattern_matches(std::string_view pattern, const std::vector<std::string>& argv);
 
 }  // namespace bastion::authz

@@ -18,7 +18,7 @@ namespace po = boost::program_options;
 namespace admin = bastion::gateway::admin;
 
 // Keep in step with project(VERSION) in the top-level CMakeLists.txt.
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = BASTION_VERSION;
 
 struct Globals {
   std::string db;

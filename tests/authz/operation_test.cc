@@ -248,7 +248,7 @@ TEST(ExecPatternMatches, FollowsTheDocumentedRules) {
 TEST(ExecPatternMatches, NoShellTrickMatchesAWildcardPattern) {
   const char* const patterns[] = {
       "systemctl status *", "systemctl status * *", "systemctl status ? ?", "systemctl status ?",
-      "systemctl * *",      "systemctl * ? *",       "*",
+      "systemctl * *",      "systemctl * ? *",
   };
   const char* const tails[] = {
       ";reboot",    "; reboot",      "&&reboot",     "& reboot",   "|reboot",      "|| reboot",
@@ -275,6 +275,15 @@ TEST(ExecPatternMatches, RefusesTheClassicInjections) {
   EXPECT_FALSE(matches("cmd * x", "cmd ; x"));  // a mid-pattern * never stands for a separator
   EXPECT_FALSE(matches("cmd ? x", "cmd ; x"));
   EXPECT_TRUE(matches("cmd ; x", "cmd ; x"));   // unless the officer wrote it literally
+}
+
+TEST(ExecPatternMatches, LoneStarIsTheExplicitAnyCommandEntry) {
+  // Strict matching could not protect it anyway: `sh -c '…'` is three plain words.
+  EXPECT_TRUE(matches("*", "sh -c 'uptime; reboot'"));
+  EXPECT_TRUE(matches("*", "systemctl status nginx; reboot"));
+  EXPECT_TRUE(matches("*", "cat > /tmp/upload"));
+  EXPECT_FALSE(matches("* *", "uptime; reboot"));  // only the lone star means "anything"
+  EXPECT_FALSE(matches("uptime *", "uptime; reboot"));
 }
 
 TEST(ExecPatternMatches, WorksOnArgvDirectly) {
