@@ -118,8 +118,21 @@ constexpr std::string_view kV1[] = {
     "CREATE INDEX events_by_session ON events(session_id)",
 };
 
-constexpr std::array<Migration, 1> kMigrations{{
+// Migration 2: an officer's request to end a live session (the session's own process polls for
+// it and cuts the channel), and each client's contract terms for retention and reversibility.
+constexpr std::string_view kV2[] = {
+    "ALTER TABLE sessions ADD COLUMN kill_requested_by TEXT",
+    "ALTER TABLE sessions ADD COLUMN kill_requested_at INTEGER",
+    "ALTER TABLE clients ADD COLUMN recording_retention_days INTEGER",
+    "ALTER TABLE clients ADD COLUMN event_retention_days INTEGER",
+    "ALTER TABLE clients ADD COLUMN contract_end INTEGER",
+    "ALTER TABLE clients ADD COLUMN grace_days INTEGER NOT NULL DEFAULT 90",
+    "CREATE INDEX events_by_server ON events(server, at)",
+};
+
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "all tables of the product", kV1},
+    {2, "session kill requests, client retention terms", kV2},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a
