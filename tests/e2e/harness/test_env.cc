@@ -1,0 +1,36 @@
+#include "tests/e2e/harness/test_env.h"
+
+namespace bastion::e2e {
+
+TestEnv::TestEnv()
+    : tmp("bastion-e2e"), target(tmp.sub("target")), bastion(tmp.sub("bastion"), BASTIONCTL_PATH, BASTIOND_PATH) {
+  target.start();
+  bastion.init();
+  target.authorize(bastion.egress_key());
+  bastion.add_server("web1", target.port(), "dedicated", target.host_key_line());
+  bastion.start();
+}
+
+TestEnv::~TestEnv() {
+  bastion.stop();
+  target.stop();
+}
+
+OperatorIdentity TestEnv::new_operator(const std::string& prefix, const std::vector<std::string>& ops,
+                                       const std::string& server, const std::vector<std::string>& window) {
+  OperatorIdentity op = bastion.add_operator(prefix + std::to_string(next_operator_++));
+  op.set_port(bastion.port());
+  if (!ops.empty()) bastion.grant(op.name(), server, login(), ops, window);
+  return op;
+}
+
+void TestEnv::add_shared_server() {
+  bastion.add_server("shared1", target.port(), "shared", target.host_key_line());
+}
+
+RunResult run_as(const OperatorIdentity& op, const std::vector<std::string>& argv, std::optional<std::string> stdin_data,
+                 std::chrono::milliseconds timeout) {
+  return run(argv, op.env(), std::move(stdin_data), timeout);
+}
+
+}  // namespace bastion::e2e
