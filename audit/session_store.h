@@ -44,6 +44,12 @@ struct RecordingRow {
   Seconds end{};
 };
 
+// KillRequest: an officer asked for a live session to end (`sessions kill`).
+struct KillRequest {
+  std::string by;
+  Seconds at{};
+};
+
 class SessionStore {
  public:
   virtual ~SessionStore() = default;
@@ -55,6 +61,12 @@ class SessionStore {
   virtual std::optional<SessionRow> find(std::int64_t id) = 0;
   virtual std::vector<SessionRow> list() = 0;  // oldest first
   virtual std::vector<RecordingRow> recordings_of(std::int64_t session_id) = 0;
+  // request_kill records that `by` asked at `at` for live session id to end; refused (with the
+  // reason) if there is no such session, it has ended, or a kill was already requested.
+  virtual Status request_kill(std::int64_t id, std::string_view by, Seconds at) = 0;
+  // kill_request returns the pending request for session id, if any. The session's own process
+  // polls it (at least once a second) and ends the session when one appears.
+  virtual std::optional<KillRequest> kill_request(std::int64_t id) = 0;
 };
 using SessionStorePtr = std::unique_ptr<SessionStore>;
 

@@ -4,6 +4,8 @@
 #include <array>
 #include <limits>
 
+#include "authz/decide.h"  // format_utc
+
 namespace bastion::audit {
 namespace {
 
@@ -143,6 +145,34 @@ std::vector<RecordingRow> SqliteSessionStore::recordings_of(std::int64_t session
     rows.push_back(std::move(r));
   }
   return rows;
+}
+
+Status SqliteSessionStore::request_kill(std::int64_t id, std::string_view by, Seconds at) {
+  const std::string session = "session " + std::to_string(id);
+  try {
+    db::Database::Transaction tx(*db_);
+    auto current = session_status(*db_, id);
+    if (!current) return Error{"no " + session};
+    if (*current != "live") return Error{session + " has already ended (" + *current + ")"};
+    if (auto pending = kill_request(id)) {
+      return Error{"a kill of " + session + " was already requested by " + pending->by + " at " +
+                   authz::format_utc(pending->at) + "; its process ends it within a second"};
+    }
+    auto q = db_->prepare("UPDATE sessions SET kill_requested_by = ?, kill_requested_at = ? WHERE id = ?");
+    q.bind(1, by).bind(2, static_cast<std::int64_t>(to_unix(at))).bind(3, id);
+    q.step();
+    tx.commit();
+    return ok_status();
+  } catch (const db::DbError& e) {
+    return Error{"cannot record the kill request of " + session + ": " + e.what()};
+  }
+}
+
+std::optional<KillRequest> SqliteSessionStore::kill_request(std::int64_t id) {
+  auto q = db_->prepare("SELECT kill_requested_by, kill_requested_at FROM sessions WHERE id = ?");
+  q.bind(1, id);
+  if (!q.step() || q.col_null(1)) return std::nullopt;
+  return KillRequest{q.col_text(0), from_unix(q.col_int(1))};
 }
 
 SessionStorePtr open_sqlite_session_store(db::DatabasePtr db) {

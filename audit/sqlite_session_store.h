@@ -23,6 +23,8 @@ class SqliteSessionStore final : public SessionStore {
   std::optional<SessionRow> find(std::int64_t id) override;
   std::vector<SessionRow> list() override;
   std::vector<RecordingRow> recordings_of(std::int64_t session_id) override;
+  Status request_kill(std::int64_t id, std::string_view by, Seconds at) override;
+  std::optional<KillRequest> kill_request(std::int64_t id) override;
 
  private:
   db::DatabasePtr db_;

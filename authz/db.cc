@@ -152,17 +152,22 @@ int Database::schema_version() {
 
 // --- Transaction ---
 
-Database::Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+// Inside an open transaction a Transaction becomes a savepoint, so a store write and the audit
+// event recording it can share one outer transaction (admin commands: both commit or neither).
+Database::Transaction::Transaction(Database& db) : db_(db), nested_(sqlite3_get_autocommit(db.raw()) == 0) {
+  db_.exec(nested_ ? "SAVEPOINT bastion_nested" : "BEGIN IMMEDIATE");
+}
 
 Database::Transaction::~Transaction() {
   if (done_) return;
   // A destructor must not throw; if ROLLBACK fails the connection is already unusable and SQLite
   // rolls back on close anyway.
-  sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_exec(db_.raw(), nested_ ? "ROLLBACK TO bastion_nested; RELEASE bastion_nested" : "ROLLBACK", nullptr,
+               nullptr, nullptr);
 }
 
 void Database::Transaction::commit() {
-  db_.exec("COMMIT");
+  db_.exec(nested_ ? "RELEASE bastion_nested" : "COMMIT");
   done_ = true;
 }
 

@@ -62,7 +62,9 @@ class Database {
   const std::string& path() const { return path_; }
   sqlite3* raw() { return db_.get(); }
 
-  // Transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless commit() was called.
+  // Transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless commit() was called. Opened while
+  // another transaction is open on this connection, it is a savepoint inside it instead: its commit
+  // is final only when the outer one commits, its rollback undoes only its own writes.
   class Transaction {
    public:
     explicit Transaction(Database& db);
@@ -73,6 +75,7 @@ class Database {
 
    private:
     Database& db_;
+    bool nested_ = false;
     bool done_ = false;
   };
 

@@ -130,9 +130,19 @@ constexpr std::string_view kV2[] = {
     "CREATE INDEX events_by_server ON events(server, at)",
 };
 
-constexpr std::array<Migration, 2> kMigrations{{
+// Migration 3: removing a server keeps its row (grants and sessions name it; its name is not
+// reused, so history stays unambiguous), and bastion-wide settings officers change by command.
+constexpr std::string_view kV3[] = {
+    "ALTER TABLE servers ADD COLUMN removed_at INTEGER",
+    R"(CREATE TABLE settings (
+         name  TEXT PRIMARY KEY,
+         value TEXT NOT NULL))",
+};
+
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
+    {3, "removed servers, settings", kV3},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

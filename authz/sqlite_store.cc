@@ -12,11 +12,13 @@
 #include <string>
 
 #include "authz/decide.h"
+#include "authz/sqlite_rows.h"
 
 namespace bastion::authz {
 namespace {
 
 using db::Statement;
+using namespace sqlite_rows;  // NOLINT(google-build-using-namespace): the store's own helpers
 
 constexpr std::array<std::string_view, 6> kAcceptedKeyTypes{
     "ssh-ed25519",         "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
@@ -24,28 +26,6 @@ constexpr std::array<std::string_view, 6> kAcceptedKeyTypes{
 };
 
 // ---------------------------------------------------------------- text helpers
-
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
-
-std::vector<std::string> split_ops(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    const auto comma = s.find(',');
-    if (comma != 0) out.emplace_back(s.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 bool has_control_bytes(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
@@ -59,13 +39,6 @@ bool valid_entry_name(std::string_view s) {
   });
 }
 
-std::string format_span(std::chrono::seconds d) {
-  const auto s = d.count();
-  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
-  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
-  if (s % 60 == 0) return std::to_string(s / 60) + "m";
-  return std::to_string(s) + "s";
-}
 
 // ---------------------------------------------------------------- key parsing
 
@@ -141,98 +114,20 @@ std::string accepted_types() {
   return out;
 }
 
-// ---------------------------------------------------------------- row readers
-
-constexpr std::string_view kOperatorColumns = "SELECT id, name, role, client, disabled, totp_secret FROM operators";
-constexpr std::string_view kServerColumns = "SELECT id, name, host, port, client, kind, host_key FROM servers";
-constexpr std::string_view kEntryColumns = "SELECT id, server_id, name, type, pattern FROM catalogue";
-constexpr std::string_view kKeyColumns =
-    "SELECT id, operator_id, type, base64, comment, fingerprint FROM operator_keys";
-constexpr std::string_view kGrantColumns =
-    "SELECT g.id, g.operator_id, o.name, g.server_id, s.name, g.login, g.ops, g.not_before, g.not_after,"
-    " g.reason, g.granted_by, g.revoked_at, g.created_at"
-    " FROM grants g JOIN operators o ON o.id = g.operator_id JOIN servers s ON s.id = g.server_id";
-
-// The CHECK constraints make these unreachable; if a row still holds an unknown value the database
-// was edited behind our back, and refusing (DbError) is the fail-closed answer.
-template <typename T>
-T must(std::optional<T> v, std::string_view what) {
-  if (!v) throw db::DbError("corrupt database: unknown " + std::string(what));
-  return *v;
-}
-
-Operator read_operator(const Statement& s) {
-  Operator o;
-  o.id = s.col_int(0);
-  o.name = s.col_text(1);
-  o.role = must(parse_role(s.col_text(2)), "role");
-  o.client = s.col_text(3);
-  o.disabled = s.col_int(4) != 0;
-  o.totp_secret = s.col_text(5);
-  return o;
-}
-
-Server read_server(const Statement& s) {
-  Server v;
-  v.id = s.col_int(0);
-  v.name = s.col_text(1);
-  v.host = s.col_text(2);
-  v.port = static_cast<int>(s.col_int(3));
-  v.client = s.col_text(4);
-  v.kind = must(parse_server_kind(s.col_text(5)), "server kind");
-  v.host_key = s.col_text(6);
-  return v;
-}
-
-CatalogueEntry read_entry(const Statement& s) {
-  CatalogueEntry e;
-  e.id = s.col_int(0);
-  e.server_id = s.col_int(1);
-  e.name = s.col_text(2);
-  e.type = must(parse_op_type(s.col_text(3)), "operation type");
-  e.pattern = s.col_text(4);
-  return e;
-}
-
-OperatorKey read_key(const Statement& s) {
-  return OperatorKey{s.col_int(0), s.col_int(1), s.col_text(2), s.col_text(3), s.col_text(4), s.col_text(5)};
-}
-
-Grant read_grant(const Statement& s) {
-  Grant g;
-  g.id = s.col_int(0);
-  g.operator_id = s.col_int(1);
-  g.operator_name = s.col_text(2);
-  g.server_id = s.col_int(3);
-  g.server_name = s.col_text(4);
-  g.login = s.col_text(5);
-  g.ops = split_ops(s.col_text(6));
-  g.not_before = from_unix(s.col_int(7));
-  g.not_after = from_unix(s.col_int(8));
-  g.reason = s.col_text(9);
-  g.granted_by = s.col_text(10);
-  if (!s.col_null(11)) g.revoked_at = from_unix(s.col_int(11));
-  g.created_at = from_unix(s.col_int(12));
-  return g;
-}
-
-template <typename T, typename Reader>
-std::vector<T> read_all(Statement& s, Reader read) {
-  std::vector<T> out;
-  while (s.step()) out.push_back(read(s));
-  return out;
-}
-
-template <typename T, typename Reader>
-std::optional<T> read_one(Statement& s, Reader read) {
-  if (!s.step()) return std::nullopt;
-  return read(s);
-}
-
 // ensure_client adds a client row unless it exists; clients are created implicitly, by the first
 // server or client account that names them.
 void ensure_client(db::Database& db, std::string_view name) {
   db.prepare("INSERT OR IGNORE INTO clients(name) VALUES (?)").bind(1, name).step();
+}
+
+// check_name_not_retired refuses the name of a removed server: its grants and sessions still
+// name it, and a new server under the same name would make that history ambiguous.
+Status check_name_not_retired(db::Database& db, std::string_view name) {
+  auto q = db.prepare("SELECT removed_at FROM servers WHERE name = ? AND removed_at IS NOT NULL");
+  q.bind(1, name);
+  if (!q.step()) return ok_status();
+  return Error{"the name " + std::string(name) + " belonged to a server removed at " +
+               format_utc(from_unix(q.col_int(0))) + "; names are not reused, so choose another"};
 }
 
 // ---------------------------------------------------------------- validation
@@ -429,6 +324,7 @@ Result<Server> SqliteStore::add_server(const Server& s) {
   if (auto st = check_new_server(s); !st) return st.error();
   db::Database::Transaction tx(*db_);
   if (find_server(s.name)) return Error{"server " + s.name + " already exists"};
+  if (auto st = check_name_not_retired(*db_, s.name); !st) return st.error();
   ensure_client(*db_, s.client);
   db_->prepare("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .bind(1, s.name)
@@ -446,13 +342,13 @@ Result<Server> SqliteStore::add_server(const Server& s) {
 }
 
 std::optional<Server> SqliteStore::find_server(std::string_view name) {
-  auto s = db_->prepare(std::string(kServerColumns) + " WHERE name = ?");
+  auto s = db_->prepare(std::string(kServerColumns) + " WHERE name = ? AND " + std::string(kLiveServer));
   s.bind(1, name);
   return read_one<Server>(s, read_server);
 }
 
 std::vector<Server> SqliteStore::list_servers() {
-  auto s = db_->prepare(std::string(kServerColumns) + " ORDER BY name");
+  auto s = db_->prepare(std::string(kServerColumns) + " WHERE " + std::string(kLiveServer) + " ORDER BY name");
   return read_all<Server>(s, read_server);
 }
 
@@ -516,9 +412,9 @@ Status SqliteStore::check_grant(const NewGrant& g, const Operator* who, const Se
     return Error{"grant window is empty: --until (" + format_utc(g.not_after) + ") is not after --from (" +
                  format_utc(g.not_before) + ")"};
   }
-  if (g.not_after - g.not_before > max_grant_duration) {
+  if (const auto max = max_grant_duration(); g.not_after - g.not_before > max) {
     return Error{"grant window of " + format_span(g.not_after - g.not_before) + " is longer than the maximum of " +
-                 format_span(max_grant_duration) + "; grant less and renew it when needed"};
+                 format_span(max) + "; grant less and renew it when needed"};
   }
   if (g.not_after <= clock_.now()) {
     return Error{"grant window ends at " + format_utc(g.not_after) + ", which is already past"};

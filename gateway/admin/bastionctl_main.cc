@@ -1,11 +1,15 @@
 // bastionctl: the local administration tool. Global options, then `init` or any command of the
 // admin command set (gateway/admin/commands.h), run as the local officer "bastionctl".
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "audit/sqlite_event_log.h"
+#include "audit/sqlite_session_store.h"
 #include "authz/db.h"
 #include "authz/sqlite_store.h"
 #include "gateway/admin/commands.h"
@@ -76,8 +80,21 @@ int run(const Globals& g, const std::vector<std::string>& args) {
     return admin::kExitRefused;
   }
   bastion::authz::SqliteStore store(*db);
+  // The same connection for the store, the sessions and the event log: a change and its audit
+  // event commit in one transaction (gateway/admin/commands.cc, run_change).
+  bastion::audit::SqliteSessionStore sessions(*db);
+  const auto events = bastion::audit::open_event_log(*db);
   bastion::SystemClock clock;
-  admin::CommandContext ctx{store, clock, std::cout, std::cerr, "bastionctl", bastion::authz::Role::Officer, keys};
+  admin::CommandContext ctx{.store = store,
+                            .clock = clock,
+                            .out = std::cout,
+                            .err = std::cerr,
+                            .events = *events,
+                            .sessions = sessions,
+                            .keys = keys,
+                            .db = *db,
+                            .recordings_dir = {},
+                            .out_is_terminal = isatty(STDOUT_FILENO) == 1};
   return admin::run_command(args, ctx);
 }
 

@@ -2,8 +2,9 @@
 // become exit statuses (usage 2, refusal 1) and one-line messages.
 #include "gateway/admin/commands.h"
 
-#include <array>
+#include <algorithm>
 #include <ostream>
+#include <sstream>
 
 #include "authz/db.h"
 #include "gateway/admin/handlers.h"
@@ -13,31 +14,67 @@ namespace {
 
 using Handler = int (*)(const Args&, CommandContext&);
 
+// Access: who may run a command, and how. One flag per entry; run_command enforces it in one place.
+enum class Access {
+  Change,   // officers only; runs in one transaction together with its audit event(s)
+  Inspect,  // officers only; reads policy
+  Review,   // officers, and client reviewers limited to their own client's servers; reads
+};
+
 struct CommandEntry {
   std::vector<std::string_view> words;
   std::string_view synopsis;
   Handler run;
+  Access access;
 };
 
-// Every command here changes or reveals access policy, so all of them are for security officers;
-// client reviewers will get their own (sessions, audit) entries.
-const std::array<CommandEntry, 14> kCommands{{
-    {{"operator", "add"}, "NAME --key FILE [--role operator|officer|client] [--client C]", operator_add},
-    {{"operator", "list"}, "", operator_list},
-    {{"operator", "disable"}, "NAME", operator_disable},
-    {{"operator", "enable"}, "NAME", operator_enable},
-    {{"operator", "key", "add"}, "NAME --key FILE", operator_key_add},
-    {{"server", "add"}, "NAME --host H --port P --client C --kind dedicated|shared --host-key KEY", server_add},
-    {{"server", "list"}, "", server_list},
-    {{"catalogue", "add"}, "SERVER OP --type shell|exec|sftp|scp|rsync|forward [--pattern P]", catalogue_add},
-    {{"catalogue", "list"}, "SERVER", catalogue_list},
+const CommandEntry kCommands[] = {
+    {{"operator", "add"}, "NAME --key FILE [--role operator|officer|client] [--client C]", operator_add, Access::Change},
+    {{"operator", "list"}, "", operator_list, Access::Inspect},
+    {{"operator", "show"}, "NAME", operator_show, Access::Inspect},
+    {{"operator", "disable"}, "NAME", operator_disable, Access::Change},
+    {{"operator", "enable"}, "NAME", operator_enable, Access::Change},
+    {{"operator", "key", "add"}, "NAME --key FILE", operator_key_add, Access::Change},
+    {{"operator", "key", "remove"}, "NAME FINGERPRINT", operator_key_remove, Access::Change},
+    {{"operator", "totp", "reset"}, "NAME", operator_totp_reset, Access::Change},
+    {{"server", "add"}, "NAME --host H --port P --client C --kind dedicated|shared --host-key KEY", server_add,
+     Access::Change},
+    {{"server", "list"}, "", server_list, Access::Review},
+    {{"server", "show"}, "NAME", server_show, Access::Inspect},
+    {{"server", "set-kind"}, "NAME dedicated|shared", server_set_kind, Access::Change},
+    {{"server", "set-host-key"}, "NAME KEY", server_set_host_key, Access::Change},
+    {{"server", "remove"}, "NAME [--force]", server_remove, Access::Change},
+    {{"catalogue", "add"}, "SERVER OP --type shell|exec|sftp|scp|rsync|forward [--pattern P]", catalogue_add,
+     Access::Change},
+    {{"catalogue", "list"}, "SERVER", catalogue_list, Access::Inspect},
+    {{"catalogue", "remove"}, "SERVER OP", catalogue_remove, Access::Change},
     {{"grant", "add"}, "--operator O --server S --login L --ops OP[,OP…] (--for D | --until T) [--from T] --reason TEXT",
-     grant_add},
-    {{"grant", "revoke"}, "ID", grant_revoke},
-    {{"grant", "list"}, "", grant_list},
-    {{"grant", "show"}, "ID", grant_show},
-    {{"egress-key"}, "", egress_key},
-}};
+     grant_add, Access::Change},
+    {{"grant", "revoke"}, "ID", grant_revoke, Access::Change},
+    {{"grant", "list"}, "", grant_list, Access::Review},
+    {{"grant", "show"}, "ID", grant_show, Access::Inspect},
+    {{"who-has-access"}, "SERVER", who_has_access, Access::Inspect},
+    {{"sessions", "list"}, "[--server S] [--operator O] [--client C] [--since T] [--until T] [--live]", sessions_list,
+     Access::Review},
+    {{"sessions", "play"}, "ID [--speed X] [--raw] [--channel N]", sessions_play, Access::Review},
+    {{"sessions", "export"}, "ID [--channel N]", sessions_export, Access::Review},
+    {{"sessions", "kill"}, "ID", sessions_kill, Access::Change},
+    {{"audit", "list"}, "[--since T] [--until T] [--server S] [--actor A] [--kind K] [--limit N]", audit_list,
+     Access::Review},
+    {{"audit", "verify"}, "", audit_verify, Access::Inspect},
+    {{"audit", "export"}, "[--since T] [--until T] [--server S] [--actor A] [--kind K]", audit_export, Access::Review},
+    {{"client", "set"},
+     "NAME [--recording-retention-days N|never] [--event-retention-days N|never] [--contract-end T|none] [--grace-days N]",
+     client_set, Access::Change},
+    {{"client", "list"}, "", client_list, Access::Inspect},
+    // purge and export record their own audit events (purge in the same transaction as its
+    // deletions, before it unlinks files), so they run outside run_change's transaction.
+    {{"purge"}, "[--recordings-dir DIR]", purge_now, Access::Inspect},
+    {{"export"}, "--client C --out FILE.tar.gz", export_command, Access::Inspect},
+    {{"settings", "show"}, "", settings_show, Access::Inspect},
+    {{"settings", "set"}, "max-grant-duration D", settings_set, Access::Change},
+    {{"egress-key"}, "", egress_key, Access::Inspect},
+};
 
 std::string joined(const std::vector<std::string_view>& words) {
   std::string out;
@@ -79,22 +116,88 @@ int unknown_command(const Args& args, CommandContext& ctx) {
   return usage_error(ctx, "'" + args[0] + "' needs one of: " + subcommands, "");
 }
 
+std::string review_commands() {
+  std::string out;
+  for (const auto& c : kCommands) {
+    if (c.access == Access::Review) out += (out.empty() ? "" : ", ") + joined(c.words);
+  }
+  return out;
+}
+
+// check_access: the one place where roles meet commands.
+Status check_access(const CommandEntry& command, const CommandContext& ctx) {
+  const std::string name = joined(command.words);
+  switch (ctx.actor_role) {
+    case authz::Role::Officer:
+      return ok_status();
+    case authz::Role::Operator:
+      return Error{"'" + name + "' is an officer command; you are an operator"};
+    case authz::Role::Client:
+      if (ctx.actor_client.empty()) {
+        return Error{"client account " + ctx.actor + " names no client; ask an officer to check the account"};
+      }
+      if (command.access == Access::Review) return ok_status();
+      return Error{"'" + name + "' is an officer command; you are a client reviewer (yours: " + review_commands() + ")"};
+  }
+  return Error{"unknown role"};
+}
+
+// CountingEventLog passes events through and counts those recorded.
+class CountingEventLog final : public audit::EventLog {
+ public:
+  explicit CountingEventLog(audit::EventLog& inner) : inner_(inner) {}
+  Status append(const audit::Event& e) override {
+    auto st = inner_.append(e);
+    if (st) ++recorded_;
+    return st;
+  }
+  int recorded() const { return recorded_; }
+
+ private:
+  audit::EventLog& inner_;
+  int recorded_ = 0;
+};
+
+bool asks_help(const Args& args) {
+  return std::any_of(args.begin(), args.end(), [](const auto& a) { return a == "--help" || a == "-h"; });
+}
+
+// run_change runs a changing command inside one Store::begin_change(): its writes and its audit
+// events commit together, after the handler succeeded; its output is held back until then, so
+// nothing claims a change that was rolled back. A change that recorded no event is a bug and is
+// refused rather than committed unrecorded.
+int run_change(const CommandEntry& command, const Args& rest, CommandContext& ctx) {
+  std::ostringstream held;
+  CountingEventLog counting(ctx.events);
+  CommandContext inner{ctx.store, ctx.clock,      held,       ctx.err,          counting, ctx.sessions,
+                       ctx.actor, ctx.actor_role, ctx.actor_client, ctx.source, ctx.keys, ctx.program,
+                       ctx.db,    ctx.recordings_dir, ctx.out_is_terminal};
+  auto change = ctx.store.begin_change();
+  const int rc = command.run(rest, inner);
+  if (rc != kExitOk) return rc;
+  if (counting.recorded() == 0 && !asks_help(rest)) {
+    return refuse(ctx, "internal error: '" + joined(command.words) + "' recorded no audit event; nothing was changed");
+  }
+  change->commit();
+  ctx.out << held.str();
+  return rc;
+}
+
 }  // namespace
 
 int run_command(const Args& args, CommandContext& ctx) {
   const CommandEntry* command = find_command(args);
   if (command == nullptr) return unknown_command(args, ctx);
   const std::string name = joined(command->words);
-  if (ctx.actor_role != authz::Role::Officer) {
-    return refuse(ctx, "'" + name + "' is for security officers; " + ctx.actor + " is not one");
-  }
+  if (auto allowed = check_access(*command, ctx); !allowed) return refuse(ctx, allowed.error().message);
   const Args rest(args.begin() + static_cast<std::ptrdiff_t>(command->words.size()), args.end());
   try {
+    if (command->access == Access::Change) return run_change(*command, rest, ctx);
     return command->run(rest, ctx);
   } catch (const UsageError& e) {
     return usage_error(ctx, e.what(), name);
   } catch (const db::DbError& e) {
-    // Rule 5: a database that cannot be read or written refuses, visibly.
+    // Rule 5: a database that cannot be read or written refuses, visibly (and a change rolls back).
     return refuse(ctx, std::string("database error: ") + e.what());
   }
 }

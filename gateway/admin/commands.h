@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "audit/event_log.h"
+#include "audit/session_store.h"
 #include "authz/clock.h"
+#include "authz/db.h"
 #include "authz/model.h"
 #include "authz/store.h"
 #include "gateway/keys.h"
@@ -23,10 +26,26 @@ struct CommandContext {
   const Clock& clock;
   std::ostream& out;
   std::ostream& err;
+  // Every change is an audit event (admin.<noun>.<verb>, details {before, after}), appended in the
+  // same database transaction as the change: if the event cannot be written, nothing changes.
+  audit::EventLog& events;
+  audit::SessionStore& sessions;
   std::string actor = "bastionctl";  // recorded as granted_by; "bastionctl" for the local root
   authz::Role actor_role = authz::Role::Officer;
+  std::string actor_client{};  // Role::Client: the client whose servers the account may review
+  std::string source{};        // the actor's address over SSH ("203.0.113.7:51234"); empty locally
+
+  // sees_client: officers see everything; a client reviewer only its own client's servers.
+  bool sees_client(std::string_view client) const {
+    return actor_role == authz::Role::Officer || (actor_role == authz::Role::Client && client == actor_client);
+  }
   KeyPaths keys;                     // where the egress key lives (egress-key)
   std::string program = "bastionctl";  // prefix of error lines
+  // Review and retention commands (sessions list/play/export, audit, client, purge, export) query
+  // the database directly; the same connection as store, sessions and events.
+  db::DatabasePtr db;
+  std::string recordings_dir;     // purge: the daemon's STATE_DIR/recordings; files elsewhere are never deleted
+  bool out_is_terminal = false;   // sessions play: replay with timing on a terminal, else the raw .cast
 };
 
 // run_command runs one command ("grant", "add", "--operator", …). Returns an exit status above;

@@ -1,44 +1,18 @@
 // grant add | revoke | list | show
 #include <charconv>
 #include <ostream>
+#include <set>
 
 #include "authz/decide.h"
+#include "gateway/admin/admin_event.h"
 #include "gateway/admin/handlers.h"
+#include "gateway/admin/model_json.h"
 #include "gateway/admin/table.h"
 #include "gateway/admin/time_text.h"
 #include "gateway/target.h"
 
 namespace bastion::gateway::admin {
 namespace {
-
-std::string state_of(const authz::Grant& g, Seconds now) {
-  if (g.revoked_at) return "revoked";
-  if (now >= g.not_after) return "expired";
-  if (now < g.not_before) return "pending";
-  return "active";
-}
-
-nlohmann::json grant_json(const authz::Grant& g, Seconds now) {
-  return {{"id", g.id},
-          {"operator", g.operator_name},
-          {"server", g.server_name},
-          {"login", g.login},
-          {"ops", g.ops},
-          {"not_before", iso8601(g.not_before)},
-          {"not_after", iso8601(g.not_after)},
-          {"revoked", g.revoked_at.has_value()},
-          {"revoked_at", g.revoked_at ? nlohmann::json(iso8601(*g.revoked_at)) : nlohmann::json(nullptr)},
-          {"state", state_of(g, now)},
-          {"reason", g.reason},
-          {"granted_by", g.granted_by},
-          {"created_at", iso8601(g.created_at)}};
-}
-
-std::string joined_ops(const std::vector<std::string>& ops) {
-  std::string out;
-  for (const auto& op : ops) out += (out.empty() ? "" : ",") + op;
-  return out;
-}
 
 std::vector<std::string> split_ops(const std::string& text) {
   std::vector<std::string> ops;
@@ -79,6 +53,17 @@ std::pair<Seconds, Seconds> window(const po::variables_map& vm, Seconds now) {
   return {from, from + *d};
 }
 
+// visible_servers: the names of the servers a client reviewer may review; nullopt for officers,
+// who see every grant, including those on removed servers.
+std::optional<std::set<std::string>> visible_servers(CommandContext& ctx) {
+  if (ctx.actor_role == authz::Role::Officer) return std::nullopt;
+  std::set<std::string> names;
+  for (const auto& s : ctx.store.list_servers()) {
+    if (ctx.sees_client(s.client)) names.insert(s.name);
+  }
+  return names;
+}
+
 void print_grant(CommandContext& ctx, const authz::Grant& g) {
   ctx.out << "grant " << g.id << "\n"
           << "  operator:   " << g.operator_name << "\n"
@@ -87,7 +72,7 @@ void print_grant(CommandContext& ctx, const authz::Grant& g) {
           << "  ops:        " << joined_ops(g.ops) << "\n"
           << "  from:       " << authz::format_utc(g.not_before) << "\n"
           << "  until:      " << authz::format_utc(g.not_after) << "\n"
-          << "  state:      " << state_of(g, ctx.clock.now())
+          << "  state:      " << grant_state(g, ctx.clock.now())
           << (g.revoked_at ? " at " + authz::format_utc(*g.revoked_at) : "") << "\n"
           << "  reason:     " << g.reason << "\n"
           << "  granted by: " << g.granted_by << " at " << authz::format_utc(g.created_at) << "\n";
@@ -121,6 +106,10 @@ int grant_add(const Args& args, CommandContext& ctx) {
   if (!valid_login(g.login)) return refuse(ctx, "login '" + g.login + "' is not a valid account name");
   auto added = ctx.store.add_grant(g);
   if (!added) return refuse(ctx, added.error().message);
+  const auto after = grant_json(*added, ctx.clock.now());
+  if (auto ev = record_change(ctx, {"admin.grant.add", added->server_name, nullptr, after}); !ev) {
+    return refuse_unrecorded(ctx, ev.error());
+  }
   if (wants_json(*vm)) {
     print_json(ctx, grant_json(*added, ctx.clock.now()));
   } else {
@@ -138,7 +127,12 @@ int grant_revoke(const Args& args, CommandContext& ctx) {
   if (!vm) return kExitOk;
   const auto id = grant_id(*vm);
   const Seconds now = ctx.clock.now();
+  const auto before = ctx.store.find_grant(id);
+  if (!before) return refuse(ctx, "no grant with id " + std::to_string(id));
   if (auto st = ctx.store.revoke_grant(id, now); !st) return refuse(ctx, st.error().message);
+  const ChangeRecord record{"admin.grant.revoke", before->server_name, grant_json(*before, now),
+                            grant_json(*ctx.store.find_grant(id), now)};
+  if (auto ev = record_change(ctx, record); !ev) return refuse_unrecorded(ctx, ev.error());
   if (wants_json(*vm)) {
     print_json(ctx, {{"id", id}, {"revoked", true}, {"revoked_at", iso8601(now)}});
   } else {
@@ -148,16 +142,20 @@ int grant_revoke(const Args& args, CommandContext& ctx) {
 }
 
 int grant_list(const Args& args, CommandContext& ctx) {
-  CommandLine cl("grant list", "", "List every grant, including expired and revoked ones.");
+  CommandLine cl("grant list", "",
+                 "List every grant, including expired and revoked ones (a client reviewer sees those on its own "
+                 "client's servers only).");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   const Seconds now = ctx.clock.now();
+  const auto visible = visible_servers(ctx);
   nlohmann::json all = nlohmann::json::array();
   Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "OPS", "FROM", "UNTIL", "STATE", "BY", "REASON"});
   for (const auto& g : ctx.store.list_grants()) {
+    if (visible && !visible->contains(g.server_name)) continue;
     all.push_back(grant_json(g, now));
     table.add({std::to_string(g.id), g.operator_name, g.server_name, g.login, joined_ops(g.ops),
-               iso8601(g.not_before), iso8601(g.not_after), state_of(g, now), g.granted_by, g.reason});
+               iso8601(g.not_before), iso8601(g.not_after), grant_state(g, now), g.granted_by, g.reason});
   }
   if (wants_json(*vm)) {
     print_json(ctx, all);

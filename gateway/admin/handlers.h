@@ -10,11 +10,20 @@ int operator_list(const Args& args, CommandContext& ctx);
 int operator_disable(const Args& args, CommandContext& ctx);
 int operator_enable(const Args& args, CommandContext& ctx);
 int operator_key_add(const Args& args, CommandContext& ctx);
+int operator_key_remove(const Args& args, CommandContext& ctx);
+int operator_totp_reset(const Args& args, CommandContext& ctx);
+int operator_show(const Args& args, CommandContext& ctx);
 
 int server_add(const Args& args, CommandContext& ctx);
 int server_list(const Args& args, CommandContext& ctx);
+int server_show(const Args& args, CommandContext& ctx);
+int server_set_kind(const Args& args, CommandContext& ctx);
+int server_set_host_key(const Args& args, CommandContext& ctx);
+int server_remove(const Args& args, CommandContext& ctx);
 int catalogue_add(const Args& args, CommandContext& ctx);
 int catalogue_list(const Args& args, CommandContext& ctx);
+int catalogue_remove(const Args& args, CommandContext& ctx);
+int who_has_access(const Args& args, CommandContext& ctx);
 
 int grant_add(const Args& args, CommandContext& ctx);
 int grant_revoke(const Args& args, CommandContext& ctx);
@@ -22,5 +31,21 @@ int grant_list(const Args& args, CommandContext& ctx);
 int grant_show(const Args& args, CommandContext& ctx);
 
 int egress_key(const Args& args, CommandContext& ctx);
+
+int sessions_kill(const Args& args, CommandContext& ctx);
+int settings_show(const Args& args, CommandContext& ctx);
+int settings_set(const Args& args, CommandContext& ctx);
+
+// Review, retention and export (session_commands.cc, audit_commands.cc, client_commands.cc).
+int sessions_list(const Args& args, CommandContext& ctx);
+int sessions_play(const Args& args, CommandContext& ctx);
+int sessions_export(const Args& args, CommandContext& ctx);
+int audit_list(const Args& args, CommandContext& ctx);
+int audit_verify(const Args& args, CommandContext& ctx);
+int audit_export(const Args& args, CommandContext& ctx);
+int client_set(const Args& args, CommandContext& ctx);
+int client_list(const Args& args, CommandContext& ctx);
+int purge_now(const Args& args, CommandContext& ctx);
+int export_command(const Args& args, CommandContext& ctx);
 
 }  // namespace bastion::gateway::admin

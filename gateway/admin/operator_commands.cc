@@ -1,81 +1,36 @@
-// operator add | list | disable | enable | key add
+// operator add | list | show | disable | enable
 #include <ostream>
 
-#include "authz/sqlite_store.h"
+#include "authz/decide.h"
 #include "authz/totp.h"
+#include "gateway/admin/admin_event.h"
+#include "gateway/admin/enrolment.h"
 #include "gateway/admin/handlers.h"
-#include "gateway/admin/qr_text.h"
+#include "gateway/admin/key_file.h"
+#include "gateway/admin/model_json.h"
 #include "gateway/admin/table.h"
 #include "gateway/target.h"
 
 namespace bastion::gateway::admin {
 namespace {
 
-constexpr std::string_view kIssuer = "Bastion";
-
-nlohmann::json key_json(const authz::OperatorKey& k) {
-  return {{"type", k.type}, {"fingerprint", k.fingerprint}, {"comment", k.comment}};
-}
-
-// parse_keys reads and checks every key of a file before anything is written, so a bad line does
-// not leave a half-registered account behind.
-Result<std::vector<authz::OperatorKey>> parse_keys(const std::string& path) {
-  auto lines = read_key_file(path);
-  if (!lines) return lines.error();
-  std::vector<authz::OperatorKey> keys;
-  for (const auto& line : *lines) {
-    auto key = authz::parse_authorized_key(line);
-    if (!key) return Error{path + ": " + key.error().message};
-    keys.push_back(*key);
-  }
-  return keys;
-}
-
-// registered_owner names the operator who already holds key, if any.
-std::optional<std::string> registered_owner(authz::Store& store, const authz::OperatorKey& key) {
-  for (const auto& op : store.list_operators()) {
-    for (const auto& k : store.keys_of(op.id)) {
-      if (k.type == key.type && k.base64 == key.base64) return op.name;
-    }
-  }
-  return std::nullopt;
-}
-
-Status check_keys_free(authz::Store& store, const std::vector<authz::OperatorKey>& keys) {
-  for (const auto& k : keys) {
-    if (auto owner = registered_owner(store, k)) {
-      return Error{"key " + k.fingerprint + " is already registered to operator '" + *owner + "'"};
-    }
-  }
-  return ok_status();
-}
-
-Result<std::vector<authz::OperatorKey>> add_keys(authz::Store& store, const std::string& name,
-                                                 const std::vector<authz::OperatorKey>& keys) {
-  std::vector<authz::OperatorKey> added;
-  for (const auto& k : keys) {
-    auto r = store.add_key(name, k.type + " " + k.base64 + (k.comment.empty() ? "" : " " + k.comment));
-    if (!r) return r.error();
-    added.push_back(*r);
-  }
-  return added;
-}
-
-void print_enrolment(CommandContext& ctx, const authz::Operator& op, const std::vector<authz::OperatorKey>& keys,
-                     const std::string& uri) {
-  ctx.out << "operator " << op.name << " added (role " << authz::to_string(op.role)
-          << (op.client.empty() ? "" : ", client " + op.client) << ")\n";
-  for (const auto& k : keys) ctx.out << "key:         " << k.fingerprint << " " << k.type << " " << k.comment << "\n";
-  ctx.out << "TOTP secret: " << op.totp_secret << "\n"
-          << "otpauth URI: " << uri << "\n";
-  if (auto qr = qr_text(uri)) ctx.out << "\n" << *qr << "\n";
-  ctx.out << "Give the secret to " << op.name << " over a trusted channel; it is not shown again.\n";
+nlohmann::json account_json(CommandContext& ctx, const authz::Operator& op) {
+  auto j = operator_json(op);
+  j["keys"] = keys_json(ctx.store.keys_of(op.id));
+  return j;
 }
 
 authz::Role role_option(const po::variables_map& vm) {
   const auto role = authz::parse_role(vm["role"].as<std::string>());
   if (!role) throw UsageError("--role must be operator, officer or client");
   return *role;
+}
+
+void print_added(CommandContext& ctx, const authz::Operator& op, const std::vector<authz::OperatorKey>& keys) {
+  ctx.out << "operator " << op.name << " added (role " << authz::to_string(op.role)
+          << (op.client.empty() ? "" : ", client " + op.client) << ")\n";
+  for (const auto& k : keys) ctx.out << "key:         " << k.fingerprint << " " << k.type << " " << k.comment << "\n";
+  print_enrolment_text(ctx, op.name, op.totp_secret);
 }
 
 int set_disabled(const Args& args, CommandContext& ctx, bool disabled) {
@@ -86,13 +41,37 @@ int set_disabled(const Args& args, CommandContext& ctx, bool disabled) {
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   const auto name = (*vm)["NAME"].as<std::string>();
+  const auto before = ctx.store.find_operator(name);
+  if (!before) return refuse(ctx, "unknown operator '" + name + "'");
+  if (before->disabled == disabled) {
+    return refuse(ctx, "operator " + name + " is already " + (disabled ? "disabled" : "enabled"));
+  }
   if (auto st = ctx.store.set_operator_disabled(name, disabled); !st) return refuse(ctx, st.error().message);
+  const auto after = ctx.store.find_operator(name);
+  const std::string kind = disabled ? "admin.operator.disable" : "admin.operator.enable";
+  if (auto ev = record_change(ctx, {kind, "", operator_json(*before), operator_json(*after)}); !ev) {
+    return refuse_unrecorded(ctx, ev.error());
+  }
   if (wants_json(*vm)) {
     print_json(ctx, {{"name", name}, {"disabled", disabled}});
   } else {
     ctx.out << "operator " << name << (disabled ? " disabled" : " enabled") << "\n";
   }
   return kExitOk;
+}
+
+void print_account(CommandContext& ctx, const authz::Operator& op, const std::vector<authz::Grant>& grants) {
+  ctx.out << "operator " << op.name << "\n"
+          << "  role:   " << authz::to_string(op.role) << (op.client.empty() ? "" : " of client " + op.client) << "\n"
+          << "  state:  " << (op.disabled ? "disabled" : "enabled") << "\n";
+  for (const auto& k : ctx.store.keys_of(op.id)) {
+    ctx.out << "  key:    " << k.fingerprint << " " << k.type << " " << k.comment << "\n";
+  }
+  const Seconds now = ctx.clock.now();
+  for (const auto& g : grants) {
+    ctx.out << "  grant " << g.id << ": " << joined_ops(g.ops) << " as " << g.login << " on " << g.server_name
+            << " until " << authz::format_utc(g.not_after) << " (" << grant_state(g, now) << ")\n";
+  }
 }
 
 }  // namespace
@@ -118,11 +97,13 @@ int operator_add(const Args& args, CommandContext& ctx) {
   if (!added) return refuse(ctx, added.error().message);
   auto added_keys = add_keys(ctx.store, op.name, *keys);
   if (!added_keys) return refuse(ctx, added_keys.error().message);
-  const std::string uri = authz::otpauth_uri(kIssuer, op.name, op.totp_secret);
+  if (auto ev = record_change(ctx, {"admin.operator.add", "", nullptr, account_json(ctx, *added)}); !ev) {
+    return refuse_unrecorded(ctx, ev.error());
+  }
   if (wants_json(*vm)) {
-    print_json(ctx, {{"name", op.name}, {"totp_secret", op.totp_secret}, {"otpauth_uri", uri}});
+    print_enrolment_json(ctx, op.name, op.totp_secret);
   } else {
-    print_enrolment(ctx, *added, *added_keys, uri);
+    print_added(ctx, *added, *added_keys);
   }
   return kExitOk;
 }
@@ -134,15 +115,10 @@ int operator_list(const Args& args, CommandContext& ctx) {
   nlohmann::json all = nlohmann::json::array();
   Table table({"NAME", "ROLE", "CLIENT", "STATE", "KEYS"});
   for (const auto& op : ctx.store.list_operators()) {
-    nlohmann::json keys = nlohmann::json::array();
     std::string fingerprints;
-    for (const auto& k : ctx.store.keys_of(op.id)) {
-      keys.push_back(key_json(k));
-      fingerprints += (fingerprints.empty() ? "" : " ") + k.fingerprint;
-    }
+    for (const auto& k : ctx.store.keys_of(op.id)) fingerprints += (fingerprints.empty() ? "" : " ") + k.fingerprint;
     // The TOTP secret is never listed: it is shown once, at enrolment.
-    all.push_back({{"name", op.name}, {"role", authz::to_string(op.role)}, {"client", op.client},
-                   {"disabled", op.disabled}, {"keys", keys}});
+    all.push_back(account_json(ctx, op));
     table.add({op.name, authz::to_string(op.role), op.client, op.disabled ? "disabled" : "enabled", fingerprints});
   }
   if (wants_json(*vm)) {
@@ -153,30 +129,26 @@ int operator_list(const Args& args, CommandContext& ctx) {
   return kExitOk;
 }
 
-int operator_disable(const Args& args, CommandContext& ctx) { return set_disabled(args, ctx, true); }
-int operator_enable(const Args& args, CommandContext& ctx) { return set_disabled(args, ctx, false); }
-
-int operator_key_add(const Args& args, CommandContext& ctx) {
-  CommandLine cl("operator key add", "NAME --key FILE", "Register more public keys for an existing account.");
-  cl.options()("key", po::value<std::string>()->required()->value_name("FILE"), "public key file (authorized_keys lines)");
+int operator_show(const Args& args, CommandContext& ctx) {
+  CommandLine cl("operator show", "NAME", "Show an account: role, state, keys and every grant it holds or held.");
   cl.positional("NAME");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   const auto name = (*vm)["NAME"].as<std::string>();
-  if (!ctx.store.find_operator(name)) return refuse(ctx, "unknown operator '" + name + "'");
-  auto keys = parse_keys((*vm)["key"].as<std::string>());
-  if (!keys) return refuse(ctx, keys.error().message);
-  if (auto st = check_keys_free(ctx.store, *keys); !st) return refuse(ctx, st.error().message);
-  auto added = add_keys(ctx.store, name, *keys);
-  if (!added) return refuse(ctx, added.error().message);
-  nlohmann::json keys_out = nlohmann::json::array();
-  for (const auto& k : *added) keys_out.push_back(key_json(k));
+  const auto op = ctx.store.find_operator(name);
+  if (!op) return refuse(ctx, "unknown operator '" + name + "'");
+  const auto grants = ctx.store.grants_of(op->id);
   if (wants_json(*vm)) {
-    print_json(ctx, {{"name", name}, {"keys", keys_out}});
+    auto j = account_json(ctx, *op);
+    j["grants"] = grants_json(grants, ctx.clock.now());
+    print_json(ctx, j);
   } else {
-    for (const auto& k : *added) ctx.out << "key " << k.fingerprint << " added to " << name << "\n";
+    print_account(ctx, *op, grants);
   }
   return kExitOk;
 }
+
+int operator_disable(const Args& args, CommandContext& ctx) { return set_disabled(args, ctx, true); }
+int operator_enable(const Args& args, CommandContext& ctx) { return set_disabled(args, ctx, false); }
 
 }  // namespace bastion::gateway::admin

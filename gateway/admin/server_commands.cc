@@ -1,9 +1,12 @@
-// server add | list, catalogue add | list
+// server add | list | show | set-kind | set-host-key | remove
 #include <algorithm>
 #include <cctype>
 #include <ostream>
 
+#include "authz/decide.h"
+#include "gateway/admin/admin_event.h"
 #include "gateway/admin/handlers.h"
+#include "gateway/admin/model_json.h"
 #include "gateway/admin/table.h"
 #include "gateway/keys.h"
 #include "gateway/target.h"
@@ -11,20 +14,11 @@
 namespace bastion::gateway::admin {
 namespace {
 
-nlohmann::json server_json(const authz::Server& s) {
-  return {{"name", s.name},     {"host", s.host}, {"port", s.port}, {"client", s.client},
-          {"kind", authz::to_string(s.kind)}, {"host_key", s.host_key}};
-}
-
-nlohmann::json entry_json(std::string_view server, const authz::CatalogueEntry& e) {
-  return {{"server", server}, {"name", e.name}, {"type", authz::to_string(e.type)}, {"pattern", e.pattern}};
-}
-
 // canonical_host_key parses the officer's line with libssh and returns "type base64" without the
 // comment: the pin compared at connect time is the key, not its label.
-Result<std::string> canonical_host_key(const std::string& line) {
+Result<std::string> canonical_host_key(const std::string& line, std::string_view what) {
   auto key = parse_public_key_line(line);
-  if (!key) return Error{"--host-key: " + key.error().message};
+  if (!key) return Error{std::string(what) + ": " + key.error().message};
   return public_key_line(key->get());
 }
 
@@ -32,6 +26,61 @@ bool valid_host(std::string_view h) {
   return !h.empty() && h.size() <= 253 && std::all_of(h.begin(), h.end(), [](unsigned char c) {
     return std::isalnum(c) != 0 || c == '.' || c == '-' || c == ':' || c == '_';
   });
+}
+
+Result<authz::Server> server_from_options(const po::variables_map& vm) {
+  authz::Server s;
+  s.name = vm["NAME"].as<std::string>();
+  s.host = vm["host"].as<std::string>();
+  s.port = vm["port"].as<int>();
+  s.client = vm["client"].as<std::string>();
+  const auto kind = authz::parse_server_kind(vm["kind"].as<std::string>());
+  if (!kind) throw UsageError("--kind must be dedicated or shared");
+  s.kind = *kind;
+  if (!valid_server_name(s.name)) {
+    return Error{"server name '" + s.name + "' is not valid: use [A-Za-z0-9][A-Za-z0-9.-], at most 63 characters"};
+  }
+  if (!valid_host(s.host)) return Error{"--host '" + s.host + "' is not a host name or address"};
+  auto host_key = canonical_host_key(vm["host-key"].as<std::string>(), "--host-key");
+  if (!host_key) return host_key.error();
+  s.host_key = *host_key;
+  return s;
+}
+
+// server_named: the server, or a refusal naming the unknown one.
+Result<authz::Server> server_named(CommandContext& ctx, const std::string& name) {
+  auto s = ctx.store.find_server(name);
+  if (!s) return Error{"unknown server '" + name + "'"};
+  return *s;
+}
+
+// revoked_json: the grants a change revoked, as they are now (revoked_at set).
+nlohmann::json revoked_json(CommandContext& ctx, const std::vector<authz::Grant>& revoked, Seconds now) {
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& g : revoked) all.push_back(grant_json(ctx.store.find_grant(g.id).value_or(g), now));
+  return all;
+}
+
+void print_revoked(CommandContext& ctx, const std::vector<authz::Grant>& revoked) {
+  for (const auto& g : revoked) {
+    ctx.out << "  grant " << g.id << " (" << g.operator_name << " as " << g.login << ") revoked\n";
+  }
+}
+
+void print_server(CommandContext& ctx, const authz::Server& s, const std::vector<authz::Grant>& access) {
+  ctx.out << "server " << s.name << "\n"
+          << "  address:  " << s.host << ":" << s.port << "\n"
+          << "  client:   " << s.client << "\n"
+          << "  kind:     " << authz::to_string(s.kind) << "\n"
+          << "  host key: " << s.host_key << "\n";
+  for (const auto& e : ctx.store.catalogue_of(s.id)) {
+    ctx.out << "  op:       " << e.name << " (" << authz::to_string(e.type)
+            << (e.pattern.empty() ? "" : " " + e.pattern) << ")\n";
+  }
+  for (const auto& g : access) {
+    ctx.out << "  access:   grant " << g.id << ": " << g.operator_name << " as " << g.login << " ("
+            << joined_ops(g.ops) << ") until " << authz::format_utc(g.not_after) << "\n";
+  }
 }
 
 }  // namespace
@@ -47,23 +96,13 @@ int server_add(const Args& args, CommandContext& ctx) {
   cl.positional("NAME");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
-  authz::Server s;
-  s.name = (*vm)["NAME"].as<std::string>();
-  s.host = (*vm)["host"].as<std::string>();
-  s.port = (*vm)["port"].as<int>();
-  s.client = (*vm)["client"].as<std::string>();
-  const auto kind = authz::parse_server_kind((*vm)["kind"].as<std::string>());
-  if (!kind) throw UsageError("--kind must be dedicated or shared");
-  s.kind = *kind;
-  if (!valid_server_name(s.name)) {
-    return refuse(ctx, "server name '" + s.name + "' is not valid: use [A-Za-z0-9][A-Za-z0-9.-], at most 63 characters");
-  }
-  if (!valid_host(s.host)) return refuse(ctx, "--host '" + s.host + "' is not a host name or address");
-  auto host_key = canonical_host_key((*vm)["host-key"].as<std::string>());
-  if (!host_key) return refuse(ctx, host_key.error().message);
-  s.host_key = *host_key;
-  auto added = ctx.store.add_server(s);
+  auto s = server_from_options(*vm);
+  if (!s) return refuse(ctx, s.error().message);
+  auto added = ctx.store.add_server(*s);
   if (!added) return refuse(ctx, added.error().message);
+  if (auto ev = record_change(ctx, {"admin.server.add", added->name, nullptr, server_json(*added)}); !ev) {
+    return refuse_unrecorded(ctx, ev.error());
+  }
   if (wants_json(*vm)) {
     print_json(ctx, server_json(*added));
   } else {
@@ -74,12 +113,13 @@ int server_add(const Args& args, CommandContext& ctx) {
 }
 
 int server_list(const Args& args, CommandContext& ctx) {
-  CommandLine cl("server list", "", "List registered servers.");
+  CommandLine cl("server list", "", "List registered servers (a client reviewer sees its own client's only).");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   nlohmann::json all = nlohmann::json::array();
   Table table({"NAME", "HOST", "PORT", "CLIENT", "KIND"});
   for (const auto& s : ctx.store.list_servers()) {
+    if (!ctx.sees_client(s.client)) continue;
     all.push_back(server_json(s));
     table.add({s.name, s.host, std::to_string(s.port), s.client, authz::to_string(s.kind)});
   }
@@ -91,52 +131,98 @@ int server_list(const Args& args, CommandContext& ctx) {
   return kExitOk;
 }
 
-int catalogue_add(const Args& args, CommandContext& ctx) {
-  CommandLine cl("catalogue add", "SERVER OP --type shell|exec|sftp|scp|rsync|forward [--pattern P]",
-                 "Add an allowed operation to a server's catalogue; grants name these operations.");
-  cl.options()("type", po::value<std::string>()->required()->value_name("TYPE"),
-               "shell, exec, sftp, scp, rsync or forward")(
-      "pattern", po::value<std::string>()->default_value("")->value_name("P"),
-      "exec: the allowed command (glob per word); forward: host:port");
-  cl.positional("SERVER").positional("OP");
+int server_show(const Args& args, CommandContext& ctx) {
+  CommandLine cl("server show", "NAME", "Show a server: address, client, kind, pinned key, catalogue, who has access.");
+  cl.positional("NAME");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
-  const auto type = authz::parse_op_type((*vm)["type"].as<std::string>());
-  if (!type) throw UsageError("--type must be one of shell, exec, sftp, scp, rsync, forward");
-  authz::CatalogueEntry e;
-  e.name = (*vm)["OP"].as<std::string>();
-  e.type = *type;
-  e.pattern = (*vm)["pattern"].as<std::string>();
-  const auto server = (*vm)["SERVER"].as<std::string>();
-  auto added = ctx.store.add_catalogue_entry(server, e);
-  if (!added) return refuse(ctx, added.error().message);
+  auto s = server_named(ctx, (*vm)["NAME"].as<std::string>());
+  if (!s) return refuse(ctx, s.error().message);
+  const Seconds now = ctx.clock.now();
+  const auto access = ctx.store.who_has_access(s->id, now);
   if (wants_json(*vm)) {
-    print_json(ctx, entry_json(server, *added));
+    auto j = server_json(*s);
+    j["catalogue"] = nlohmann::json::array();
+    for (const auto& e : ctx.store.catalogue_of(s->id)) j["catalogue"].push_back(entry_json(s->name, e));
+    j["access"] = grants_json(access, now);
+    print_json(ctx, j);
   } else {
-    ctx.out << "catalogue of " << server << ": added " << added->name << " (" << authz::to_string(added->type)
-            << (added->pattern.empty() ? "" : " " + added->pattern) << ")\n";
+    print_server(ctx, *s, access);
   }
   return kExitOk;
 }
 
-int catalogue_list(const Args& args, CommandContext& ctx) {
-  CommandLine cl("catalogue list", "SERVER", "List the operations a server's grants can name.");
-  cl.positional("SERVER");
+int server_set_kind(const Args& args, CommandContext& ctx) {
+  CommandLine cl("server set-kind", "NAME dedicated|shared",
+                 "Change a server's kind. Making it shared revokes every grant on it that has not ended.");
+  cl.positional("NAME").positional("KIND");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
-  const auto name = (*vm)["SERVER"].as<std::string>();
-  const auto server = ctx.store.find_server(name);
-  if (!server) return refuse(ctx, "unknown server '" + name + "'");
-  nlohmann::json all = nlohmann::json::array();
-  Table table({"NAME", "TYPE", "PATTERN"});
-  for (const auto& e : ctx.store.catalogue_of(server->id)) {
-    all.push_back(entry_json(server->name, e));
-    table.add({e.name, authz::to_string(e.type), e.pattern});
+  const auto kind = authz::parse_server_kind((*vm)["KIND"].as<std::string>());
+  if (!kind) throw UsageError("KIND must be dedicated or shared");
+  auto before = server_named(ctx, (*vm)["NAME"].as<std::string>());
+  if (!before) return refuse(ctx, before.error().message);
+  const Seconds now = ctx.clock.now();
+  auto revoked = ctx.store.set_server_kind(before->name, *kind, now);
+  if (!revoked) return refuse(ctx, revoked.error().message);
+  ChangeRecord record{"admin.server.set-kind", before->name, server_json(*before),
+                      server_json(*ctx.store.find_server(before->name))};
+  record.extra = {{"revoked_grants", revoked_json(ctx, *revoked, now)},
+                  {"reason", "server " + before->name + " made " + authz::to_string(*kind)}};
+  if (auto ev = record_change(ctx, record); !ev) return refuse_unrecorded(ctx, ev.error());
+  if (wants_json(*vm)) {
+    print_json(ctx, {{"server", record.after}, {"revoked_grants", record.extra["revoked_grants"]}});
+  } else {
+    ctx.out << "server " << before->name << " is now " << authz::to_string(*kind) << "\n";
+    print_revoked(ctx, *revoked);
+  }
+  return kExitOk;
+}
+
+int server_set_host_key(const Args& args, CommandContext& ctx) {
+  CommandLine cl("server set-host-key", "NAME KEY",
+                 "Pin a new SSH host key for a server (after a reinstall or key rotation): \"ssh-ed25519 AAAA…\".");
+  cl.positional("NAME").positional("KEY");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  auto before = server_named(ctx, (*vm)["NAME"].as<std::string>());
+  if (!before) return refuse(ctx, before.error().message);
+  auto key = canonical_host_key((*vm)["KEY"].as<std::string>(), "KEY");
+  if (!key) return refuse(ctx, key.error().message);
+  if (auto st = ctx.store.set_host_key(before->name, *key); !st) return refuse(ctx, st.error().message);
+  const auto after = server_json(*ctx.store.find_server(before->name));
+  if (auto ev = record_change(ctx, {"admin.server.set-host-key", before->name, server_json(*before), after}); !ev) {
+    return refuse_unrecorded(ctx, ev.error());
   }
   if (wants_json(*vm)) {
-    print_json(ctx, all);
+    print_json(ctx, after);
   } else {
-    table.print(ctx.out);
+    ctx.out << "server " << before->name << " now pins " << *key << "\n";
+  }
+  return kExitOk;
+}
+
+int server_remove(const Args& args, CommandContext& ctx) {
+  CommandLine cl("server remove", "NAME [--force]",
+                 "Retire a server: it can no longer be granted or reached; its history stays and its name is not "
+                 "reused. Refused while grants on it have not ended, unless --force, which revokes them.");
+  cl.options()("force", po::bool_switch(), "revoke the grants that have not ended");
+  cl.positional("NAME");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  auto before = server_named(ctx, (*vm)["NAME"].as<std::string>());
+  if (!before) return refuse(ctx, before.error().message);
+  const Seconds now = ctx.clock.now();
+  auto revoked = ctx.store.remove_server(before->name, (*vm)["force"].as<bool>(), now);
+  if (!revoked) return refuse(ctx, revoked.error().message);
+  ChangeRecord record{"admin.server.remove", before->name, server_json(*before), nullptr};
+  record.extra = {{"revoked_grants", revoked_json(ctx, *revoked, now)}, {"reason", "server " + before->name + " removed"}};
+  if (auto ev = record_change(ctx, record); !ev) return refuse_unrecorded(ctx, ev.error());
+  if (wants_json(*vm)) {
+    print_json(ctx, {{"name", before->name}, {"removed", true}, {"revoked_grants", record.extra["revoked_grants"]}});
+  } else {
+    ctx.out << "server " << before->name << " removed\n";
+    print_revoked(ctx, *revoked);
   }
   return kExitOk;
 }

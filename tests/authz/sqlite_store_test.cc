@@ -351,7 +351,7 @@ TEST_F(SqliteStoreTest, AddGrantRefusesWindowsLongerThanTheMaximum) {
             "grant window of 2592001s is longer than the maximum of 30d; grant less and renew it when needed");
   g.not_after = g.not_before + std::chrono::hours(24 * 30);
   EXPECT_TRUE(store_->add_grant(g).ok());
-  store_->max_grant_duration = 8h;
+  store_->default_max_grant_duration = 8h;
   g.not_after = g.not_before + 9h;
   EXPECT_NE(refusal(g).find("maximum of 8h"), std::string::npos);
 }
@@ -404,6 +404,145 @@ TEST_F(SqliteStoreTest, GrantsForSelectsByOperatorServerAndLogin) {
   EXPECT_EQ(root[0].login, "root");
   EXPECT_EQ(store_->grants_of(alice).size(), 2u);
   EXPECT_TRUE(store_->grants_for(alice, web1, "nobody").empty());
+}
+
+// ------------------------------------------------------------------ officer changes
+
+TEST_F(SqliteStoreTest, RemoveKeyByFingerprint) {
+  ASSERT_TRUE(store_->add_key("alice", kEd25519).ok());
+  ASSERT_TRUE(store_->add_key("alice", kEcdsa).ok());
+  auto removed = store_->remove_key("alice", kEd25519Fingerprint);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(removed->type, "ssh-ed25519");
+  const auto left = store_->keys_of(store_->find_operator("alice")->id);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].fingerprint, kEcdsaFingerprint);
+  auto again = store_->remove_key("alice", kEd25519Fingerprint);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().message, "operator 'alice' has no key " + std::string(kEd25519Fingerprint) +
+                                       " (its keys: " + std::string(kEcdsaFingerprint) + ")");
+  EXPECT_EQ(store_->remove_key("bob", kEcdsaFingerprint).error().message, "unknown operator 'bob'");
+}
+
+TEST_F(SqliteStoreTest, ResetTotpReplacesTheSecretAndForgetsTheLastStep) {
+  const auto id = store_->find_operator("alice")->id;
+  ASSERT_TRUE(store_->consume_totp_step(id, 500));
+  ASSERT_TRUE(store_->reset_totp("alice", "GEZDGNBVGY3TQOJQ").ok());
+  EXPECT_EQ(store_->find_operator("alice")->totp_secret, "GEZDGNBVGY3TQOJQ");
+  EXPECT_TRUE(store_->consume_totp_step(id, 1));
+  EXPECT_EQ(store_->reset_totp("bob", "GEZDGNBVGY3TQOJQ").error().message, "unknown operator 'bob'");
+  EXPECT_FALSE(store_->reset_totp("alice", "").ok());
+}
+
+TEST_F(SqliteStoreTest, MakingAServerSharedRevokesGrantsThatHaveNotEnded) {
+  auto pending = grant();
+  pending.not_before = kNow + 1h;
+  pending.not_after = kNow + 2h;
+  const auto a = store_->add_grant(grant());
+  const auto p = store_->add_grant(pending);
+  ASSERT_TRUE(a.ok() && p.ok());
+  auto revoked = store_->set_server_kind("web1", ServerKind::Shared, kNow + 10min);
+  ASSERT_TRUE(revoked.ok()) << revoked.error().message;
+  ASSERT_EQ(revoked->size(), 2u);
+  EXPECT_FALSE((*revoked)[0].revoked_at.has_value());  // returned as they were before
+  EXPECT_EQ(store_->find_grant(a->id)->revoked_at, kNow + 10min);
+  EXPECT_EQ(store_->find_grant(p->id)->revoked_at, kNow + 10min);
+  EXPECT_EQ(store_->find_server("web1")->kind, ServerKind::Shared);
+  EXPECT_EQ(store_->set_server_kind("web1", ServerKind::Shared, kNow).error().message,
+            "server web1 is already shared");
+  auto back = store_->set_server_kind("web1", ServerKind::Dedicated, kNow);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->empty());
+}
+
+TEST_F(SqliteStoreTest, SetHostKey) {
+  ASSERT_TRUE(store_->set_host_key("web1", "ssh-ed25519 AAAAnew").ok());
+  EXPECT_EQ(store_->find_server("web1")->host_key, "ssh-ed25519 AAAAnew");
+  EXPECT_EQ(store_->set_host_key("web1", "ssh-ed25519 AAAAnew").error().message,
+            "server web1 already pins this host key");
+  EXPECT_EQ(store_->set_host_key("nope", "ssh-ed25519 AAAAnew").error().message, "unknown server 'nope'");
+}
+
+TEST_F(SqliteStoreTest, RemoveServerRefusesLiveGrantsUnlessForcedAndRetiresTheName) {
+  const auto g = store_->add_grant(grant());
+  ASSERT_TRUE(g.ok());
+  auto refused = store_->remove_server("web1", false, kNow);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "server web1 still has grant " + std::to_string(g->id) +
+                                         " (alice as root until 2026-11-23 14:00:00 UTC); revoke them first, or "
+                                         "remove with --force, which revokes them");
+  auto forced = store_->remove_server("web1", true, kNow);
+  ASSERT_TRUE(forced.ok());
+  ASSERT_EQ(forced->size(), 1u);
+  EXPECT_FALSE(store_->find_server("web1"));
+  EXPECT_EQ(store_->list_servers().size(), 1u);
+  EXPECT_EQ(store_->find_grant(g->id)->server_name, "web1");
+  EXPECT_TRUE(store_->find_grant(g->id)->revoked_at.has_value());
+  auto reuse = store_->add_server(server("web1", ServerKind::Dedicated));
+  ASSERT_FALSE(reuse.ok());
+  EXPECT_EQ(reuse.error().message,
+            "the name web1 belonged to a server removed at 2026-11-23 10:00:00 UTC; names are not reused, so choose "
+            "another");
+}
+
+TEST_F(SqliteStoreTest, RemoveCatalogueEntryRefusedWhileGranted) {
+  const auto g = store_->add_grant(grant());
+  ASSERT_TRUE(g.ok());
+  auto refused = store_->remove_catalogue_entry("web1", "status");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message, "catalogue entry 'status' of web1 is still granted by grant " +
+                                         std::to_string(g->id) +
+                                         " (alice as root until 2026-11-23 14:00:00 UTC); revoke those grants or "
+                                         "wait until they end");
+  clock_.advance(4h);  // the grant has ended
+  ASSERT_TRUE(store_->remove_catalogue_entry("web1", "status").ok());
+  EXPECT_EQ(store_->catalogue_of(store_->find_server("web1")->id).size(), 1u);
+  EXPECT_EQ(store_->remove_catalogue_entry("web1", "status").error().message, "web1 has no catalogue entry 'status'");
+}
+
+TEST_F(SqliteStoreTest, WhoHasAccessIsActiveGrantsOnly) {
+  auto pending = grant();
+  pending.not_before = kNow + 1h;
+  const auto active = store_->add_grant(grant());
+  const auto later = store_->add_grant(pending);
+  const auto revoked = store_->add_grant(grant());
+  ASSERT_TRUE(active.ok() && later.ok() && revoked.ok());
+  ASSERT_TRUE(store_->revoke_grant(revoked->id, kNow).ok());
+  const auto web1 = store_->find_server("web1")->id;
+  auto now = store_->who_has_access(web1, kNow);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0].id, active->id);
+  EXPECT_EQ(store_->who_has_access(web1, kNow + 2h).size(), 2u);
+  EXPECT_TRUE(store_->who_has_access(web1, kNow + 4h).empty());  // not_after is exclusive
+}
+
+TEST_F(SqliteStoreTest, MaxGrantDurationIsASettingSharedByEveryStore) {
+  EXPECT_EQ(store_->max_grant_duration(), std::chrono::seconds(24h * 30));
+  ASSERT_TRUE(store_->set_max_grant_duration(8h).ok());
+  SqliteStore other(*db::Database::open(path_, false), clock_);
+  EXPECT_EQ(other.max_grant_duration(), 8h);
+  auto long_grant = grant();
+  long_grant.not_after = kNow + 9h;
+  EXPECT_EQ(refusal(long_grant), "grant window of 9h is longer than the maximum of 8h; grant less and renew it when needed");
+  EXPECT_FALSE(store_->set_max_grant_duration(30s).ok());
+  EXPECT_FALSE(store_->set_max_grant_duration(24h * 400).ok());
+}
+
+TEST_F(SqliteStoreTest, AChangeNotCommittedUndoesEveryWriteInIt) {
+  {
+    auto change = store_->begin_change();
+    ASSERT_TRUE(store_->set_operator_disabled("olivia", true).ok());
+    ASSERT_TRUE(store_->add_grant(grant()).ok());  // a nested transaction inside the change
+  }
+  EXPECT_FALSE(store_->find_operator("olivia")->disabled);
+  EXPECT_TRUE(store_->list_grants().empty());
+  {
+    auto change = store_->begin_change();
+    ASSERT_TRUE(store_->add_grant(grant()).ok());
+    EXPECT_FALSE(store_->add_grant(NewGrant{}).ok());  // a refused write rolls back only itself
+    change->commit();
+  }
+  EXPECT_EQ(store_->list_grants().size(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,111 @@
+#include "audit/export.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "audit/client_terms.h"
+#include "audit/event_chain.h"
+#include "audit/session_query.h"
+#include "audit/sqlite_event_log.h"
+#include "audit/sqlite_session_store.h"
+#include "audit/tar_gz.h"
+
+namespace bastion::audit {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string member_name(const RecordingRow& r) {
+  return "recordings/" + std::to_string(r.session_id) + "/" + std::filesystem::path(r.summary.path).filename().string();
+}
+
+Json recording_json(const RecordingRow& r) {
+  return {{"id", r.id},           {"channel", r.channel},          {"kind", r.summary.kind},
+          {"sha256", r.summary.sha256}, {"bytes_in", r.summary.bytes_in}, {"bytes_out", r.summary.bytes_out},
+          {"start", iso8601_utc(r.start)}, {"end", iso8601_utc(r.end)}, {"file", member_name(r)}};
+}
+
+Json session_json(const SessionRow& s, const std::string& client, const Json& recordings) {
+  return {{"id", s.id},
+          {"operator", s.operator_name},
+          {"server", s.server},
+          {"login", s.login},
+          {"client", client},
+          {"source", s.source},
+          {"grant_id", s.grant_id ? Json(*s.grant_id) : Json(nullptr)},
+          {"start", iso8601_utc(s.start)},
+          {"end", s.end ? Json(iso8601_utc(*s.end)) : Json(nullptr)},
+          {"status", s.status},
+          {"exit_status", s.exit_status ? Json(*s.exit_status) : Json(nullptr)},
+          {"reason", s.reason},
+          {"recordings", recordings}};
+}
+
+class Exporter {
+ public:
+  Exporter(const db::DatabasePtr& db, std::string client, TarGzWriter& tar, Seconds now)
+      : db_(db), client_(std::move(client)), tar_(tar), now_(now) {}
+
+  Status run() {
+    if (auto st = sessions(); !st) return st;
+    return events();
+  }
+  const ExportReport& report() const { return report_; }
+
+ private:
+  Status sessions() {
+    SqliteSessionStore store(db_);
+    Json all = Json::array();
+    SessionFilter filter;
+    filter.client = client_;
+    for (const auto& s : find_sessions(db_, filter)) {
+      Json recordings = Json::array();
+      for (const auto& r : store.recordings_of(s.id)) {
+        if (auto st = tar_.add_file(member_name(r), r.summary.path, r.end); !st) {
+          return Error{"recording " + std::to_string(r.id) + " of session " + std::to_string(s.id) +
+                       " cannot be exported: " + st.error().message};
+        }
+        recordings.push_back(recording_json(r));
+        ++report_.recordings;
+      }
+      all.push_back(session_json(s, client_, recordings));
+      ++report_.sessions;
+    }
+    return tar_.add_bytes("sessions.json", all.dump(2) + "\n", now_);
+  }
+
+  Status events() {
+    Json all = Json::array();
+    EventFilter filter;
+    filter.client = client_;
+    for (const auto& e : list_events(*db_, filter)) all.push_back(event_json(e));
+    report_.events = static_cast<std::int64_t>(all.size());
+    return tar_.add_bytes("events.json", all.dump(2) + "\n", now_);
+  }
+
+  const db::DatabasePtr& db_;
+  std::string client_;
+  TarGzWriter& tar_;
+  Seconds now_;
+  ExportReport report_;
+};
+
+}  // namespace
+
+Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string& client, const std::string& out_path) {
+  if (!find_client_terms(*db, client)) return Error{"no client named '" + client + "'"};
+  auto tar = TarGzWriter::create(out_path);
+  if (!tar) return tar.error();
+  Exporter exporter(db, client, *tar, SystemClock().now());
+  Status st = exporter.run();
+  if (st) st = tar->finish();
+  if (!st) {
+    ::unlink(out_path.c_str());
+    return st.error();
+  }
+  return exporter.report();
+}
+
+}  // namespace bastion::audit

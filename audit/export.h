@@ -1,0 +1,32 @@
+#pragma once
+// export_client: everything the bastion holds about one client, for the client to take away
+// (reversibility at the end of a contract, or a review on their side), as a .tar.gz:
+//
+//   sessions.json                  array of the client's sessions, oldest first, each with its
+//                                  recordings (id, channel, kind, sha256, bytes, file name)
+//   events.json                    array of the events about its servers and sessions, oldest first,
+//                                  with their chain hashes (audit/event_chain.h)
+//   recordings/<session>/<file>    each recording file as recorded
+//
+// Nothing of any other client is read into the archive.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "authz/db.h"
+#include "authz/result.h"
+
+namespace bastion::audit {
+
+struct ExportReport {
+  std::int64_t sessions = 0;
+  std::int64_t events = 0;
+  std::int64_t recordings = 0;
+};
+
+// export_client writes the archive to out_path (which must not exist). Refuses an unknown client;
+// a recording file that cannot be read fails the export (it names the recording), and the
+// partial archive is removed.
+Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string& client, const std::string& out_path);
+
+}  // namespace bastion::audit

@@ -1,0 +1,217 @@
+#include "audit/retention.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/client_terms.h"
+#include "audit/event_chain.h"
+#include "audit/fd_io.h"
+#include "audit/sqlite_event_log.h"
+
+namespace bastion::audit {
+namespace {
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kForever = std::numeric_limits<std::int64_t>::max();
+
+// The sessions of client ?1: its own rows, and any on its servers.
+std::string client_sessions() {
+  return "SELECT id FROM sessions WHERE client = ?1 OR server IN (SELECT name FROM servers WHERE client = ?1)";
+}
+
+std::int64_t cutoff(Seconds now, int days) {
+  return static_cast<std::int64_t>(to_unix(now - std::chrono::days(days)));
+}
+
+// Doomed collects what one run destroys, then deletes it in one go.
+class Doomed {
+ public:
+  Doomed(db::Database& db, Seconds now) : db_(db), now_(now) {}
+
+  ClientPurge apply(const ClientTerms& t);
+  Json details(const std::vector<ClientPurge>& clients) const;
+  void delete_rows();
+  PurgeReport report() const;
+
+ private:
+  std::int64_t recordings_before(const std::string& client, std::int64_t before, bool note, int days);
+  std::int64_t events_before(const std::string& client, std::int64_t before);
+  std::int64_t all_sessions(const std::string& client);
+  Json purged_runs() const;
+
+  db::Database& db_;
+  Seconds now_;
+  std::map<std::int64_t, PurgedRecording> recordings_;
+  std::map<std::int64_t, std::string> events_;  // id → hash
+  std::set<std::int64_t> sessions_;
+  std::map<std::int64_t, std::string> notes_;  // session id → note about its purged recordings
+};
+
+std::int64_t Doomed::recordings_before(const std::string& client, std::int64_t before, bool note, int days) {
+  auto q = db_.prepare("SELECT id, session_id, path FROM recordings WHERE session_id IN (" + client_sessions() +
+                       ") AND coalesce(ended_at, started_at) < ?2 ORDER BY id");
+  q.bind(1, client).bind(2, before);
+  std::int64_t n = 0;
+  while (q.step()) {
+    PurgedRecording r{q.col_int(0), q.col_int(1), q.col_text(2)};
+    if (note) {
+      notes_[r.session_id] = "recordings purged " + iso8601_utc(now_) + " (" + std::to_string(days) + "-day retention)";
+    }
+    n += recordings_.emplace(r.id, r).second ? 1 : 0;
+  }
+  return n;
+}
+
+std::int64_t Doomed::events_before(const std::string& client, std::int64_t before) {
+  auto q = db_.prepare(
+      "SELECT id, hash FROM events WHERE (server IN (SELECT name FROM servers WHERE client = ?1) OR session_id IN (" +
+      client_sessions() + ")) AND at < ?2 ORDER BY id");
+  q.bind(1, client).bind(2, before);
+  std::int64_t n = 0;
+  while (q.step()) n += events_.emplace(q.col_int(0), q.col_text(1)).second ? 1 : 0;
+  return n;
+}
+
+std::int64_t Doomed::all_sessions(const std::string& client) {
+  auto q = db_.prepare(client_sessions() + " ORDER BY id");
+  q.bind(1, client);
+  std::int64_t n = 0;
+  while (q.step()) n += sessions_.insert(q.col_int(0)).second ? 1 : 0;
+  return n;
+}
+
+ClientPurge Doomed::apply(const ClientTerms& t) {
+  ClientPurge p{t.name};
+  const auto destroy_at = t.destruction_at();
+  if (destroy_at && now_ >= *destroy_at) {
+    p.contract_ended = true;
+    p.recordings = recordings_before(t.name, kForever, false, 0);
+    p.events = events_before(t.name, kForever);
+    p.sessions = all_sessions(t.name);
+    return p;
+  }
+  if (t.recording_retention_days) {
+    p.recordings = recordings_before(t.name, cutoff(now_, *t.recording_retention_days), true,
+                                     *t.recording_retention_days);
+  }
+  if (t.event_retention_days) p.events = events_before(t.name, cutoff(now_, *t.event_retention_days));
+  return p;
+}
+
+Json Doomed::purged_runs() const {
+  Json runs = Json::array();
+  for (auto it = events_.begin(); it != events_.end();) {
+    auto last = it;
+    for (auto next = std::next(it); next != events_.end() && next->first == last->first + 1; ++next) last = next;
+    runs.push_back({{"from", it->first}, {"to", last->first}, {"last_hash", last->second}});
+    it = std::next(last);
+  }
+  return runs;
+}
+
+Json Doomed::details(const std::vector<ClientPurge>& clients) const {
+  Json by_client = Json::object();
+  for (const auto& c : clients) {
+    by_client[c.client] = {{"recordings", c.recordings}, {"events", c.events}, {"sessions", c.sessions},
+                           {"contract_ended", c.contract_ended}};
+  }
+  Json recordings = Json::array();
+  for (const auto& [id, r] : recordings_) {
+    recordings.push_back({{"id", id}, {"session_id", r.session_id}, {"path", r.path}});
+  }
+  return {{"clients", by_client},
+          {"recordings", recordings},
+          {"sessions", Json(sessions_)},
+          {"events", static_cast<std::int64_t>(events_.size())},
+          {"purged_events", purged_runs()}};
+}
+
+void delete_by_id(db::Database& db, const std::string& table, std::int64_t id) {
+  db.prepare("DELETE FROM " + table + " WHERE id = ?").bind(1, id).step();
+}
+
+void Doomed::delete_rows() {
+  for (const auto& [id, r] : recordings_) delete_by_id(db_, "recordings", id);
+  for (const auto& [id, hash] : events_) delete_by_id(db_, "events", id);
+  for (const auto& [session, note] : notes_) {
+    if (sessions_.count(session) != 0) continue;
+    db_.prepare("UPDATE sessions SET reason = CASE WHEN reason = '' THEN ?1 ELSE reason || '; ' || ?1 END "
+                "WHERE id = ?2")
+        .bind(1, note)
+        .bind(2, session)
+        .step();
+  }
+  for (std::int64_t id : sessions_) delete_by_id(db_, "sessions", id);
+}
+
+PurgeReport Doomed::report() const {
+  PurgeReport r;
+  for (const auto& [id, rec] : recordings_) r.recordings.push_back(rec);
+  r.sessions.assign(sessions_.begin(), sessions_.end());
+  r.events = static_cast<std::int64_t>(events_.size());
+  return r;
+}
+
+// folder_in returns the directory of `path` relative to `dir` ("." for dir itself), after resolving
+// symbolic links in both; nullopt if path does not lie under dir.
+std::optional<fs::path> folder_in(const std::string& path, const std::string& dir) {
+  std::error_code ec;
+  const fs::path base = fs::canonical(dir, ec);
+  if (ec) return std::nullopt;
+  const fs::path parent = fs::weakly_canonical(fs::path(path).parent_path(), ec);
+  if (ec) return std::nullopt;
+  auto rel = parent.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..") return std::nullopt;
+  return rel;
+}
+
+void delete_file(const PurgedRecording& r, const std::string& dir, std::vector<std::string>& problems) {
+  const std::string which = "recording " + std::to_string(r.id) + " of session " + std::to_string(r.session_id);
+  const auto folder = dir.empty() ? std::nullopt : folder_in(r.path, dir);
+  if (!folder) {
+    problems.push_back(which + ": " + r.path + " is not inside the recordings directory '" + dir +
+                       "'; its row was purged but the file was left alone, delete it by hand if it is one");
+    return;
+  }
+  if (::unlink(r.path.c_str()) != 0 && errno != ENOENT) {
+    problems.push_back(which + ": " + errno_text("cannot delete " + r.path));
+    return;
+  }
+  // The session's own directory goes once empty (rmdir fails harmlessly otherwise); dir itself stays.
+  if (*folder != ".") ::rmdir(fs::path(r.path).parent_path().c_str());
+}
+
+}  // namespace
+
+PurgeReport purge(db::Database& db, const Clock& clock, const std::string& recordings_dir, const std::string& actor) {
+  const Seconds now = clock.now();
+  db::Database::Transaction tx(db);
+  Doomed doomed(db, now);
+  std::vector<ClientPurge> clients;
+  for (const auto& terms : list_client_terms(db)) {
+    ClientPurge p = doomed.apply(terms);
+    if (p.recordings + p.events + p.sessions > 0) clients.push_back(p);
+  }
+  const Event what{now, "retention.purge", actor, "", "", std::nullopt, doomed.details(clients)};
+  const StoredEvent purge_event = chain_append(db, what);
+  doomed.delete_rows();
+  tx.commit();
+  PurgeReport report = doomed.report();
+  report.purge_event_id = purge_event.id;
+  report.clients = std::move(clients);
+  for (const auto& r : report.recordings) delete_file(r, recordings_dir, report.problems);
+  return report;
+}
+
+}  // namespace bastion::audit

@@ -1,0 +1,59 @@
+#pragma once
+// Retention: applies each client's contract terms (audit/client_terms.h) to the evidence.
+//
+//   recordings older than recording_retention_days (by their end) — file and row deleted; the
+//     session row stays, its `reason` gains a note "recordings purged <when> (<N>-day retention)";
+//   events about the client's servers or sessions older than event_retention_days — deleted;
+//   once contract_end + grace_days has passed — every session, recording and event of the client
+//     is destroyed.
+//
+// Each run appends ONE `retention.purge` event (actor: who ran it) stating what it destroyed:
+//   {"clients": {NAME: {"recordings": n, "events": n, "sessions": n, "contract_ended": bool}},
+//    "recordings": [{"id", "session_id", "path"}], "sessions": [ids], "events": n,
+//    "purged_events": [{"from": A, "to": B, "last_hash": H}, …]}
+// purged_events are the maximal runs of consecutive deleted event ids with the hash of each run's
+// last event: the anchors from which verify_audit (audit/verify.h) checks the surviving chain.
+// The purge event is appended and the rows deleted in one transaction, so the database never holds
+// a deletion without its anchor. Files are unlinked after the commit (a crash in between leaves an
+// orphan file, never a row without its file).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "authz/clock.h"
+#include "authz/db.h"
+#include "authz/result.h"
+
+namespace bastion::audit {
+
+struct ClientPurge {
+  std::string client;
+  std::int64_t recordings = 0;
+  std::int64_t events = 0;
+  std::int64_t sessions = 0;
+  bool contract_ended = false;
+};
+
+struct PurgedRecording {
+  std::int64_t id = 0;
+  std::int64_t session_id = 0;
+  std::string path;
+};
+
+struct PurgeReport {
+  std::int64_t purge_event_id = 0;  // the retention.purge event written by this run
+  std::vector<ClientPurge> clients;  // only clients something was destroyed of
+  std::vector<PurgedRecording> recordings;
+  std::vector<std::int64_t> sessions;
+  std::int64_t events = 0;
+  // problems: files that could not be deleted after their rows were (each names the file and why).
+  std::vector<std::string> problems;
+};
+
+// purge applies every client's terms as of clock.now(). Recording files are deleted only if they
+// lie inside recordings_dir (a row pointing elsewhere is reported, never followed). Throws
+// db::DbError if the database cannot be read or written; nothing is deleted then.
+PurgeReport purge(db::Database& db, const Clock& clock, const std::string& recordings_dir,
+                  const std::string& actor = "retention");
+
+}  // namespace bastion::audit

@@ -1,0 +1,42 @@
+#include "audit/session_query.h"
+
+#include "audit/sqlite_session_store.h"
+
+namespace bastion::audit {
+namespace {
+
+bool matches(const SessionRow& s, const SessionFilter& f, const std::map<std::string, std::string>& clients) {
+  if (!f.server.empty() && s.server != f.server) return false;
+  if (!f.operator_name.empty() && s.operator_name != f.operator_name) return false;
+  if (!f.client.empty() && client_of(s, clients) != f.client) return false;
+  if (f.since && s.start < *f.since) return false;
+  if (f.until && s.start >= *f.until) return false;
+  return !f.live_only || s.status == "live";
+}
+
+}  // namespace
+
+std::map<std::string, std::string> server_clients(db::Database& db) {
+  auto q = db.prepare("SELECT name, client FROM servers");
+  std::map<std::string, std::string> out;
+  while (q.step()) out[q.col_text(0)] = q.col_text(1);
+  return out;
+}
+
+std::string client_of(const SessionRow& s, const std::map<std::string, std::string>& server_clients) {
+  if (!s.client.empty()) return s.client;
+  const auto it = server_clients.find(s.server);
+  return it == server_clients.end() ? std::string() : it->second;
+}
+
+std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFilter& f) {
+  const auto clients = server_clients(*db);
+  SqliteSessionStore store(db);
+  std::vector<SessionRow> out;
+  for (auto& s : store.list()) {
+    if (matches(s, f, clients)) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace bastion::audit

@@ -1,0 +1,32 @@
+#pragma once
+// Session queries for review: sessions filtered by server, operator, client and time, each with the
+// client it belongs to (its own `client` column, or its server's client when that is empty).
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/session_store.h"
+#include "authz/db.h"
+
+namespace bastion::audit {
+
+struct SessionFilter {
+  std::string server;
+  std::string operator_name;
+  std::string client;
+  std::optional<Seconds> since;  // started at or after
+  std::optional<Seconds> until;  // started before
+  bool live_only = false;
+};
+
+// server_clients maps each server's name to its client. Throws db::DbError.
+std::map<std::string, std::string> server_clients(db::Database& db);
+
+// client_of returns the client session `s` belongs to.
+std::string client_of(const SessionRow& s, const std::map<std::string, std::string>& server_clients);
+
+// find_sessions returns the matching sessions, oldest first. Throws db::DbError.
+std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFilter& f);
+
+}  // namespace bastion::audit

@@ -1,0 +1,56 @@
+#pragma once
+// verify_audit: `audit verify` — checks that the evidence is what was written (DESIGN.md rule 7).
+//
+// Events. Rows are walked in id order. For each row the hash is recomputed from its content
+// (audit/event_chain.h) and compared with the stored one, and its prev_hash is compared with the
+// hash of the event with the next lower id. That event is normally the row before it; when ids are
+// missing, the gap must have been purged by retention:
+//
+// Purge anchors. retention (audit/retention.h) never deletes an event without first appending, in
+// the same transaction, a `retention.purge` event whose details hold
+//   "purged_events": [{"from": A, "to": B, "last_hash": H}, …]
+// one entry per maximal run of consecutive ids it deleted, H being the hash of event B. A gap of
+// ids before a surviving row R is accepted only if it is covered by such runs, all recorded by
+// purge events with ids above them, and then R's prev_hash must equal the last_hash of the run
+// ending at R.id - 1. Purge events are themselves in the chain, so forging an anchor means
+// altering a chained event, which the walk reports. Retention deletes per client, so runs can sit
+// in the middle of the chain as well as at its start.
+//
+// Recordings. Every row of `recordings` must name a readable regular file whose SHA-256 equals the
+// digest stored when the recording was closed.
+//
+// Limits: a hash chain without a key detects partial edits, not someone who rewrites every row
+// from the first altered one on, nor the deletion of the newest events. The copies of each event
+// (with its hash) sent to the JSON lines file and syslog are the off-host reference against which
+// such a rewrite shows.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "authz/db.h"
+
+namespace bastion::audit {
+
+struct VerifyFinding {
+  enum class Kind { AlteredEvent, MissingEvents, BrokenLink, MissingRecording, AlteredRecording };
+  Kind kind = Kind::AlteredEvent;
+  std::int64_t event_id = 0;      // the row found wrong, or the row after missing ones
+  std::int64_t recording_id = 0;  // for recording findings
+  std::int64_t session_id = 0;    // for recording findings
+  std::string message;            // one sentence naming the record
+};
+
+struct VerifyReport {
+  std::int64_t events = 0;          // event rows checked
+  std::int64_t purged_events = 0;   // ids accounted for by retention.purge anchors
+  std::int64_t recordings = 0;      // recording rows checked
+  std::vector<VerifyFinding> findings;  // in id order, events first; at most kMaxFindings
+  bool intact() const { return findings.empty(); }
+};
+
+inline constexpr std::size_t kMaxFindings = 100;
+
+// verify_audit checks the whole database. Throws db::DbError if the database cannot be read.
+VerifyReport verify_audit(db::Database& db);
+
+}  // namespace bastion::audit

@@ -1,0 +1,175 @@
+// sessions list | play | export: reviewing proxied sessions and their recordings. Officers see
+// every session; a client reviewer only those on their own client's servers.
+#include <ostream>
+
+#include "audit/asciicast.h"
+#include "audit/exec_recording.h"
+#include "audit/fd_io.h"
+#include "audit/replay.h"
+#include "audit/session_query.h"
+#include "gateway/admin/handlers.h"
+#include "gateway/admin/review.h"
+#include "gateway/admin/table.h"
+#include "gateway/admin/time_text.h"
+
+namespace bastion::gateway::admin {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string optional_text(const std::optional<int>& v) { return v ? std::to_string(*v) : "-"; }
+
+void add_channel_option(CommandLine& cl) {
+  cl.options()("channel", po::value<int>()->value_name("N"), "which recorded channel (default: the first)");
+}
+
+// recording_of picks the session's recording on --channel, or its first one.
+Result<audit::RecordingRow> recording_of(CommandContext& ctx, const audit::SessionRow& s, const po::variables_map& vm) {
+  const auto all = ctx.sessions.recordings_of(s.id);
+  for (const auto& r : all) {
+    if (vm.count("channel") == 0 || r.channel == vm["channel"].as<int>()) return r;
+  }
+  if (all.empty()) {
+    return Error{"session " + std::to_string(s.id) + " has no recording (status " + s.status +
+                 (s.reason.empty() ? "" : ": " + s.reason) + ")"};
+  }
+  return Error{"session " + std::to_string(s.id) + " has no recording of channel " +
+               std::to_string(vm["channel"].as<int>()) + " (see `sessions list --json`)"};
+}
+
+Json cast_json(const audit::Asciicast& cast) {
+  Json events = Json::array();
+  for (const auto& e : cast.events) events.push_back(Json::array({e.time, e.code, e.data}));
+  return {{"width", cast.header.width}, {"height", cast.header.height}, {"events", events}};
+}
+
+// text_json keeps arbitrary bytes as JSON text, ill-formed UTF-8 shown as U+FFFD.
+Json text_json(const std::string& bytes) {
+  return Json::parse(Json(bytes).dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+int play_asciicast(CommandContext& ctx, const std::string& file, const po::variables_map& vm) {
+  auto cast = audit::parse_asciicast(file);
+  if (!cast) return refuse(ctx, cast.error().message);
+  if (wants_json(vm)) {
+    print_json(ctx, cast_json(*cast));
+    return kExitOk;
+  }
+  const double speed = vm["speed"].as<double>();
+  audit::replay_asciicast(*cast, ctx.out, audit::ReplayOptions{speed, 2.0}, audit::real_sleeper());
+  return kExitOk;
+}
+
+int play_exec(CommandContext& ctx, const std::string& file, const po::variables_map& vm) {
+  auto rec = audit::parse_exec_recording(file);
+  if (!rec) return refuse(ctx, rec.error().message);
+  if (wants_json(vm)) {
+    print_json(ctx, {{"stdin", text_json(rec->stdin_bytes)},
+                     {"stdout", text_json(rec->stdout_bytes)},
+                     {"stderr", text_json(rec->stderr_bytes)},
+                     {"complete", rec->complete()}});
+  } else {
+    ctx.out << rec->stdout_bytes;
+  }
+  return kExitOk;
+}
+
+struct ChosenRecording {
+  audit::SessionRow session;
+  audit::RecordingRow recording;
+  std::string file;
+};
+
+// choose resolves ID (and --channel) to a recording the caller may see, and reads its file.
+Result<ChosenRecording> choose(CommandContext& ctx, const po::variables_map& vm) {
+  auto session = visible_session(ctx, positive_id(vm["ID"].as<std::string>(), "session"));
+  if (!session) return session.error();
+  auto recording = recording_of(ctx, *session, vm);
+  if (!recording) return recording.error();
+  auto file = audit::read_file(recording->summary.path);
+  if (!file) return Error{"recording " + std::to_string(recording->id) + " of session " + std::to_string(session->id) +
+                          " cannot be read: " + file.error().message};
+  return ChosenRecording{*session, *recording, std::move(*file)};
+}
+
+}  // namespace
+
+int sessions_list(const Args& args, CommandContext& ctx) {
+  CommandLine cl("sessions list", "[--server S] [--operator O] [--client C] [--since T] [--until T] [--live]",
+                 "List proxied sessions, oldest first (client reviewers: their own client's only).");
+  cl.options()("server", po::value<std::string>()->value_name("S"), "only on this server")(
+      "operator", po::value<std::string>()->value_name("O"), "only by this operator")(
+      "client", po::value<std::string>()->value_name("C"), "only on this client's servers")(
+      "since", po::value<std::string>()->value_name("T"), "started at or after T")(
+      "until", po::value<std::string>()->value_name("T"), "started before T")(
+      "live", po::bool_switch(), "only sessions still running");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  auto client = reviewed_client(ctx, string_option(*vm, "client"));
+  if (!client) return refuse(ctx, client.error().message);
+  audit::SessionFilter f{string_option(*vm, "server"), string_option(*vm, "operator"), *client,
+                         time_filter(*vm, "since"), time_filter(*vm, "until"), (*vm)["live"].as<bool>()};
+  const auto clients = audit::server_clients(database(ctx));
+  Json all = Json::array();
+  Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "CLIENT", "START", "END", "STATUS", "EXIT"});
+  for (const auto& s : audit::find_sessions(ctx.db, f)) {
+    const std::string c = audit::client_of(s, clients);
+    all.push_back(session_json(s, c));
+    table.add({std::to_string(s.id), s.operator_name, s.server, s.login, c, iso8601(s.start),
+               s.end ? iso8601(*s.end) : "-", s.status, optional_text(s.exit_status)});
+  }
+  if (wants_json(*vm)) {
+    print_json(ctx, all);
+  } else {
+    table.print(ctx.out);
+  }
+  return kExitOk;
+}
+
+int sessions_play(const Args& args, CommandContext& ctx) {
+  CommandLine cl("sessions play", "ID [--speed X] [--raw] [--channel N]",
+                 "Replay a session's recording: a terminal session with its timing (idle gaps cut to 2 s),\n"
+                 "an exec channel as its standard output. --raw, or output that is not a terminal: the file.");
+  cl.positional("ID");
+  add_channel_option(cl);
+  cl.options()("speed", po::value<double>()->default_value(1.0)->value_name("X"), "play X times as fast")(
+      "raw", po::bool_switch(), "write the recording file as it is");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  if (!((*vm)["speed"].as<double>() > 0)) throw UsageError("--speed must be a positive number");
+  auto chosen = choose(ctx, *vm);
+  if (!chosen) return refuse(ctx, chosen.error().message);
+  const bool exec = chosen->recording.summary.kind == "exec";
+  // An exec channel's stdout is what the operator saw, terminal or not; a pty replay needs one.
+  const bool raw = (*vm)["raw"].as<bool>() || (!exec && !ctx.out_is_terminal && !wants_json(*vm));
+  if (raw) {
+    ctx.out << chosen->file << std::flush;
+    return kExitOk;
+  }
+  if (exec) return play_exec(ctx, chosen->file, *vm);
+  return play_asciicast(ctx, chosen->file, *vm);
+}
+
+int sessions_export(const Args& args, CommandContext& ctx) {
+  CommandLine cl("sessions export", "ID [--channel N]",
+                 "Write a session's recording file (asciicast v2 for terminal sessions) to standard output.");
+  cl.positional("ID");
+  add_channel_option(cl);
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  auto chosen = choose(ctx, *vm);
+  if (!chosen) return refuse(ctx, chosen.error().message);
+  if (wants_json(*vm)) {
+    print_json(ctx, {{"session_id", chosen->session.id},
+                     {"recording_id", chosen->recording.id},
+                     {"channel", chosen->recording.channel},
+                     {"kind", chosen->recording.summary.kind},
+                     {"sha256", chosen->recording.summary.sha256},
+                     {"content", text_json(chosen->file)}});
+  } else {
+    ctx.out << chosen->file << std::flush;
+  }
+  return kExitOk;
+}
+
+}  // namespace bastion::gateway::admin

@@ -1,0 +1,93 @@
+#pragma once
+// AuditFixture: a fresh database with two clients (acme: server web1; globex: server db1),
+// sessions with real recording files, events appended through the real event log, and raw SQL
+// for the tamper tests.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "audit/sha256.h"
+#include "audit/sqlite_event_log.h"
+#include "audit/sqlite_session_store.h"
+#include "authz/db.h"
+#include "tests/audit/test_util.h"
+
+namespace bastion::audit::testing {
+
+inline const Seconds kNow = from_unix(1795428000);  // 2026-11-23 10:00:00 UTC
+constexpr std::int64_t kDay = 86400;
+
+class AuditFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = db::Database::open(dir_ / "bastion.db", true);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    db_ = *opened;
+    recordings_dir_ = dir_ / "recordings";
+    std::filesystem::create_directories(recordings_dir_);
+    add_server("acme", "web1");
+    add_server("globex", "db1");
+    EventSinks quiet;
+    quiet.auth_failure_lines = false;
+    log_ = std::make_unique<SqliteEventLog>(db_, quiet);
+  }
+
+  void sql(const std::string& text) { db_->exec(text); }
+
+  void add_server(const std::string& client, const std::string& server) {
+    sql("INSERT OR IGNORE INTO clients(name) VALUES ('" + client + "')");
+    sql("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) VALUES ('" + server +
+        "', '10.0.0.5', 22, '" + client + "', 'dedicated', 'ssh-ed25519 AAAA', 0)");
+  }
+
+  // add_session records a closed session of `client` on `server` that started `age_days` before kNow.
+  std::int64_t add_session(const std::string& server, const std::string& client, std::int64_t age_days) {
+    SqliteSessionStore store(db_);
+    const Seconds start = kNow - std::chrono::seconds(age_days * kDay);
+    auto id = store.start({"alice", server, "root", std::nullopt, client, "203.0.113.7:51234", start, 42});
+    EXPECT_TRUE(id.ok());
+    EXPECT_TRUE(store.finish(*id, start + std::chrono::seconds(60), 0, "closed", "").ok());
+    return *id;
+  }
+
+  // add_recording writes `content` as the session's channel-0 recording and records its row.
+  std::string add_recording(std::int64_t session, const std::string& content, const std::string& kind = "asciicast") {
+    SqliteSessionStore store(db_);
+    const auto row = store.find(session);
+    const std::string folder = recordings_dir_ + "/" + std::to_string(session);
+    std::filesystem::create_directories(folder);
+    const std::string path = folder + (kind == "exec" ? "/0-exec.rec" : "/0-pty.cast");
+    std::ofstream(path, std::ios::binary) << content;
+    RecordingSummary summary{path, kind, sha256_hex(content), 10, content.size()};
+    EXPECT_TRUE(store.add_recording(session, 0, summary, row->start, *row->end).ok());
+    return path;
+  }
+
+  StoredEvent add_event(const std::string& kind, const std::string& server, std::int64_t age_days,
+                        std::optional<std::int64_t> session = std::nullopt) {
+    Event e{kNow - std::chrono::seconds(age_days * kDay), kind, "alice", "203.0.113.7:51234", server, session,
+            {{"n", age_days}}};
+    auto stored = log_->append_stored(e);
+    EXPECT_TRUE(stored.ok()) << stored.error().message;
+    return *stored;
+  }
+
+  std::int64_t count(const std::string& table, const std::string& where = "1") {
+    auto q = db_->prepare("SELECT count(*) FROM " + table + " WHERE " + where);
+    q.step();
+    return q.col_int(0);
+  }
+
+  TempDir dir_;
+  db::DatabasePtr db_;
+  std::string recordings_dir_;
+  std::unique_ptr<SqliteEventLog> log_;
+};
+
+inline const std::string kCast =
+    "{\"version\": 2, \"width\": 80, \"height\": 24, \"timestamp\": 1795428000, \"env\": {\"TERM\": \"xterm\", "
+    "\"SHELL\": \"\"}}\n[0.100000, \"o\", \"$ \"]\n[0.500000, \"i\", \"ls\\r\"]\n[0.600000, \"o\", \"ls\\r\\nfile\\r\\n\"]\n";
+
+}  // namespace bastion::audit::testing

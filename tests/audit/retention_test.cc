@@ -1,0 +1,143 @@
+#include "audit/retention.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "audit/client_terms.h"
+#include "audit/verify.h"
+#include "tests/audit/audit_fixture.h"
+
+namespace bastion::audit {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::kNow;
+
+class RetentionTest : public testing::AuditFixture {
+ protected:
+  void set_terms(const std::string& client, std::optional<int> recordings, std::optional<int> events) {
+    ClientTermsChange c;
+    c.recording_retention_days = recordings;
+    c.event_retention_days = events;
+    ASSERT_TRUE(set_client_terms(*db_, client, c).ok());
+  }
+  void verify_intact() {
+    const auto report = verify_audit(*db_);
+    EXPECT_TRUE(report.intact()) << report.findings.front().message;
+  }
+  FixedClock clock_{kNow};
+};
+
+TEST_F(RetentionTest, RemovesExactlyTheRecordingsAndEventsThatAreDue) {
+  const auto old_session = add_session("web1", "acme", 40);
+  const auto new_session = add_session("web1", "acme", 10);
+  const auto globex_session = add_session("db1", "globex", 400);
+  const auto old_cast = add_recording(old_session, testing::kCast);
+  const auto new_cast = add_recording(new_session, testing::kCast);
+  const auto globex_cast = add_recording(globex_session, testing::kCast);
+  add_event("session.start", "web1", 100);  // 1: due (acme, 100 > 60 days)
+  add_event("auth.failure", "", 100);       // 2: no client, kept
+  add_event("session.start", "web1", 90);   // 3: due
+  add_event("session.start", "db1", 400);   // 4: globex, no terms, kept
+  add_event("session.start", "web1", 30);   // 5: kept
+  set_terms("acme", 30, 60);
+
+  const auto report = purge(*db_, clock_, recordings_dir_, "olivia");
+
+  ASSERT_EQ(report.recordings.size(), 1u);
+  EXPECT_EQ(report.recordings[0].session_id, old_session);
+  EXPECT_EQ(report.events, 2);
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_FALSE(std::filesystem::exists(old_cast));
+  EXPECT_TRUE(std::filesystem::exists(new_cast));
+  EXPECT_TRUE(std::filesystem::exists(globex_cast));
+  EXPECT_EQ(count("recordings"), 2);
+  EXPECT_EQ(count("events", "id IN (1, 3)"), 0);
+  EXPECT_EQ(count("events", "id IN (2, 4, 5)"), 3);
+  EXPECT_EQ(count("sessions"), 3);
+  auto q = db_->prepare("SELECT reason FROM sessions WHERE id = ?");
+  q.bind(1, old_session);
+  ASSERT_TRUE(q.step());
+  EXPECT_THAT(q.col_text(0), HasSubstr("recordings purged 2026-11-23T10:00:00Z (30-day retention)"));
+  EventFilter purges;
+  purges.kind = "retention.purge";
+  const auto purge_events = list_events(*db_, purges);
+  ASSERT_EQ(purge_events.size(), 1u);
+  EXPECT_EQ(purge_events[0].event.actor, "olivia");
+  EXPECT_EQ(purge_events[0].event.details["clients"]["acme"]["events"], 2);
+  EXPECT_EQ(purge_events[0].event.details["purged_events"].size(), 2u);  // runs [1,1] and [3,3]
+  verify_intact();
+}
+
+TEST_F(RetentionTest, ContractEndPlusGraceDestroysEverythingOfThatClientOnly) {
+  const auto acme_session = add_session("web1", "acme", 5);
+  const auto globex_session = add_session("db1", "globex", 5);
+  add_recording(acme_session, testing::kCast);
+  const auto globex_cast = add_recording(globex_session, testing::kCast);
+  add_event("session.start", "db1", 5, globex_session);
+  add_event("session.start", "web1", 5, acme_session);
+  add_event("session.end", "db1", 5, globex_session);
+  ClientTermsChange ended;
+  ended.contract_end = std::optional<Seconds>(kNow - std::chrono::days(100));
+  ended.grace_days = 90;
+  ASSERT_TRUE(set_client_terms(*db_, "globex", ended).ok());
+
+  const auto report = purge(*db_, clock_, recordings_dir_);
+
+  ASSERT_EQ(report.clients.size(), 1u);
+  EXPECT_TRUE(report.clients[0].contract_ended);
+  EXPECT_EQ(report.sessions, std::vector<std::int64_t>{globex_session});
+  EXPECT_FALSE(std::filesystem::exists(globex_cast));
+  EXPECT_EQ(count("sessions", "server = 'db1'"), 0);
+  EXPECT_EQ(count("events", "server = 'db1'"), 0);
+  EXPECT_EQ(count("sessions", "server = 'web1'"), 1);
+  EXPECT_EQ(count("events", "server = 'web1'"), 1);
+  verify_intact();
+}
+
+TEST_F(RetentionTest, GraceNotOverMeansNothingIsDestroyed) {
+  add_session("db1", "globex", 5);
+  ClientTermsChange ended;
+  ended.contract_end = std::optional<Seconds>(kNow - std::chrono::days(10));
+  ASSERT_TRUE(set_client_terms(*db_, "globex", ended).ok());  // default grace: 90 days
+  const auto report = purge(*db_, clock_, recordings_dir_);
+  EXPECT_TRUE(report.clients.empty());
+  EXPECT_EQ(count("sessions"), 1);
+}
+
+TEST_F(RetentionTest, RepeatedPurgesKeepTheChainVerifiable) {
+  for (int age : {200, 150, 120, 100, 50}) add_event("session.start", "web1", age);
+  add_event("session.start", "db1", 110);
+  set_terms("acme", std::nullopt, 130);
+  purge(*db_, clock_, recordings_dir_);
+  verify_intact();
+  add_event("session.start", "web1", 0);
+  set_terms("acme", std::nullopt, 60);
+  set_terms("globex", std::nullopt, 60);
+  const auto second = purge(*db_, clock_, recordings_dir_);
+  EXPECT_EQ(second.events, 3);  // web1 at 120 and 100, db1 at 110
+  verify_intact();
+  EXPECT_EQ(count("events", "kind = 'retention.purge'"), 2);
+}
+
+TEST_F(RetentionTest, NeverDeletesAFileOutsideTheRecordingsDirectory) {
+  const auto session = add_session("web1", "acme", 40);
+  add_recording(session, testing::kCast);
+  const std::string outside = dir_ / "precious.txt";
+  std::ofstream(outside) << "keep me";
+  sql("UPDATE recordings SET path = '" + outside + "'");
+  set_terms("acme", 30, std::nullopt);
+  const auto report = purge(*db_, clock_, recordings_dir_);
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_THAT(report.problems[0], HasSubstr("is not inside the recordings directory"));
+  EXPECT_TRUE(std::filesystem::exists(outside));
+}
+
+TEST_F(RetentionTest, ClientTermsRefuseUnknownClients) {
+  const auto r = set_client_terms(*db_, "initech", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("no client named 'initech'"));
+}
+
+}  // namespace
+}  // namespace bastion::audit
