@@ -20,7 +20,7 @@ void send_banner(ssh_session session, const std::string& text) {
 class TwoFactorAuth {
  public:
   TwoFactorAuth(ssh_session session, authz::Store* store, const Clock& clock, const AuthSettings& settings,
-                const std::function<void(const AuthEvent&)>& on_event)
+                const AuthEventSink& on_event)
       : session_(session), store_(store), clock_(clock), settings_(settings), on_event_(on_event) {}
 
   Result<Authenticated> run() {
@@ -28,7 +28,12 @@ class TwoFactorAuth {
     while (failures_ < settings_.max_attempts) {
       MessagePtr msg(ssh_message_get(session_));
       if (!msg) return Error{"client went away during authentication"};
-      if (handle(msg.get())) return std::move(*done_);
+      bool done = handle(msg.get());
+      if (unrecorded_) {
+        send_banner(session_, "bastion: the audit log cannot be written; nobody can log in until it is repaired");
+        return *unrecorded_;
+      }
+      if (done) return std::move(*done_);
     }
     send_banner(session_, "bastion: too many failed authentication attempts; disconnecting");
     return Error{"too many failed authentication attempts"};
@@ -88,16 +93,12 @@ class TwoFactorAuth {
       ssh_message_reply_default(msg);
       return false;
     }
-    ssh_key offered = ssh_message_auth_pubkey(msg);
+    auto [offered, state] = offered_key(msg);
     std::string fp = offered ? fingerprint(offered) : "";
     if (!offered || !is_registered(offered)) {
       fail(msg, "publickey", "key " + fp + " is not registered for " + user_);
       return false;
     }
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    enum ssh_publickey_state_e state = ssh_message_auth_publickey_state(msg);
-#pragma GCC diagnostic pop
     if (state == SSH_PUBLICKEY_STATE_NONE) {  // a query: "would you accept this key?"
       ssh_message_auth_reply_pk_ok_simple(msg);
       return false;
@@ -111,12 +112,25 @@ class TwoFactorAuth {
       fail(msg, "publickey", "account disabled");
       return false;
     }
+    if (!record({true, user_, "publickey", "first factor, key " + fp})) {
+      ssh_message_reply_default(msg);
+      return false;
+    }
     key_ok_ = true;
     fingerprint_ = fp;
     ssh_set_auth_methods(session_, SSH_AUTH_METHOD_INTERACTIVE);
     ssh_message_auth_reply_success(msg, 1);  // partial: the TOTP factor is still owed
-    on_event_({true, user_, "publickey", "first factor, key " + fp});
     return false;
+  }
+
+  // offered_key: the key of a publickey request and whether it was signed. libssh 0.10 marks these
+  // message accessors deprecated in favour of auth callbacks, which cannot be combined with the
+  // keyboard-interactive message flow used here; they are the supported way for this flow.
+  static std::pair<ssh_key, enum ssh_publickey_state_e> offered_key(ssh_message msg) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    return {ssh_message_auth_pubkey(msg), ssh_message_auth_publickey_state(msg)};
+#pragma GCC diagnostic pop
   }
 
   bool is_registered(ssh_key offered) {
@@ -156,23 +170,33 @@ class TwoFactorAuth {
       fail(msg, "keyboard-interactive", "replayed TOTP code");
       return false;
     }
+    if (!record({true, user_, "keyboard-interactive", "second factor, TOTP"})) {
+      ssh_message_reply_default(msg);
+      return false;
+    }
     ssh_message_auth_reply_success(msg, 0);
-    on_event_({true, user_, "keyboard-interactive", "second factor, TOTP"});
     done_ = Authenticated{*who_, *spec_, fingerprint_};
     return true;
   }
 
   void fail(ssh_message msg, const std::string& method, const std::string& reason) {
     ++failures_;
-    on_event_({false, user_, method, reason});
+    record({false, user_, method, reason, !who_.has_value()});
     ssh_message_reply_default(msg);
+  }
+
+  bool record(const AuthEvent& e) {
+    auto st = on_event_(e);
+    if (!st && !unrecorded_) unrecorded_ = st.error();
+    return st.ok();
   }
 
   ssh_session session_;
   authz::Store* store_;
   const Clock& clock_;
   const AuthSettings& settings_;
-  const std::function<void(const AuthEvent&)>& on_event_;
+  const AuthEventSink& on_event_;
+  std::optional<Error> unrecorded_;  // an auth event could not be written: we stop here
   std::string user_;
   std::string user_error_;
   std::optional<UserSpec> spec_;
@@ -186,8 +210,7 @@ class TwoFactorAuth {
 }  // namespace
 
 Result<Authenticated> authenticate(ssh_session session, authz::Store* store, const Clock& clock,
-                                   const AuthSettings& settings,
-                                   const std::function<void(const AuthEvent&)>& on_event) {
+                                   const AuthSettings& settings, const AuthEventSink& on_event) {
   return TwoFactorAuth(session, store, clock, settings, on_event).run();
 }
 

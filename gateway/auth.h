@@ -19,6 +19,7 @@ struct AuthEvent {
   std::string user;    // as sent by the client
   std::string method;  // "publickey" | "keyboard-interactive" | "none"
   std::string reason;  // for failures
+  bool unknown_user = false;
 };
 
 struct AuthSettings {
@@ -31,10 +32,13 @@ struct Authenticated {
   std::string key_fingerprint;
 };
 
+// AuthEventSink records an AuthEvent; an error means it could not be recorded, and then the
+// authentication ends in failure (DESIGN.md rule 5: nothing happens unrecorded).
+using AuthEventSink = std::function<Status(const AuthEvent&)>;
+
 // authenticate drives the auth phase of an accepted session (key exchange done) to completion.
 // `store` may be null when the database could not be opened: then every attempt fails (fail closed).
 Result<Authenticated> authenticate(ssh_session session, authz::Store* store, const Clock& clock,
-                                   const AuthSettings& settings,
-                                   const std::function<void(const AuthEvent&)>& on_event);
+                                   const AuthSettings& settings, const AuthEventSink& on_event);
 
 }  // namespace bastion::gateway

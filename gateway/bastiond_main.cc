@@ -53,6 +53,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ("login-grace", po::value(&o.settings.login_grace_seconds)->default_value(60), "seconds to complete authentication")
       ("max-auth-tries", po::value(&o.settings.auth.max_attempts)->default_value(6), "failed attempts before disconnect")
       ("connect-timeout", po::value(&o.settings.upstream.connect_timeout_seconds)->default_value(10), "seconds to reach a server")
+      ("events-json", po::value(&o.settings.sinks.json_lines_path), "also append every audit event to this JSON lines file (for a SIEM)")
+      ("syslog", po::bool_switch(&o.settings.sinks.syslog), "also send every audit event to syslog (auth events under AUTHPRIV)")
       ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error");
   po::variables_map vm;
   try {

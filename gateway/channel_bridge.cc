@@ -57,11 +57,70 @@ void ChannelBridge::respond(const std::string& text, bool to_stderr, int exit_st
   finish(to_stderr ? text : "");
 }
 
+void ChannelBridge::respond(const std::string& out, const std::string& err, int exit_status) {
+  if (!out.empty()) ssh_channel_write(client_.get(), out.data(), static_cast<uint32_t>(out.size()));
+  if (!err.empty()) ssh_channel_write_stderr(client_.get(), err.data(), static_cast<uint32_t>(err.size()));
+  exit_status_ = exit_status;
+  finish("");
+}
+
+void ChannelBridge::attach_console(std::unique_ptr<AdminConsole> console) {
+  console_ = std::move(console);
+  console_pending_ = console_->greeting();
+  state_ = State::Console;
+}
+
+void ChannelBridge::mark_forward(std::string host, int port, std::string originator, int originator_port) {
+  request_.kind = RequestKind::Forward;
+  request_.forward_host = std::move(host);
+  request_.forward_port = port;
+  request_.originator = std::move(originator);
+  request_.originator_port = originator_port;
+  state_ = State::Starting;
+}
+
+// pump_console feeds what the operator typed to the console and sends its answer as the
+// operator's window allows.
+bool ChannelBridge::pump_console() {
+  bool progress = false;
+  if (client_closed_) {
+    finish("");
+    return true;
+  }
+  std::array<char, 1024> buf;
+  while (!console_->finished()) {
+    int avail = ssh_channel_poll(client_.get(), 0);
+    if (avail == SSH_EOF || avail == SSH_ERROR) {
+      console_pending_.clear();
+      exit_status_ = 0;
+      finish("");
+      return true;
+    }
+    if (avail <= 0) break;
+    int n = ssh_channel_read_nonblocking(client_.get(), buf.data(), buf.size(), 0);
+    if (n <= 0) break;
+    console_pending_ += console_->feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    progress = true;
+  }
+  uint32_t window = ssh_channel_window_size(client_.get());
+  if (!console_pending_.empty() && window > 0) {
+    uint32_t n = std::min<uint32_t>(window, static_cast<uint32_t>(std::min<std::size_t>(console_pending_.size(), kChunk)));
+    int w = ssh_channel_write(client_.get(), console_pending_.data(), n);
+    if (w > 0) console_pending_.erase(0, static_cast<std::size_t>(w));
+    progress = true;
+  }
+  if (console_->finished() && console_pending_.empty()) {
+    exit_status_ = 0;
+    finish("");
+    return true;
+  }
+  return progress;
+}
+
 void ChannelBridge::cut(const std::string& message) {
   std::string line = "\r\nbastion: " + message + "\r\n";
   ssh_channel_write_stderr(client_.get(), line.data(), static_cast<uint32_t>(line.size()));
   if (upstream_ && !upstream_closed_) ssh_channel_close(upstream_.get());
-  exit_status_.reset();
   exit_signal_.reset();
   exit_status_ = 255;
   finish(message);
@@ -81,34 +140,54 @@ void ChannelBridge::forward_signal(const char* name) {
   if (state_ == State::Running && name != nullptr) ssh_channel_request_send_signal(upstream_.get(), name);
 }
 
+bool ChannelBridge::flush(ssh_channel to, bool to_stderr, Pending& pending) {
+  if (pending.bytes.empty()) return true;
+  uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(pending.bytes.size()), ssh_channel_window_size(to));
+  if (n == 0) return true;
+  int w = to_stderr ? ssh_channel_write_stderr(to, pending.bytes.data(), n) : ssh_channel_write(to, pending.bytes.data(), n);
+  if (w < 0) return false;
+  pending.bytes.erase(0, static_cast<std::size_t>(w));
+  return true;
+}
+
 ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr,
-                                        audit::Stream stream) {
+                                        audit::Stream stream, Pending& pending) {
   std::array<char, kChunk> buf;
   bool moved = false;
   for (;;) {
+    std::size_t before = pending.bytes.size();
+    if (!flush(to, to_stderr, pending)) return failed("write", to);
+    moved |= pending.bytes.size() != before;
+    if (!pending.bytes.empty()) break;  // the receiver is not taking more right now
     uint32_t window = ssh_channel_window_size(to);
     if (window == 0) break;
     int avail = ssh_channel_poll(from, from_stderr);
-    if (avail == SSH_EOF) return Flow::Eof;
-    if (avail == SSH_ERROR) return Flow::Failed;
+    if (avail == SSH_EOF) return moved ? Flow::Moved : Flow::Eof;
+    if (avail == SSH_ERROR) return failed("poll", from);
     if (avail <= 0) break;
     uint32_t want = std::min<uint32_t>({static_cast<uint32_t>(avail), window, kChunk});
     int n = ssh_channel_read_nonblocking(from, buf.data(), want, from_stderr);
-    if (n == SSH_ERROR) return Flow::Failed;
+    if (n == SSH_ERROR) return failed("read", from);
     if (n <= 0) break;
     if (recorder_ && !recorder_->record(stream, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
       cut("the session recording cannot be written; session ended so that nothing passes unrecorded");
       return Flow::Failed;
     }
-    int w = to_stderr ? ssh_channel_write_stderr(to, buf.data(), static_cast<uint32_t>(n))
-                      : ssh_channel_write(to, buf.data(), static_cast<uint32_t>(n));
-    if (w != n) return Flow::Failed;
+    pending.bytes.assign(buf.data(), static_cast<std::size_t>(n));
     moved = true;
   }
   return moved ? Flow::Moved : Flow::Idle;
 }
 
+ChannelBridge::Flow ChannelBridge::failed(const char* what, ssh_channel ch) {
+  ssh_session s = ssh_channel_get_session(ch);
+  spdlog::debug("channel {}: {} on the {} side failed: {}", number_, what, ch == client_.get() ? "operator" : "server",
+                s ? ssh_get_error(s) : "no session");
+  return Flow::Failed;
+}
+
 bool ChannelBridge::pump() {
+  if (state_ == State::Console) return pump_console();
   if (state_ != State::Running) return false;
   bool progress = false;
   auto step = [&](Flow f, bool& eof_flag) {
@@ -123,7 +202,7 @@ bool ChannelBridge::pump() {
   }
   if (!client_eof_forwarded_) {
     bool eof = false;
-    if (!step(move(client_.get(), 0, upstream_.get(), false, audit::Stream::Input), eof)) {
+    if (!step(move(client_.get(), 0, upstream_.get(), false, audit::Stream::Input, to_server_), eof)) {
       if (state_ == State::Running) cut("lost the connection to the server");
       return true;
     }
@@ -134,8 +213,10 @@ bool ChannelBridge::pump() {
   }
   // With a pty the server merges stderr into stdout; without one the streams stay apart.
   auto err_stream = pty_ ? audit::Stream::Output : audit::Stream::Error;
-  if ((!out_eof_ && !step(move(upstream_.get(), 0, client_.get(), false, audit::Stream::Output), out_eof_)) ||
-      (!err_eof_ && !step(move(upstream_.get(), 1, client_.get(), true, err_stream), err_eof_))) {
+  if ((!out_eof_ &&
+       !step(move(upstream_.get(), 0, client_.get(), false, audit::Stream::Output, to_operator_out_), out_eof_)) ||
+      (!err_eof_ &&
+       !step(move(upstream_.get(), 1, client_.get(), true, err_stream, to_operator_err_), err_eof_))) {
     if (state_ == State::Running) cut("lost the connection to the server");
     return true;
   }

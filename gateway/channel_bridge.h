@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "audit/recorder.h"
+#include "gateway/admin_console.h"
 #include <libssh/callbacks.h>
 
 #include "gateway/ssh_ptr.h"
 
 namespace bastion::gateway {
 
-enum class RequestKind { None, Shell, Exec, Subsystem };
+enum class RequestKind { None, Shell, Exec, Subsystem, Forward };
 
 // What the operator asked for on this channel before it started.
 struct ChannelRequest {
@@ -24,6 +25,10 @@ struct ChannelRequest {
   std::vector<std::pair<std::string, std::string>> env;
   RequestKind kind = RequestKind::None;
   std::string command;  // exec command line, or subsystem name
+  std::string forward_host;  // direct-tcpip destination, as seen from the server
+  int forward_port = 0;
+  std::string originator;    // direct-tcpip originator address and port, passed on
+  int originator_port = 0;
 };
 
 struct ExitSignal {
@@ -34,7 +39,8 @@ struct ExitSignal {
 
 class ChannelBridge {
  public:
-  enum class State { AwaitingRequest, Starting, Running, Done };
+  // Running: bridged to a server. Console: talking to the admin console (officers, reviewers).
+  enum class State { AwaitingRequest, Starting, Running, Console, Done };
 
   ChannelBridge(int number, ssh_channel client);
   ~ChannelBridge();
@@ -54,6 +60,13 @@ class ChannelBridge {
 
   // respond ends the channel without an upstream: text on stdout or stderr, then exit status.
   void respond(const std::string& text, bool to_stderr, int exit_status);
+  void respond(const std::string& out, const std::string& err, int exit_status);
+
+  // attach_console hands the channel to the admin console until the operator leaves it.
+  void attach_console(std::unique_ptr<AdminConsole> console);
+
+  // mark_forward: a direct-tcpip channel, already authorized, waiting for its upstream.
+  void mark_forward(std::string host, int port, std::string originator, int originator_port);
 
   // cut ends a running channel from the bastion's side (grant ended, server lost, recording failed).
   void cut(const std::string& message);
@@ -78,7 +91,18 @@ class ChannelBridge {
 
  private:
   enum class Flow { Moved, Idle, Eof, Failed };
-  Flow move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr, audit::Stream stream);
+  // Pending: bytes read (and recorded) but not yet accepted by the receiving side, e.g. while a
+  // key re-exchange holds its channel writes. At most one chunk: nothing more is read until it
+  // is out, so memory per direction stays bounded.
+  struct Pending {
+    std::string bytes;
+  };
+  Flow move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr, audit::Stream stream,
+            Pending& pending);
+  // flush writes what it can of pending; false on a write error.
+  bool flush(ssh_channel to, bool to_stderr, Pending& pending);
+  bool pump_console();
+  Flow failed(const char* what, ssh_channel ch);
   void finish(const std::string& reason);
   void install_callbacks();
 
@@ -102,10 +126,15 @@ class ChannelBridge {
   ChannelPtr client_;
   ChannelPtr upstream_;
   audit::ChannelRecorderPtr recorder_;
+  std::unique_ptr<AdminConsole> console_;
+  std::string console_pending_;  // console output waiting for the operator's window
   ChannelRequest request_;
   State state_ = State::AwaitingRequest;
   bool pty_ = false;
 
+  Pending to_server_;
+  Pending to_operator_out_;
+  Pending to_operator_err_;
   bool client_closed_ = false;
   bool upstream_closed_ = false;
   bool client_eof_forwarded_ = false;

@@ -11,12 +11,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/event_log.h"
 #include "audit/session_store.h"
+#include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
 #include "authz/decide.h"
 #include "authz/operation.h"
 #include "authz/sqlite_store.h"
+#include "gateway/admin/commands.h"
 #include "gateway/channel_bridge.h"
 #include "gateway/keys.h"
 
@@ -39,12 +42,20 @@ std::string ops_list(const std::vector<std::string>& ops) {
   return s;
 }
 
+// Services: what a session process reads and writes, all over the one database connection.
+struct Services {
+  db::DatabasePtr db;
+  authz::StorePtr store;
+  audit::SessionStorePtr sessions;
+  audit::EventLogPtr events;
+};
+
 class SessionProcess {
  public:
   SessionProcess(ssh_session client, const Peer& peer, const DaemonSettings& settings, Authenticated who,
-                 authz::Store& store, audit::SessionStore& sessions, const Clock& clock)
-      : client_(client), peer_(peer), settings_(settings), who_(std::move(who)), store_(store),
-        sessions_(sessions), clock_(clock) {}
+                 Services& services, const Clock& clock)
+      : client_(client), peer_(peer), settings_(settings), who_(std::move(who)), services_(services),
+        store_(*services.store), sessions_(*services.sessions), clock_(clock) {}
 
   int run();
 
@@ -53,22 +64,31 @@ class SessionProcess {
   int handle_message(ssh_message msg);
   int handle_channel_open(ssh_message msg);
 
+  int handle_forward_open(ssh_message msg);
   void start(ChannelBridge& b);
+  void start_admin(ChannelBridge& b);
+  int run_admin(const std::vector<std::string>& args, std::string& out, std::string& err);
+  Result<authz::Allow> authorize(const Target& target, const authz::Operation& op);
   Result<Route> route(ChannelBridge& b);
-  Result<authz::Operation> classify(const Route& r);
+  Result<authz::Operation> classify(const Route& r, const ChannelRequest& req);
   void refuse(ChannelBridge& b, const std::string& reason);
   void list_grants(ChannelBridge& b);
   Result<ssh_session> upstream_for(const authz::Server& server, const std::string& login);
   Result<ChannelPtr> open_upstream_channel(ssh_session up, const ChannelBridge& b, const Route& r);
   // close_session_row writes the recording's digest and the end of the session row; status is
-  // "closed" (ended normally), "cut" (ended by the bastion, reason given) or "refused".
+  // "closed" (ended normally), "aborted" (ended by the bastion, reason given) or "refused".
   void close_session_row(ChannelBridge& b, std::string_view status);
   void enforce_grants();
+  std::string end_reason(const ChannelBridge& b, Seconds now);
+  // record appends an audit event about this connection; an error means it was not recorded.
+  Status record(std::string kind, const std::string& server, std::optional<std::int64_t> session,
+                nlohmann::json details);
 
   ssh_session client_;
   Peer peer_;
   const DaemonSettings& settings_;
   Authenticated who_;
+  Services& services_;
   authz::Store& store_;
   audit::SessionStore& sessions_;
   const Clock& clock_;
@@ -79,6 +99,7 @@ class SessionProcess {
   // Declaration order is destruction order in reverse: channels go before the event, the event
   // before the upstream sessions it polls.
   std::map<std::string, SessionPtr> upstreams_;
+  std::vector<SessionPtr> retired_upstreams_;  // disconnected, kept until their channels are gone
   EventPtr event_;
   std::vector<std::unique_ptr<ChannelBridge>> bridges_;
   std::vector<std::unique_ptr<ChannelBridge>> incoming_;  // opened inside callbacks, adopted after
@@ -105,6 +126,7 @@ int SessionProcess::handle_message(ssh_message msg) {
 }
 
 int SessionProcess::handle_channel_open(ssh_message msg) {
+  if (ssh_message_subtype(msg) == SSH_CHANNEL_DIRECT_TCPIP) return handle_forward_open(msg);
   if (ssh_message_subtype(msg) != SSH_CHANNEL_SESSION) {
     spdlog::info("{}: refused channel type {} from {}", who_.who.name, ssh_message_subtype(msg), peer_.to_string());
     return 1;
@@ -116,8 +138,102 @@ int SessionProcess::handle_channel_open(ssh_message msg) {
   return 0;
 }
 
+// handle_forward_open decides a direct-tcpip request at once: SSH has no way to carry a reason on
+// an accepted channel, so a refusal is an open failure, and its reason goes to the log.
+int SessionProcess::handle_forward_open(ssh_message msg) {
+  const char* host = ssh_message_channel_request_open_destination(msg);
+  int port = ssh_message_channel_request_open_destination_port(msg);
+  const char* orig = ssh_message_channel_request_open_originator(msg);
+  int orig_port = ssh_message_channel_request_open_originator_port(msg);
+  std::string dest = std::string(host ? host : "") + ":" + std::to_string(port);
+  if (!who_.spec.target) {
+    spdlog::warn("{}: forward to {} refused: name the target in the user name ({}+LOGIN+SERVER)", who_.who.name,
+                 dest, who_.who.name);
+    return 1;
+  }
+  if (who_.who.role != authz::Role::Operator || host == nullptr ||
+      static_cast<int>(bridges_.size() + incoming_.size()) >= kMaxChannels) {
+    spdlog::warn("{}: forward to {} refused", who_.who.name, dest);
+    return 1;
+  }
+  auto allow = authorize(*who_.spec.target, authz::Operation::forward(host, port));
+  if (!allow) {
+    spdlog::warn("{}: forward to {} refused: {}", who_.who.name, dest, allow.error().message);
+    return 1;
+  }
+  ssh_channel ch = ssh_message_channel_request_open_reply_accept(msg);
+  if (ch == nullptr) return 0;
+  auto b = std::make_unique<ChannelBridge>(next_channel_++, ch);
+  b->mark_forward(host, port, orig ? orig : "127.0.0.1", orig_port);
+  incoming_.push_back(std::move(b));
+  return 0;
+}
+
+Result<authz::Allow> SessionProcess::authorize(const Target& target, const authz::Operation& op) {
+  auto server = store_.find_server(target.server);
+  if (!server) return Error{"unknown server '" + target.server + "'"};
+  auto grants = store_.grants_for(who_.who.id, server->id, target.login);
+  auto catalogue = store_.catalogue_of(server->id);
+  authz::Decision d = authz::decide({who_.who, *server, target.login, &op, grants, catalogue, clock_.now()});
+  if (auto* deny = std::get_if<authz::Deny>(&d)) return Error{deny->reason};
+  return std::get<authz::Allow>(std::move(d));
+}
+
+int SessionProcess::run_admin(const std::vector<std::string>& args, std::string& out, std::string& err) {
+  std::ostringstream o;
+  std::ostringstream e;
+  admin::CommandContext ctx{.store = store_,
+                            .clock = clock_,
+                            .out = o,
+                            .err = e,
+                            .events = *services_.events,
+                            .sessions = sessions_,
+                            .actor = who_.who.name,
+                            .actor_role = who_.who.role,
+                            .actor_client = who_.who.client,
+                            .source = peer_.to_string(),
+                            .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path},
+                            .program = "bastion",
+                            .db = services_.db,
+                            .recordings_dir = settings_.state_dir + "/recordings",
+                            .out_is_terminal = false};
+  int rc = admin::run_command(args, ctx);
+  out += o.str();
+  err += e.str();
+  spdlog::info("{} from {}: admin command `{}` exited {}", who_.who.name, peer_.to_string(),
+               args.empty() ? "" : args[0] + (args.size() > 1 ? " " + args[1] : ""), rc);
+  return rc;
+}
+
+// start_admin: officers and client reviewers get the admin command set, never a proxied session
+// and never a shell (DESIGN.md rule 8).
+void SessionProcess::start_admin(ChannelBridge& b) {
+  const ChannelRequest& req = b.request();
+  if (req.kind == RequestKind::Exec) {
+    auto words = authz::split_command_line(req.command);
+    if (!words) return refuse(b, words.error().message);
+    std::string out;
+    std::string err;
+    int rc = run_admin(*words, out, err);
+    return b.respond(out, err, rc);
+  }
+  if (req.kind == RequestKind::Shell) {
+    auto runner = [this](const std::vector<std::string>& args, std::string& out) {
+      std::string err;
+      int rc = run_admin(args, out, err);
+      out += err;
+      return rc;
+    };
+    return b.attach_console(std::make_unique<AdminConsole>(who_.who.name, req.pty.has_value(), runner));
+  }
+  refuse(b, std::string("a ") + authz::to_string(who_.who.role) +
+                " account gets the admin command set only (try: ssh -t " + who_.who.name + "@bastion)");
+}
+
 Result<Route> SessionProcess::route(ChannelBridge& b) {
   const ChannelRequest& req = b.request();
+  if (req.kind == RequestKind::Forward)  // only accepted with a target (handle_forward_open)
+    return Route{*who_.spec.target, req.kind, req.forward_host + ":" + std::to_string(req.forward_port)};
   if (who_.spec.target) return Route{*who_.spec.target, req.kind, req.command};
   if (req.kind == RequestKind::Exec) {
     auto ct = parse_command_target(req.command);
@@ -131,20 +247,36 @@ Result<Route> SessionProcess::route(ChannelBridge& b) {
   return Route{Target{}, RequestKind::Shell, ""};  // a shell with no target: the grant listing
 }
 
-Result<authz::Operation> SessionProcess::classify(const Route& r) {
+Result<authz::Operation> SessionProcess::classify(const Route& r, const ChannelRequest& req) {
   switch (r.kind) {
     case RequestKind::Shell: return authz::Operation::shell();
     case RequestKind::Exec: return authz::classify_exec(r.command);
     case RequestKind::Subsystem:
       if (r.command == "sftp") return authz::Operation::sftp();
       return Error{"subsystem '" + r.command + "' is not available through the bastion"};
+    case RequestKind::Forward:
+      return authz::Operation::forward(req.forward_host, req.forward_port);
     case RequestKind::None: break;
   }
   return Error{"nothing to run"};
 }
 
+Status SessionProcess::record(std::string kind, const std::string& server, std::optional<std::int64_t> session,
+                              nlohmann::json details) {
+  audit::Event ev{clock_.now(), std::move(kind), who_.who.name, peer_.to_string(), server, session,
+                  std::move(details)};
+  auto st = services_.events->append(ev);
+  if (!st) spdlog::error("audit event {} could not be written: {}", ev.kind, st.error().message);
+  return st;
+}
+
 void SessionProcess::refuse(ChannelBridge& b, const std::string& reason) {
   spdlog::warn("{} from {}: channel {} refused: {}", who_.who.name, peer_.to_string(), b.number(), reason);
+  const ChannelRequest& req = b.request();
+  (void)record("channel.refused", who_.spec.target ? who_.spec.target->server : "",
+               b.session_id ? std::optional<std::int64_t>(b.session_id) : std::nullopt,
+               {{"reason", reason}, {"request", req.kind == RequestKind::Shell ? "shell" : req.command},
+                {"pty", req.pty.has_value()}});
   b.respond("bastion: " + reason + "\r\n", true, kRefusedExit);
   if (b.session_id != 0) close_session_row(b, "refused");
 }
@@ -170,7 +302,9 @@ Result<ssh_session> SessionProcess::upstream_for(const authz::Server& server, co
   std::string key = login + "@" + server.name;
   if (auto it = upstreams_.find(key); it != upstreams_.end()) {
     if (ssh_is_connected(it->second.get())) return it->second.get();
+    // Bridges may still hold channels of the dead session: it is freed only after them.
     ssh_event_remove_session(event_.get(), it->second.get());
+    retired_upstreams_.push_back(std::move(it->second));
     upstreams_.erase(it);
   }
   if (!egress_key_) {
@@ -195,9 +329,16 @@ Result<ChannelPtr> SessionProcess::open_upstream_channel(ssh_session up, const C
     ~Blocking() { ssh_set_blocking(s, 0); }
   } blocking(up);
   ChannelPtr ch(ssh_channel_new(up));
-  if (!ch || ssh_channel_open_session(ch.get()) != SSH_OK)
-    return Error{std::string("the server refused a session channel: ") + ssh_get_error(up)};
+  if (!ch) return Error{"out of memory opening a channel"};
   const ChannelRequest& req = b.request();
+  if (r.kind == RequestKind::Forward) {
+    if (ssh_channel_open_forward(ch.get(), req.forward_host.c_str(), req.forward_port, req.originator.c_str(),
+                                 req.originator_port) != SSH_OK)
+      return Error{"the server could not connect to " + r.command + ": " + ssh_get_error(up)};
+    return ch;
+  }
+  if (ssh_channel_open_session(ch.get()) != SSH_OK)
+    return Error{std::string("the server refused a session channel: ") + ssh_get_error(up)};
   if (req.pty && ssh_channel_request_pty_size(ch.get(), req.pty->term.c_str(), req.pty->cols, req.pty->rows) != SSH_OK)
     return Error{"the server refused a terminal"};
   for (const auto& [name, value] : req.env) ssh_channel_request_env(ch.get(), name.c_str(), value.c_str());
@@ -206,6 +347,7 @@ Result<ChannelPtr> SessionProcess::open_upstream_channel(ssh_session up, const C
     case RequestKind::Shell: rc = ssh_channel_request_shell(ch.get()); break;
     case RequestKind::Exec: rc = ssh_channel_request_exec(ch.get(), r.command.c_str()); break;
     case RequestKind::Subsystem: rc = ssh_channel_request_subsystem(ch.get(), r.command.c_str()); break;
+    case RequestKind::Forward:
     case RequestKind::None: break;
   }
   if (rc != SSH_OK) return Error{"the server refused to start the " + std::string(r.kind == RequestKind::Subsystem ? "subsystem" : "command")};
@@ -213,28 +355,31 @@ Result<ChannelPtr> SessionProcess::open_upstream_channel(ssh_session up, const C
 }
 
 void SessionProcess::start(ChannelBridge& b) {
+  if (who_.who.role != authz::Role::Operator) return start_admin(b);
   auto r = route(b);
   if (!r) return refuse(b, r.error().message);
   if (r->kind == RequestKind::Shell && r->target.server.empty()) return list_grants(b);
-  auto op = classify(*r);
+  auto op = classify(*r, b.request());
   if (!op) return refuse(b, op.error().message);
-
+  auto allow = authorize(r->target, *op);
+  if (!allow) return refuse(b, allow.error().message);
+  b.grant_id = allow->grant.id;
   auto server = store_.find_server(r->target.server);
   if (!server) return refuse(b, "unknown server '" + r->target.server + "'");
-  auto grants = store_.grants_for(who_.who.id, server->id, r->target.login);
-  auto catalogue = store_.catalogue_of(server->id);
-  authz::Decision d = authz::decide({who_.who, *server, r->target.login, &*op, grants, catalogue, clock_.now()});
-  if (auto* deny = std::get_if<authz::Deny>(&d)) return refuse(b, deny->reason);
-  const auto& allow = std::get<authz::Allow>(d);
-  b.grant_id = allow.grant.id;
 
-  audit::SessionStart row{who_.who.name, server->name, r->target.login, allow.grant.id, server->client,
+  audit::SessionStart row{who_.who.name, server->name, r->target.login, allow->grant.id, server->client,
                           peer_.to_string(), clock_.now(), static_cast<int>(getpid())};
   auto id = sessions_.start(row);
   if (!id) return refuse(b, "the session journal cannot be written (" + id.error().message + "); access refused");
   b.session_id = *id;
+  if (!record("session.start", server->name, *id,
+              {{"login", r->target.login}, {"grant", allow->grant.id}, {"operation", allow->op_name},
+               {"request", r->kind == RequestKind::Shell ? "shell" : r->command}, {"pty", b.request().pty.has_value()}}))
+    return refuse(b, "the audit log cannot be written; access refused");
 
-  std::string what = r->kind == RequestKind::Shell ? "shell" : r->command;
+  std::string what = r->kind == RequestKind::Shell ? "shell"
+                     : r->kind == RequestKind::Forward ? "forward " + r->command
+                                                       : r->command;
   auto rec = b.request().pty ? recorders_->open_pty(*id, b.number(), *b.request().pty, what)
                              : recorders_->open_exec(*id, b.number(), what);
   if (!rec) return refuse(b, "the session cannot be recorded (" + rec.error().message + "); access refused");
@@ -244,41 +389,62 @@ void SessionProcess::start(ChannelBridge& b) {
   auto ch = open_upstream_channel(*up, b, *r);
   if (!ch) return refuse(b, ch.error().message);
   spdlog::info("session {}: {} from {} → {}@{} ({}) under grant {}", *id, who_.who.name, peer_.to_string(),
-               r->target.login, server->name, what, allow.grant.id);
+               r->target.login, server->name, what, allow->grant.id);
   b.attach(std::move(*ch), std::move(*rec));
 }
 
 void SessionProcess::close_session_row(ChannelBridge& b, std::string_view status) {
   auto now = clock_.now();
+  nlohmann::json details = {{"status", status}, {"reason", b.end_reason()}};
+  if (b.exit_status()) details["exit_status"] = *b.exit_status();
   if (auto rec = b.take_recording()) {
     if (*rec) {
+      details["recording"] = {{"path", (*rec)->path}, {"sha256", (*rec)->sha256},
+                              {"bytes_in", (*rec)->bytes_in}, {"bytes_out", (*rec)->bytes_out}};
       (void)sessions_.add_recording(b.session_id, b.number(), **rec, now, now);
     } else {
+      details["recording_error"] = rec->error().message;
       spdlog::error("session {}: closing the recording failed: {}", b.session_id, rec->error().message);
     }
   }
   auto st = sessions_.finish(b.session_id, now, b.exit_status(), status, b.end_reason());
   if (!st) spdlog::error("session {}: cannot close the session row: {}", b.session_id, st.error().message);
+  (void)record("session.end", "", b.session_id, std::move(details));
   b.session_id = 0;
 }
 
-// enforce_grants ends running channels whose grant was revoked or expired (DESIGN.md rule 4).
+// enforce_grants ends running channels whose grant was revoked or expired, whose account was
+// disabled, or that an officer killed (DESIGN.md rule 4). A database that cannot be read ends
+// them too: fail closed.
 void SessionProcess::enforce_grants() {
   auto now = clock_.now();
   for (auto& b : bridges_) {
     if (b->state() != ChannelBridge::State::Running || !b->grant_id) continue;
-    auto g = store_.find_grant(*b->grant_id);
-    if (!g) {
-      b->cut("grant " + std::to_string(*b->grant_id) + " no longer exists; session ended");
-    } else if (g->revoked_at) {
-      b->cut("grant " + std::to_string(g->id) + " was revoked at " + authz::format_utc(*g->revoked_at) +
-             "; session ended");
-    } else if (now >= g->not_after) {
-      b->cut("grant " + std::to_string(g->id) + " expired at " + authz::format_utc(g->not_after) + "; session ended");
-    } else if (auto op = store_.find_operator(who_.who.name); !op || op->disabled) {
-      b->cut("account " + who_.who.name + " was disabled; session ended");
+    std::string why;
+    try {
+      why = end_reason(*b, now);
+    } catch (const db::DbError& e) {
+      why = std::string("the bastion database cannot be read (") + e.what() + ")";
     }
+    if (why.empty()) continue;
+    b->cut(why + "; session ended");
+    (void)record("session.cut", who_.spec.target ? who_.spec.target->server : "", b->session_id,
+                 {{"reason", why}, {"grant", *b->grant_id}});
   }
+}
+
+// end_reason says why a running channel must end now, or "" if it may go on.
+std::string SessionProcess::end_reason(const ChannelBridge& b, Seconds now) {
+  if (auto kill = sessions_.kill_request(b.session_id))
+    return "session " + std::to_string(b.session_id) + " was ended by " + kill->by + " at " +
+           authz::format_utc(kill->at);
+  auto g = store_.find_grant(*b.grant_id);
+  if (!g) return "grant " + std::to_string(*b.grant_id) + " no longer exists";
+  if (g->revoked_at) return "grant " + std::to_string(g->id) + " was revoked at " + authz::format_utc(*g->revoked_at);
+  if (now >= g->not_after) return "grant " + std::to_string(g->id) + " expired at " + authz::format_utc(g->not_after);
+  auto op = store_.find_operator(who_.who.name);
+  if (!op || op->disabled) return "account " + who_.who.name + " was disabled";
+  return "";
 }
 
 int SessionProcess::run() {
@@ -305,7 +471,7 @@ int SessionProcess::run() {
       if (b.state() == ChannelBridge::State::Starting) start(b);
       progress |= b.pump();
       if (b.state() == ChannelBridge::State::Done && b.session_id != 0)
-        close_session_row(b, b.end_reason().empty() ? "closed" : "cut");
+        close_session_row(b, b.end_reason().empty() ? "closed" : "aborted");
     }
     std::erase_if(bridges_, [](const auto& b) {
       return b->state() == ChannelBridge::State::Done && b->client_gone() && b->session_id == 0;
@@ -317,7 +483,7 @@ int SessionProcess::run() {
   }
   for (auto& b : bridges_) {
     if (b->state() == ChannelBridge::State::Running) b->cut("operator connection lost");
-    if (b->session_id != 0) close_session_row(*b, "cut");
+    if (b->session_id != 0) close_session_row(*b, "aborted");
   }
   return 0;
 }
@@ -336,31 +502,35 @@ int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettin
     return 1;
   }
   SystemClock clock;
-  auto db = db::Database::open(settings.db_path, false);
-  authz::StorePtr store;
-  audit::SessionStorePtr sessions;
-  if (db) {
-    store = authz::open_sqlite_store(*db);
-    sessions = audit::open_sqlite_session_store(*db);
+  Services services;
+  if (auto db = db::Database::open(settings.db_path, false)) {
+    services.db = *db;
+    services.store = authz::open_sqlite_store(*db);
+    services.sessions = audit::open_sqlite_session_store(*db);
+    services.events = audit::open_event_log(*db, settings.sinks);
   } else {
     spdlog::error("{}: database unavailable: {}", peer.to_string(), db.error().message);
   }
-  auto on_event = [&](const AuthEvent& e) {
-    if (e.success)
-      spdlog::info("auth ok: user={} method={} from={} ({})", e.user, e.method, peer.to_string(), e.reason);
-    else  // one line per failure, in a shape fail2ban's filters can match
-      spdlog::warn("auth failure: user={} method={} from={} port={} reason=\"{}\"", e.user, e.method, peer.address,
-                   peer.port, e.reason);
+  auto on_event = [&](const AuthEvent& e) -> Status {
+    if (!services.events) return Error{"no audit log"};
+    audit::Event ev{clock.now(), e.success ? "auth.success" : "auth.failure", e.user, peer.to_string(), "", {}, {}};
+    ev.details = {{"method", e.method}, {"reason", e.reason}, {"invalid_user", e.unknown_user}};
+    return services.events->append(ev);
   };
-  auto who = authenticate(client.get(), store.get(), clock, settings.auth, on_event);
+  auto who = authenticate(client.get(), services.store.get(), clock, settings.auth, on_event);
   if (!who) {
     spdlog::info("{}: authentication ended: {}", peer.to_string(), who.error().message);
     ssh_disconnect(client.get());
     return 1;
   }
   alarm(0);
-  SessionProcess process(client.get(), peer, settings, std::move(*who), *store, *sessions, clock);
-  int rc = process.run();
+  int rc = 0;
+  {
+    // The process (its channels and upstream sessions) must be gone before ssh_disconnect(),
+    // which frees every channel of the client session.
+    SessionProcess process(client.get(), peer, settings, std::move(*who), services, clock);
+    rc = process.run();
+  }
   ssh_disconnect(client.get());
   return rc;
 }

@@ -3,6 +3,7 @@
 // then every channel routed, authorized, recorded and proxied until the operator leaves.
 #include <string>
 
+#include "audit/event_sinks.h"
 #include "gateway/auth.h"
 #include "gateway/listener.h"
 #include "gateway/ssh_ptr.h"
@@ -18,6 +19,7 @@ struct DaemonSettings {
   int login_grace_seconds = 60;
   AuthSettings auth;
   UpstreamSettings upstream;
+  audit::EventSinks sinks;
 };
 
 // serve_connection runs in the child for one accepted socket; returns the process exit status.
