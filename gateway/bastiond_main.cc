@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "authz/db.h"
+#include "gateway/housekeeping.h"
 #include "gateway/keys.h"
 #include "gateway/listener.h"
 #include "gateway/session_process.h"
@@ -33,6 +34,7 @@ struct Options {
   std::string listen = "0.0.0.0:2222";
   DaemonSettings settings;
   std::string log_level = "info";
+  int purge_interval_hours = 24;
 };
 
 int usage_error(const std::string& msg) {
@@ -55,6 +57,7 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ("connect-timeout", po::value(&o.settings.upstream.connect_timeout_seconds)->default_value(10), "seconds to reach a server")
       ("events-json", po::value(&o.settings.sinks.json_lines_path), "also append every audit event to this JSON lines file (for a SIEM)")
       ("syslog", po::bool_switch(&o.settings.sinks.syslog), "also send every audit event to syslog (auth events under AUTHPRIV)")
+      ("purge-interval", po::value(&o.purge_interval_hours)->default_value(24), "hours between retention runs (the first runs at start)")
       ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error");
   po::variables_map vm;
   try {
@@ -161,7 +164,14 @@ int main(int argc, char** argv) {
                o.settings.state_dir);
   ssh_bind raw_bind = bind->get();
   const DaemonSettings& settings = o.settings;
-  listener->serve([&](int fd, const Peer& peer) { return serve_connection(fd, peer, raw_bind, settings); }, g_stop);
+  SystemClock clock;
+  Housekeeping housekeeping(settings, clock);
+  housekeeping.purge_interval = std::chrono::hours(o.purge_interval_hours);
+  housekeeping.close_stale_sessions();
+  Listener::Hooks hooks{[&](int pid, int status) { housekeeping.close_sessions_of(pid, status); },
+                        [&] { housekeeping.tick(); }};
+  listener->serve([&](int fd, const Peer& peer) { return serve_connection(fd, peer, raw_bind, settings); }, g_stop,
+                  hooks);
   spdlog::info("stopping");
   ssh_finalize();
   return 0;

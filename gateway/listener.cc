@@ -98,21 +98,23 @@ Peer peer_of(const sockaddr_storage& ss) {
   return p;
 }
 
-void reap_children() {
+void reap_children(const Listener::Hooks& hooks) {
   int status = 0;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
     if (WIFSIGNALED(status)) spdlog::warn("session process {} killed by signal {}", pid, WTERMSIG(status));
+    if (hooks.on_child_exit) hooks.on_child_exit(pid, status);
   }
 }
 
 }  // namespace
 
-void Listener::serve(const ConnectionHandler& handler, const std::atomic<bool>& stop) {
+void Listener::serve(const ConnectionHandler& handler, const std::atomic<bool>& stop, const Hooks& hooks) {
   while (!stop.load()) {
     pollfd pfd{fd_, POLLIN, 0};
     int n = poll(&pfd, 1, 500);
-    reap_children();
+    reap_children(hooks);
+    if (hooks.on_tick) hooks.on_tick();
     if (n <= 0) continue;
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;

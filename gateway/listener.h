@@ -31,8 +31,15 @@ class Listener {
   // child's exit status.
   using ConnectionHandler = std::function<int(int fd, const Peer& peer)>;
 
+  // Hooks let the daemon act on what only the listener sees: a session process that ended
+  // (exit status as from waitpid), and the passing of time (called about twice a second).
+  struct Hooks {
+    std::function<void(int pid, int wait_status)> on_child_exit;
+    std::function<void()> on_tick;
+  };
+
   // serve accepts until `stop` becomes true, forking handler per connection and reaping children.
-  void serve(const ConnectionHandler& handler, const std::atomic<bool>& stop);
+  void serve(const ConnectionHandler& handler, const std::atomic<bool>& stop, const Hooks& hooks = {});
 
  private:
   Listener(int fd, int port) : fd_(fd), port_(port) {}

@@ -1,0 +1,79 @@
+#include "gateway/housekeeping.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "audit/retention.h"
+#include "audit/sqlite_event_log.h"
+#include "audit/sqlite_session_store.h"
+#include "authz/db.h"
+
+namespace bastion::gateway {
+// abort_sessions opens its own connection: the listener holds none between events, so forked
+// children never inherit one.
+void Housekeeping::abort_sessions(const std::function<bool(int)>& match, const std::string& why) {
+  try {
+    auto db = db::Database::open(settings_.db_path, false);
+    if (!db) {
+      spdlog::error("cannot close sessions ({}): {}", why, db.error().message);
+      return;
+    }
+    auto sessions = audit::open_sqlite_session_store(*db);
+    auto events = audit::open_event_log(*db, settings_.sinks);
+    for (const auto& row : sessions->list()) {
+      if (row.status != "live" || !match(row.pid)) continue;
+      auto st = sessions->finish(row.id, clock_.now(), std::nullopt, "aborted", why);
+      if (!st) spdlog::error("session {}: cannot mark aborted: {}", row.id, st.error().message);
+      audit::Event ev{clock_.now(), "session.aborted", row.operator_name, row.source, row.server, row.id,
+                      {{"reason", why}, {"pid", row.pid}}};
+      if (auto e = events->append(ev); !e) spdlog::error("session {}: audit event lost: {}", row.id, e.error().message);
+      spdlog::warn("session {} ({}@{} for {}) aborted: {}", row.id, row.login, row.server, row.operator_name, why);
+    }
+  } catch (const db::DbError& e) {
+    spdlog::error("cannot close sessions ({}): {}", why, e.what());
+  }
+}
+
+void Housekeeping::close_sessions_of(int pid, int wait_status) {
+  // A process that exits normally has closed its own rows; only a killed one leaves them open.
+  if (!WIFSIGNALED(wait_status)) return;
+  abort_sessions([pid](int row_pid) { return row_pid == pid; },
+                 std::string("session process killed by signal ") + strsignal(WTERMSIG(wait_status)));
+}
+
+void Housekeeping::close_stale_sessions() {
+  abort_sessions([](int row_pid) { return row_pid <= 0 || (kill(row_pid, 0) != 0 && errno == ESRCH); },
+                 "session process gone when bastiond started");
+}
+
+void Housekeeping::tick() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_purge_) return;
+  next_purge_ = now + purge_interval;
+  pid_t pid = fork();
+  if (pid < 0) {
+    spdlog::error("retention: cannot fork: {}", std::strerror(errno));
+    return;
+  }
+  if (pid > 0) return;
+  int rc = 0;
+  try {
+    auto db = db::Database::open(settings_.db_path, false);
+    if (!db) throw db::DbError(db.error().message);
+    auto report = audit::purge(**db, clock_, settings_.state_dir + "/recordings", "bastiond");
+    spdlog::info("retention: purge done (event {}, {} recordings, {} sessions removed)", report.purge_event_id,
+                 report.recordings.size(), report.sessions.size());
+  } catch (const db::DbError& e) {
+    spdlog::error("retention: purge failed: {}", e.what());
+    rc = 1;
+  }
+  _exit(rc);
+}
+
+}  // namespace bastion::gateway

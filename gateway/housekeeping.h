@@ -1,0 +1,38 @@
+#pragma once
+// Housekeeping: the daemon's own duties beside accepting connections — closing the session rows
+// of session processes that died without closing them, and applying retention once a day.
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "authz/clock.h"
+#include "gateway/session_process.h"
+
+namespace bastion::gateway {
+
+class Housekeeping {
+ public:
+  Housekeeping(const DaemonSettings& settings, const Clock& clock) : settings_(settings), clock_(clock) {}
+
+  // close_sessions_of marks the live sessions of a session process that ended abnormally
+  // (killed by a signal) as "aborted", with an audit event; its recordings stay readable up to
+  // their last write.
+  void close_sessions_of(int pid, int wait_status);
+  // close_stale_sessions: at start-up, live rows whose process is gone (the daemon itself was
+  // stopped or crashed) are closed the same way.
+  void close_stale_sessions();
+  // tick runs retention when it is due: at start and then every `purge_interval`, in a forked
+  // child so that the accept loop never waits on it.
+  void tick();
+
+  std::chrono::seconds purge_interval{24 * 3600};
+
+ private:
+  // abort_sessions closes every live session whose process id satisfies `match`.
+  void abort_sessions(const std::function<bool(int row_pid)>& match, const std::string& why);
+  const DaemonSettings& settings_;
+  const Clock& clock_;
+  std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace bastion::gateway
