@@ -50,15 +50,6 @@ Event well_formed(const Event& e) {
 
 std::string compact_details(const nlohmann::json& details) { return details.dump(); }
 
-std::string iso8601_utc(Seconds t) {
-  const std::time_t tt = static_cast<std::time_t>(to_unix(t));
-  std::tm tm{};
-  char buf[32];
-  if (gmtime_r(&tt, &tm) == nullptr || std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-    return std::to_string(to_unix(t));
-  }
-  return buf;
-}
 
 nlohmann::json event_json(const StoredEvent& s) {
   const Event& e = s.event;

@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/event_log.h"
+#include "authz/text.h"
 
 namespace bastion::audit {
 
@@ -50,7 +51,7 @@ std::string compact_details(const nlohmann::json& details);
 //  "details", "prev_hash", "hash"}.
 nlohmann::json event_json(const StoredEvent& e);
 
-// iso8601_utc renders "2026-11-23T14:00:00Z".
-std::string iso8601_utc(Seconds t);
+// iso8601_utc (authz/text.h) renders "2026-11-23T14:00:00Z".
+using bastion::iso8601_utc;
 
 }  // namespace bastion::audit

@@ -27,20 +27,10 @@ Json recording_json(const RecordingRow& r) {
           {"start", iso8601_utc(r.start)}, {"end", iso8601_utc(r.end)}, {"file", member_name(r)}};
 }
 
-Json session_json(const SessionRow& s, const std::string& client, const Json& recordings) {
-  return {{"id", s.id},
-          {"operator", s.operator_name},
-          {"server", s.server},
-          {"login", s.login},
-          {"client", client},
-          {"source", s.source},
-          {"grant_id", s.grant_id ? Json(*s.grant_id) : Json(nullptr)},
-          {"start", iso8601_utc(s.start)},
-          {"end", s.end ? Json(iso8601_utc(*s.end)) : Json(nullptr)},
-          {"status", s.status},
-          {"exit_status", s.exit_status ? Json(*s.exit_status) : Json(nullptr)},
-          {"reason", s.reason},
-          {"recordings", recordings}};
+Json session_with_recordings(const SessionRow& s, const std::string& client, const Json& recordings) {
+  Json j = session_json(s, client);
+  j["recordings"] = recordings;
+  return j;
 }
 
 class Exporter {
@@ -70,7 +60,7 @@ class Exporter {
         recordings.push_back(recording_json(r));
         ++report_.recordings;
       }
-      all.push_back(session_json(s, client_, recordings));
+      all.push_back(session_with_recordings(s, client_, recordings));
       ++report_.sessions;
     }
     return tar_.add_bytes("sessions.json", all.dump(2) + "\n", now_);

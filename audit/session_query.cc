@@ -1,5 +1,7 @@
 #include "audit/session_query.h"
 
+#include "authz/text.h"
+
 #include "audit/sqlite_session_store.h"
 
 namespace bastion::audit {
@@ -37,6 +39,22 @@ std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFi
     if (matches(s, f, clients)) out.push_back(std::move(s));
   }
   return out;
+}
+
+nlohmann::json session_json(const SessionRow& s, const std::string& client) {
+  using Json = nlohmann::json;
+  return {{"id", s.id},
+          {"operator", s.operator_name},
+          {"server", s.server},
+          {"login", s.login},
+          {"client", client},
+          {"source", s.source},
+          {"grant_id", s.grant_id ? Json(*s.grant_id) : Json(nullptr)},
+          {"start", iso8601_utc(s.start)},
+          {"end", s.end ? Json(iso8601_utc(*s.end)) : Json(nullptr)},
+          {"status", s.status},
+          {"exit_status", s.exit_status ? Json(*s.exit_status) : Json(nullptr)},
+          {"reason", s.reason}};
 }
 
 }  // namespace bastion::audit

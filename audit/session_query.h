@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "audit/session_store.h"
 #include "authz/db.h"
 
@@ -28,5 +30,9 @@ std::string client_of(const SessionRow& s, const std::map<std::string, std::stri
 
 // find_sessions returns the matching sessions, oldest first. Throws db::DbError.
 std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFilter& f);
+
+// session_json: the one JSON shape of a session row (sessions list --json, client export):
+// id, operator, server, login, client, source, grant_id, start, end, status, exit_status, reason.
+nlohmann::json session_json(const SessionRow& s, const std::string& client);
 
 }  // namespace bastion::audit

@@ -16,18 +16,7 @@ namespace {
 constexpr std::size_t kMaxQuoted = 200;
 
 std::string printable(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char c : s.substr(0, kMaxQuoted)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out.push_back(c);
-    } else {
-      out += "\\x";
-      out.push_back(kHex[u >> 4U]);
-      out.push_back(kHex[u & 15U]);
-    }
-  }
+  std::string out = escape_unprintable(s.substr(0, kMaxQuoted));
   if (s.size() > kMaxQuoted) out += "…";
   return out;
 }
@@ -168,15 +157,6 @@ bool ends_later(const Grant* a, const Grant* b) {
 }
 
 }  // namespace
-
-std::string format_utc(Seconds t) {
-  const std::time_t tt = static_cast<std::time_t>(to_unix(t));
-  std::tm tm{};
-  if (gmtime_r(&tt, &tm) == nullptr) return "@" + std::to_string(to_unix(t)) + " UTC";
-  char buf[64];
-  if (std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) return "@" + std::to_string(to_unix(t));
-  return buf;
-}
 
 Decision decide(const DecisionInput& in) {
   if (auto refusal = account_refusal(in.who)) return Deny{*refusal};

@@ -7,6 +7,7 @@
 
 #include "authz/model.h"
 #include "authz/operation.h"
+#include "authz/text.h"
 
 namespace bastion::authz {
 
@@ -36,7 +37,7 @@ struct DecisionInput {
 // among those that match).
 Decision decide(const DecisionInput& in);
 
-// format_utc renders a time as "2026-11-23 14:02:00 UTC" for messages.
-std::string format_utc(Seconds t);
+// format_utc (authz/text.h) renders the times in reasons.
+using bastion::format_utc;
 
 }  // namespace bastion::authz

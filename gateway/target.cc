@@ -3,6 +3,8 @@
 // or server name can therefore never start with '-' (option injection) or carry shell syntax.
 #include "gateway/target.h"
 
+#include "authz/text.h"
+
 #include <vector>
 
 #include "authz/cursor.h"
@@ -42,21 +44,7 @@ bool matches_name(std::string_view s, std::size_t max, First first_ok, Rest rest
 }
 
 // quoted renders untrusted input for an error message: printable ASCII as is, the rest as \xNN.
-std::string quoted(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f) {
-      out.push_back(c);
-    } else {
-      out += "\\x";
-      out.push_back(kHex[u >> 4U]);
-      out.push_back(kHex[u & 15U]);
-    }
-  }
-  return out + "'";
-}
+std::string quoted(std::string_view s) { return "'" + escape_unprintable(s) + "'"; }
 
 // check_bytes refuses control and non-ASCII bytes; `what` names the input in the message.
 Status check_bytes(std::string_view s, const char* what, bool allow_tab_and_utf8) {

@@ -53,20 +53,5 @@ Result<audit::SessionRow> visible_session(const CommandContext& ctx, std::int64_
   return *session;
 }
 
-nlohmann::json session_json(const audit::SessionRow& s, const std::string& client) {
-  using Json = nlohmann::json;
-  return {{"id", s.id},
-          {"operator", s.operator_name},
-          {"server", s.server},
-          {"login", s.login},
-          {"client", client},
-          {"source", s.source},
-          {"grant_id", s.grant_id ? Json(*s.grant_id) : Json(nullptr)},
-          {"start", iso8601(s.start)},
-          {"end", s.end ? Json(iso8601(*s.end)) : Json(nullptr)},
-          {"status", s.status},
-          {"exit_status", s.exit_status ? Json(*s.exit_status) : Json(nullptr)},
-          {"reason", s.reason}};
-}
 
 }  // namespace bastion::gateway::admin

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "audit/session_query.h"
 #include "audit/session_store.h"
 #include "gateway/admin/command_line.h"
 
@@ -31,8 +32,7 @@ Result<std::string> reviewed_client(const CommandContext& ctx, const std::string
 // sessions".
 Result<audit::SessionRow> visible_session(const CommandContext& ctx, std::int64_t id);
 
-// session_json: id, operator, server, login, client, source, grant_id, start, end, status,
-// exit_status, reason.
-nlohmann::json session_json(const audit::SessionRow& s, const std::string& client);
+// session_json (audit/session_query.h) is the JSON shape of a session row.
+using audit::session_json;
 
 }  // namespace bastion::gateway::admin

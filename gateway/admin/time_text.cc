@@ -78,14 +78,5 @@ Result<std::chrono::seconds> parse_duration(std::string_view text) {
   return std::chrono::seconds{n * unit};
 }
 
-std::string iso8601(Seconds t) {
-  const std::time_t tt = static_cast<std::time_t>(to_unix(t));
-  std::tm tm{};
-  char buf[32];
-  if (gmtime_r(&tt, &tm) == nullptr || std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-    return std::to_string(to_unix(t));
-  }
-  return buf;
-}
 
 }  // namespace bastion::gateway::admin

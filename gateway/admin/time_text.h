@@ -6,6 +6,7 @@
 
 #include "authz/clock.h"
 #include "authz/result.h"
+#include "authz/text.h"
 
 namespace bastion::gateway::admin {
 
@@ -16,7 +17,7 @@ Result<Seconds> parse_time(std::string_view text);
 // parse_duration accepts a positive number and one unit: "90s", "30m", "4h", "2d".
 Result<std::chrono::seconds> parse_duration(std::string_view text);
 
-// iso8601 renders "2026-11-23T14:00:00Z".
-std::string iso8601(Seconds t);
+// iso8601 renders "2026-11-23T14:02:00Z" (authz/text.h).
+inline std::string iso8601(Seconds t) { return iso8601_utc(t); }
 
 }  // namespace bastion::gateway::admin
