@@ -186,6 +186,21 @@ ChannelBridge::Flow ChannelBridge::failed(const char* what, ssh_channel ch) {
   return Flow::Failed;
 }
 
+bool ChannelBridge::ready() const {
+  auto can_move = [](ssh_channel from, int is_stderr, ssh_channel to) {
+    return ssh_channel_window_size(to) > 0 && ssh_channel_poll(from, is_stderr) > 0;
+  };
+  if (state_ == State::Console) return ssh_channel_poll(client_.get(), 0) > 0;
+  if (state_ != State::Running) return false;
+  auto can_flush = [](const Pending& p, ssh_channel to) { return !p.bytes.empty() && ssh_channel_window_size(to) > 0; };
+  if (can_flush(to_server_, upstream_.get()) || can_flush(to_operator_out_, client_.get()) ||
+      can_flush(to_operator_err_, client_.get()))
+    return true;
+  return (!client_eof_forwarded_ && can_move(client_.get(), 0, upstream_.get())) ||
+         (!out_eof_ && can_move(upstream_.get(), 0, client_.get())) ||
+         (!err_eof_ && can_move(upstream_.get(), 1, client_.get()));
+}
+
 bool ChannelBridge::pump() {
   if (state_ == State::Console) return pump_console();
   if (state_ != State::Running) return false;

@@ -73,6 +73,10 @@ class ChannelBridge {
 
   // pump moves what the windows allow; returns true if any byte moved.
   bool pump();
+  // ready: bytes are buffered on one side and the other side's window would take them now.
+  // Reading packets for one channel can fill another's buffer after its turn in a pass, so the
+  // session process asks this before it blocks.
+  bool ready() const;
 
   // window_change forwards a new terminal size and records it.
   void window_change(int cols, int rows);

@@ -3,6 +3,7 @@
 #include <libssh/callbacks.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -473,6 +474,9 @@ int SessionProcess::run() {
       if (b.state() == ChannelBridge::State::Done && b.session_id != 0)
         close_session_row(b, b.end_reason().empty() ? "closed" : "aborted");
     }
+    // Never block while a bridge holds bytes it could forward now (see ChannelBridge::ready).
+    if (!progress)
+      progress = std::any_of(bridges_.begin(), bridges_.end(), [](const auto& b) { return b->ready(); });
     std::erase_if(bridges_, [](const auto& b) {
       return b->state() == ChannelBridge::State::Done && b->client_gone() && b->session_id == 0;
     });
