@@ -1,5 +1,6 @@
 #pragma once
-// ByteCursor: the only way audit/ reads untrusted bytes (recordings read back from disk). Every
+// ByteCursor: the only way audit/ reads untrusted bytes (recordings read back from disk, SFTP
+// packets in transit). Every
 // getter checks the remaining length first and, on overrun, returns false without consuming
 // anything, so a parser never reads past its input (STYLE.md: CBS, not pointer arithmetic).
 #include <cstddef>
@@ -34,6 +35,27 @@ class ByteCursor {
     pos_ += n;
     return true;
   }
+
+  // peek_u32_be sets out to the next big-endian 32-bit value without advancing; returns false if
+  // fewer than 4 bytes remain.
+  bool peek_u32_be(std::uint32_t& out) const {
+    ByteCursor copy = *this;
+    return copy.get_u32_be(out);
+  }
+
+  // get_string reads an SSH "string" (RFC 4251 §5: a big-endian u32 length, then that many bytes),
+  // sets out to a view of the bytes and advances; returns false, consuming nothing, if the length
+  // or the bytes it announces are not all there.
+  bool get_string(std::string_view& out) {
+    ByteCursor copy = *this;
+    std::uint32_t n = 0;
+    if (!copy.get_u32_be(n) || !copy.get_bytes(n, out)) return false;
+    *this = copy;
+    return true;
+  }
+
+  // rest returns a view of everything not yet consumed, without advancing.
+  std::string_view rest() const { return data_.substr(pos_); }
 
   // skip_expected advances past `expected` if the input continues with exactly those bytes;
   // returns false (and consumes nothing) otherwise.

@@ -42,36 +42,89 @@ void put_be(std::string& out, std::uint64_t v, int bytes) {
 
 // ---- ExecRecordingWriter ------------------------------------------------------------------------
 
-Result<ExecRecordingWriter> ExecRecordingWriter::create(int fd, const MonotonicClock& clock) {
-  ExecRecordingWriter w(fd, clock);
+Result<ExecRecordingWriter> ExecRecordingWriter::create(int fd, const MonotonicClock& clock,
+                                                        std::uint64_t max_stored_bytes) {
+  ExecRecordingWriter w(fd, clock, max_stored_bytes);
   if (!write_all(fd, kExecRecordingMagic)) return Error{errno_text("cannot write exec recording header")};
   return w;
 }
 
-bool ExecRecordingWriter::write(Stream s, std::string_view bytes) {
-  if (failed_) return false;
+std::uint64_t ExecRecordingWriter::micros_now() const {
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(stopwatch_.elapsed()).count();
-  const auto micros = static_cast<std::uint64_t>(std::max<std::int64_t>(elapsed, 0));
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(elapsed, 0));
+}
+
+// room_for returns how many of the next n data bytes still fit under the cap.
+std::size_t ExecRecordingWriter::room_for(std::size_t n) const {
+  if (cap_ == 0) return n;
+  const std::uint64_t left = cap_ > stored_all_ ? cap_ - stored_all_ : 0;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(n, left));
+}
+
+bool ExecRecordingWriter::write(Stream s, std::string_view bytes) {
+  if (failed_ || finished_) return false;
+  const std::uint8_t n = stream_number(s);
+  hashers_[n].update(bytes);
+  counts_[n].total += bytes.size();
+  const std::string_view kept = bytes.substr(0, room_for(bytes.size()));
+  if (!write_data(s, micros_now(), kept)) return false;
+  counts_[n].stored += kept.size();
+  stored_all_ += kept.size();
+  return true;
+}
+
+bool ExecRecordingWriter::write_data(Stream s, std::uint64_t micros, std::string_view bytes) {
   constexpr std::size_t kMaxRecord = std::numeric_limits<std::uint32_t>::max();
   while (!bytes.empty()) {
     const std::string_view piece = bytes.substr(0, kMaxRecord);
-    if (!write_record(s, micros, piece)) return false;
+    if (!write_record(stream_number(s), micros, piece)) return false;
     bytes.remove_prefix(piece.size());
   }
   return true;
 }
 
-bool ExecRecordingWriter::write_record(Stream s, std::uint64_t micros, std::string_view bytes) {
+Result<ExecTrailer> ExecRecordingWriter::tally() const {
+  ExecTrailer t{cap_, counts_};
+  for (std::size_t i = 0; i < t.streams.size(); ++i) {
+    auto hex = hashers_[i].hex();
+    if (!hex) return hex.error();
+    t.streams[i].sha256 = std::move(hex.value());
+  }
+  return t;
+}
+
+bool ExecRecordingWriter::finish() {
+  if (failed_ || finished_) return false;
+  finished_ = true;
+  std::string body;
+  put_be(body, cap_, 8);
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    auto digest = hashers_[i].raw();
+    if (!digest) return !(failed_ = true);
+    put_be(body, counts_[i].total, 8);
+    put_be(body, counts_[i].stored, 8);
+    body.append(*digest);
+  }
+  return write_record(kExecTrailerStream, micros_now(), body);
+}
+
+bool ExecRecordingWriter::write_record(std::uint8_t stream_no, std::uint64_t micros, std::string_view bytes) {
   // Header and data go out in a single write(2), so a record is either wholly in the kernel or
   // the writer has failed.
   std::string record;
   record.reserve(kExecRecordHeaderSize + bytes.size());
-  record.push_back(static_cast<char>(stream_number(s)));
+  record.push_back(static_cast<char>(stream_no));
   put_be(record, micros, 8);
   put_be(record, bytes.size(), 4);
   record.append(bytes);
   if (!write_all(fd_, record)) failed_ = true;
   return !failed_;
+}
+
+const ExecStreamTally& ExecTrailer::of(Stream s) const { return streams[stream_number(s)]; }
+
+bool ExecTrailer::truncated() const {
+  return std::any_of(streams.begin(), streams.end(), [](const ExecStreamTally& t) { return t.total != t.stored; });
 }
 
 // ---- parse_exec_recording -----------------------------------------------------------------------
@@ -103,6 +156,73 @@ std::string truncation_text(std::size_t record_no, std::size_t offset, std::stri
          ": " + std::string(what) + " (" + std::to_string(record_no - 1) + " complete records kept)";
 }
 
+// parse_trailer reads a trailer record's data and checks it against the records before it.
+Result<ExecTrailer> parse_trailer(std::string_view data, const ExecRecording& rec) {
+  if (data.size() != kExecTrailerSize) {
+    return Error{"exec recording trailer has " + std::to_string(data.size()) + " bytes, not " +
+                 std::to_string(kExecTrailerSize)};
+  }
+  ByteCursor cur(data);
+  ExecTrailer t;
+  cur.get_u64_be(t.max_stored_bytes);  // the size check above guarantees every field is there
+  for (std::size_t i = 0; i < t.streams.size(); ++i) {
+    ExecStreamTally& s = t.streams[i];
+    std::string_view digest;
+    cur.get_u64_be(s.total);
+    cur.get_u64_be(s.stored);
+    cur.get_bytes(32, digest);
+    s.sha256 = hex_of(digest);
+    const std::size_t held = bytes_of(rec, *stream_of(static_cast<std::uint8_t>(i))).size();
+    if (s.stored != held || s.total < s.stored) {
+      return Error{"exec recording trailer disagrees with the file: stream " + std::to_string(i) + " says " +
+                   std::to_string(s.stored) + " of " + std::to_string(s.total) + " bytes stored, the file holds " +
+                   std::to_string(held)};
+    }
+  }
+  return t;
+}
+
+// ParseState: the recording so far and what the next record must respect.
+struct ParseState {
+  ExecRecording rec;
+  std::size_t record_no = 0;  // of the record being read, from 1
+  std::uint64_t last_micros = 0;
+};
+
+// parse_record reads one record into st.rec: an error for an altered file, truncation set (and the
+// cursor left as is) for a file that ends inside the record.
+Status parse_record(ByteCursor& cur, ParseState& st) {
+  const std::string where = "exec recording record " + std::to_string(++st.record_no);
+  const std::size_t start = cur.offset();
+  std::uint8_t stream_no = 0;
+  std::uint64_t micros = 0;
+  std::uint32_t length = 0;
+  std::string_view data;
+  if (!cur.get_u8(stream_no) || !cur.get_u64_be(micros) || !cur.get_u32_be(length)) {
+    st.rec.truncation = truncation_text(st.record_no, start, "incomplete record header");
+    return ok_status();
+  }
+  if (st.rec.trailer) return Error{where + " follows the trailer"};
+  const std::optional<Stream> stream = stream_of(stream_no);
+  if (!stream && stream_no != kExecTrailerStream) return Error{where + ": unknown stream " + std::to_string(stream_no)};
+  if (micros < st.last_micros) return Error{where + ": time goes backwards"};
+  if (!cur.get_bytes(length, data)) {
+    st.rec.truncation = truncation_text(st.record_no, start, "data shorter than its length " + std::to_string(length));
+    return ok_status();
+  }
+  st.last_micros = micros;
+  if (!stream) {
+    auto trailer = parse_trailer(data, st.rec);
+    if (!trailer) return trailer.error();
+    st.rec.trailer = std::move(trailer.value());
+    return ok_status();
+  }
+  std::string& target = bytes_of(st.rec, *stream);
+  st.rec.chunks.push_back({*stream, micros, target.size(), data.size()});
+  target.append(data);
+  return ok_status();
+}
+
 }  // namespace
 
 Result<ExecRecording> parse_exec_recording(std::string_view file) {
@@ -116,35 +236,12 @@ Result<ExecRecording> parse_exec_recording(std::string_view file) {
     }
     return Error{"not an exec recording (bad magic)"};
   }
-  ExecRecording rec;
-  std::uint64_t last_micros = 0;
-  while (!cur.empty()) {
-    const std::size_t record_no = rec.chunks.size() + 1;
-    const std::size_t start = cur.offset();
-    std::uint8_t stream_no = 0;
-    std::uint64_t micros = 0;
-    std::uint32_t length = 0;
-    std::string_view data;
-    if (!cur.get_u8(stream_no) || !cur.get_u64_be(micros) || !cur.get_u32_be(length)) {
-      rec.truncation = truncation_text(record_no, start, "incomplete record header");
-      break;
-    }
-    const std::optional<Stream> stream = stream_of(stream_no);
-    if (!stream) return Error{"exec recording record " + std::to_string(record_no) + ": unknown stream " +
-                              std::to_string(stream_no)};
-    if (micros < last_micros) {
-      return Error{"exec recording record " + std::to_string(record_no) + ": time goes backwards"};
-    }
-    if (!cur.get_bytes(length, data)) {
-      rec.truncation = truncation_text(record_no, start, "data shorter than its length " + std::to_string(length));
-      break;
-    }
-    std::string& target = bytes_of(rec, *stream);
-    rec.chunks.push_back({*stream, micros, target.size(), data.size()});
-    target.append(data);
-    last_micros = micros;
+  ParseState st;
+  while (!cur.empty() && !st.rec.truncation) {
+    auto parsed = parse_record(cur, st);
+    if (!parsed) return parsed.error();
   }
-  return rec;
+  return std::move(st.rec);
 }
 
 }  // namespace bastion::audit

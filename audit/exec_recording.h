@@ -10,9 +10,20 @@
 //           u32 length   number of data bytes that follow
 //           length bytes data
 //   record  …
+//   trailer u8  3                              written once, by close(), as the very last record
+//           u64 time
+//           u32 length   152
+//           u64 max_stored_bytes               the cap in force; 0 = no cap
+//           3 × (stdin, stdout, stderr):
+//               u64 total    bytes of that stream that passed through the channel
+//               u64 stored   bytes of that stream held in the data records above
+//               32 bytes     SHA-256 of all `total` bytes (stored or not)
 //
-// There is no trailer: a recording is complete at every record boundary, so a crash loses at most
-// the record being written, and the reader still returns everything before it.
+// Only the first max_stored_bytes data bytes of a recording (all streams together) are written
+// into records; beyond the cap bytes are still counted and hashed, and the trailer says so.
+// A file without a trailer is either from before trailers existed or was cut short (a crash): it
+// is still complete at every record boundary, and the reader returns everything before the cut.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -22,6 +33,7 @@
 
 #include "audit/monotonic.h"
 #include "audit/recorder.h"
+#include "audit/sha256.h"
 #include "authz/result.h"
 
 namespace bastion::audit {
@@ -29,6 +41,24 @@ namespace bastion::audit {
 inline constexpr std::string_view kExecRecordingMagic = "BSTNREC1\n";
 // kExecRecordHeaderSize: stream (1) + time (8) + length (4).
 inline constexpr std::size_t kExecRecordHeaderSize = 13;
+// kExecTrailerStream is the stream number of the trailer record; kExecTrailerSize its data length.
+inline constexpr std::uint8_t kExecTrailerStream = 3;
+inline constexpr std::size_t kExecTrailerSize = 8 + 3 * (8 + 8 + 32);
+
+// ExecStreamTally: what happened to one stream of a recording.
+struct ExecStreamTally {
+  std::uint64_t total = 0;   // bytes that passed through the channel
+  std::uint64_t stored = 0;  // bytes written into the recording
+  std::string sha256;        // lowercase hex SHA-256 of all `total` bytes
+};
+
+// ExecTrailer: the trailer record's content.
+struct ExecTrailer {
+  std::uint64_t max_stored_bytes = 0;        // 0 = no cap
+  std::array<ExecStreamTally, 3> streams{};  // stdin, stdout, stderr
+  const ExecStreamTally& of(Stream s) const;
+  bool truncated() const;  // whether any stream has bytes that were not stored
+};
 
 // ExecRecordingWriter appends records to a file descriptor it does not own (the caller opens it
 // O_APPEND and closes it). Each record is one write(2). After a failed write it refuses all further
@@ -36,21 +66,38 @@ inline constexpr std::size_t kExecRecordHeaderSize = 13;
 class ExecRecordingWriter {
  public:
   // create writes the magic and starts the stopwatch on `clock`, which must outlive the writer.
-  static Result<ExecRecordingWriter> create(int fd, const MonotonicClock& clock);
+  // At most max_stored_bytes data bytes (all streams together) go into records; 0 = no cap.
+  static Result<ExecRecordingWriter> create(int fd, const MonotonicClock& clock, std::uint64_t max_stored_bytes = 0);
 
-  // write appends `bytes` of stream s as one record (several if it exceeds 4 GiB); an empty write
-  // records nothing. Returns false if the data could not be written.
+  // write counts and hashes `bytes` of stream s and appends what fits under the cap as one record
+  // (several if it exceeds 4 GiB); an empty write records nothing. Returns false if the data could
+  // not be written, or after finish().
   bool write(Stream s, std::string_view bytes);
+
+  // finish appends the trailer; later writes are refused. Returns false if it could not be written.
+  bool finish();
+
+  // tally returns what the trailer says (or would say now); an error only if OpenSSL fails.
+  Result<ExecTrailer> tally() const;
 
   bool failed() const { return failed_; }
 
  private:
-  ExecRecordingWriter(int fd, const MonotonicClock& clock) : fd_(fd), stopwatch_(clock) {}
-  bool write_record(Stream s, std::uint64_t micros, std::string_view bytes);
+  ExecRecordingWriter(int fd, const MonotonicClock& clock, std::uint64_t cap)
+      : fd_(fd), stopwatch_(clock), cap_(cap) {}
+  std::uint64_t micros_now() const;
+  std::size_t room_for(std::size_t n) const;
+  bool write_record(std::uint8_t stream_no, std::uint64_t micros, std::string_view bytes);
+  bool write_data(Stream s, std::uint64_t micros, std::string_view bytes);
 
   int fd_;
   Stopwatch stopwatch_;
+  std::uint64_t cap_;
+  std::uint64_t stored_all_ = 0;
+  std::array<ExecStreamTally, 3> counts_{};  // sha256 left empty; hashers_ hold the digests
+  std::array<Sha256, 3> hashers_;
   bool failed_ = false;
+  bool finished_ = false;
 };
 
 // ExecChunk locates one record's data inside its reassembled stream.
@@ -69,6 +116,8 @@ struct ExecRecording {
   // truncation is set when the file ends inside a record (a crash while writing it): it says which
   // record was cut and where. Everything before that record is in the fields above.
   std::optional<std::string> truncation;
+  // trailer is the trailer record, if the recording was closed by a version that writes one.
+  std::optional<ExecTrailer> trailer;
 
   bool complete() const { return !truncation.has_value(); }
   std::size_t complete_records() const { return chunks.size(); }
@@ -76,9 +125,9 @@ struct ExecRecording {
 };
 
 // parse_exec_recording reads an exec recording through a bounds-checked cursor. A wrong magic, an
-// unknown stream number or a time going backwards is an error (the file is not one of ours or was
-// altered); a file cut short inside a record is not: it returns the complete prefix with
-// `truncation` set.
+// unknown stream number, a time going backwards, or a trailer that is malformed, not last, or
+// disagrees with the stored bytes is an error (the file is not one of ours or was altered); a file
+// cut short inside a record is not: it returns the complete prefix with `truncation` set.
 Result<ExecRecording> parse_exec_recording(std::string_view file);
 
 }  // namespace bastion::audit

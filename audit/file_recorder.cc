@@ -1,6 +1,7 @@
 // File-backed recordings: <dir>/<session_id>/<channel>-pty.cast (asciicast v2) and
-// <dir>/<session_id>/<channel>-exec.rec (byte-exact), directories 0700, files 0600, each created
-// exclusively so that an existing file (a replayed session id, a planted link) is never appended to.
+// <dir>/<session_id>/<channel>-exec.rec (byte-exact up to a size cap, then a trailer), directories
+// 0700, files 0600, each created exclusively so that an existing file (a replayed session id, a
+// planted link) is never appended to.
 #include "audit/file_recorder.h"
 
 #include <fcntl.h>
@@ -76,7 +77,10 @@ class FileRecorder : public ChannelRecorder {
     if (!error_.empty()) return Error{"recording " + file_.path() + " is incomplete: " + error_};
     auto digest = file_.seal();
     if (!digest) return digest.error();
-    return RecordingSummary{file_.path(), kind_, std::move(digest.value()), bytes_in_, bytes_out_};
+    RecordingSummary summary{file_.path(), kind_, std::move(digest.value()), bytes_in_, bytes_out_};
+    summary.bytes_total_in = bytes_in_;
+    summary.bytes_total_out = bytes_out_;
+    return summary;
   }
 
   bool closed() const { return closed_; }
@@ -124,10 +128,26 @@ class ExecRecorder final : public FileRecorder {
   bool resize(int, int) override { return !closed(); }
   Result<RecordingSummary> close() override {
     if (closed()) return already_closed();
-    return seal(true);  // the format has no trailer
+    auto summary = seal(writer_.finish());
+    if (!summary) return summary;
+    auto tally = writer_.tally();
+    if (!tally) return Error{"recording " + summary->path + ": " + tally.error().message};
+    describe(*tally, *summary);
+    return summary;
   }
 
  private:
+  // describe fills the summary from the trailer: bytes_in/out are what the file holds.
+  static void describe(const ExecTrailer& t, RecordingSummary& s) {
+    const ExecStreamTally &in = t.of(Stream::Input), &out = t.of(Stream::Output), &err = t.of(Stream::Error);
+    s.truncated = t.truncated();
+    s.bytes_in = in.stored;
+    s.bytes_out = out.stored + err.stored;
+    s.bytes_total_in = in.total;
+    s.bytes_total_out = out.total + err.total;
+    s.stream_sha256 = {in.sha256, out.sha256, err.sha256};
+  }
+
   ExecRecordingWriter writer_;
 };
 
@@ -148,8 +168,9 @@ int clamp_dimension(int v, int fallback) { return v <= 0 ? fallback : std::min(v
 
 class FileRecorderFactory final : public RecorderFactory {
  public:
-  FileRecorderFactory(std::string dir, const Clock& clock, const MonotonicClock& elapsed)
-      : dir_(std::move(dir)), clock_(clock), elapsed_(elapsed) {}
+  FileRecorderFactory(std::string dir, const Clock& clock, const MonotonicClock& elapsed,
+                      std::uint64_t max_stored_bytes)
+      : dir_(std::move(dir)), clock_(clock), elapsed_(elapsed), max_stored_bytes_(max_stored_bytes) {}
 
   Result<ChannelRecorderPtr> open_pty(std::int64_t session_id, int channel, const PtyInfo& pty,
                                       std::string_view command) override {
@@ -161,7 +182,7 @@ class FileRecorderFactory final : public RecorderFactory {
   Result<ChannelRecorderPtr> open_exec(std::int64_t session_id, int channel, std::string_view) override {
     auto file = create(session_id, channel, "exec.rec");
     if (!file) return file.error();
-    return exec_recorder_on(std::move(file->first), std::move(file->second), elapsed_);
+    return exec_recorder_on(std::move(file->first), std::move(file->second), elapsed_, max_stored_bytes_);
   }
 
  private:
@@ -194,6 +215,7 @@ class FileRecorderFactory final : public RecorderFactory {
   std::string dir_;
   const Clock& clock_;
   const MonotonicClock& elapsed_;
+  std::uint64_t max_stored_bytes_;
 };
 
 }  // namespace
@@ -206,20 +228,22 @@ Result<ChannelRecorderPtr> pty_recorder_on(UniqueFd fd, std::string path, const 
       std::make_unique<PtyRecorder>(RecordingFile(std::move(fd), std::move(path)), std::move(writer.value())));
 }
 
-Result<ChannelRecorderPtr> exec_recorder_on(UniqueFd fd, std::string path, const MonotonicClock& elapsed) {
-  auto writer = ExecRecordingWriter::create(fd.get(), elapsed);
+Result<ChannelRecorderPtr> exec_recorder_on(UniqueFd fd, std::string path, const MonotonicClock& elapsed,
+                                            std::uint64_t max_stored_bytes) {
+  auto writer = ExecRecordingWriter::create(fd.get(), elapsed, max_stored_bytes);
   if (!writer) return Error{path + ": " + writer.error().message};
   return ChannelRecorderPtr(
       std::make_unique<ExecRecorder>(RecordingFile(std::move(fd), std::move(path)), std::move(writer.value())));
 }
 
-RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, const MonotonicClock& elapsed) {
-  return std::make_unique<FileRecorderFactory>(std::move(dir), clock, elapsed);
+RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, const MonotonicClock& elapsed,
+                                         std::uint64_t max_stored_bytes) {
+  return std::make_unique<FileRecorderFactory>(std::move(dir), clock, elapsed, max_stored_bytes);
 }
 
-RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock) {
+RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, std::uint64_t max_stored_bytes) {
   static const SteadyClock steady;  // stateless; one instance serves every factory
-  return file_recorder_factory(std::move(dir), clock, steady);
+  return file_recorder_factory(std::move(dir), clock, steady, max_stored_bytes);
 }
 
 }  // namespace bastion::audit

@@ -2,6 +2,7 @@
 // The file-backed recorders behind file_recorder_factory (audit/recorder.h), exposed one level down
 // so that tests and tools can put a recording on a descriptor of their choosing (a file on a full
 // device, a closed descriptor) without any test hook in the production path.
+#include <cstdint>
 #include <string>
 
 #include "audit/asciicast.h"
@@ -15,7 +16,8 @@ namespace bastion::audit {
 
 // file_recorder_factory as in recorder.h, with the monotonic clock that times events injected.
 // Both clocks must outlive the factory and every recorder it creates.
-RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, const MonotonicClock& elapsed);
+RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, const MonotonicClock& elapsed,
+                                         std::uint64_t max_stored_bytes = kDefaultMaxStoredBytes);
 
 // pty_recorder_on writes an asciicast recording (header first) to fd, which the recorder then owns.
 // `path` must name the same file: close() re-opens it to compute the digest and checks that it is
@@ -23,7 +25,9 @@ RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, co
 Result<ChannelRecorderPtr> pty_recorder_on(UniqueFd fd, std::string path, const AsciicastHeader& header,
                                            const MonotonicClock& elapsed);
 
-// exec_recorder_on: the same for a byte-exact exec recording (audit/exec_recording.h).
-Result<ChannelRecorderPtr> exec_recorder_on(UniqueFd fd, std::string path, const MonotonicClock& elapsed);
+// exec_recorder_on: the same for a byte-exact exec recording (audit/exec_recording.h) storing at
+// most max_stored_bytes of data (0 = no cap); close() writes its trailer.
+Result<ChannelRecorderPtr> exec_recorder_on(UniqueFd fd, std::string path, const MonotonicClock& elapsed,
+                                            std::uint64_t max_stored_bytes = kDefaultMaxStoredBytes);
 
 }  // namespace bastion::audit

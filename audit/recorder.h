@@ -14,12 +14,26 @@ namespace bastion::audit {
 
 enum class Stream { Input, Output, Error };  // operator→server, server→operator stdout, stderr
 
+// StreamDigests: lowercase hex SHA-256 of every byte of each stream that passed through the
+// channel, stored in the recording or not (exec recordings; empty for asciicast).
+struct StreamDigests {
+  std::string in;   // stdin, operator→server
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
 struct RecordingSummary {
   std::string path;
   std::string kind;       // "asciicast" | "exec"
   std::string sha256;     // hex digest of the file as closed
-  std::uint64_t bytes_in = 0;
-  std::uint64_t bytes_out = 0;
+  std::uint64_t bytes_in = 0;   // bytes held in the recording: operator→server
+  std::uint64_t bytes_out = 0;  // and server→operator (stdout and stderr)
+  // An exec recording stores at most its factory's max_stored_bytes; beyond that bytes are only
+  // counted and hashed. truncated says whether that happened; the totals count every byte.
+  bool truncated = false;
+  std::uint64_t bytes_total_in = 0;
+  std::uint64_t bytes_total_out = 0;
+  StreamDigests stream_sha256{};
 };
 
 class ChannelRecorder {
@@ -51,7 +65,12 @@ class RecorderFactory {
 };
 using RecorderFactoryPtr = std::unique_ptr<RecorderFactory>;
 
-// file_recorder_factory writes under `dir` (created 0700) using `clock` for timestamps.
-RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock);
+// kDefaultMaxStoredBytes: the default cap on the data bytes stored per exec recording (1 GiB).
+inline constexpr std::uint64_t kDefaultMaxStoredBytes = std::uint64_t{1} << 30;
+
+// file_recorder_factory writes under `dir` (created 0700) using `clock` for timestamps. Each exec
+// recording stores at most max_stored_bytes of data (0 = no cap); see audit/exec_recording.h.
+RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock,
+                                         std::uint64_t max_stored_bytes = kDefaultMaxStoredBytes);
 
 }  // namespace bastion::audit

@@ -5,45 +5,47 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <memory>
 
 #include "audit/fd_io.h"
 
 namespace bastion::audit {
-namespace {
 
-struct EvpMdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree>;
+void Sha256::CtxFree::operator()(evp_md_ctx_st* c) const { EVP_MD_CTX_free(c); }
 
-// Sha256 is a streaming digest; each step reports failure rather than aborting, since OpenSSL can
-// fail (e.g. a FIPS provider refusing) and a recording without its digest must not look closed.
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { ok_ = ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1; }
-  void update(std::string_view bytes) {
-    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) == 1;
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { ok_ = ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1; }
+
+void Sha256::update(std::string_view bytes) {
+  ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) == 1;
+}
+
+Result<std::string> Sha256::raw() const {
+  const std::unique_ptr<evp_md_ctx_st, CtxFree> copy(EVP_MD_CTX_new());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!ok_ || !copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_.get()) != 1 ||
+      EVP_DigestFinal_ex(copy.get(), md, &len) != 1) {
+    return Error{"SHA-256 computation failed in OpenSSL"};
   }
-  Result<std::string> hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) return Error{"SHA-256 computation failed in OpenSSL"};
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-      out.push_back(kHex[md[i] >> 4]);
-      out.push_back(kHex[md[i] & 0x0F]);
-    }
-    return out;
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+Result<std::string> Sha256::hex() const {
+  auto bytes = raw();
+  if (!bytes) return bytes.error();
+  return hex_of(*bytes);
+}
+
+std::string hex_of(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0x0F]);
   }
-
- private:
-  EvpMdCtxPtr ctx_;
-  bool ok_ = false;
-};
-
-}  // namespace
+  return out;
+}
 
 std::string sha256_hex(std::string_view bytes) {
   Sha256 h;

@@ -94,17 +94,24 @@ Status SqliteSessionStore::finish(std::int64_t id, Seconds end, std::optional<in
 
 Status SqliteSessionStore::add_recording(std::int64_t session_id, int channel, const RecordingSummary& r,
                                          Seconds start, Seconds end) {
-  if (!fits_int64(r.bytes_in) || !fits_int64(r.bytes_out)) return Error{"recording byte counts out of range"};
+  if (!fits_int64(r.bytes_in) || !fits_int64(r.bytes_out) || !fits_int64(r.bytes_total_in) ||
+      !fits_int64(r.bytes_total_out)) {
+    return Error{"recording byte counts out of range"};
+  }
   try {
     db::Database::Transaction tx(*db_);
     // Checked here rather than left to the foreign key, so the caller learns which id was wrong.
     if (!session_status(*db_, session_id)) return Error{"no session " + std::to_string(session_id)};
     auto q = db_->prepare(
-        R"(INSERT INTO recordings (session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at, ended_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))");
+        R"(INSERT INTO recordings (session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at, ended_at,
+                                   truncated, bytes_total_in, bytes_total_out, stdin_sha256, stdout_sha256, stderr_sha256)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))");
     q.bind(1, session_id).bind(2, std::int64_t{channel}).bind(3, r.kind).bind(4, r.path).bind(5, r.sha256);
     q.bind(6, static_cast<std::int64_t>(r.bytes_in)).bind(7, static_cast<std::int64_t>(r.bytes_out));
     q.bind(8, static_cast<std::int64_t>(to_unix(start))).bind(9, static_cast<std::int64_t>(to_unix(end)));
+    q.bind(10, std::int64_t{r.truncated ? 1 : 0}).bind(11, static_cast<std::int64_t>(r.bytes_total_in));
+    q.bind(12, static_cast<std::int64_t>(r.bytes_total_out)).bind(13, r.stream_sha256.in);
+    q.bind(14, r.stream_sha256.out).bind(15, r.stream_sha256.err);
     q.step();
     tx.commit();
     return ok_status();
@@ -127,23 +134,35 @@ std::vector<SessionRow> SqliteSessionStore::list() {
   return rows;
 }
 
+namespace {
+
+RecordingRow recording_row(db::Statement& q) {
+  RecordingRow r;
+  r.id = q.col_int(0);
+  r.session_id = q.col_int(1);
+  r.channel = static_cast<int>(q.col_int(2));
+  r.summary = RecordingSummary{q.col_text(4), q.col_text(3), q.col_text(5), static_cast<std::uint64_t>(q.col_int(6)),
+                               static_cast<std::uint64_t>(q.col_int(7))};
+  r.start = from_unix(q.col_int(8));
+  r.end = from_unix(q.col_int(9));  // NULL reads as 0; add_recording always sets it
+  r.summary.truncated = q.col_int(10) != 0;
+  r.summary.bytes_total_in = static_cast<std::uint64_t>(q.col_int(11));
+  r.summary.bytes_total_out = static_cast<std::uint64_t>(q.col_int(12));
+  r.summary.stream_sha256 = {q.col_text(13), q.col_text(14), q.col_text(15)};
+  return r;
+}
+
+}  // namespace
+
 std::vector<RecordingRow> SqliteSessionStore::recordings_of(std::int64_t session_id) {
+  // Rows from before migration 4 have no totals: nothing was capped, so they are the stored counts.
   auto q = db_->prepare(
-      "SELECT id, session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at, ended_at "
-      "FROM recordings WHERE session_id = ? ORDER BY id");
+      "SELECT id, session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at, ended_at, truncated, "
+      "COALESCE(bytes_total_in, bytes_in), COALESCE(bytes_total_out, bytes_out), stdin_sha256, stdout_sha256, "
+      "stderr_sha256 FROM recordings WHERE session_id = ? ORDER BY id");
   q.bind(1, session_id);
   std::vector<RecordingRow> rows;
-  while (q.step()) {
-    RecordingRow r;
-    r.id = q.col_int(0);
-    r.session_id = q.col_int(1);
-    r.channel = static_cast<int>(q.col_int(2));
-    r.summary = RecordingSummary{q.col_text(4), q.col_text(3), q.col_text(5), static_cast<std::uint64_t>(q.col_int(6)),
-                                 static_cast<std::uint64_t>(q.col_int(7))};
-    r.start = from_unix(q.col_int(8));
-    r.end = from_unix(q.col_int(9));  // NULL reads as 0; add_recording always sets it
-    rows.push_back(std::move(r));
-  }
+  while (q.step()) rows.push_back(recording_row(q));
   return rows;
 }
 

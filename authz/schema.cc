@@ -139,10 +139,52 @@ constexpr std::string_view kV3[] = {
          value TEXT NOT NULL))",
 };
 
-constexpr std::array<Migration, 3> kMigrations{{
+// Migration 4: exec recordings store at most a configured number of bytes; beyond it bytes are
+// counted and hashed only (audit/exec_recording.h). Rows from before keep NULL totals, which read
+// as their stored counts (nothing was capped then).
+constexpr std::string_view kV4[] = {
+    "ALTER TABLE recordings ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0 CHECK (truncated IN (0, 1))",
+    "ALTER TABLE recordings ADD COLUMN bytes_total_in INTEGER",
+    "ALTER TABLE recordings ADD COLUMN bytes_total_out INTEGER",
+    "ALTER TABLE recordings ADD COLUMN stdin_sha256 TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE recordings ADD COLUMN stdout_sha256 TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE recordings ADD COLUMN stderr_sha256 TEXT NOT NULL DEFAULT ''",
+};
+
+// Migration 5: brute-force protection shared by every session process. auth_failures is a sliding
+// window (rows older than a day are pruned as new ones arrive); bans keeps every ban ever placed,
+// lifted or expired, so that repeated bans of one source escalate and officers see the history.
+constexpr std::string_view kV5[] = {
+    R"(CREATE TABLE auth_failures (
+         id      INTEGER PRIMARY KEY,
+         source  TEXT NOT NULL,
+         account TEXT NOT NULL DEFAULT '',
+         at      INTEGER NOT NULL))",
+    "CREATE INDEX auth_failures_by_source ON auth_failures(source, at)",
+    "CREATE INDEX auth_failures_by_account ON auth_failures(account, at)",
+    "CREATE INDEX auth_failures_by_time ON auth_failures(at)",
+    R"(CREATE TABLE bans (
+         id         INTEGER PRIMARY KEY,
+         kind       TEXT NOT NULL CHECK (kind IN ('source', 'account')),
+         subject    TEXT NOT NULL,
+         until      INTEGER NOT NULL,
+         level      INTEGER NOT NULL CHECK (level >= 1),
+         reason     TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         lifted_by  TEXT,
+         lifted_at  INTEGER,
+         CHECK (until > created_at)))",
+    // The listener's per-connection question: "is this source banned now?"
+    "CREATE INDEX bans_by_subject ON bans(kind, subject, until)",
+    "CREATE INDEX bans_by_until ON bans(until)",
+};
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
+    {4, "capped exec recordings: totals and stream digests", kV4},
+    {5, "authentication failures and bans", kV5},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

@@ -7,6 +7,7 @@
 
 #include "audit/byte_cursor.h"
 #include "audit/fd_io.h"
+#include "audit/sha256.h"
 #include "audit/unique_fd.h"
 #include "tests/audit/test_util.h"
 
@@ -160,7 +161,8 @@ TEST(ExecRecording, ParserRejectsWhatIsNotARecording) {
   for (const Bad& bad : std::vector<Bad>{
            {"BSTNREC2\n", "bad magic"},
            {"{\"version\": 2}\n", "bad magic"},
-           {magic + record_bytes(3, 0, "x"), "unknown stream 3"},
+           {magic + record_bytes(4, 0, "x"), "unknown stream 4"},
+           {magic + record_bytes(3, 0, "x"), "trailer has 1 bytes"},  // 3 is the trailer's number
            {magic + record_bytes(1, 10, "a") + record_bytes(1, 9, "b"), "record 2: time goes backwards"},
        }) {
     auto rec = parse_exec_recording(bad.file);
@@ -195,6 +197,129 @@ TEST(ExecRecording, MagicThatCannotBeWrittenFailsCreate) {
   ASSERT_TRUE(full.valid());
   ManualMonotonicClock clock;
   EXPECT_FALSE(ExecRecordingWriter::create(full.get(), clock).ok());
+}
+
+// ---- The size cap and the trailer ----------------------------------------------------------------
+
+// CappedFile: like RecFile, with a cap on the stored bytes.
+class CappedFile {
+ public:
+  explicit CappedFile(std::uint64_t cap) : fd_(testing::open_append(dir_ / "c.rec")) {
+    auto w = ExecRecordingWriter::create(fd_.get(), clock_, cap);
+    if (!w) throw std::runtime_error(w.error().message);
+    writer_.emplace(std::move(w.value()));
+  }
+  ExecRecordingWriter& writer() { return *writer_; }
+  std::string contents() const { return read_file(dir_ / "c.rec").value(); }
+
+ private:
+  TempDir dir_;
+  UniqueFd fd_;
+  ManualMonotonicClock clock_;
+  std::optional<ExecRecordingWriter> writer_;
+};
+
+TEST(ExecRecordingCap, BytesBeyondTheCapAreCountedAndHashedButNotStored) {
+  const std::string payload = random_bytes(5 << 20, 9);
+  CappedFile f(1 << 20);
+  for (std::size_t i = 0; i < payload.size(); i += 65536) {
+    ASSERT_TRUE(f.writer().write(Stream::Output, std::string_view(payload).substr(i, 65536)));
+  }
+  ASSERT_TRUE(f.writer().finish());
+  EXPECT_FALSE(f.writer().write(Stream::Output, "late"));  // nothing after the trailer
+
+  const std::string file = f.contents();
+  EXPECT_LT(file.size(), (1u << 20) + 64 * kExecRecordHeaderSize + 200);
+  auto rec = parse_exec_recording(file);
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  EXPECT_TRUE(rec->complete());
+  EXPECT_EQ(rec->stdout_bytes, payload.substr(0, 1 << 20));
+  ASSERT_TRUE(rec->trailer.has_value());
+  EXPECT_EQ(rec->trailer->max_stored_bytes, 1u << 20);
+  EXPECT_TRUE(rec->trailer->truncated());
+  EXPECT_EQ(rec->trailer->of(Stream::Output).total, 5u << 20);
+  EXPECT_EQ(rec->trailer->of(Stream::Output).stored, 1u << 20);
+  EXPECT_EQ(rec->trailer->of(Stream::Output).sha256, sha256_hex(payload));
+  EXPECT_EQ(rec->trailer->of(Stream::Input).total, 0u);
+  EXPECT_EQ(rec->trailer->of(Stream::Input).sha256, sha256_hex(""));
+}
+
+TEST(ExecRecordingCap, CapIsSharedByAllStreamsAndSplitsTheWriteThatCrossesIt) {
+  CappedFile f(10);
+  ASSERT_TRUE(f.writer().write(Stream::Input, "abcdef"));
+  ASSERT_TRUE(f.writer().write(Stream::Output, "ghijkl"));
+  ASSERT_TRUE(f.writer().write(Stream::Error, "mn"));
+  ASSERT_TRUE(f.writer().finish());
+  auto rec = parse_exec_recording(f.contents());
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  EXPECT_EQ(rec->stdin_bytes, "abcdef");
+  EXPECT_EQ(rec->stdout_bytes, "ghij");
+  EXPECT_EQ(rec->stderr_bytes, "");
+  EXPECT_EQ(rec->trailer->of(Stream::Error).total, 2u);
+  EXPECT_EQ(rec->trailer->of(Stream::Error).sha256, sha256_hex("mn"));
+  EXPECT_EQ(rec->complete_records(), 2u);
+}
+
+TEST(ExecRecordingCap, UncappedRecordingHasATrailerThatSaysNothingWasLeftOut) {
+  CappedFile f(0);
+  ASSERT_TRUE(f.writer().write(Stream::Input, "in"));
+  ASSERT_TRUE(f.writer().finish());
+  auto rec = parse_exec_recording(f.contents());
+  ASSERT_TRUE(rec.ok());
+  ASSERT_TRUE(rec->trailer.has_value());
+  EXPECT_EQ(rec->trailer->max_stored_bytes, 0u);
+  EXPECT_FALSE(rec->trailer->truncated());
+  EXPECT_EQ(rec->trailer->of(Stream::Input).sha256, sha256_hex("in"));
+}
+
+TEST(ExecRecordingCap, FilesWithoutATrailerStillParse) {
+  RecFile f;  // a writer that is never finished writes what older versions wrote
+  ASSERT_TRUE(f.writer().write(Stream::Output, "old"));
+  const ExecRecording rec = f.parsed();
+  EXPECT_FALSE(rec.trailer.has_value());
+  EXPECT_TRUE(rec.complete());
+  EXPECT_EQ(rec.stdout_bytes, "old");
+}
+
+std::string trailer_record(std::uint64_t micros, std::string_view body) {
+  std::string r(1, static_cast<char>(kExecTrailerStream));
+  for (int i = 7; i >= 0; --i) r.push_back(static_cast<char>((micros >> (8 * i)) & 0xFF));
+  for (int i = 3; i >= 0; --i) r.push_back(static_cast<char>((body.size() >> (8 * i)) & 0xFF));
+  return r + std::string(body);
+}
+
+TEST(ExecRecordingCap, AlteredTrailersAreErrors) {
+  CappedFile f(0);
+  ASSERT_TRUE(f.writer().write(Stream::Output, "abc"));
+  ASSERT_TRUE(f.writer().finish());
+  const std::string good = f.contents();
+  const std::string trailer = good.substr(good.size() - kExecRecordHeaderSize - kExecTrailerSize);
+  const std::string body = trailer.substr(kExecRecordHeaderSize);
+  const std::string before = good.substr(0, good.size() - trailer.size());
+
+  EXPECT_FALSE(parse_exec_recording(good + trailer).ok());  // a record after the trailer
+  EXPECT_FALSE(parse_exec_recording(before + trailer_record(0, body.substr(1))).ok());  // wrong size
+  std::string lying = body;
+  lying[8 + 48 + 15] = 9;  // stdout "stored" says 9, the file holds 3
+  EXPECT_FALSE(parse_exec_recording(before + trailer_record(0, lying)).ok());
+  auto cut = parse_exec_recording(good.substr(0, good.size() - 5));
+  ASSERT_TRUE(cut.ok());
+  EXPECT_FALSE(cut->complete());
+  EXPECT_FALSE(cut->trailer.has_value());
+  EXPECT_EQ(cut->stdout_bytes, "abc");
+}
+
+TEST(ByteCursor, GetStringReadsLengthPrefixedBytesOrNothing) {
+  ByteCursor c(std::string_view("\x00\x00\x00\x02hi\x00\x00\x00\x09x", 11));
+  std::string_view s;
+  ASSERT_TRUE(c.get_string(s));
+  EXPECT_EQ(s, "hi");
+  EXPECT_FALSE(c.get_string(s));
+  EXPECT_EQ(c.offset(), 6u);  // the failed read consumed nothing
+  std::uint32_t peeked = 0;
+  ASSERT_TRUE(c.peek_u32_be(peeked));
+  EXPECT_EQ(peeked, 9u);
+  EXPECT_EQ(c.rest().size(), 5u);
 }
 
 TEST(ByteCursor, ReadsBigEndianAndRefusesOverrunWithoutConsuming) {

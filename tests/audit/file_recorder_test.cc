@@ -117,6 +117,61 @@ TEST_F(FileRecorderTest, ExecRecordingIsByteExactAndCountsEachDirection) {
   EXPECT_EQ(parsed->stdin_bytes, "yes\n");
 }
 
+TEST_F(FileRecorderTest, ExecRecordingSummaryHasTotalsAndStreamDigestsUnderTheDefaultCap) {
+  auto opened = factory_->open_exec(9, 0, "cat");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  ASSERT_TRUE(opened.value()->record(Stream::Input, "in"));
+  ASSERT_TRUE(opened.value()->record(Stream::Error, "err"));
+  auto summary = opened.value()->close();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_FALSE(summary->truncated);
+  EXPECT_EQ(summary->bytes_total_in, 2u);
+  EXPECT_EQ(summary->bytes_total_out, 3u);
+  EXPECT_EQ(summary->stream_sha256.in, sha256_hex("in"));
+  EXPECT_EQ(summary->stream_sha256.out, sha256_hex(""));
+  EXPECT_EQ(summary->stream_sha256.err, sha256_hex("err"));
+  auto parsed = parse_exec_recording(read_file(summary->path).value());
+  ASSERT_TRUE(parsed.ok() && parsed->trailer.has_value());
+  EXPECT_EQ(parsed->trailer->max_stored_bytes, kDefaultMaxStoredBytes);
+  EXPECT_EQ(summary->sha256, sha256_hex(read_file(summary->path).value()));  // the digest covers the trailer
+}
+
+TEST_F(FileRecorderTest, CappedExecRecordingStoresOneMebibyteOfFiveAndSaysSo) {
+  auto capped = file_recorder_factory(rec_dir(), wall_, elapsed_, 1 << 20);
+  auto opened = capped->open_exec(10, 2, "cat big");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  std::string payload(5 << 20, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 131) ^ (i >> 9));
+  for (std::size_t i = 0; i < payload.size(); i += 32768) {
+    ASSERT_TRUE(opened.value()->record(Stream::Output, std::string_view(payload).substr(i, 32768)));
+  }
+  ASSERT_TRUE(opened.value()->record(Stream::Input, "q"));  // past the cap: counted, not stored
+  auto summary = opened.value()->close();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_TRUE(summary->truncated);
+  EXPECT_EQ(summary->bytes_out, 1u << 20);
+  EXPECT_EQ(summary->bytes_total_out, 5u << 20);
+  EXPECT_EQ(summary->bytes_in, 0u);
+  EXPECT_EQ(summary->bytes_total_in, 1u);
+  EXPECT_EQ(summary->stream_sha256.out, sha256_hex(payload));
+  auto parsed = parse_exec_recording(read_file(summary->path).value());
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->stdout_bytes, payload.substr(0, 1 << 20));
+  EXPECT_EQ(parsed->trailer->max_stored_bytes, 1u << 20);
+  EXPECT_EQ(parsed->trailer->of(Stream::Output).total, 5u << 20);
+}
+
+TEST_F(FileRecorderTest, PtyRecordingSummaryTotalsEqualItsCounts) {
+  auto opened = factory_->open_pty(11, 0, PtyInfo{}, "");
+  ASSERT_TRUE(opened.ok());
+  ASSERT_TRUE(opened.value()->record(Stream::Output, "$ "));
+  auto summary = opened.value()->close();
+  ASSERT_TRUE(summary.ok());
+  EXPECT_FALSE(summary->truncated);
+  EXPECT_EQ(summary->bytes_total_out, 2u);
+  EXPECT_TRUE(summary->stream_sha256.out.empty());
+}
+
 TEST_F(FileRecorderTest, NeverReusesAnExistingRecordingFile) {
   auto first = factory_->open_exec(9, 0, "id");
   ASSERT_TRUE(first.ok());

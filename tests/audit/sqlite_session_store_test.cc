@@ -153,6 +153,38 @@ TEST_F(SqliteSessionStoreTest, RecordingsAreLinkedToTheirSession) {
   EXPECT_TRUE(store_->recordings_of(other).empty());
 }
 
+TEST_F(SqliteSessionStoreTest, CappedRecordingKeepsItsTotalsAndStreamDigests) {
+  const std::int64_t id = started(1700000000);
+  RecordingSummary exec{"/r/1/0-exec.rec", "exec", std::string(64, 'c'), 5, 1u << 20};
+  exec.truncated = true;
+  exec.bytes_total_in = 5;
+  exec.bytes_total_out = 5ull << 32;
+  exec.stream_sha256 = {std::string(64, '1'), std::string(64, '2'), std::string(64, '3')};
+  ASSERT_TRUE(store_->add_recording(id, 0, exec, from_unix(1700000001), from_unix(1700000002)).ok());
+  const auto recs = store_->recordings_of(id);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_TRUE(recs[0].summary.truncated);
+  EXPECT_EQ(recs[0].summary.bytes_out, 1u << 20);
+  EXPECT_EQ(recs[0].summary.bytes_total_in, 5u);
+  EXPECT_EQ(recs[0].summary.bytes_total_out, 5ull << 32);
+  EXPECT_EQ(recs[0].summary.stream_sha256.in, std::string(64, '1'));
+  EXPECT_EQ(recs[0].summary.stream_sha256.out, std::string(64, '2'));
+  EXPECT_EQ(recs[0].summary.stream_sha256.err, std::string(64, '3'));
+}
+
+TEST_F(SqliteSessionStoreTest, RowsFromBeforeTheCapReadTheirStoredCountsAsTotals) {
+  const std::int64_t id = started(1700000000);
+  // A row as a version before migration 4 wrote it: no totals, no digests.
+  db_->exec("INSERT INTO recordings (session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at) "
+            "VALUES (" + std::to_string(id) + ", 0, 'exec', '/old', '', 7, 9, 1700000000)");
+  const auto recs = store_->recordings_of(id);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_FALSE(recs[0].summary.truncated);
+  EXPECT_EQ(recs[0].summary.bytes_total_in, 7u);
+  EXPECT_EQ(recs[0].summary.bytes_total_out, 9u);
+  EXPECT_TRUE(recs[0].summary.stream_sha256.in.empty());
+}
+
 TEST_F(SqliteSessionStoreTest, RecordingOfUnknownSessionIsRefused) {
   auto st = store_->add_recording(999, 0, RecordingSummary{"/x", "exec", "", 0, 0}, from_unix(1), from_unix(2));
   ASSERT_FALSE(st.ok());
