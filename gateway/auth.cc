@@ -1,5 +1,9 @@
 #include "gateway/auth.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <optional>
 
 #include "authz/totp.h"
@@ -17,11 +21,25 @@ void send_banner(ssh_session session, const std::string& text) {
   ssh_string_free(s);
 }
 
+// source_address: the peer address of the session's socket, as the listener saw it at accept().
+std::string source_address(ssh_session session) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getpeername(ssh_get_fd(session), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
+  else if (ss.ss_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+  return buf;
+}
+
 class TwoFactorAuth {
  public:
   TwoFactorAuth(ssh_session session, authz::Store* store, const Clock& clock, const AuthSettings& settings,
                 const AuthEventSink& on_event)
-      : session_(session), store_(store), clock_(clock), settings_(settings), on_event_(on_event) {}
+      : session_(session), store_(store), clock_(clock), settings_(settings), on_event_(on_event),
+        source_(source_address(session)) {}
 
   Result<Authenticated> run() {
     ssh_set_auth_methods(session_, SSH_AUTH_METHOD_PUBLICKEY);
@@ -33,7 +51,11 @@ class TwoFactorAuth {
         send_banner(session_, "bastion: the audit log cannot be written; nobody can log in until it is repaired");
         return *unrecorded_;
       }
-      if (done) return std::move(*done_);
+      if (refused_) return *refused_;
+      if (done) {
+        if (settings_.on_authenticated) settings_.on_authenticated();
+        return std::move(*done_);
+      }
     }
     send_banner(session_, "bastion: too many failed authentication attempts; disconnecting");
     return Error{"too many failed authentication attempts"};
@@ -77,6 +99,14 @@ class TwoFactorAuth {
       return false;
     }
     spec_ = *spec;
+    if (settings_.guard != nullptr) {
+      if (auto why = settings_.guard->refusal(source_, spec_->operator_name)) {
+        user_error_ = *why;
+        refused_ = Error{*why};
+        send_banner(session_, "bastion: " + *why);
+        return false;
+      }
+    }
     if (store_ == nullptr) {
       user_error_ = "the bastion database is unavailable; nobody can log in until it is repaired";
       send_banner(session_, "bastion: " + user_error_);
@@ -182,6 +212,7 @@ class TwoFactorAuth {
   void fail(ssh_message msg, const std::string& method, const std::string& reason) {
     ++failures_;
     record({false, user_, method, reason, !who_.has_value()});
+    if (settings_.guard != nullptr) settings_.guard->failed(source_, spec_ ? spec_->operator_name : "");
     ssh_message_reply_default(msg);
   }
 
@@ -196,7 +227,9 @@ class TwoFactorAuth {
   const Clock& clock_;
   const AuthSettings& settings_;
   const AuthEventSink& on_event_;
+  std::string source_;
   std::optional<Error> unrecorded_;  // an auth event could not be written: we stop here
+  std::optional<Error> refused_;     // a ban or lock is in force: we stop here
   std::string user_;
   std::string user_error_;
   std::optional<UserSpec> spec_;

@@ -2,7 +2,9 @@
 // Two-factor authentication of an operator on the client-facing session: a registered public key
 // first, then a TOTP code by keyboard-interactive (DESIGN.md rule 1). Neither alone succeeds.
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "authz/clock.h"
 #include "authz/model.h"
@@ -22,8 +24,25 @@ struct AuthEvent {
   bool unknown_user = false;
 };
 
+// AuthGuard is the brute-force protection authentication consults (gateway/bans.h): bans of the
+// source address and locks of the account, shared by every session process.
+class AuthGuard {
+ public:
+  virtual ~AuthGuard() = default;
+  // refusal says why `source` may not authenticate as `account` now (a ban or a lock in force),
+  // or nothing if it may. If the answer cannot be known (database unreadable) it is a refusal.
+  virtual std::optional<std::string> refusal(std::string_view source, std::string_view account) = 0;
+  // failed notes one failed attempt; it may place a ban that the next refusal() reports.
+  virtual void failed(std::string_view source, std::string_view account) = 0;
+};
+
 struct AuthSettings {
   int max_attempts = 6;  // failed attempts before the connection is dropped
+  // guard, owned by the daemon, outlives every authentication; null: no brute-force protection.
+  AuthGuard* guard = nullptr;
+  // on_authenticated runs once both factors passed (the listener stops counting the connection
+  // as unauthenticated).
+  std::function<void()> on_authenticated;
 };
 
 struct Authenticated {

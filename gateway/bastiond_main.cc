@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "authz/db.h"
+#include "gateway/bans.h"
 #include "gateway/housekeeping.h"
 #include "gateway/keys.h"
 #include "gateway/listener.h"
@@ -33,8 +36,15 @@ struct Options {
   std::string config;
   std::string listen = "0.0.0.0:2222";
   DaemonSettings settings;
+  PreAuthLimits preauth;
+  authz::BanPolicy bans;
   std::string log_level = "info";
   int purge_interval_hours = 24;
+};
+
+// BanMinutes reads a duration option given in whole minutes into a policy field.
+struct BanMinutes {
+  int source_window = 15, source_ban = 30, source_max_ban = 24 * 60, account_window = 60, account_lock = 60;
 };
 
 int usage_error(const std::string& msg) {
@@ -44,6 +54,7 @@ int usage_error(const std::string& msg) {
 
 // parse_options reads the command line, then the config file for anything not given there.
 std::optional<int> parse_options(int argc, char** argv, Options& o) {
+  BanMinutes m;
   po::options_description desc("bastiond — the Bastion SSH gateway daemon\n\nOptions");
   desc.add_options()("help,h", "show this help")
       ("config,c", po::value(&o.config), "configuration file (key = value, same names as the options)")
@@ -54,6 +65,15 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ("egress-key", po::value(&o.settings.egress_key_path), "egress private key (default: beside the database)")
       ("login-grace", po::value(&o.settings.login_grace_seconds)->default_value(60), "seconds to complete authentication")
       ("max-auth-tries", po::value(&o.settings.auth.max_attempts)->default_value(6), "failed attempts before disconnect")
+      ("max-startups", po::value(&o.preauth.max_total)->default_value(o.preauth.max_total), "unauthenticated connections at once; more are closed on accept")
+      ("max-startups-per-source", po::value(&o.preauth.max_per_source)->default_value(o.preauth.max_per_source), "unauthenticated connections at once from one address")
+      ("ban-source-failures", po::value(&o.bans.source_failures)->default_value(o.bans.source_failures), "failed authentications from one address that ban it …")
+      ("ban-source-window", po::value(&m.source_window)->default_value(m.source_window), "… within this many minutes")
+      ("ban-source-minutes", po::value(&m.source_ban)->default_value(m.source_ban), "length of a first ban of an address; each further one doubles")
+      ("ban-source-max-minutes", po::value(&m.source_max_ban)->default_value(m.source_max_ban), "longest ban of an address")
+      ("lock-account-failures", po::value(&o.bans.account_failures)->default_value(o.bans.account_failures), "failed authentications on one account that lock it …")
+      ("lock-account-window", po::value(&m.account_window)->default_value(m.account_window), "… within this many minutes")
+      ("lock-account-minutes", po::value(&m.account_lock)->default_value(m.account_lock), "length of an account lock")
       ("connect-timeout", po::value(&o.settings.upstream.connect_timeout_seconds)->default_value(10), "seconds to reach a server")
       ("events-json", po::value(&o.settings.sinks.json_lines_path), "also append every audit event to this JSON lines file (for a SIEM)")
       ("syslog", po::bool_switch(&o.settings.sinks.syslog), "also send every audit event to syslog (auth events under AUTHPRIV)")
@@ -75,6 +95,22 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     std::cout << desc << "\n";
     return 0;
   }
+  using Positive = std::pair<const char*, int>;
+  for (auto [name, value] : std::initializer_list<Positive>{
+           {"max-startups", o.preauth.max_total}, {"max-startups-per-source", o.preauth.max_per_source},
+                              {"ban-source-failures", o.bans.source_failures}, {"ban-source-window", m.source_window},
+                              {"ban-source-minutes", m.source_ban}, {"ban-source-max-minutes", m.source_max_ban},
+                              {"lock-account-failures", o.bans.account_failures}, {"lock-account-window", m.account_window},
+                              {"lock-account-minutes", m.account_lock}, {"login-grace", o.settings.login_grace_seconds},
+                              {"max-auth-tries", o.settings.auth.max_attempts}}) {
+    if (value < 1) return usage_error(std::string("--") + name + " must be at least 1");
+  }
+  using std::chrono::minutes;
+  o.bans.source_window = minutes(m.source_window);
+  o.bans.source_first_ban = minutes(m.source_ban);
+  o.bans.source_max_ban = minutes(std::max(m.source_max_ban, m.source_ban));
+  o.bans.account_window = minutes(m.account_window);
+  o.bans.account_lock = minutes(m.account_lock);
   if (o.settings.db_path.empty()) return usage_error("--db FILE is required (or db = FILE in --config)");
   if (o.settings.state_dir.empty()) return usage_error("--state-dir DIR is required (or state-dir = DIR in --config)");
   auto keys = default_key_paths(o.settings.db_path);
@@ -83,9 +119,16 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   return std::nullopt;
 }
 
+// signature_algorithms: what the host key can sign with, offered alone (no SHA-1 "ssh-rsa").
+std::string signature_algorithms(ssh_key key) {
+  if (ssh_key_type(key) == SSH_KEYTYPE_RSA) return "rsa-sha2-512,rsa-sha2-256";
+  return ssh_key_type_to_char(ssh_key_type(key));
+}
+
 Result<BindPtr> make_bind(const DaemonSettings& s) {
   auto key = load_private_key(s.host_key_path);
   if (!key) return key.error();
+  const std::string host_key_algorithms = signature_algorithms(key->get());
   BindPtr bind(ssh_bind_new());
   if (!bind) return Error{"out of memory"};
   // The bind takes ownership of the imported key.
@@ -96,10 +139,27 @@ Result<BindPtr> make_bind(const DaemonSettings& s) {
   ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_KEY_EXCHANGE, kKex);
   ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HMAC_C_S, kMacs);
   ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HMAC_S_C, kMacs);
+  if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, host_key_algorithms.c_str()) != SSH_OK)
+    return Error{"cannot restrict host key algorithms to " + host_key_algorithms};
   return bind;
 }
 
+// check_private: the database holds TOTP secrets and the audit trail; like the private keys, it
+// must not be readable or writable by anyone but the daemon's own user.
+Status check_private(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Error{"cannot read database " + path + ": " + std::strerror(errno)};
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Error{"database " + path + " is accessible to group or others (mode " + mode +
+                 "); it holds TOTP secrets and the audit trail. Run: chmod 600 " + path};
+  }
+  return ok_status();
+}
+
 Status check_startup(const DaemonSettings& s) {
+  if (auto st = check_private(s.db_path); !st) return st;
   // Fail closed at start: an unreadable database means nobody could get in anyway.
   auto db = db::Database::open(s.db_path, false);
   if (!db) return db.error();
@@ -165,13 +225,27 @@ int main(int argc, char** argv) {
   ssh_bind raw_bind = bind->get();
   const DaemonSettings& settings = o.settings;
   SystemClock clock;
+  DatabaseBanGuard guard(o.settings.db_path, o.settings.sinks, o.bans, clock);
+  o.settings.auth.guard = &guard;
+  o.settings.auth.on_authenticated = leave_preauth;
+  SourceBanCache banned(o.settings.db_path, clock);
   Housekeeping housekeeping(settings, clock);
   housekeeping.purge_interval = std::chrono::hours(o.purge_interval_hours);
   housekeeping.close_stale_sessions();
   Listener::Hooks hooks{[&](int pid, int status) { housekeeping.close_sessions_of(pid, status); },
-                        [&] { housekeeping.tick(); }};
-  listener->serve([&](int fd, const Peer& peer) { return serve_connection(fd, peer, raw_bind, settings); }, g_stop,
-                  hooks);
+                        [&] { housekeeping.tick(); },
+                        [&](const std::string& address) { return banned.banned(address); }};
+  // The listener's cache may be up to a second old: the session process asks the database once
+  // more before any SSH work, and closes a banned source's connection the same way.
+  auto handler = [&](int fd, const Peer& peer) {
+    if (auto ban = guard.source_ban(peer.address)) {
+      spdlog::info("{}: closed before SSH: {}", peer.to_string(), authz::refusal_text(*ban));
+      close(fd);
+      return 1;
+    }
+    return serve_connection(fd, peer, raw_bind, settings);
+  };
+  listener->serve(handler, g_stop, hooks, o.preauth);
   spdlog::info("stopping");
   ssh_finalize();
   return 0;

@@ -1,6 +1,7 @@
 #include "gateway/listener.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -98,24 +101,113 @@ Peer peer_of(const sockaddr_storage& ss) {
   return p;
 }
 
-void reap_children(const Listener::Hooks& hooks) {
-  int status = 0;
-  pid_t pid;
-  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    if (WIFSIGNALED(status)) spdlog::warn("session process {} killed by signal {}", pid, WTERMSIG(status));
-    if (hooks.on_child_exit) hooks.on_child_exit(pid, status);
-  }
-}
+// The write end of this session process's pre-auth pipe (-1 in the listener and once released).
+int g_preauth_fd = -1;
 
 }  // namespace
 
-void Listener::serve(const ConnectionHandler& handler, const std::atomic<bool>& stop, const Hooks& hooks) {
+void leave_preauth() {
+  if (g_preauth_fd < 0) return;
+  char done = 'A';
+  (void)!write(g_preauth_fd, &done, 1);
+  close(g_preauth_fd);
+  g_preauth_fd = -1;
+}
+
+int Listener::preauth_count(const std::string& address) const {
+  int n = 0;
+  for (const auto& p : preauth_) n += p.address == address ? 1 : 0;
+  return n;
+}
+
+std::string Listener::admit(const std::string& address, const Hooks& hooks, const PreAuthLimits& limits) const {
+  if (hooks.banned && hooks.banned(address)) return "banned source";
+  if (preauth_count() >= limits.max_total)
+    return "over the cap of " + std::to_string(limits.max_total) + " unauthenticated connections";
+  if (preauth_count(address) >= limits.max_per_source)
+    return "over the cap of " + std::to_string(limits.max_per_source) + " unauthenticated connections per source";
+  return "";
+}
+
+void Listener::forget_preauth(const std::function<bool(const PreAuth&)>& done) {
+  std::erase_if(preauth_, [&](const PreAuth& p) {
+    if (!done(p)) return false;
+    close(p.fd);
+    return true;
+  });
+}
+
+// note_drop counts a dropped connection; report_drops logs the counts about once a second, so a
+// flood of connections does not become a flood of log lines.
+void Listener::note_drop(const std::string& address, const std::string& why) {
+  ++drops_[why];
+  last_dropped_ = address;
+}
+
+void Listener::report_drops() {
+  for (const auto& [why, n] : drops_)
+    spdlog::warn("closed {} connection(s) at once ({}; latest from {})", n, why, last_dropped_);
+  drops_.clear();
+}
+
+void Listener::spawn(int conn, const Peer& peer, const ConnectionHandler& handler) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    spdlog::error("cannot create a pipe for the connection from {}: {}", peer.to_string(), std::strerror(errno));
+    close(conn);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    spdlog::error("fork failed for connection from {}: {}", peer.to_string(), std::strerror(errno));
+    close(conn);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return;
+  }
+  if (pid == 0) {
+    close(fd_);
+    close(pipe_fds[0]);
+    for (const auto& p : preauth_) close(p.fd);
+    g_preauth_fd = pipe_fds[1];
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    _exit(handler(conn, peer));
+  }
+  close(conn);
+  close(pipe_fds[1]);
+  preauth_.push_back({pid, peer.address, pipe_fds[0]});
+}
+
+void Listener::serve(const ConnectionHandler& handler, const std::atomic<bool>& stop, const Hooks& hooks,
+                     const PreAuthLimits& limits) {
+  auto last_report = std::chrono::steady_clock::now();
+  std::vector<pollfd> fds;
   while (!stop.load()) {
-    pollfd pfd{fd_, POLLIN, 0};
-    int n = poll(&pfd, 1, 500);
-    reap_children(hooks);
+    fds.assign(1, pollfd{fd_, POLLIN, 0});
+    for (const auto& p : preauth_) fds.push_back(pollfd{p.fd, POLLIN, 0});
+    int n = poll(fds.data(), fds.size(), 500);
+    // A pre-auth pipe that is readable or hung up: that process authenticated or ended.
+    std::vector<int> released;
+    for (std::size_t i = 1; n > 0 && i < fds.size(); ++i) {
+      if (fds[i].revents != 0) released.push_back(fds[i].fd);
+    }
+    forget_preauth([&](const PreAuth& p) { return std::find(released.begin(), released.end(), p.fd) != released.end(); });
+    int status = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (WIFSIGNALED(status)) spdlog::warn("session process {} killed by signal {}", pid, WTERMSIG(status));
+      forget_preauth([pid](const PreAuth& p) { return p.pid == pid; });
+      if (hooks.on_child_exit) hooks.on_child_exit(pid, status);
+    }
     if (hooks.on_tick) hooks.on_tick();
-    if (n <= 0) continue;
+    if (auto now = std::chrono::steady_clock::now(); now - last_report >= std::chrono::seconds(1)) {
+      last_report = now;
+      report_drops();
+    }
+    if (n <= 0 || (fds[0].revents & POLLIN) == 0) continue;
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     int conn = accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
@@ -125,22 +217,16 @@ void Listener::serve(const ConnectionHandler& handler, const std::atomic<bool>& 
       continue;
     }
     Peer peer = peer_of(ss);
-    pid_t pid = fork();
-    if (pid < 0) {
-      spdlog::error("fork failed for connection from {}: {}", peer.to_string(), std::strerror(errno));
-      close(conn);
+    if (auto why = admit(peer.address, hooks, limits); !why.empty()) {
+      close(conn);  // before any SSH work: not even our version banner
+      note_drop(peer.address, why);
       continue;
     }
-    if (pid == 0) {
-      close(fd_);
-      signal(SIGTERM, SIG_DFL);
-      signal(SIGINT, SIG_DFL);
-      signal(SIGHUP, SIG_DFL);
-      signal(SIGCHLD, SIG_DFL);
-      _exit(handler(conn, peer));
-    }
-    close(conn);
+    spawn(conn, peer, handler);
   }
+  for (const auto& p : preauth_) close(p.fd);
+  preauth_.clear();
+  report_drops();
 }
 
 }  // namespace bastion::gateway

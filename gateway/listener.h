@@ -4,7 +4,9 @@
 // returns to the accept loop.
 #include <atomic>
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "authz/result.h"
 
@@ -15,6 +17,19 @@ struct Peer {
   int port = 0;
   std::string to_string() const;
 };
+
+// PreAuthLimits caps connections that have not yet authenticated, like sshd's MaxStartups: over
+// either cap a new connection is closed at once, before any SSH work, so idle or slow clients
+// cannot use up the daemon while operators still get in from elsewhere.
+struct PreAuthLimits {
+  int max_total = 100;       // unauthenticated connections in all
+  int max_per_source = 10;   // unauthenticated connections from one address
+};
+
+// leave_preauth is called in a session process once its connection has authenticated: the
+// listener stops counting it against PreAuthLimits. Later calls, and calls outside a session
+// process, do nothing.
+void leave_preauth();
 
 class Listener {
  public:
@@ -33,18 +48,44 @@ class Listener {
 
   // Hooks let the daemon act on what only the listener sees: a session process that ended
   // (exit status as from waitpid), and the passing of time (called about twice a second).
+  // banned says whether an address is banned: its connections are closed right after accept().
   struct Hooks {
     std::function<void(int pid, int wait_status)> on_child_exit;
     std::function<void()> on_tick;
+    std::function<bool(const std::string& address)> banned;
   };
 
   // serve accepts until `stop` becomes true, forking handler per connection and reaping children.
-  void serve(const ConnectionHandler& handler, const std::atomic<bool>& stop, const Hooks& hooks = {});
+  void serve(const ConnectionHandler& handler, const std::atomic<bool>& stop, const Hooks& hooks = {},
+             const PreAuthLimits& limits = {});
+
+  // preauth_count: connections currently unauthenticated (in total, or from one address).
+  int preauth_count() const { return static_cast<int>(preauth_.size()); }
+  int preauth_count(const std::string& address) const;
 
  private:
   Listener(int fd, int port) : fd_(fd), port_(port) {}
+
+  // PreAuth: a session process not yet authenticated; `fd` is the read end of a pipe whose write
+  // end only that process holds: it becomes readable (a byte, or EOF) when the process
+  // authenticates or ends.
+  struct PreAuth {
+    int pid;
+    std::string address;
+    int fd;
+  };
+  // admit: why a connection from `address` must be closed at once, or "" to serve it.
+  std::string admit(const std::string& address, const Hooks& hooks, const PreAuthLimits& limits) const;
+  void spawn(int conn, const Peer& peer, const ConnectionHandler& handler);
+  void forget_preauth(const std::function<bool(const PreAuth&)>& done);
+  void note_drop(const std::string& address, const std::string& why);
+  void report_drops();
+
   int fd_ = -1;
   int port_ = 0;
+  std::vector<PreAuth> preauth_;
+  std::map<std::string, int> drops_;  // reason -> connections dropped since the last report
+  std::string last_dropped_;
 };
 
 // parse_listen splits "HOST:PORT" or "[V6]:PORT".

@@ -8,7 +8,7 @@ const char* const kCiphers =
     "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-ctr";
 const char* const kKex =
     "curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512";
-const char* const kMacs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512";
+const char* const kMacs = "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com";
 
 namespace {
 
@@ -52,6 +52,9 @@ Result<SessionPtr> connect_upstream(const authz::Server& server, const std::stri
   ssh_options_set(s.get(), SSH_OPTIONS_USER, login.c_str());
   ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT, &timeout);
   ssh_options_set(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no);
+  // Keystrokes are tiny packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms stalls.
+  int yes = 1;
+  ssh_options_set(s.get(), SSH_OPTIONS_NODELAY, &yes);
   ssh_options_set(s.get(), SSH_OPTIONS_HOSTKEYS, algos.c_str());
   ssh_options_set(s.get(), SSH_OPTIONS_CIPHERS_C_S, kCiphers);
   ssh_options_set(s.get(), SSH_OPTIONS_CIPHERS_S_C, kCiphers);

@@ -74,6 +74,8 @@ const CommandEntry kCommands[] = {
     {{"settings", "show"}, "", settings_show, Access::Inspect},
     {{"settings", "set"}, "max-grant-duration D", settings_set, Access::Change},
     {{"egress-key"}, "", egress_key, Access::Inspect},
+    {{"bans", "list"}, "[--all]", bans_list, Access::Inspect},
+    {{"bans", "lift"}, "SOURCE|ACCOUNT", bans_lift, Access::Change},
 };
 
 std::string joined(const std::vector<std::string_view>& words) {

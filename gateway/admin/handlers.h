@@ -48,4 +48,8 @@ int client_list(const Args& args, CommandContext& ctx);
 int purge_now(const Args& args, CommandContext& ctx);
 int export_command(const Args& args, CommandContext& ctx);
 
+// Brute-force bans (ban_commands.cc).
+int bans_list(const Args& args, CommandContext& ctx);
+int bans_lift(const Args& args, CommandContext& ctx);
+
 }  // namespace bastion::gateway::admin

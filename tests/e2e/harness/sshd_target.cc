@@ -39,6 +39,11 @@ void SshdTarget::write_config() {
     << "AllowUsers " << login_ << "\n"
     << "Subsystem sftp /usr/lib/openssh/sftp-server\n"
     << "AcceptEnv LANG LC_*\n"
+    // X11 and agent forwarding are allowed here, so that a test can show the bastion is what
+    // refuses them. XAuthLocation /bin/true: sshd "runs xauth" without touching the real ~/.Xauthority.
+    << "X11Forwarding yes\n"
+    << "XAuthLocation /bin/true\n"
+    << "AllowAgentForwarding yes\n"
     << "LogLevel VERBOSE\n";
   write_file(dir_ + "/sshd_config", c.str(), 0600);
 }

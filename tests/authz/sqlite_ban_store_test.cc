@@ -1,0 +1,128 @@
+// SqliteBanStore and note_failure on a real SQLite file, with a FixedClock driving the windows.
+#include "authz/sqlite_ban_store.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace bastion::authz {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+
+const Seconds kNow = from_unix(1795428000);  // 2026-11-23 10:00:00 UTC
+
+class BanStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-bans-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto db = db::Database::open(dir_ + "/bastion.db", true);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    db_ = *db;
+    store_ = std::make_unique<SqliteBanStore>(db_);
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // fail records n failures from source on account at the clock's time, one per second.
+  std::vector<Ban> fail(int n, const std::string& source, const std::string& account) {
+    std::vector<Ban> placed;
+    for (int i = 0; i < n; ++i) {
+      for (auto& b : note_failure(*store_, policy_, source, account, clock_.now())) placed.push_back(b);
+      clock_.advance(std::chrono::seconds(1));
+    }
+    return placed;
+  }
+
+  std::string dir_;
+  db::DatabasePtr db_;
+  std::unique_ptr<SqliteBanStore> store_;
+  FixedClock clock_{kNow};
+  BanPolicy policy_;
+};
+
+TEST_F(BanStoreTest, FiveFailuresFromOneSourceBanItAndTheBanExpires) {
+  EXPECT_TRUE(fail(4, "203.0.113.7", "alice").empty());
+  EXPECT_FALSE(store_->active_ban(BanKind::Source, "203.0.113.7", clock_.now()));
+  auto placed = fail(1, "203.0.113.7", "alice");
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(placed[0].kind, BanKind::Source);
+  EXPECT_EQ(placed[0].until, kNow + std::chrono::seconds(4) + minutes(30));
+  EXPECT_TRUE(store_->active_ban(BanKind::Source, "203.0.113.7", clock_.now()));
+  EXPECT_EQ(store_->banned_sources(clock_.now()), std::vector<std::string>{"203.0.113.7"});
+  // Another address is not affected.
+  EXPECT_FALSE(store_->active_ban(BanKind::Source, "203.0.113.8", clock_.now()));
+
+  clock_.set(placed[0].until);
+  EXPECT_FALSE(store_->active_ban(BanKind::Source, "203.0.113.7", clock_.now()));
+  EXPECT_TRUE(store_->banned_sources(clock_.now()).empty());
+}
+
+TEST_F(BanStoreTest, FailuresOutsideTheWindowDoNotCount) {
+  fail(4, "203.0.113.7", "alice");
+  clock_.advance(minutes(16));
+  EXPECT_TRUE(fail(4, "203.0.113.7", "alice").empty());
+  EXPECT_EQ(fail(1, "203.0.113.7", "alice").size(), 1u);
+}
+
+TEST_F(BanStoreTest, TheNextBanOfTheSameSourceIsTwiceAsLong) {
+  auto first = fail(5, "203.0.113.7", "");
+  ASSERT_EQ(first.size(), 1u);
+  // Failures during the ban (a connection that slipped through) do not count afterwards.
+  fail(5, "203.0.113.7", "");
+  clock_.set(first[0].until + minutes(1));
+  EXPECT_TRUE(fail(4, "203.0.113.7", "").empty());
+  auto second = fail(1, "203.0.113.7", "");
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].level, 2);
+  EXPECT_EQ(second[0].until - second[0].created_at, hours(1));
+}
+
+TEST_F(BanStoreTest, TenFailuresOnOneAccountFromManySourcesLockIt) {
+  std::vector<Ban> placed;
+  for (int i = 0; i < 10; ++i) {
+    for (auto& b : fail(1, "198.51.100." + std::to_string(i), "alice")) placed.push_back(b);
+  }
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(placed[0].kind, BanKind::Account);
+  EXPECT_EQ(placed[0].subject, "alice");
+  EXPECT_EQ(placed[0].until, kNow + std::chrono::seconds(9) + hours(1));
+  EXPECT_TRUE(store_->active_ban(BanKind::Account, "alice", clock_.now()));
+  EXPECT_FALSE(store_->active_ban(BanKind::Account, "bob", clock_.now()));
+}
+
+TEST_F(BanStoreTest, LiftEndsTheBanAndIsKeptInTheHistory) {
+  fail(5, "203.0.113.7", "");
+  auto lifted = store_->lift("203.0.113.7", "olivia", clock_.now());
+  ASSERT_EQ(lifted.size(), 1u);
+  EXPECT_EQ(lifted[0].lifted_by, "olivia");
+  EXPECT_FALSE(store_->active_ban(BanKind::Source, "203.0.113.7", clock_.now()));
+  EXPECT_TRUE(store_->list(clock_.now(), false).empty());
+  auto all = store_->list(clock_.now(), true);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].lifted_at, clock_.now());
+  EXPECT_TRUE(store_->lift("203.0.113.7", "olivia", clock_.now()).empty());
+  // After a lift, the next ban starts over at 30 minutes.
+  auto again = fail(5, "203.0.113.7", "");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].level, 1);
+}
+
+TEST_F(BanStoreTest, OldFailuresArePruned) {
+  fail(3, "203.0.113.7", "alice");
+  clock_.advance(hours(25));
+  fail(1, "203.0.113.9", "bob");
+  auto s = db_->prepare("SELECT count(*) FROM auth_failures");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.col_int(0), 1);
+}
+
+}  // namespace
+}  // namespace bastion::authz

@@ -1,0 +1,126 @@
+// bans list | lift over the real store, event log and a FixedClock; bans placed the way the
+// daemon places them (note_failure_recorded), so their ban.* events are in the chain too.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/gateway/admin_fixture.h"
+#include "gateway/bans.h"
+
+namespace bastion::gateway::admin::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class BanCommands : public AdminFixture {
+ protected:
+  void fail(int n, const std::string& source, const std::string& account) {
+    audit::EventSinks quiet;
+    quiet.auth_failure_lines = false;
+    for (int i = 0; i < n; ++i) {
+      note_failure_recorded(db_, quiet, authz::BanPolicy{}, source, account, clock_.now());
+      clock_.advance(std::chrono::seconds(1));
+    }
+  }
+};
+
+TEST_F(BanCommands, PlacingABanIsAnAuditEvent) {
+  fail(10, "203.0.113.7", "alice");
+  auto source = events_of("ban.source");
+  ASSERT_EQ(source.size(), 1u);
+  EXPECT_EQ(source[0].event.source, "203.0.113.7");
+  EXPECT_EQ(source[0].event.details.at("subject"), "203.0.113.7");
+  EXPECT_EQ(source[0].event.details.at("until"), "2026-11-23 10:30:04 UTC");
+  auto account = events_of("ban.account");
+  ASSERT_EQ(account.size(), 1u);
+  EXPECT_EQ(account[0].event.details.at("subject"), "alice");
+}
+
+TEST_F(BanCommands, ListShowsBansInForceAndJsonGivesEveryField) {
+  ASSERT_EQ(run({"bans", "list"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), "no bans in force\n");
+  fail(5, "203.0.113.7", "alice");
+  ASSERT_EQ(run({"bans", "list"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("source 203.0.113.7  until 2026-11-23 10:30:04 UTC  level 1  in force"));
+  ASSERT_EQ(run({"bans", "list", "--json"}), kExitOk) << err_.str();
+  auto rows = Json::parse(out_.str());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at("kind"), "source");
+  EXPECT_EQ(rows[0].at("subject"), "203.0.113.7");
+  EXPECT_EQ(rows[0].at("until"), "2026-11-23T10:30:04Z");
+  EXPECT_EQ(rows[0].at("active"), true);
+  EXPECT_TRUE(rows[0].at("lifted_by").is_null());
+}
+
+TEST_F(BanCommands, ExpiredBansLeaveTheListButStayInTheHistory) {
+  fail(5, "203.0.113.7", "");
+  clock_.advance(std::chrono::minutes(31));
+  ASSERT_EQ(run({"bans", "list", "--json"}), kExitOk) << err_.str();
+  EXPECT_TRUE(Json::parse(out_.str()).empty());
+  ASSERT_EQ(run({"bans", "list", "--all", "--json"}), kExitOk) << err_.str();
+  auto rows = Json::parse(out_.str());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at("active"), false);
+}
+
+TEST_F(BanCommands, LiftEndsTheBanWithAnAuditEventAndTheChainStillVerifies) {
+  fail(5, "203.0.113.7", "");
+  ASSERT_EQ(run({"bans", "lift", "203.0.113.7"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("source 203.0.113.7: ban 1 lifted"));
+  auto lifts = events_of("ban.lift");
+  ASSERT_EQ(lifts.size(), 1u);
+  EXPECT_EQ(lifts[0].event.actor, "olivia");
+  EXPECT_EQ(lifts[0].event.details.at("subject"), "203.0.113.7");
+  ASSERT_EQ(run({"bans", "list", "--json"}), kExitOk);
+  EXPECT_TRUE(Json::parse(out_.str()).empty());
+  ASSERT_EQ(run({"audit", "verify"}), kExitOk) << out_.str() << err_.str();
+}
+
+TEST_F(BanCommands, LiftingWhatIsNotBannedIsRefusedWithWhereToLook) {
+  EXPECT_EQ(run({"bans", "lift", "alice"}), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("no ban in force on 'alice' (see `bans list`)"));
+  EXPECT_TRUE(events_of("ban.lift").empty());
+}
+
+TEST_F(BanCommands, ALiftThatCannotBeRecordedDoesNotHappen) {
+  fail(5, "203.0.113.7", "");
+  FailingEventLog failing;
+  EXPECT_EQ(run_with(failing, {"bans", "lift", "203.0.113.7"}), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("disk full"));
+  ASSERT_EQ(run({"bans", "list", "--json"}), kExitOk);
+  EXPECT_EQ(Json::parse(out_.str()).size(), 1u);
+}
+
+TEST_F(BanCommands, ClientReviewersCannotSeeOrLiftBans) {
+  fail(5, "203.0.113.7", "");
+  EXPECT_EQ(run({"bans", "list"}, "carol", authz::Role::Client, "acme"), kExitRefused);
+  EXPECT_EQ(run({"bans", "lift", "203.0.113.7"}, "carol", authz::Role::Client, "acme"), kExitRefused);
+  EXPECT_EQ(run({"bans", "lift", "203.0.113.7"}, "alice", authz::Role::Operator), kExitRefused);
+}
+
+TEST_F(BanCommands, GuardRefusesALockedAccountUntilTheLockEnds) {
+  fail(10, "", "alice");
+  DatabaseBanGuard guard(db_->path(), {}, authz::BanPolicy{}, clock_);
+  auto why = guard.refusal("198.51.100.1", "alice");
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why,
+            "account alice is locked until 2026-11-23 11:00:09 UTC after 10 failed authentications within 1 hour; a "
+            "security officer can lift it with `bans lift alice`");
+  EXPECT_FALSE(guard.refusal("198.51.100.1", "bob"));
+  clock_.advance(std::chrono::hours(1));
+  EXPECT_FALSE(guard.refusal("198.51.100.1", "alice"));
+}
+
+TEST_F(BanCommands, SourceBanCacheSeesBansAndLifts) {
+  SourceBanCache cache(db_->path(), clock_);
+  EXPECT_FALSE(cache.banned("203.0.113.7"));
+  fail(5, "203.0.113.7", "");
+  cache.refresh();
+  EXPECT_TRUE(cache.banned("203.0.113.7"));
+  EXPECT_FALSE(cache.banned("203.0.113.8"));
+  ASSERT_EQ(run({"bans", "lift", "203.0.113.7"}), kExitOk) << err_.str();
+  cache.refresh();
+  EXPECT_FALSE(cache.banned("203.0.113.7"));
+}
+
+}  // namespace
+}  // namespace bastion::gateway::admin::testing
