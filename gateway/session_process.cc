@@ -1,6 +1,9 @@
 #include "gateway/session_process.h"
 
 #include <libssh/callbacks.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +17,7 @@
 
 #include "audit/event_log.h"
 #include "audit/session_store.h"
+#include "audit/sftp_recorder.h"
 #include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
@@ -384,6 +388,14 @@ void SessionProcess::start(ChannelBridge& b) {
   auto rec = b.request().pty ? recorders_->open_pty(*id, b.number(), *b.request().pty, what)
                              : recorders_->open_exec(*id, b.number(), what);
   if (!rec) return refuse(b, "the session cannot be recorded (" + rec.error().message + "); access refused");
+  if (op->type == authz::OpType::Sftp) {
+    // Each SFTP operation parsed in transit is an audit event; one that cannot be written ends
+    // the session (the recorder then reports failure).
+    rec = audit::sftp_recorder(std::move(*rec), [this, sid = *id, srv = server->name](const std::string& kind,
+                                                                                    nlohmann::json details) {
+      return record(kind, srv, sid, std::move(details));
+    });
+  }
 
   auto up = upstream_for(*server, r->target.login);
   if (!up) return refuse(b, up.error().message);
@@ -496,6 +508,9 @@ int SessionProcess::run() {
 
 int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettings& settings) {
   alarm(static_cast<unsigned>(settings.login_grace_seconds));  // sshd's LoginGraceTime: SIGALRM ends us
+  // Keystrokes are tiny packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms stalls.
+  int yes = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
   SessionPtr client(ssh_new());
   if (!client || ssh_bind_accept_fd(bind, client.get(), fd) != SSH_OK) {
     spdlog::error("{}: cannot set up the SSH session", peer.to_string());
