@@ -1,0 +1,205 @@
+#!/usr/bin/python3
+"""report: turns the result files scripts/bench leaves in RES_DIR into a Markdown table (stdout)
+and one JSON document (--json FILE). Nothing here is measured; it only summarises."""
+import argparse
+import glob
+import json
+import os
+import statistics
+import sys
+
+LEGS = ("direct", "jump", "bastion")
+CIPHER_NAMES = {"aes": "aes256-gcm@openssh.com", "chacha": "chacha20-poly1305@openssh.com"}
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def fmt(v, digits=None):
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if digits is None:
+        digits = 0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2
+    return f"{v:.{digits}f}"
+
+
+def ratio(b, j):
+    return None if b is None or j in (None, 0) else b / j
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("res")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    res = a.res
+    meta = load(os.path.join(res, "meta.json")) or {}
+    out = {"meta": meta, "rows": [], "raw": {}}
+    rows = []  # (label, {leg: text}, ratio or None, json-row)
+
+    def add(label, values, texts=None, r=None, extra=None):
+        row = {"measurement": label, **{leg: values.get(leg) for leg in LEGS}, "bastion_over_jump": r}
+        if extra:
+            row.update(extra)
+        out["rows"].append(row)
+        texts = texts or {leg: fmt(values.get(leg)) for leg in LEGS}
+        rows.append((label, texts, r))
+
+    # Throughput
+    tp = {}
+    path = os.path.join(res, "throughput.txt")
+    if os.path.exists(path):
+        for line in open(path):
+            d, c, leg, v = line.split()
+            tp.setdefault((d, c, leg), []).append(float(v))
+        out["raw"]["throughput_mbps"] = {f"{d}/{c}/{leg}": v for (d, c, leg), v in tp.items()}
+        mib = meta.get("bytes", 0) / (1 << 20)
+        size = f"{mib / 1024:.0f} GiB" if mib >= 1024 else f"{mib:.0f} MiB"
+        for c in ("aes", "chacha"):
+            for d in ("download", "upload"):
+                vals = {leg: tp.get((d, c, leg)) for leg in LEGS}
+                if not any(vals.values()):
+                    continue
+                med = {leg: statistics.median(v) if v else None for leg, v in vals.items()}
+                texts = {leg: (f"{fmt(med[leg])} [{fmt(min(v))}–{fmt(max(v))}]" if v else "–") for leg, v in vals.items()}
+                n = max(len(v) for v in vals.values() if v)
+                add(f"{d} MB/s, {CIPHER_NAMES[c]} (median [min–max] of {n} × {size})", med, texts,
+                    ratio(med["bastion"], med["jump"]),
+                    {"min": {leg: min(v) if v else None for leg, v in vals.items()},
+                     "max": {leg: max(v) if v else None for leg, v in vals.items()}})
+
+    # New connection + true
+    con = {leg: load(os.path.join(res, f"connect-{leg}.json")) for leg in LEGS}
+    if any(con.values()):
+        med = {leg: v["median"] if v else None for leg, v in con.items()}
+        texts = {leg: (f"{fmt(v['median'])} [{fmt(v['min'])}–{fmt(v['max'])}]" if v else "–") for leg, v in con.items()}
+        n = max(v["n"] for v in con.values() if v)
+        add(f"new connection + `true`, ms, incl. auth (median [min–max] of {n})", med, texts,
+            ratio(med["bastion"], med["jump"]), {"detail": con})
+
+    # Keystroke echo
+    for c in ("aes", "chacha"):
+        e = {leg: load(os.path.join(res, f"echo-{leg}-{c}.json")) for leg in LEGS}
+        if any(e.values()):
+            p50 = {leg: v["p50"] if v else None for leg, v in e.items()}
+            texts = {leg: (f"{fmt(v['p50'])} / {fmt(v['p99'])}" if v else "–") for leg, v in e.items()}
+            n = max(v["n"] for v in e.values() if v)
+            add(f"keystroke echo p50 / p99 ms, {CIPHER_NAMES[c]} (n={n})", p50, texts,
+                ratio(p50["bastion"], p50["jump"]), {"detail": e})
+
+    # Concurrency and memory
+    lim = load(os.path.join(res, "concurrency-limits.json"))
+    cc = {leg: load(os.path.join(res, f"concurrency-{leg}.json")) for leg in LEGS}
+    if any(cc.values()):
+        held = {leg: v.get("held") if v else None for leg, v in cc.items()}
+        texts = {}
+        for leg, v in cc.items():
+            if not v:
+                texts[leg] = "–"
+            elif "error" in v:
+                texts[leg] = f"{v['held']} of {v['requested']} (failed: {v['error'][:60]})"
+            else:
+                texts[leg] = f"{v['held']}"
+        cap = f", capped at {lim['cap']} by limits" if lim and lim["cap"] < lim["requested"] else ""
+        req = lim["requested"] if lim else "?"
+        add(f"concurrent pty sessions running `cat` held open (asked {req}{cap})", held, texts,
+            ratio(held["bastion"], held["jump"]), {"limits": lim, "detail": cc})
+        p99 = {leg: v["echo"]["p99"] if v and "echo" in v else None for leg, v in cc.items()}
+        texts = {leg: (f"{fmt(v['echo']['p50'])} / {fmt(v['echo']['p99'])} / max {fmt(v['echo']['max'])}"
+                       f" ({'≤' if v['within_50ms_p99'] else '>'} 50 ms p99)"
+                       if v and "echo" in v else "–") for leg, v in cc.items()}
+        add("echo p50 / p99 ms with all of them held", p99, texts, ratio(p99["bastion"], p99["jump"]))
+        b = cc.get("bastion")
+        idle = load(os.path.join(res, "pss-idle.json"))
+        if b and "pss_kib" in b:
+            marginal = (b["pss_kib"] - idle["pss_kib"]) / b["held"] if idle else None
+            add("bastiond PSS per held session, KiB (total ÷ sessions; marginal over idle)",
+                {"bastion": b["pss_kib_per_session"]},
+                {"direct": "–", "jump": "–",
+                 "bastion": f"{fmt(b['pss_kib_per_session'])} ({b['pss_kib'] / 1024:.1f} MiB in {b['pss_processes']} "
+                            f"processes ÷ {b['held']}); marginal {fmt(marginal)}"},
+                None, {"pss_total_kib": b["pss_kib"], "pss_idle_kib": idle and idle["pss_kib"],
+                       "marginal_kib_per_session": marginal})
+
+    # Rate
+    rt = {leg: load(os.path.join(res, f"rate-{leg}.json")) for leg in LEGS}
+    if any(rt.values()):
+        ps = {leg: v["per_second"] if v else None for leg, v in rt.items()}
+        texts = {leg: (f"{fmt(v['per_second'])}" + (f" ({v['failed']} failed)" if v["failed"] else "") if v else "–")
+                 for leg, v in rt.items()}
+        v0 = next(v for v in rt.values() if v)
+        add(f"new authenticated sessions/s running `true` ({v0['n']} logins, {v0['parallel']} at a time)", ps, texts,
+            ratio(ps["bastion"], ps["jump"]), {"detail": rt})
+
+    ciphers = []
+    cpath = os.path.join(res, "ciphers.jsonl")
+    if os.path.exists(cpath):
+        ciphers = [json.loads(l) for l in open(cpath) if l.strip()]
+    out["negotiated_ciphers"] = ciphers
+
+    # Markdown
+    m = meta
+    print(f"Bastion vs OpenSSH on loopback — {m.get('mode')} run, {m.get('date')}, {m.get('seconds')} s")
+    print()
+    print(f"Machine: {m.get('nproc')} × {m.get('cpu')}, Linux {m.get('kernel')}, {m.get('openssh')}; "
+          f"load average {m.get('load_start')} at start, {m.get('load_end')} at end.")
+    print()
+    print("| measurement | direct | jump (`ssh -J`) | bastion | bastion ÷ jump |")
+    print("|---|---:|---:|---:|---:|")
+    for label, texts, r in rows:
+        print(f"| {label} | {texts['direct']} | {texts['jump']} | {texts['bastion']} | {fmt(r, 2) if r else '–'} |")
+    print()
+    dec = load(os.path.join(res, "decide.json"))
+    missing = load(os.path.join(res, "decide-missing.json"))
+    if dec:
+        out["decide_bench"] = dec
+        print("Grant decision (bench/decide_bench, Google Benchmark; 100 000 grants, 1 000 operators, 500 servers):")
+        print()
+        print("| benchmark | real time | CPU time |")
+        print("|---|---:|---:|")
+        for b in dec.get("benchmarks", []):
+            if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+                continue
+            print(f"| {b['name']} | {fmt(b['real_time'])} {b['time_unit']} | {fmt(b['cpu_time'])} {b['time_unit']} |")
+        print()
+    elif missing:
+        out["decide_bench"] = {"missing": missing["missing"]}
+        print(f"Grant decision: {missing['missing']} is not built; build it with "
+              "`cmake -B build -DBASTION_BENCH=ON && cmake --build build --target decide_bench` "
+              "(needs libbenchmark-dev), then rerun.")
+        print()
+    notes = [
+        "Same ssh client and config for all legs; ciphers pinned on the client and on the target sshd "
+        "(one target instance per cipher, so the bastion's upstream leg uses the same cipher); compression off.",
+        "bastion: bastiond with recording on (pty sessions as asciicast, exec byte-exact) and full 2FA: "
+        "key + TOTP via SSH_ASKPASS/oathtool; every login is a fresh operator with its own key and TOTP secret.",
+        "Throughput and keystroke echo run over one ControlMaster per leg and cipher (one bastion login each); "
+        "`new connection` and `sessions/s` open a new connection every time (`-S none`), a fresh operator per "
+        "bastion login; concurrency uses one master connection per "
+        f"{m.get('per_master')} sessions on every leg (bastiond accepts at most 64 channels per connection).",
+        "Connection time, concurrency and sessions/s use aes256-gcm@openssh.com.",
+        "Download: `head -c N /dev/zero` on the target, counted by `wc -c` locally; upload: local "
+        "`head -c N /dev/zero` into `wc -c` on the target; both byte counts checked.",
+    ]
+    if ciphers:
+        notes.append("Negotiated (from each master's ssh -v log): " +
+                     ", ".join(f"{c['leg']}={c['negotiated']}" for c in sorted(ciphers, key=lambda c: c["leg"])))
+    out["notes"] = notes
+    for n in notes:
+        print(f"- {n}")
+    if a.json:
+        os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
