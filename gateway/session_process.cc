@@ -164,6 +164,8 @@ int SessionProcess::handle_forward_open(ssh_message msg) {
   auto allow = authorize(*who_.spec.target, authz::Operation::forward(host, port));
   if (!allow) {
     spdlog::warn("{}: forward to {} refused: {}", who_.who.name, dest, allow.error().message);
+    (void)record("channel.refused", who_.spec.target->server, std::nullopt,
+                 {{"reason", allow.error().message}, {"request", "forward " + dest}});
     return 1;
   }
   ssh_channel ch = ssh_message_channel_request_open_reply_accept(msg);
@@ -242,7 +244,15 @@ Result<Route> SessionProcess::route(ChannelBridge& b) {
   if (who_.spec.target) return Route{*who_.spec.target, req.kind, req.command};
   if (req.kind == RequestKind::Exec) {
     auto ct = parse_command_target(req.command);
-    if (!ct) return Error{ct.error().message + "; usage: ssh -t " + who_.who.name + "@bastion LOGIN@SERVER [COMMAND]"};
+    if (!ct) {
+      auto words = authz::split_command_line(req.command);
+      if (words && !words->empty() && admin::is_admin_command(words->front())) {
+        std::string out, err;
+        run_admin(*words, out, err);  // refused by the role rule, with its message
+        return Error{err.rfind("bastion: ", 0) == 0 ? err.substr(9, err.find_last_not_of('\n') - 8) : err};
+      }
+      return Error{ct.error().message + "; usage: ssh -t " + who_.who.name + "@bastion LOGIN@SERVER [COMMAND]"};
+    }
     if (ct->command.empty()) return Route{ct->target, RequestKind::Shell, ""};
     return Route{ct->target, RequestKind::Exec, ct->command};
   }
@@ -532,8 +542,13 @@ int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettin
   }
   auto on_event = [&](const AuthEvent& e) -> Status {
     if (!services.events) return Error{"no audit log"};
-    audit::Event ev{clock.now(), e.success ? "auth.success" : "auth.failure", e.user, peer.to_string(), "", {}, {}};
-    ev.details = {{"method", e.method}, {"reason", e.reason}, {"invalid_user", e.unknown_user}};
+    // The actor is the account ("alice"), so `audit list --actor alice` finds her failures too;
+    // the user name as sent ("alice+root+web1") stays in the details.
+    auto spec = parse_user(e.user);
+    std::string actor = spec ? spec->operator_name : e.user;
+    std::string server = spec && spec->target ? spec->target->server : "";
+    audit::Event ev{clock.now(), e.success ? "auth.success" : "auth.failure", actor, peer.to_string(), server, {}, {}};
+    ev.details = {{"method", e.method}, {"reason", e.reason}, {"invalid_user", e.unknown_user}, {"user", e.user}};
     return services.events->append(ev);
   };
   auto who = authenticate(client.get(), services.store.get(), clock, settings.auth, on_event);

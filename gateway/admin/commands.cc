@@ -118,6 +118,16 @@ int unknown_command(const Args& args, CommandContext& ctx) {
   return usage_error(ctx, "'" + args[0] + "' needs one of: " + subcommands, "");
 }
 
+}  // namespace
+
+bool is_admin_command(std::string_view first_word) {
+  for (const auto& c : kCommands)
+    if (!c.words.empty() && c.words[0] == first_word) return true;
+  return false;
+}
+
+namespace {
+
 std::string review_commands() {
   std::string out;
   for (const auto& c : kCommands) {

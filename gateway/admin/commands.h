@@ -52,6 +52,10 @@ struct CommandContext {
 // output goes to ctx.out, a single "<program>: <reason>" line to ctx.err on failure.
 int run_command(const std::vector<std::string>& args, CommandContext& ctx);
 
+// is_admin_command: the first word names a command of the set ("grant", "sessions", …), so the
+// SSH front can answer an operator who typed one with the role rule instead of a target error.
+bool is_admin_command(std::string_view first_word);
+
 // print_command_list writes the synopsis of every command, one per line (for --help).
 void print_command_list(std::ostream& out, std::string_view program);
 
