@@ -1,0 +1,97 @@
+// Officers administer over SSH: `ssh boss@bastion grant add …` runs the admin command set (the same
+// as bastionctl), `ssh -t boss@bastion` gives the admin console — never a shell (DESIGN.md rule 8) —
+// and every change made that way is in the audit trail with the officer's name and address.
+// boss logs in once (TOTP codes are accepted once) and multiplexes every command over that login.
+#include <gtest/gtest.h>
+
+#include "tests/e2e/harness/diagnostics.h"
+#include "tests/e2e/harness/live.h"
+#include "tests/e2e/harness/test_env.h"
+
+namespace bastion::e2e {
+namespace {
+
+std::vector<std::string> grant_add_words(const TestEnv& env, const std::string& op) {
+  return {"grant", "add", "--operator", op, "--server", "web1", "--login", env.login(), "--ops", "shell",
+          "--for", "1h", "--reason", "test", "--json"};
+}
+
+class OfficerOverSsh : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    boss_ = std::make_unique<OperatorIdentity>(env_.bastion.add_operator("boss", {"--role", "officer"}));
+    boss_->set_port(env_.bastion.port());
+    alice_ = std::make_unique<OperatorIdentity>(env_.new_operator("alice", /*ops=*/{}));
+    mux_ = std::make_unique<Multiplexed>(*boss_, env_.tmp.path() + "/cm-boss");
+  }
+
+  TestEnv env_;
+  std::unique_ptr<OperatorIdentity> boss_, alice_;
+  std::unique_ptr<Multiplexed> mux_;
+};
+
+TEST_F(OfficerOverSsh, GrantAddPrintsTheGrantAndIsAuditedWithActorAndAddress) {
+  RunResult r = mux_->run(grant_add_words(env_, alice_->name()));
+  ASSERT_EQ(r.exit(), 0) << diag(env_, r);
+  nlohmann::json g = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(g.is_discarded()) << "not JSON:\n" << diag(env_, r);
+  if (g.contains("grant")) g = g["grant"];
+  ASSERT_TRUE(g.contains("id")) << g.dump();
+  EXPECT_EQ(g["operator"], alice_->name());
+  EXPECT_EQ(g["server"], "web1");
+  EXPECT_EQ(g["login"], env_.login());
+  EXPECT_EQ(g["ops"], nlohmann::json::array({"shell"}));
+  const auto id = g["id"].get<std::int64_t>();
+
+  // It is a real grant: the store has it…
+  nlohmann::json shown = env_.bastion.ctl_json({"grant", "show", std::to_string(id)});
+  EXPECT_EQ(shown["operator"], alice_->name()) << shown.dump();
+  // …and a second change over the same login: revoke it again.
+  RunResult revoke = mux_->run({"grant", "revoke", std::to_string(id)});
+  ASSERT_EQ(revoke.exit(), 0) << diag(env_, revoke);
+
+  // Every admin change made over SSH is an admin.* event by boss from a loopback address and port.
+  std::vector<std::string> kinds;
+  for (const auto& e : env_.bastion.ctl_json({"audit", "list", "--actor", "boss"})) {
+    const std::string kind = e["kind"];
+    if (kind.rfind("admin.", 0) != 0) continue;
+    kinds.push_back(kind);
+    EXPECT_TRUE(mentions(e["source"].get<std::string>(), "^127\\.0\\.0\\.1:[0-9]+$")) << e.dump();
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"admin.grant.add", "admin.grant.revoke"}))
+      << env_.bastion.ctl_ok({"audit", "list"}).out;
+}
+
+TEST_F(OfficerOverSsh, ConsoleRunsCommandsAndNeverAShell) {
+  std::int64_t id = env_.bastion.grant(alice_->name(), "web1", env_.login(), {"shell"});
+  RunResult r = mux_->run({}, std::string("grant list --json\nsh\nbash\necho shell-$((6*7))\nexit\n"), {"-tt"});
+  EXPECT_EQ(r.exit(), 0) << diag(env_, r);
+  EXPECT_FALSE(r.status.timed_out) << diag(env_, r);
+  EXPECT_TRUE(mentions(r.out, "\"id\": *" + std::to_string(id) + "[^0-9]")) << diag(env_, r);
+  EXPECT_NE(r.out.find(alice_->name()), std::string::npos) << diag(env_, r);
+  EXPECT_TRUE(mentions(r.out, "unknown command 'sh'")) << diag(env_, r);
+  EXPECT_TRUE(mentions(r.out, "unknown command 'bash'")) << diag(env_, r);
+  EXPECT_EQ(r.out.find("shell-42"), std::string::npos) << "a shell evaluated the input:\n" << diag(env_, r);
+  EXPECT_EQ(r.out.find("uid="), std::string::npos) << diag(env_, r);
+}
+
+TEST_F(OfficerOverSsh, NoShellThroughExecEither) {
+  RunResult r = mux_->run({"sh", "-c", "'echo shell-$((6*7))'"});
+  EXPECT_NE(r.exit(), 0) << diag(env_, r);
+  EXPECT_EQ(r.out.find("shell-42"), std::string::npos) << diag(env_, r);
+  EXPECT_TRUE(mentions(r.err, "unknown command 'sh'")) << diag(env_, r);
+}
+
+TEST(OperatorOverSsh, AdminCommandIsRefusedWithTheRoleMessage) {
+  TestEnv env;
+  OperatorIdentity alice = env.new_operator("alice");
+  RunResult r = run_as(alice, alice.ssh(alice.user(), grant_add_words(env, alice.name())));
+  EXPECT_NE(r.exit(), 0) << diag(env, r);
+  EXPECT_TRUE(mentions(r.err, "officer command")) << diag(env, r);
+  EXPECT_TRUE(mentions(r.err, "you are an operator")) << diag(env, r);
+  // Nothing was granted.
+  for (const auto& g : env.bastion.ctl_json({"grant", "list"})) EXPECT_NE(g["reason"], "test") << g.dump();
+}
+
+}  // namespace
+}  // namespace bastion::e2e
