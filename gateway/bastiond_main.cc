@@ -75,6 +75,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       ("lock-account-window", po::value(&m.account_window)->default_value(m.account_window), "… within this many minutes")
       ("lock-account-minutes", po::value(&m.account_lock)->default_value(m.account_lock), "length of an account lock")
       ("connect-timeout", po::value(&o.settings.upstream.connect_timeout_seconds)->default_value(10), "seconds to reach a server")
+      ("recording-cap", po::value(&o.settings.recording_cap_bytes)->default_value(o.settings.recording_cap_bytes),
+       "bytes of an exec/scp/rsync/sftp recording stored at most (0 = no cap); the rest is counted and hashed")
       ("events-json", po::value(&o.settings.sinks.json_lines_path), "also append every audit event to this JSON lines file (for a SIEM)")
       ("syslog", po::bool_switch(&o.settings.sinks.syslog), "also send every audit event to syslog (auth events under AUTHPRIV)")
       ("purge-interval", po::value(&o.purge_interval_hours)->default_value(24), "hours between retention runs (the first runs at start)")

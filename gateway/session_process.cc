@@ -471,7 +471,7 @@ std::string SessionProcess::end_reason(const ChannelBridge& b, Seconds now) {
 }
 
 int SessionProcess::run() {
-  recorders_ = audit::file_recorder_factory(settings_.state_dir + "/recordings", clock_);
+  recorders_ = audit::file_recorder_factory(settings_.state_dir + "/recordings", clock_, settings_.recording_cap_bytes);
   event_.reset(ssh_event_new());
   // libssh consults channel callbacks (ChannelBridge) only when server callbacks are registered;
   // none of ours are needed beyond that, so the struct stays empty and everything else arrives
