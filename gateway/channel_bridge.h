@@ -92,6 +92,7 @@ class ChannelBridge {
   // Set by the session process once it has written the session row.
   std::int64_t session_id = 0;
   std::optional<std::int64_t> grant_id;
+  Seconds started_at{};  // when its recording opened
 
  private:
   enum class Flow { Moved, Idle, Eof, Failed };

@@ -387,6 +387,7 @@ void SessionProcess::start(ChannelBridge& b) {
   auto id = sessions_.start(row);
   if (!id) return refuse(b, "the session journal cannot be written (" + id.error().message + "); access refused");
   b.session_id = *id;
+  b.started_at = clock_.now();
   if (!record("session.start", server->name, *id,
               {{"login", r->target.login}, {"grant", allow->grant.id}, {"operation", allow->op_name},
                {"request", r->kind == RequestKind::Shell ? "shell" : r->command}, {"pty", b.request().pty.has_value()}}))
@@ -424,7 +425,7 @@ void SessionProcess::close_session_row(ChannelBridge& b, std::string_view status
     if (*rec) {
       details["recording"] = {{"path", (*rec)->path}, {"sha256", (*rec)->sha256},
                               {"bytes_in", (*rec)->bytes_in}, {"bytes_out", (*rec)->bytes_out}};
-      (void)sessions_.add_recording(b.session_id, b.number(), **rec, now, now);
+      (void)sessions_.add_recording(b.session_id, b.number(), **rec, b.started_at, now);
     } else {
       details["recording_error"] = rec->error().message;
       spdlog::error("session {}: closing the recording failed: {}", b.session_id, rec->error().message);
