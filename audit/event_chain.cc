@@ -66,4 +66,22 @@ nlohmann::json event_json(const StoredEvent& s) {
           {"hash", s.hash}};
 }
 
+EventRow read_event_row(const db::Statement& q) {
+  EventRow r;
+  StoredEvent& s = r.stored;
+  s.id = q.col_int(0);
+  s.event.at = from_unix(q.col_int(1));
+  s.event.kind = q.col_text(2);
+  s.event.actor = q.col_text(3);
+  s.event.source = q.col_text(4);
+  s.event.server = q.col_text(5);
+  if (!q.col_null(6)) s.event.session_id = q.col_int(6);
+  r.details_text = q.col_text(7);
+  s.event.details = nlohmann::json::parse(r.details_text, nullptr, false);
+  if (s.event.details.is_discarded()) s.event.details = r.details_text;
+  s.prev_hash = q.col_text(8);
+  s.hash = q.col_text(9);
+  return r;
+}
+
 }  // namespace bastion::audit

@@ -24,10 +24,12 @@
 // text (a user name sent by an attacker) with U+FFFD before it is stored and hashed, so what is
 // stored is what is hashed, byte for byte.
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "audit/event_log.h"
+#include "authz/db.h"
 #include "authz/text.h"
 
 namespace bastion::audit {
@@ -53,5 +55,21 @@ nlohmann::json event_json(const StoredEvent& e);
 
 // iso8601_utc (authz/text.h) renders "2026-11-23T14:00:00Z".
 using bastion::iso8601_utc;
+
+// kEventColumns: the columns of `events`, in the order read_event_row reads them. Every reader of
+// the table selects exactly these, so the writer's reader and the verifier's cannot drift apart.
+inline constexpr std::string_view kEventColumns =
+    "id, at, kind, actor, source, server, session_id, details, prev_hash, hash";
+
+// EventRow: one stored event as read. details_text is the column exactly as stored (what the hash
+// covers, and what verification compares); stored.event.details is it parsed, or the raw text as
+// a JSON string when it is not JSON (only a tampered row holds such).
+struct EventRow {
+  StoredEvent stored;
+  std::string details_text;
+};
+
+// read_event_row reads the current row of a statement that selected kEventColumns.
+EventRow read_event_row(const db::Statement& q);
 
 }  // namespace bastion::audit

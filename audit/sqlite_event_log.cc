@@ -9,26 +9,7 @@ namespace {
 
 using Bind = std::variant<std::int64_t, std::string>;
 
-constexpr std::string_view kEventColumns = "id, at, kind, actor, source, server, session_id, details, prev_hash, hash";
-
-// stored_event reads the columns of kEventColumns. Details that are not JSON (only a tampered row
-// can hold such) are returned as a JSON string of the raw text.
-StoredEvent stored_event(const db::Statement& q) {
-  StoredEvent s;
-  s.id = q.col_int(0);
-  s.event.at = from_unix(q.col_int(1));
-  s.event.kind = q.col_text(2);
-  s.event.actor = q.col_text(3);
-  s.event.source = q.col_text(4);
-  s.event.server = q.col_text(5);
-  if (!q.col_null(6)) s.event.session_id = q.col_int(6);
-  const std::string details = q.col_text(7);
-  s.event.details = nlohmann::json::parse(details, nullptr, false);
-  if (s.event.details.is_discarded()) s.event.details = details;
-  s.prev_hash = q.col_text(8);
-  s.hash = q.col_text(9);
-  return s;
-}
+StoredEvent stored_event(const db::Statement& q) { return read_event_row(q).stored; }
 
 // Where collects SQL conditions and their parameters, in order.
 struct Where {

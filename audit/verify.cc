@@ -86,18 +86,9 @@ struct Row {
 };
 
 Row read_row(const db::Statement& q) {
-  Row r;
-  r.id = q.col_int(0);
-  r.event.at = from_unix(q.col_int(1));
-  r.event.kind = q.col_text(2);
-  r.event.actor = q.col_text(3);
-  r.event.source = q.col_text(4);
-  r.event.server = q.col_text(5);
-  if (!q.col_null(6)) r.event.session_id = q.col_int(6);
-  r.details_text = q.col_text(7);
-  r.prev_hash = q.col_text(8);
-  r.hash = q.col_text(9);
-  return r;
+  EventRow e = read_event_row(q);
+  return Row{e.stored.id, std::move(e.stored.event), std::move(e.details_text), std::move(e.stored.prev_hash),
+             std::move(e.stored.hash)};
 }
 
 std::string id_text(std::int64_t id) { return std::to_string(id); }
@@ -168,7 +159,7 @@ void verify_events(db::Database& db, VerifyReport& report) {
   report.purged_events = anchors.count();
   ChainWalker walker(anchors, report);
   auto q = db.prepare(
-      "SELECT id, at, kind, actor, source, server, session_id, details, prev_hash, hash FROM events ORDER BY id");
+      "SELECT " + std::string(kEventColumns) + " FROM events ORDER BY id");
   while (q.step()) walker.check(read_row(q));
 }
 
