@@ -88,7 +88,7 @@ Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string&
   if (!find_client_terms(*db, client)) return Error{"no client named '" + client + "'"};
   auto tar = TarGzWriter::create(out_path);
   if (!tar) return tar.error();
-  Exporter exporter(db, client, *tar, SystemClock().now());
+  Exporter exporter(db, client, *tar, process_clock().now());
   Status st = exporter.run();
   if (st) st = tar->finish();
   if (!st) {

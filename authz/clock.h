@@ -1,6 +1,7 @@
 #pragma once
 // Clock is injected everywhere a decision depends on time, so tests never depend on wall-clock luck.
 #include <chrono>
+#include <optional>
 
 namespace bastion {
 
@@ -30,6 +31,16 @@ class FixedClock final : public Clock {
  private:
   Seconds t_;
 };
+
+// process_clock is the clock bastiond and bastionctl run on: the system clock, except in a build
+// with test hooks (BASTION_TEST_HOOKS, on only where the tests are built) when the environment
+// variable BASTION_TEST_CLOCK_FILE names a file holding a whole number of seconds: that shift is
+// added to the system time, read again at each call, so an end-to-end test can move a running
+// daemon hours ahead (ban expiry, grant end) without waiting. A shift file that cannot be read
+// or parsed counts as no shift.
+const Clock& process_clock();
+// test_clock_shift: the shift in force, if the test clock is active (for the start-up warning).
+std::optional<std::chrono::seconds> test_clock_shift();
 
 inline Seconds from_unix(long long s) { return Seconds{std::chrono::seconds{s}}; }
 inline long long to_unix(Seconds t) { return t.time_since_epoch().count(); }

@@ -229,8 +229,7 @@ Result<OperatorKey> parse_authorized_key(std::string_view line) {
 // ==================================================================== SqliteStore
 
 const Clock& SqliteStore::default_clock() {
-  static const SystemClock clock;
-  return clock;
+  return process_clock();
 }
 
 SqliteStore::SqliteStore(db::DatabasePtr db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}

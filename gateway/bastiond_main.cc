@@ -226,7 +226,9 @@ int main(int argc, char** argv) {
                o.settings.state_dir);
   ssh_bind raw_bind = bind->get();
   const DaemonSettings& settings = o.settings;
-  SystemClock clock;
+  const Clock& clock = process_clock();
+  if (auto shift = test_clock_shift())
+    spdlog::warn("TEST CLOCK in use (BASTION_TEST_CLOCK_FILE, shift {} s): this build is for tests only", shift->count());
   DatabaseBanGuard guard(o.settings.db_path, o.settings.sinks, o.bans, clock);
   o.settings.auth.guard = &guard;
   o.settings.auth.on_authenticated = leave_preauth;

@@ -531,7 +531,7 @@ int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettin
     spdlog::info("{}: key exchange failed: {}", peer.to_string(), ssh_get_error(client.get()));
     return 1;
   }
-  SystemClock clock;
+  const Clock& clock = process_clock();
   Services services;
   if (auto db = db::Database::open(settings.db_path, false)) {
     services.db = *db;

@@ -84,7 +84,7 @@ int run(const Globals& g, const std::vector<std::string>& args) {
   // event commit in one transaction (gateway/admin/commands.cc, run_change).
   bastion::audit::SqliteSessionStore sessions(*db);
   const auto events = bastion::audit::open_event_log(*db);
-  bastion::SystemClock clock;
+  const bastion::Clock& clock = bastion::process_clock();
   admin::CommandContext ctx{.store = store,
                             .clock = clock,
                             .out = std::cout,
