@@ -21,6 +21,9 @@ struct SessionStart {
   std::string source;  // "203.0.113.7:51234"
   Seconds start{};
   int pid = 0;
+  // max_live caps the operator's live sessions across every connection (0 = no cap): start is
+  // refused, with the count, when the operator already has that many.
+  int max_live = 0;
 };
 
 struct SessionRow {

@@ -57,15 +57,28 @@ bool fits_int64(std::uint64_t v) { return v <= static_cast<std::uint64_t>(std::n
 
 Result<std::int64_t> SqliteSessionStore::start(const SessionStart& s) {
   try {
+    // The count and the insert in one write transaction: two connections of one operator starting
+    // at once cannot both slip under the cap.
+    db::Database::Transaction tx(*db_);
+    if (s.max_live > 0) {
+      auto c = db_->prepare(R"(SELECT count(*) FROM sessions WHERE "operator" = ? AND status = 'live')");
+      c.bind(1, s.operator_name);
+      c.step();
+      if (auto live = c.col_int(0); live >= s.max_live)
+        return Error{s.operator_name + " already has " + std::to_string(live) +
+                     " live sessions, the most one operator may hold at once; end one first"};
+    }
     auto q = db_->prepare(
         R"(INSERT INTO sessions ("operator", server, login, grant_id, client, source, started_at, pid)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?))");
     q.bind(1, s.operator_name).bind(2, s.server).bind(3, s.login).bind(4, s.grant_id);
     q.bind(5, s.client).bind(6, s.source).bind(7, static_cast<std::int64_t>(to_unix(s.start))).bind(8, std::int64_t{s.pid});
     q.step();
-    return db_->last_insert_id();
+    auto id = db_->last_insert_id();
+    tx.commit();
+    return id;
   } catch (const db::DbError& e) {
-    return Error{std::string("cannot record the session start: ") + e.what()};
+    return Error{std::string("the session journal cannot be written (") + e.what() + "); access refused"};
   }
 }
 

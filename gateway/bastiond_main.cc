@@ -1,4 +1,6 @@
 // bastiond: the bastion daemon. Listens, forks one session process per connection.
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,113 +14,34 @@
 #include <fstream>
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
 
 #include "authz/db.h"
 #include "gateway/bans.h"
+#include "gateway/config.h"
 #include "gateway/housekeeping.h"
 #include "gateway/keys.h"
 #include "gateway/listener.h"
 #include "gateway/session_process.h"
 #include "gateway/upstream.h"
 
-namespace po = boost::program_options;
 using namespace bastion;
 using namespace bastion::gateway;
 
 namespace {
 
 std::atomic<bool> g_stop{false};
-void on_stop_signal(int) { g_stop.store(true); }
-
-struct Options {
-  std::string config;
-  std::string listen = "0.0.0.0:2222";
-  DaemonSettings settings;
-  PreAuthLimits preauth;
-  authz::BanPolicy bans;
-  std::string log_level = "info";
-  int purge_interval_hours = 24;
-};
-
-// BanMinutes reads a duration option given in whole minutes into a policy field.
-struct BanMinutes {
-  int source_window = 15, source_ban = 30, source_max_ban = 24 * 60, account_window = 60, account_lock = 60;
-};
+std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_reload{false};
+void on_stop_signal(int sig) {
+  g_stop_signal.store(sig);
+  g_stop.store(true);
+}
+void on_reload_signal(int) { g_reload.store(true); }
 
 int usage_error(const std::string& msg) {
   std::cerr << "bastiond: " << msg << "\n";
   return 2;
-}
-
-// parse_options reads the command line, then the config file for anything not given there.
-std::optional<int> parse_options(int argc, char** argv, Options& o) {
-  BanMinutes m;
-  po::options_description desc("bastiond — the Bastion SSH gateway daemon\n\nOptions");
-  desc.add_options()("help,h", "show this help")
-      ("config,c", po::value(&o.config), "configuration file (key = value, same names as the options)")
-      ("listen", po::value(&o.listen)->default_value(o.listen), "address to listen on, HOST:PORT ([V6]:PORT); port 0 picks a free one")
-      ("db", po::value(&o.settings.db_path), "database file (created by `bastionctl --db FILE init`)")
-      ("state-dir", po::value(&o.settings.state_dir), "directory for recordings and runtime files")
-      ("host-key", po::value(&o.settings.host_key_path), "host private key (default: beside the database)")
-      ("egress-key", po::value(&o.settings.egress_key_path), "egress private key (default: beside the database)")
-      ("login-grace", po::value(&o.settings.login_grace_seconds)->default_value(60), "seconds to complete authentication")
-      ("max-auth-tries", po::value(&o.settings.auth.max_attempts)->default_value(6), "failed attempts before disconnect")
-      ("max-startups", po::value(&o.preauth.max_total)->default_value(o.preauth.max_total), "unauthenticated connections at once; more are closed on accept")
-      ("max-startups-per-source", po::value(&o.preauth.max_per_source)->default_value(o.preauth.max_per_source), "unauthenticated connections at once from one address")
-      ("ban-source-failures", po::value(&o.bans.source_failures)->default_value(o.bans.source_failures), "failed authentications from one address that ban it …")
-      ("ban-source-window", po::value(&m.source_window)->default_value(m.source_window), "… within this many minutes")
-      ("ban-source-minutes", po::value(&m.source_ban)->default_value(m.source_ban), "length of a first ban of an address; each further one doubles")
-      ("ban-source-max-minutes", po::value(&m.source_max_ban)->default_value(m.source_max_ban), "longest ban of an address")
-      ("lock-account-failures", po::value(&o.bans.account_failures)->default_value(o.bans.account_failures), "failed authentications on one account that lock it …")
-      ("lock-account-window", po::value(&m.account_window)->default_value(m.account_window), "… within this many minutes")
-      ("lock-account-minutes", po::value(&m.account_lock)->default_value(m.account_lock), "length of an account lock")
-      ("connect-timeout", po::value(&o.settings.upstream.connect_timeout_seconds)->default_value(10), "seconds to reach a server")
-      ("recording-cap", po::value(&o.settings.recording_cap_bytes)->default_value(o.settings.recording_cap_bytes),
-       "bytes of an exec/scp/rsync/sftp recording stored at most (0 = no cap); the rest is counted and hashed")
-      ("events-json", po::value(&o.settings.sinks.json_lines_path), "also append every audit event to this JSON lines file (for a SIEM)")
-      ("syslog", po::bool_switch(&o.settings.sinks.syslog), "also send every audit event to syslog (auth events under AUTHPRIV)")
-      ("purge-interval", po::value(&o.purge_interval_hours)->default_value(24), "hours between retention runs (the first runs at start)")
-      ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error");
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("config")) {
-      std::ifstream in(vm["config"].as<std::string>());
-      if (!in) return usage_error("cannot read configuration file " + vm["config"].as<std::string>());
-      po::store(po::parse_config_file(in, desc), vm);
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return usage_error(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  using Positive = std::pair<const char*, int>;
-  for (auto [name, value] : std::initializer_list<Positive>{
-           {"max-startups", o.preauth.max_total}, {"max-startups-per-source", o.preauth.max_per_source},
-                              {"ban-source-failures", o.bans.source_failures}, {"ban-source-window", m.source_window},
-                              {"ban-source-minutes", m.source_ban}, {"ban-source-max-minutes", m.source_max_ban},
-                              {"lock-account-failures", o.bans.account_failures}, {"lock-account-window", m.account_window},
-                              {"lock-account-minutes", m.account_lock}, {"login-grace", o.settings.login_grace_seconds},
-                              {"max-auth-tries", o.settings.auth.max_attempts}}) {
-    if (value < 1) return usage_error(std::string("--") + name + " must be at least 1");
-  }
-  using std::chrono::minutes;
-  o.bans.source_window = minutes(m.source_window);
-  o.bans.source_first_ban = minutes(m.source_ban);
-  o.bans.source_max_ban = minutes(std::max(m.source_max_ban, m.source_ban));
-  o.bans.account_window = minutes(m.account_window);
-  o.bans.account_lock = minutes(m.account_lock);
-  if (o.settings.db_path.empty()) return usage_error("--db FILE is required (or db = FILE in --config)");
-  if (o.settings.state_dir.empty()) return usage_error("--state-dir DIR is required (or state-dir = DIR in --config)");
-  auto keys = default_key_paths(o.settings.db_path);
-  if (o.settings.host_key_path.empty()) o.settings.host_key_path = keys.host_key;
-  if (o.settings.egress_key_path.empty()) o.settings.egress_key_path = keys.egress_key;
-  return std::nullopt;
 }
 
 // signature_algorithms: what the host key can sign with, offered alone (no SHA-1 "ssh-rsa").
@@ -187,33 +110,77 @@ Status write_port_file(const std::string& state_dir, int port) {
   return ok_status();
 }
 
+std::string account_name(uid_t uid) {
+  if (passwd* pw = getpwuid(uid)) return pw->pw_name;
+  return "uid " + std::to_string(uid);
+}
+
+// drop_privileges: with --user, a daemon started as root keeps nothing of root once the port is
+// bound — every session process is forked from the unprivileged listener.
+Status drop_privileges(const std::string& user) {
+  if (user.empty()) {
+    if (geteuid() == 0)
+      spdlog::warn("running as root: start bastiond with --user bastion (or User=bastion in its systemd unit) so "
+                   "that no session process holds root privileges");
+    return ok_status();
+  }
+  passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr)
+    return Error{"--user " + user + ": no such account (create one: useradd --system --home-dir /var/lib/bastion "
+                 "--shell /usr/sbin/nologin " + user + ")"};
+  if (pw->pw_uid == 0) return Error{"--user " + user + " is root; name an unprivileged account"};
+  if (geteuid() != 0) {
+    if (geteuid() == pw->pw_uid) return ok_status();  // already that account, e.g. systemd's User=
+    return Error{"--user " + user + " needs bastiond to start as root (it runs as " + account_name(geteuid()) + ")"};
+  }
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+      setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
+    return Error{"cannot switch to user " + user + ": " + std::strerror(errno)};
+  if (setuid(0) == 0 || seteuid(0) == 0) return Error{"switched to " + user + " but root could be regained; refusing to run"};
+  return ok_status();
+}
+
+std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : std::to_string(sig); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
-  if (auto rc = parse_options(argc, argv, o)) return *rc;
-  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  const std::vector<std::string> args(argv, argv + argc);
+  auto parsed = parse_daemon_config(args, read_text_file);
+  if (!parsed) return usage_error(parsed.error().message);
+  DaemonConfig cfg = std::move(*parsed);
+  if (cfg.help) {
+    std::cout << daemon_help() << "\n";
+    return 0;
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ bastiond[%P] %l: %v", spdlog::pattern_time_type::utc);
   umask(077);
   ssh_init();
 
-  auto addr = parse_listen(o.listen);
+  auto addr = parse_listen(cfg.listen);
   if (!addr) return usage_error(addr.error().message);
-  if (auto st = check_startup(o.settings); !st) {
-    std::cerr << "bastiond: " << st.error().message << "\n";
-    return 1;
-  }
-  auto bind = make_bind(o.settings);
-  if (!bind) {
-    std::cerr << "bastiond: " << bind.error().message << "\n";
-    return 1;
-  }
+  // Bind first: a port below 1024 needs root (or CAP_NET_BIND_SERVICE), which --user then drops.
   auto listener = Listener::bind(addr->first, addr->second);
   if (!listener) {
     std::cerr << "bastiond: " << listener.error().message << "\n";
     return 1;
   }
-  if (auto st = write_port_file(o.settings.state_dir, listener->port()); !st) {
+  if (auto st = drop_privileges(cfg.run_as); !st) {
+    std::cerr << "bastiond: " << st.error().message << "\n";
+    return 1;
+  }
+  DaemonSettings& settings = cfg.settings;
+  if (auto st = check_startup(settings); !st) {
+    std::cerr << "bastiond: " << st.error().message << "\n";
+    return 1;
+  }
+  auto bind = make_bind(settings);
+  if (!bind) {
+    std::cerr << "bastiond: " << bind.error().message << "\n";
+    return 1;
+  }
+  if (auto st = write_port_file(settings.state_dir, listener->port()); !st) {
     std::cerr << "bastiond: " << st.error().message << "\n";
     return 1;
   }
@@ -221,36 +188,81 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_stop_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  sa.sa_handler = on_reload_signal;
+  sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  spdlog::info("listening on {}:{} (database {}, state {})", addr->first, listener->port(), o.settings.db_path,
-               o.settings.state_dir);
+  signal(SIGUSR1, SIG_IGN);
+  spdlog::info("listening on {}:{} as {} (database {}, state {})", addr->first, listener->port(),
+               account_name(geteuid()), settings.db_path, settings.state_dir);
   ssh_bind raw_bind = bind->get();
-  const DaemonSettings& settings = o.settings;
   const Clock& clock = process_clock();
   if (auto shift = test_clock_shift())
     spdlog::warn("TEST CLOCK in use (BASTION_TEST_CLOCK_FILE, shift {} s): this build is for tests only", shift->count());
-  DatabaseBanGuard guard(o.settings.db_path, o.settings.sinks, o.bans, clock);
-  o.settings.auth.guard = &guard;
-  o.settings.auth.on_authenticated = leave_preauth;
-  SourceBanCache banned(o.settings.db_path, clock);
+  std::optional<DatabaseBanGuard> guard;
+  guard.emplace(settings.db_path, settings.sinks, cfg.bans, clock);
+  settings.auth.guard = &*guard;
+  settings.auth.on_authenticated = leave_preauth;
+  SourceBanCache banned(settings.db_path, clock);
   Housekeeping housekeeping(settings, clock);
-  housekeeping.purge_interval = std::chrono::hours(o.purge_interval_hours);
+  housekeeping.purge_interval = std::chrono::hours(cfg.purge_interval_hours);
   housekeeping.close_stale_sessions();
+  housekeeping.record("daemon.start", {{"pid", getpid()}, {"user", account_name(geteuid())},
+                                       {"listen", addr->first + ":" + std::to_string(listener->port())},
+                                       {"config", cfg.config_path}, {"test_clock", test_clock_shift().has_value()}});
+
+  // reload: SIGHUP re-reads the command line and the configuration file. What parses is applied to
+  // connections accepted from now on; live sessions keep the settings they started with (their
+  // process has its own copy). A file that does not parse changes nothing.
+  auto reload = [&] {
+    auto next = parse_daemon_config(args, read_text_file);
+    if (!next) {
+      spdlog::error("reload refused, the running configuration is kept: {}", next.error().message);
+      housekeeping.record("daemon.reload_failed", {{"error", next.error().message}, {"config", cfg.config_path}});
+      return;
+    }
+    ReloadPlan plan = plan_reload(cfg, *next);
+    cfg = std::move(*next);
+    guard.emplace(settings.db_path, settings.sinks, cfg.bans, clock);
+    settings.auth.guard = &*guard;
+    settings.auth.on_authenticated = leave_preauth;
+    housekeeping.purge_interval = std::chrono::hours(cfg.purge_interval_hours);
+    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+    for (const auto& line : plan.changed) spdlog::info("reload: {}", line);
+    for (const auto& line : plan.needs_restart) spdlog::warn("reload: {} (takes effect at the next restart)", line);
+    spdlog::info("configuration reloaded: {} change(s); {} live connection(s) untouched", plan.changed.size(),
+                 listener->live_children());
+    housekeeping.record("daemon.reload", {{"changed", plan.changed}, {"needs_restart", plan.needs_restart},
+                                          {"live_connections", listener->live_children()}, {"config", cfg.config_path}});
+  };
   Listener::Hooks hooks{[&](int pid, int status) { housekeeping.close_sessions_of(pid, status); },
-                        [&] { housekeeping.tick(); },
+                        [&] {
+                          if (g_reload.exchange(false)) reload();
+                          housekeeping.tick();
+                        },
                         [&](const std::string& address) { return banned.banned(address); }};
   // The listener's cache may be up to a second old: the session process asks the database once
   // more before any SSH work, and closes a banned source's connection the same way.
   auto handler = [&](int fd, const Peer& peer) {
-    if (auto ban = guard.source_ban(peer.address)) {
+    if (auto ban = guard->source_ban(peer.address)) {
       spdlog::info("{}: closed before SSH: {}", peer.to_string(), authz::refusal_text(*ban));
       close(fd);
       return 1;
     }
     return serve_connection(fd, peer, raw_bind, settings);
   };
-  listener->serve(handler, g_stop, hooks, o.preauth);
-  spdlog::info("stopping");
+  listener->serve(handler, g_stop, hooks, cfg.preauth);
+
+  // Stop: no new connection; live sessions get the grace to end, then are cut cleanly.
+  const std::string why = signal_name(g_stop_signal.load());
+  const int live = listener->live_children();
+  spdlog::info("{}: stopping; {} connection(s) live, grace {} s", why, live, cfg.stop_grace_seconds);
+  housekeeping.record("daemon.stopping", {{"signal", why}, {"live_connections", live}, {"grace_seconds", cfg.stop_grace_seconds}});
+  hooks.on_tick = nullptr;
+  auto report = listener->drain(std::chrono::seconds(cfg.stop_grace_seconds), hooks);
+  spdlog::info("stopped: {} connection(s) ended within the grace, {} cut after it, {} killed", report.ended,
+               report.cut, report.killed);
+  housekeeping.record("daemon.stop", {{"ended_within_grace", report.ended}, {"cut_after_grace", report.cut},
+                                      {"killed", report.killed}});
   ssh_finalize();
   return 0;
 }

@@ -40,6 +40,25 @@ void Housekeeping::abort_sessions(const std::function<bool(int)>& match, const s
   }
 }
 
+bool Housekeeping::record(const std::string& kind, nlohmann::json details) {
+  try {
+    auto db = db::Database::open(settings_.db_path, false);
+    if (!db) {
+      spdlog::error("audit event {} lost: {}", kind, db.error().message);
+      return false;
+    }
+    audit::Event ev{clock_.now(), kind, "bastiond", "", "", std::nullopt, std::move(details)};
+    if (auto st = audit::open_event_log(*db, settings_.sinks)->append(ev); !st) {
+      spdlog::error("audit event {} lost: {}", kind, st.error().message);
+      return false;
+    }
+    return true;
+  } catch (const db::DbError& e) {
+    spdlog::error("audit event {} lost: {}", kind, e.what());
+    return false;
+  }
+}
+
 void Housekeeping::close_sessions_of(int pid, int wait_status) {
   // A process that exits normally has closed its own rows; only a killed one leaves them open.
   if (!WIFSIGNALED(wait_status)) return;

@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "authz/clock.h"
 #include "gateway/session_process.h"
 
@@ -24,6 +26,9 @@ class Housekeeping {
   // tick runs retention when it is due: at start and then every `purge_interval`, in a forked
   // child so that the accept loop never waits on it.
   void tick();
+  // record appends an event about the daemon itself (start, reload, stop), actor "bastiond".
+  // Returns false, after logging why, if it could not be written.
+  bool record(const std::string& kind, nlohmann::json details);
 
   std::chrono::seconds purge_interval{24 * 3600};
 

@@ -172,13 +172,71 @@ void Listener::spawn(int conn, const Peer& peer, const ConnectionHandler& handle
     g_preauth_fd = pipe_fds[1];
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
+    signal(SIGHUP, SIG_IGN);  // a reload is the daemon's business; live sessions carry on
     signal(SIGCHLD, SIG_DFL);
+    signal(SIGUSR1, SIG_IGN);  // the stop notice means something only once authenticated
     _exit(handler(conn, peer));
   }
   close(conn);
   close(pipe_fds[1]);
   preauth_.push_back({pid, peer.address, pipe_fds[0]});
+  children_.insert(pid);
+}
+
+void Listener::reap(const Hooks& hooks) {
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    if (WIFSIGNALED(status)) spdlog::warn("session process {} killed by signal {}", pid, WTERMSIG(status));
+    forget_preauth([pid](const PreAuth& p) { return p.pid == pid; });
+    children_.erase(pid);
+    if (hooks.on_child_exit) hooks.on_child_exit(pid, status);
+  }
+}
+
+Listener::DrainReport Listener::drain(std::chrono::seconds grace, const Hooks& hooks) {
+  using namespace std::chrono_literals;
+  using SteadyClock = std::chrono::steady_clock;
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  // Unauthenticated connections hold no session: they end at once and count in no total.
+  std::set<int> sessions = children_;
+  for (const auto& p : preauth_) {
+    kill(p.pid, SIGTERM);
+    sessions.erase(p.pid);
+  }
+  // wait_until reaps until every process of `sessions` is gone or the deadline passes, adding
+  // the ones that ended to `counter`.
+  auto wait_until = [&](SteadyClock::time_point deadline, int& counter) {
+    for (;;) {
+      reap(hooks);
+      std::erase_if(sessions, [&](int pid) {
+        if (children_.count(pid)) return false;
+        ++counter;
+        return true;
+      });
+      if (sessions.empty() || SteadyClock::now() >= deadline) return;
+      poll(nullptr, 0, 50);
+    }
+  };
+  DrainReport report;
+  for (int pid : sessions) kill(pid, SIGUSR1);
+  wait_until(SteadyClock::now() + grace, report.ended);
+  if (!sessions.empty()) {
+    spdlog::warn("stop: the grace of {} s is over; cutting {} session process(es)", grace.count(), sessions.size());
+    for (int pid : sessions) kill(pid, SIGTERM);
+    wait_until(SteadyClock::now() + 5s, report.cut);
+  }
+  if (!sessions.empty()) {
+    report.killed = static_cast<int>(sessions.size());
+    for (int pid : sessions) kill(pid, SIGKILL);
+    int gone = 0;
+    wait_until(SteadyClock::now() + 5s, gone);
+  }
+  reap(hooks);  // the pre-auth processes, long gone by now
+  for (const auto& p : preauth_) close(p.fd);
+  preauth_.clear();
+  return report;
 }
 
 void Listener::serve(const ConnectionHandler& handler, const std::atomic<bool>& stop, const Hooks& hooks,
@@ -195,13 +253,7 @@ void Listener::serve(const ConnectionHandler& handler, const std::atomic<bool>& 
       if (fds[i].revents != 0) released.push_back(fds[i].fd);
     }
     forget_preauth([&](const PreAuth& p) { return std::find(released.begin(), released.end(), p.fd) != released.end(); });
-    int status = 0;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      if (WIFSIGNALED(status)) spdlog::warn("session process {} killed by signal {}", pid, WTERMSIG(status));
-      forget_preauth([pid](const PreAuth& p) { return p.pid == pid; });
-      if (hooks.on_child_exit) hooks.on_child_exit(pid, status);
-    }
+    reap(hooks);
     if (hooks.on_tick) hooks.on_tick();
     if (auto now = std::chrono::steady_clock::now(); now - last_report >= std::chrono::seconds(1)) {
       last_report = now;

@@ -3,8 +3,10 @@
 // and forks one session process per connection (crash and compromise isolation); the child never
 // returns to the accept loop.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,19 @@ class Listener {
   void serve(const ConnectionHandler& handler, const std::atomic<bool>& stop, const Hooks& hooks = {},
              const PreAuthLimits& limits = {});
 
+  // DrainReport: how the session processes alive at a stop ended.
+  struct DrainReport {
+    int ended = 0;   // on their own within the grace
+    int cut = 0;     // after the grace, on SIGTERM (sessions cut cleanly)
+    int killed = 0;  // still there 5 s after SIGTERM: SIGKILL
+  };
+  // drain stops accepting (closes the listening socket), closes unauthenticated connections at
+  // once, warns the session processes (SIGUSR1), lets them end on their own for `grace`, then
+  // sends SIGTERM, and SIGKILL to any still there 5 s later. on_child_exit runs for each.
+  DrainReport drain(std::chrono::seconds grace, const Hooks& hooks);
+  // live_children: session processes running now (authenticated or not).
+  int live_children() const { return static_cast<int>(children_.size()); }
+
   // preauth_count: connections currently unauthenticated (in total, or from one address).
   int preauth_count() const { return static_cast<int>(preauth_.size()); }
   int preauth_count(const std::string& address) const;
@@ -79,11 +94,14 @@ class Listener {
   void spawn(int conn, const Peer& peer, const ConnectionHandler& handler);
   void forget_preauth(const std::function<bool(const PreAuth&)>& done);
   void note_drop(const std::string& address, const std::string& why);
+  // reap collects every session process that has ended (without waiting) and tells the hooks.
+  void reap(const Hooks& hooks);
   void report_drops();
 
   int fd_ = -1;
   int port_ = 0;
   std::vector<PreAuth> preauth_;
+  std::set<int> children_;  // every session process not yet reaped
   std::map<std::string, int> drops_;  // reason -> connections dropped since the last report
   std::string last_dropped_;
 };

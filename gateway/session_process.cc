@@ -3,6 +3,7 @@
 #include <libssh/callbacks.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,6 +34,23 @@ namespace {
 
 constexpr int kRefusedExit = 1;
 constexpr int kMaxChannels = 64;
+
+// Set by the signal handlers installed once the operator has authenticated (serve_connection).
+volatile sig_atomic_t g_stop_notice = 0;     // SIGUSR1: the bastion is stopping
+volatile sig_atomic_t g_stop_requested = 0;  // SIGTERM: end the connection now, cleanly
+void on_stop_notice(int) { g_stop_notice = 1; }
+void on_stop_request(int) { g_stop_requested = 1; }
+
+using Steady = std::chrono::steady_clock;
+
+// silence_ms: how long ago the operator's side last sent us anything, as the kernel saw it
+// (TCP_INFO), whatever libssh made of it; -1 if unknown.
+long long silence_ms(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+  return info.tcpi_last_data_recv;
+}
 
 // Route: where a channel goes and what it runs there.
 struct Route {
@@ -84,6 +102,13 @@ class SessionProcess {
   // "closed" (ended normally), "aborted" (ended by the bastion, reason given) or "refused".
   void close_session_row(ChannelBridge& b, std::string_view status);
   void enforce_grants();
+  // watch_connection applies the idle timeout, the keepalive probes and a stop of the bastion;
+  // it returns a reason when the whole connection must end now, "" otherwise.
+  std::string watch_connection(Steady::time_point now);
+  // notify_all writes a line to every channel's operator (stderr, so it never mixes into output).
+  void notify_all(const std::string& text);
+  // end_connection cuts every channel with `reason`, closes their rows and records why.
+  void end_connection(const std::string& reason, const char* event_kind);
   std::string end_reason(const ChannelBridge& b, Seconds now);
   // record appends an audit event about this connection; an error means it was not recorded.
   Status record(std::string kind, const std::string& server, std::optional<std::int64_t> session,
@@ -109,6 +134,11 @@ class SessionProcess {
   std::vector<std::unique_ptr<ChannelBridge>> bridges_;
   std::vector<std::unique_ptr<ChannelBridge>> incoming_;  // opened inside callbacks, adopted after
   int next_channel_ = 0;
+
+  Steady::time_point last_activity_ = Steady::now();  // a byte moved on some channel, or one opened
+  bool idle_warned_ = false;
+  Steady::time_point last_probe_{};
+  int probes_unanswered_ = 0;
 };
 
 int SessionProcess::on_message(ssh_session, ssh_message msg, void* self) {
@@ -383,9 +413,12 @@ void SessionProcess::start(ChannelBridge& b) {
   if (!server) return refuse(b, "unknown server '" + r->target.server + "'");
 
   audit::SessionStart row{who_.who.name, server->name, r->target.login, allow->grant.id, server->client,
-                          peer_.to_string(), clock_.now(), static_cast<int>(getpid())};
+                          peer_.to_string(), clock_.now(), static_cast<int>(getpid()),
+                          settings_.max_sessions_per_operator};
+  // Refused either by the per-operator cap or because the journal cannot be written (fail closed);
+  // the store's message says which.
   auto id = sessions_.start(row);
-  if (!id) return refuse(b, "the session journal cannot be written (" + id.error().message + "); access refused");
+  if (!id) return refuse(b, id.error().message);
   b.session_id = *id;
   b.started_at = clock_.now();
   if (!record("session.start", server->name, *id,
@@ -471,6 +504,76 @@ std::string SessionProcess::end_reason(const ChannelBridge& b, Seconds now) {
   return "";
 }
 
+void SessionProcess::notify_all(const std::string& text) {
+  std::string line = "\r\nbastion: " + text + "\r\n";
+  for (auto& b : bridges_) {
+    if (b->state() == ChannelBridge::State::Done || b->client_gone()) continue;
+    ssh_channel_write_stderr(b->client(), line.data(), static_cast<uint32_t>(line.size()));
+  }
+}
+
+void SessionProcess::end_connection(const std::string& reason, const char* event_kind) {
+  spdlog::warn("{} from {}: connection ended: {}", who_.who.name, peer_.to_string(), reason);
+  std::vector<std::int64_t> ids;
+  for (auto& b : bridges_) {
+    if (b->session_id != 0) ids.push_back(b->session_id);
+    if (b->state() != ChannelBridge::State::Done) b->cut(reason + "; connection closed");
+    if (b->session_id != 0) close_session_row(*b, "aborted");
+  }
+  (void)record(event_kind, who_.spec.target ? who_.spec.target->server : "", std::nullopt,
+               {{"reason", reason}, {"sessions", ids}});
+  // What the cut wrote to the operator leaves before the connection closes.
+  ssh_set_blocking(client_, 1);
+  ssh_blocking_flush(client_, 2000);
+  ssh_disconnect(client_);
+}
+
+std::string SessionProcess::watch_connection(Steady::time_point now) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  if (g_stop_requested) return "the bastion is stopping";
+  if (g_stop_notice) {
+    g_stop_notice = 0;
+    notify_all("the bastion is stopping: this connection will be closed in " +
+               std::to_string(settings_.stop_grace_seconds) + " s; please finish your work");
+    (void)record("connection.stop_notice", who_.spec.target ? who_.spec.target->server : "", std::nullopt,
+                 {{"grace_seconds", settings_.stop_grace_seconds}});
+  }
+  const auto idle = duration_cast<seconds>(now - last_activity_).count();
+  if (const int limit = settings_.idle_timeout_seconds; limit > 0) {
+    if (idle >= limit) return "idle for " + std::to_string(idle) + " s (idle timeout " + std::to_string(limit) + " s)";
+    if (!idle_warned_ && idle >= limit - settings_.idle_warning_seconds) {
+      idle_warned_ = true;
+      const auto left = limit - idle;
+      notify_all("this connection has been idle for " + std::to_string(idle) + " s and will be closed in " +
+                 std::to_string(left) + " s unless something is sent");
+      (void)record("connection.idle_warning", who_.spec.target ? who_.spec.target->server : "", std::nullopt,
+                   {{"idle_seconds", idle}, {"closes_in_seconds", left}});
+    }
+  }
+  if (const int every = settings_.alive_interval_seconds; every > 0) {
+    const long long silent = silence_ms(ssh_get_fd(client_));
+    const long long since_probe = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_probe_).count();
+    // Anything received since the last probe went out answers it (the reply itself, or any other
+    // packet); on loopback the reply comes back within the same millisecond, hence the slack.
+    if (silent >= 0 && (silent < every * 1000LL || silent <= since_probe + 5)) probes_unanswered_ = 0;
+    if (silent >= every * 1000LL && now - last_probe_ >= seconds(every)) {
+      if (probes_unanswered_ >= settings_.alive_count_max &&
+          silent >= every * 1000LL * (settings_.alive_count_max + 1))
+        return "the operator's side stopped answering (" + std::to_string(probes_unanswered_) +
+               " keepalive probes unanswered over " + std::to_string(silent / 1000) + " s)";
+      // libssh answers for the pending probe before sending another: the second call sends one
+      // when the first only collected the previous reply.
+      ssh_send_keepalive(client_);
+      ssh_send_keepalive(client_);
+      spdlog::debug("{}: keepalive probe {} (silent {} ms)", peer_.to_string(), probes_unanswered_ + 1, silent);
+      last_probe_ = now;
+      ++probes_unanswered_;
+    }
+  }
+  return "";
+}
+
 int SessionProcess::run() {
   recorders_ = audit::file_recorder_factory(settings_.state_dir + "/recordings", clock_, settings_.recording_cap_bytes);
   event_.reset(ssh_event_new());
@@ -487,12 +590,16 @@ int SessionProcess::run() {
   while (ssh_is_connected(client_)) {
     int rc = ssh_event_dopoll(event_.get(), progress ? 0 : 200);
     if (rc == SSH_ERROR && !ssh_is_connected(client_)) break;
+    if (!incoming_.empty()) last_activity_ = Steady::now();
     for (auto& b : incoming_) bridges_.push_back(std::move(b));
     incoming_.clear();
     progress = false;
     for (std::size_t i = 0; i < bridges_.size(); ++i) {
       ChannelBridge& b = *bridges_[i];
-      if (b.state() == ChannelBridge::State::Starting) start(b);
+      if (b.state() == ChannelBridge::State::Starting) {
+        start(b);
+        last_activity_ = Steady::now();  // reaching the server is not idleness
+      }
       progress |= b.pump();
       if (b.state() == ChannelBridge::State::Done && b.session_id != 0)
         close_session_row(b, b.end_reason().empty() ? "closed" : "aborted");
@@ -503,9 +610,18 @@ int SessionProcess::run() {
     std::erase_if(bridges_, [](const auto& b) {
       return b->state() == ChannelBridge::State::Done && b->client_gone() && b->session_id == 0;
     });
-    if (auto now = std::chrono::steady_clock::now(); now - last_check >= std::chrono::seconds(1)) {
+    auto now = Steady::now();
+    if (progress) {
+      last_activity_ = now;
+      idle_warned_ = false;
+    }
+    if (now - last_check >= std::chrono::seconds(1) || g_stop_requested || g_stop_notice) {
       last_check = now;
       enforce_grants();
+      if (auto why = watch_connection(now); !why.empty()) {
+        end_connection(why, "connection.cut");
+        break;
+      }
     }
   }
   for (auto& b : bridges_) {
@@ -559,6 +675,11 @@ int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettin
     return 1;
   }
   alarm(0);
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_notice;
+  sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = on_stop_request;
+  sigaction(SIGTERM, &sa, nullptr);
   int rc = 0;
   {
     // The process (its channels and upstream sessions) must be gone before ssh_disconnect(),

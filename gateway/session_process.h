@@ -24,9 +24,26 @@ struct DaemonSettings {
   // Exec/scp/rsync/sftp recordings store at most this many bytes (0 = no cap); beyond it bytes
   // are still counted and hashed, and the recording says it was capped.
   std::uint64_t recording_cap_bytes = std::uint64_t{1} << 30;
+  // Live proxied sessions one operator may hold at once, over all connections (0 = no cap).
+  int max_sessions_per_operator = 10;
+  // A connection with no byte moving on any channel for idle_timeout_seconds is closed (0 = never);
+  // idle_warning_seconds before that, each channel's operator is warned on stderr.
+  int idle_timeout_seconds = 0;
+  int idle_warning_seconds = 60;
+  // Keepalive probes (keepalive@openssh.com, which clients must answer) go to an operator who has
+  // sent nothing for alive_interval_seconds; a connection silent for alive_count_max intervals is
+  // dropped as dead (sshd's ClientAliveInterval / ClientAliveCountMax). 0 = no probes.
+  int alive_interval_seconds = 15;
+  int alive_count_max = 3;
+  // On SIGTERM, live sessions get this long before they are cut (for the notice to operators).
+  int stop_grace_seconds = 20;
 };
 
+
 // serve_connection runs in the child for one accepted socket; returns the process exit status.
+// Once the operator has authenticated, SIGUSR1 means "the bastion is stopping" (each channel's
+// operator is told how long is left) and SIGTERM ends the connection cleanly: every channel is
+// cut with a message, its recording closed and its row marked "aborted".
 int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettings& settings);
 
 }  // namespace bastion::gateway

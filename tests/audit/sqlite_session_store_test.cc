@@ -36,6 +36,24 @@ class SqliteSessionStoreTest : public ::testing::Test {
   SessionStorePtr store_;
 };
 
+TEST_F(SqliteSessionStoreTest, LiveSessionCapPerOperatorRefusesTheOneOverItAndFreesWhenOneEnds) {
+  SessionStart s = alice_on_web1(1700000000);
+  s.max_live = 2;
+  auto first = store_->start(s);
+  auto second = store_->start(s);
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto third = store_->start(s);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().message,
+            "alice already has 2 live sessions, the most one operator may hold at once; end one first");
+  SessionStart bob = s;
+  bob.operator_name = "bob";
+  EXPECT_TRUE(store_->start(bob).ok()) << "the cap is per operator";
+  ASSERT_TRUE(store_->finish(*first, from_unix(1700000060), 0, "closed", "").ok());
+  EXPECT_TRUE(store_->start(s).ok()) << "an ended session no longer counts";
+  EXPECT_EQ(store_->list().size(), 4u) << "the refused start left no row";
+}
+
 TEST_F(SqliteSessionStoreTest, StartedSessionIsLiveWithEveryFieldKept) {
   const std::int64_t id = started(1700000000);
   EXPECT_GT(id, 0);
@@ -209,7 +227,7 @@ TEST_F(SqliteSessionStoreTest, DatabaseFailureIsAnErrorNotAnException) {
   db_->exec("PRAGMA query_only = ON");
   auto id = store_->start(alice_on_web1(1700000000));
   ASSERT_FALSE(id.ok());
-  EXPECT_NE(id.error().message.find("cannot record the session start"), std::string::npos) << id.error().message;
+  EXPECT_NE(id.error().message.find("the session journal cannot be written"), std::string::npos) << id.error().message;
 }
 
 }  // namespace

@@ -192,6 +192,7 @@ void Bastion::start() {
   std::remove(port_file.c_str());
   SpawnOptions o;
   o.argv = {d_path_, "--listen", "127.0.0.1:0", "--db", db(), "--state-dir", state_dir()};
+  o.argv.insert(o.argv.end(), daemon_args_.begin(), daemon_args_.end());
   o.stdout_file = dir_ + "/bastiond.log";
   o.stderr_file = dir_ + "/bastiond.log";
   proc_ = std::make_unique<Process>(std::move(o));
@@ -234,6 +235,22 @@ ExitStatus Bastion::stop() {
   ExitStatus s = proc_->terminate(std::chrono::seconds(5));
   proc_->kill_group(SIGKILL);  // per-connection children that outlived their listener
   proc_.reset();
+  return s;
+}
+
+int Bastion::daemon_pid() const { return proc_ ? static_cast<int>(proc_->pid()) : 0; }
+
+void Bastion::signal_daemon(int sig) const {
+  if (proc_) proc_->signal(sig);
+}
+
+std::optional<ExitStatus> Bastion::wait_daemon(std::chrono::milliseconds timeout) {
+  if (!proc_) return ExitStatus{};
+  auto s = proc_->wait(timeout);
+  if (s) {
+    proc_->kill_group(SIGKILL);  // per-connection children that outlived their listener
+    proc_.reset();
+  }
   return s;
 }
 

@@ -10,7 +10,9 @@
 // (Bastion::add_operator / TestEnv::new_operator are cheap: one ssh-keygen, one bastionctl call) or
 // multiplex their channels over one authenticated connection (ControlMaster).
 #include <cstdint>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +96,14 @@ class Bastion {
   // stop: SIGTERM, SIGKILL after 5 s. Returns how the daemon ended.
   ExitStatus stop();
   bool running() const { return proc_ != nullptr; }
+  // set_daemon_args: extra bastiond options for the next start(), e.g. {"--idle-timeout", "4"}.
+  void set_daemon_args(std::vector<std::string> args) { daemon_args_ = std::move(args); }
+  // daemon_pid: the listener's pid (0 when not running); signal_daemon sends it sig, and only it.
+  int daemon_pid() const;
+  void signal_daemon(int sig) const;
+  // wait_daemon: how bastiond ended, or nullopt if it still runs after timeout. Once it has ended,
+  // running() is false.
+  std::optional<ExitStatus> wait_daemon(std::chrono::milliseconds timeout);
   int port() const { return port_; }
 
   const std::string& dir() const { return dir_; }
@@ -119,6 +129,7 @@ class Bastion {
   std::string dir_, ctl_path_, d_path_;
   int port_ = 0;
   std::unique_ptr<Process> proc_;
+  std::vector<std::string> daemon_args_;
 };
 
 // The catalogue entries add_server creates, in that order.

@@ -53,6 +53,7 @@ class LiveClient {
   std::optional<ExitStatus> wait(std::chrono::milliseconds timeout);
   std::optional<WallClock::time_point> ended_at() const { return ended_at_; }
   bool running();
+  int pid() const { return static_cast<int>(proc_->pid()); }
   std::string out() const { return proc_->out(); }
   std::string err() const { return proc_->err(); }
   RunResult result();  // status (or timed_out while running), out, err

@@ -1,0 +1,103 @@
+// Tests for gateway/config.cc: bastiond's command line and configuration file, and what a reload
+// may change.
+#include "gateway/config.h"
+
+#include <gtest/gtest.h>
+
+namespace bastion::gateway {
+namespace {
+
+// parse: bastiond with `args`, its --config file (if named) holding `file`.
+Result<DaemonConfig> parse(std::vector<std::string> args, const std::string& file = "") {
+  args.insert(args.begin(), "bastiond");
+  return parse_daemon_config(args, [&](const std::string& path) -> Result<std::string> {
+    if (path != "/etc/bastion/bastion.conf") return Error{"cannot read configuration file " + path};
+    return file;
+  });
+}
+
+const std::vector<std::string> kMinimal = {"--db", "/var/lib/bastion/bastion.db", "--state-dir", "/var/lib/bastion/state"};
+
+TEST(DaemonConfig, DefaultsAreTheDocumentedOnes) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->listen, "0.0.0.0:2222");
+  EXPECT_EQ(c->preauth.max_total, 100);
+  EXPECT_EQ(c->preauth.max_per_source, 10);
+  EXPECT_EQ(c->bans.source_failures, 5);
+  EXPECT_EQ(c->bans.source_first_ban, std::chrono::minutes(30));
+  EXPECT_EQ(c->bans.source_max_ban, std::chrono::hours(24));
+  EXPECT_EQ(c->bans.account_failures, 10);
+  EXPECT_EQ(c->bans.account_lock, std::chrono::hours(1));
+  EXPECT_EQ(c->settings.max_sessions_per_operator, 10);
+  EXPECT_EQ(c->settings.alive_interval_seconds, 15);
+  EXPECT_EQ(c->settings.alive_count_max, 3);
+  EXPECT_EQ(c->stop_grace_seconds, 20);
+  EXPECT_EQ(c->settings.host_key_path, "/var/lib/bastion/host_ed25519_key");
+  EXPECT_EQ(c->values.at("max-startups"), "100");
+}
+
+TEST(DaemonConfig, TheFileFillsWhatTheCommandLineLeavesAndTheCommandLineWins) {
+  auto c = parse({"--config", "/etc/bastion/bastion.conf", "--idle-timeout", "900"},
+                 "db = /srv/b.db\nstate-dir = /srv/state\n# comment\nidle-timeout = 60\nidle-warning = 30\n"
+                 "max-startups-per-source = 3\nuser = bastion\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->settings.db_path, "/srv/b.db");
+  EXPECT_EQ(c->settings.idle_timeout_seconds, 900);
+  EXPECT_EQ(c->settings.idle_warning_seconds, 30);
+  EXPECT_EQ(c->preauth.max_per_source, 3);
+  EXPECT_EQ(c->run_as, "bastion");
+}
+
+TEST(DaemonConfig, MistakesAreRefusedWithALineThatNamesThem) {
+  auto unknown = parse({"--config", "/etc/bastion/bastion.conf"}, "db = /a\nstate-dir = /b\nidle-timout = 5\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("idle-timout"), std::string::npos) << unknown.error().message;
+
+  auto not_a_number = parse({"--config", "/etc/bastion/bastion.conf"}, "db = /a\nstate-dir = /b\nmax-startups = many\n");
+  ASSERT_FALSE(not_a_number.ok());
+  EXPECT_NE(not_a_number.error().message.find("max-startups"), std::string::npos) << not_a_number.error().message;
+
+  auto missing_file = parse({"--config", "/nowhere.conf"});
+  ASSERT_FALSE(missing_file.ok());
+  EXPECT_EQ(missing_file.error().message, "cannot read configuration file /nowhere.conf");
+
+  std::vector<std::string> zero = kMinimal;
+  zero.insert(zero.end(), {"--max-startups", "0"});
+  ASSERT_FALSE(parse(zero).ok());
+  EXPECT_EQ(parse(zero).error().message, "--max-startups must be at least 1");
+
+  std::vector<std::string> warning = kMinimal;
+  warning.insert(warning.end(), {"--idle-timeout", "60", "--idle-warning", "60"});
+  ASSERT_FALSE(parse(warning).ok());
+  EXPECT_EQ(parse(warning).error().message, "--idle-warning (60 s) must be shorter than --idle-timeout (60 s)");
+
+  std::vector<std::string> level = kMinimal;
+  level.insert(level.end(), {"--log-level", "loud"});
+  ASSERT_FALSE(parse(level).ok());
+
+  auto no_db = parse({"--state-dir", "/b"});
+  ASSERT_FALSE(no_db.ok());
+  EXPECT_EQ(no_db.error().message, "--db FILE is required (or db = FILE in --config)");
+}
+
+TEST(DaemonConfig, AReloadAppliesWhatItCanAndKeepsWhatNeedsARestart) {
+  const std::string before = "db = /srv/b.db\nstate-dir = /srv/state\nlisten = 0.0.0.0:22\nmax-startups = 100\n";
+  const std::string after = "db = /srv/other.db\nstate-dir = /srv/state\nlisten = 0.0.0.0:2200\nmax-startups = 20\n"
+                            "idle-timeout = 600\n";
+  auto current = parse({"--config", "/etc/bastion/bastion.conf"}, before);
+  auto next = parse({"--config", "/etc/bastion/bastion.conf"}, after);
+  ASSERT_TRUE(current.ok() && next.ok());
+  ReloadPlan plan = plan_reload(*current, *next);
+  EXPECT_EQ(plan.changed, (std::vector<std::string>{"idle-timeout: 0 -> 600", "max-startups: 100 -> 20"}));
+  EXPECT_EQ(plan.needs_restart,
+            (std::vector<std::string>{"db: /srv/b.db -> /srv/other.db", "listen: 0.0.0.0:22 -> 0.0.0.0:2200"}));
+  EXPECT_EQ(next->preauth.max_total, 20);
+  EXPECT_EQ(next->settings.idle_timeout_seconds, 600);
+  EXPECT_EQ(next->settings.db_path, "/srv/b.db") << "the database is opened at start only";
+  EXPECT_EQ(next->listen, "0.0.0.0:22");
+  EXPECT_TRUE(plan_reload(*next, *next).changed.empty());
+}
+
+}  // namespace
+}  // namespace bastion::gateway
