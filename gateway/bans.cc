@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "audit/sqlite_event_log.h"
+#include "authz/ban_subject.h"
 #include "authz/decide.h"
 #include "authz/sqlite_ban_store.h"
 
@@ -11,7 +12,8 @@ namespace bastion::gateway {
 std::optional<std::string> check_bans(authz::BanStore& bans, std::string_view source, std::string_view account,
                                       Seconds now) {
   if (!source.empty()) {
-    if (auto b = bans.active_ban(authz::BanKind::Source, source, now)) return authz::refusal_text(*b);
+    if (auto b = bans.active_ban(authz::BanKind::Source, authz::source_subject(source), now))
+      return authz::refusal_text(*b);
   }
   if (!account.empty()) {
     if (auto b = bans.active_ban(authz::BanKind::Account, account, now)) return authz::refusal_text(*b);
@@ -52,7 +54,7 @@ std::optional<authz::Ban> DatabaseBanGuard::source_ban(std::string_view source) 
   try {
     auto db = db::Database::open(db_path_, false);
     if (!db) return std::nullopt;
-    return authz::SqliteBanStore(*db).active_ban(authz::BanKind::Source, source, clock_.now());
+    return authz::SqliteBanStore(*db).active_ban(authz::BanKind::Source, authz::source_subject(source), clock_.now());
   } catch (const db::DbError&) {
     return std::nullopt;
   }
@@ -72,7 +74,7 @@ void DatabaseBanGuard::failed(std::string_view source, std::string_view account)
 
 bool SourceBanCache::banned(const std::string& address) {
   if (std::chrono::steady_clock::now() - refreshed_ >= std::chrono::seconds(1)) refresh();
-  return banned_.count(address) != 0;
+  return banned_.count(authz::source_subject(address)) != 0;
 }
 
 void SourceBanCache::refresh() {

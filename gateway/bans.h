@@ -16,7 +16,8 @@
 namespace bastion::gateway {
 
 // DatabaseBanGuard counts failures and places bans in the shared database; each ban it places is
-// an audit event (ban.source, ban.account) written in the same transaction.
+// an audit event (ban.source, ban.account) written in the same transaction. Sources count under
+// their ban subject (an IPv6 address as its /64, authz/ban_subject.h).
 class DatabaseBanGuard final : public AuthGuard {
  public:
   DatabaseBanGuard(std::string db_path, audit::EventSinks sinks, authz::BanPolicy policy, const Clock& clock)
@@ -44,13 +45,14 @@ std::vector<authz::Ban> note_failure_recorded(const db::DatabasePtr& db, const a
                                               const authz::BanPolicy& policy, std::string_view source,
                                               std::string_view account, Seconds now);
 
-// SourceBanCache: the listener's view of banned addresses, re-read from the database at most once
-// a second (one indexed query), so that a flood of connections costs no database work.
+// SourceBanCache: the listener's view of banned sources (by ban subject), re-read from the
+// database at most once a second (one indexed query), so that a flood of connections costs no
+// database work.
 class SourceBanCache {
  public:
   SourceBanCache(std::string db_path, const Clock& clock) : db_path_(std::move(db_path)), clock_(clock) {}
-  // banned: whether `address` was banned at the last refresh; refreshes first if that is over a
-  // second old. If the database cannot be read, the previous answer stands (the session process
+  // banned: whether `address` (its ban subject) was banned at the last refresh; refreshes first
+  // if that is over a second old. If the database cannot be read, the previous answer stands (the session process
   // checks again and fails closed).
   bool banned(const std::string& address);
   void refresh();

@@ -124,5 +124,21 @@ TEST_F(BanStoreTest, OldFailuresArePruned) {
   EXPECT_EQ(s.col_int(0), 1);
 }
 
+TEST_F(BanStoreTest, FailuresFromOneIpv6Slash64AddUpAndBanThePrefix) {
+  for (int i = 1; i <= 4; ++i) EXPECT_TRUE(fail(1, "2001:db8:0:7::" + std::to_string(i), "").empty());
+  EXPECT_TRUE(fail(4, "2001:db8:0:8::1", "").empty());  // the neighbouring /64 counts on its own
+  auto placed = fail(1, "2001:db8:0:7:ffff:ffff:ffff:ffff", "");
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(placed[0].subject, "2001:db8:0:7::/64");
+  EXPECT_EQ(store_->banned_sources(clock_.now()), std::vector<std::string>{"2001:db8:0:7::/64"});
+}
+
+TEST_F(BanStoreTest, AnIpv4MappedSourceCountsAsTheIpv4Address) {
+  fail(3, "::ffff:203.0.113.7", "");
+  auto placed = fail(2, "203.0.113.7", "");
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(placed[0].subject, "203.0.113.7");
+}
+
 }  // namespace
 }  // namespace bastion::authz
