@@ -1,6 +1,7 @@
 #pragma once
 // BanStore: failed authentications and bans, shared by the listener and every session process
 // through the database. SQLite is authz/sqlite_ban_store.h.
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,10 @@ class BanStore {
   virtual std::vector<Ban> list(Seconds now, bool all) = 0;
   // banned_sources: the source subjects banned at `now` (the listener's cache).
   virtual std::vector<std::string> banned_sources(Seconds now) = 0;
+  // unrecorded_expiries: the bans that ran out by `now` (not lifted) whose expiry has no audit
+  // event yet, oldest first; mark_expiry_recorded notes that ban `id`'s now has one.
+  virtual std::vector<Ban> unrecorded_expiries(Seconds now) = 0;
+  virtual void mark_expiry_recorded(std::int64_t id) = 0;
 };
 using BanStorePtr = std::unique_ptr<BanStore>;
 

@@ -17,7 +17,9 @@ namespace bastion::gateway {
 
 // DatabaseBanGuard counts failures and places bans in the shared database; each ban it places is
 // an audit event (ban.source, ban.account) written in the same transaction. Sources count under
-// their ban subject (an IPv6 address as its /64, authz/ban_subject.h).
+// their ban subject (an IPv6 address as its /64, authz/ban_subject.h). Before it answers
+// refusal(), the bans that ran out since are written to the audit trail (ban.expired), so each
+// ban's end is on record the first time anyone authenticates after it.
 class DatabaseBanGuard final : public AuthGuard {
  public:
   DatabaseBanGuard(std::string db_path, audit::EventSinks sinks, authz::BanPolicy policy, const Clock& clock)
@@ -44,6 +46,10 @@ std::optional<std::string> check_bans(authz::BanStore& bans, std::string_view so
 std::vector<authz::Ban> note_failure_recorded(const db::DatabasePtr& db, const audit::EventSinks& sinks,
                                               const authz::BanPolicy& policy, std::string_view source,
                                               std::string_view account, Seconds now);
+
+// record_expiries writes one ban.expired audit event per ban that ran out by `now` without one,
+// in one transaction on `db`; returns those bans. Throws db::DbError (then nothing was written).
+std::vector<authz::Ban> record_expiries(const db::DatabasePtr& db, const audit::EventSinks& sinks, Seconds now);
 
 // SourceBanCache: the listener's view of banned sources (by ban subject), re-read from the
 // database at most once a second (one indexed query), so that a flood of connections costs no

@@ -140,5 +140,20 @@ TEST_F(BanStoreTest, AnIpv4MappedSourceCountsAsTheIpv4Address) {
   EXPECT_EQ(placed[0].subject, "203.0.113.7");
 }
 
+TEST_F(BanStoreTest, ExpiriesAreListedUntilMarkedRecordedAndLiftedBansNever) {
+  auto first = fail(5, "203.0.113.7", "");
+  auto second = fail(5, "203.0.113.8", "");
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  store_->lift("203.0.113.8", "olivia", clock_.now());
+  EXPECT_TRUE(store_->unrecorded_expiries(clock_.now()).empty());
+  clock_.advance(hours(1));
+  auto due = store_->unrecorded_expiries(clock_.now());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, first[0].id);
+  store_->mark_expiry_recorded(due[0].id);
+  EXPECT_TRUE(store_->unrecorded_expiries(clock_.now()).empty());
+}
+
 }  // namespace
 }  // namespace bastion::authz

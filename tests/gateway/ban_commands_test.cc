@@ -195,5 +195,43 @@ TEST_F(BanCommands, LiftingAPrefixNoBanIsPlacedOnIsRefusedWithWhy) {
   EXPECT_TRUE(events_of("ban.lift").empty());
 }
 
+// A ban that runs out is on record like one that is lifted: one ban.expired event, written the
+// first time anyone authenticates after it (the guard's refusal check).
+TEST_F(BanCommands, ABanThatRunsOutIsRecordedOnceAsExpired) {
+  fail(5, "203.0.113.7", "");
+  fail(10, "", "alice");
+  DatabaseBanGuard guard(db_->path(), {}, authz::BanPolicy{}, clock_);
+  EXPECT_TRUE(guard.refusal("203.0.113.7", "bob"));
+  EXPECT_TRUE(events_of("ban.expired").empty());
+
+  clock_.advance(std::chrono::minutes(31));  // the source ban ran out, the account lock has not
+  EXPECT_FALSE(guard.refusal("203.0.113.7", "bob"));
+  auto expired = events_of("ban.expired");
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].event.actor, "bastiond");
+  EXPECT_EQ(expired[0].event.details.at("kind"), "source");
+  EXPECT_EQ(expired[0].event.details.at("subject"), "203.0.113.7");
+  EXPECT_EQ(expired[0].event.details.at("until"), "2026-11-23 10:30:04 UTC");
+  EXPECT_FALSE(guard.refusal("203.0.113.7", "bob"));
+  EXPECT_EQ(events_of("ban.expired").size(), 1u) << "an expiry is recorded once";
+
+  clock_.advance(std::chrono::hours(1));
+  EXPECT_FALSE(guard.refusal("198.51.100.1", "alice"));
+  expired = events_of("ban.expired");
+  ASSERT_EQ(expired.size(), 2u);
+  EXPECT_EQ(expired[1].event.details.at("kind"), "account");
+  EXPECT_EQ(expired[1].event.details.at("subject"), "alice");
+  ASSERT_EQ(run({"audit", "verify"}), kExitOk) << out_.str() << err_.str();
+}
+
+TEST_F(BanCommands, ALiftedBanIsNotRecordedAsExpiredLater) {
+  fail(5, "203.0.113.7", "");
+  ASSERT_EQ(run({"bans", "lift", "203.0.113.7"}), kExitOk) << err_.str();
+  clock_.advance(std::chrono::hours(1));
+  DatabaseBanGuard guard(db_->path(), {}, authz::BanPolicy{}, clock_);
+  EXPECT_FALSE(guard.refusal("203.0.113.7", "bob"));
+  EXPECT_TRUE(events_of("ban.expired").empty());
+}
+
 }  // namespace
 }  // namespace bastion::gateway::admin::testing
