@@ -54,7 +54,8 @@ nlohmann::json session_json(const SessionRow& s, const std::string& client) {
           {"end", s.end ? Json(iso8601_utc(*s.end)) : Json(nullptr)},
           {"status", s.status},
           {"exit_status", s.exit_status ? Json(*s.exit_status) : Json(nullptr)},
-          {"reason", s.reason}};
+          {"reason", s.reason},
+          {"pid", s.pid}};
 }
 
 }  // namespace bastion::audit

@@ -32,7 +32,8 @@ std::string client_of(const SessionRow& s, const std::map<std::string, std::stri
 std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFilter& f);
 
 // session_json: the one JSON shape of a session row (sessions list --json, client export):
-// id, operator, server, login, client, source, grant_id, start, end, status, exit_status, reason.
+// id, operator, server, login, client, source, grant_id, start, end, status, exit_status, reason,
+// and pid (the session process that served it: what an operator of the host kills or traces).
 nlohmann::json session_json(const SessionRow& s, const std::string& client);
 
 }  // namespace bastion::audit

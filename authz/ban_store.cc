@@ -1,6 +1,8 @@
 // note_failure: the one place where a failure becomes a ban, over any BanStore.
 #include "authz/ban_store.h"
 
+#include "authz/ban_subject.h"
+
 namespace bastion::authz {
 namespace {
 
@@ -19,11 +21,12 @@ std::optional<Ban> ban_if_due(BanStore& store, const BanPolicy& policy, BanKind 
 
 std::vector<Ban> note_failure(BanStore& store, const BanPolicy& policy, std::string_view source,
                               std::string_view account, Seconds now) {
+  const std::string subject = source_subject(source);
   store.prune_failures(now - kFailureMemory);
-  store.record_failure(source, account, now);
+  store.record_failure(subject, account, now);
   std::vector<Ban> placed;
-  if (!source.empty()) {
-    if (auto b = ban_if_due(store, policy, BanKind::Source, source, now)) placed.push_back(*b);
+  if (!subject.empty()) {
+    if (auto b = ban_if_due(store, policy, BanKind::Source, subject, now)) placed.push_back(*b);
   }
   if (!account.empty()) {
     if (auto b = ban_if_due(store, policy, BanKind::Account, account, now)) placed.push_back(*b);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "authz/ban_subject.h"
 #include "authz/decide.h"
 
 namespace bastion::authz {
@@ -57,7 +58,9 @@ std::optional<NewBan> next_ban(const BanPolicy& p, BanKind kind, std::string_vie
 }
 
 std::string refusal_text(const Ban& b) {
-  const std::string who = b.kind == BanKind::Source ? "address " + b.subject : "account " + b.subject;
+  const std::string who = b.kind == BanKind::Account   ? "account " + b.subject
+                          : is_network_subject(b.subject) ? "network " + b.subject
+                                                          : "address " + b.subject;
   return who + " is " + (b.kind == BanKind::Source ? "banned" : "locked") + " until " + format_utc(b.until) +
          " after " + b.reason + "; a security officer can lift it with `bans lift " + b.subject + "`";
 }

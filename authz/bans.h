@@ -1,6 +1,6 @@
 #pragma once
 // Bans: brute-force protection as a pure decision. Failed authentications are counted per source
-// address and per account over a sliding window; crossing a threshold places a ban. A source's
+// (an IPv4 address, an IPv6 /64: authz/ban_subject.h) and per account over a sliding window; crossing a threshold places a ban. A source's
 // bans escalate (each one doubles the last, up to a ceiling) while the previous one ended recently;
 // an account lock has a fixed length. Storage is authz/ban_store.h; the gateway applies both.
 #include <chrono>
@@ -32,7 +32,7 @@ struct BanPolicy {
 struct Ban {
   std::int64_t id = 0;
   BanKind kind = BanKind::Source;
-  std::string subject;  // an address ("203.0.113.7", "2001:db8::1") or an account name
+  std::string subject;  // a source subject ("203.0.113.7", "2001:db8::/64"; authz/ban_subject.h) or an account
   Seconds until{};
   int level = 1;        // 1 for a first ban, 2 for the next (twice as long), …
   std::string reason;

@@ -179,12 +179,27 @@ constexpr std::string_view kV5[] = {
     "CREATE INDEX bans_by_until ON bans(until)",
 };
 
-constexpr std::array<Migration, 5> kMigrations{{
+// Migration 6: a ban that runs out is an audit event (ban.expired) like one that is lifted; the
+// flag says it was written. Bans that ended before this version had no such event and get none.
+// Source subjects are IPv4 addresses or IPv6 /64s (authz/ban_subject.h): IPv4-mapped rows written
+// by a dual-stack listener become plain IPv4. (Rows of single IPv6 addresses cannot be rewritten
+// in SQL; they are at most a day old and simply stop counting.)
+constexpr std::string_view kV6[] = {
+    "ALTER TABLE bans ADD COLUMN expiry_recorded INTEGER NOT NULL DEFAULT 0 CHECK (expiry_recorded IN (0, 1))",
+    "UPDATE bans SET expiry_recorded = 1 WHERE until <= CAST(strftime('%s', 'now') AS INTEGER)",
+    "UPDATE bans SET subject = substr(subject, 8) WHERE kind = 'source' AND lower(subject) GLOB '::ffff:*.*.*.*'",
+    "UPDATE auth_failures SET source = substr(source, 8) WHERE lower(source) GLOB '::ffff:*.*.*.*'",
+    // The daemon's question at each connection: "which bans ran out unrecorded?"
+    "CREATE INDEX bans_expiry_unrecorded ON bans(until) WHERE expiry_recorded = 0 AND lifted_at IS NULL",
+};
+
+constexpr std::array<Migration, 6> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
     {4, "capped exec recordings: totals and stream digests", kV4},
     {5, "authentication failures and bans", kV5},
+    {6, "ban expiry events, IPv4-mapped ban subjects", kV6},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

@@ -106,4 +106,19 @@ std::vector<std::string> SqliteBanStore::banned_sources(Seconds now) {
   return out;
 }
 
+std::vector<Ban> SqliteBanStore::unrecorded_expiries(Seconds now) {
+  auto s = db_->prepare(
+      select_bans("WHERE expiry_recorded = 0 AND lifted_at IS NULL AND until <= ? ORDER BY until, id"));
+  s.bind(1, to_unix(now));
+  std::vector<Ban> out;
+  while (s.step()) out.push_back(ban_row(s));
+  return out;
+}
+
+void SqliteBanStore::mark_expiry_recorded(std::int64_t id) {
+  auto s = db_->prepare("UPDATE bans SET expiry_recorded = 1 WHERE id = ?");
+  s.bind(1, id);
+  s.step();
+}
+
 }  // namespace bastion::authz

@@ -19,6 +19,8 @@ class SqliteBanStore final : public BanStore {
   std::vector<Ban> lift(std::string_view subject, std::string_view by, Seconds at) override;
   std::vector<Ban> list(Seconds now, bool all) override;
   std::vector<std::string> banned_sources(Seconds now) override;
+  std::vector<Ban> unrecorded_expiries(Seconds now) override;
+  void mark_expiry_recorded(std::int64_t id) override;
 
  private:
   db::DatabasePtr db_;

@@ -16,7 +16,10 @@
 namespace bastion::gateway {
 
 // DatabaseBanGuard counts failures and places bans in the shared database; each ban it places is
-// an audit event (ban.source, ban.account) written in the same transaction.
+// an audit event (ban.source, ban.account) written in the same transaction. Sources count under
+// their ban subject (an IPv6 address as its /64, authz/ban_subject.h). Before it answers
+// refusal(), the bans that ran out since are written to the audit trail (ban.expired), so each
+// ban's end is on record the first time anyone authenticates after it.
 class DatabaseBanGuard final : public AuthGuard {
  public:
   DatabaseBanGuard(std::string db_path, audit::EventSinks sinks, authz::BanPolicy policy, const Clock& clock)
@@ -44,13 +47,18 @@ std::vector<authz::Ban> note_failure_recorded(const db::DatabasePtr& db, const a
                                               const authz::BanPolicy& policy, std::string_view source,
                                               std::string_view account, Seconds now);
 
-// SourceBanCache: the listener's view of banned addresses, re-read from the database at most once
-// a second (one indexed query), so that a flood of connections costs no database work.
+// record_expiries writes one ban.expired audit event per ban that ran out by `now` without one,
+// in one transaction on `db`; returns those bans. Throws db::DbError (then nothing was written).
+std::vector<authz::Ban> record_expiries(const db::DatabasePtr& db, const audit::EventSinks& sinks, Seconds now);
+
+// SourceBanCache: the listener's view of banned sources (by ban subject), re-read from the
+// database at most once a second (one indexed query), so that a flood of connections costs no
+// database work.
 class SourceBanCache {
  public:
   SourceBanCache(std::string db_path, const Clock& clock) : db_path_(std::move(db_path)), clock_(clock) {}
-  // banned: whether `address` was banned at the last refresh; refreshes first if that is over a
-  // second old. If the database cannot be read, the previous answer stands (the session process
+  // banned: whether `address` (its ban subject) was banned at the last refresh; refreshes first
+  // if that is over a second old. If the database cannot be read, the previous answer stands (the session process
   // checks again and fails closed).
   bool banned(const std::string& address);
   void refresh();

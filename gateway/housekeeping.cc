@@ -62,8 +62,12 @@ bool Housekeeping::record(const std::string& kind, nlohmann::json details) {
 void Housekeeping::close_sessions_of(int pid, int wait_status) {
   // A process that exits normally has closed its own rows; only a killed one leaves them open.
   if (!WIFSIGNALED(wait_status)) return;
+  // "killed by signal 9 (SIGKILL: Killed)": the number and name an operator of the host greps for.
+  const int sig = WTERMSIG(wait_status);
+  const char* abbrev = sigabbrev_np(sig);
   abort_sessions([pid](int row_pid) { return row_pid == pid; },
-                 std::string("session process killed by signal ") + strsignal(WTERMSIG(wait_status)));
+                 "session process killed by signal " + std::to_string(sig) + " (" +
+                     (abbrev != nullptr ? "SIG" + std::string(abbrev) + ": " : std::string()) + strsignal(sig) + ")");
 }
 
 void Housekeeping::close_stale_sessions() {

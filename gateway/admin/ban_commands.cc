@@ -1,7 +1,9 @@
-// bans list | lift: brute-force bans of source addresses and account locks (authz/bans.h). The
-// daemon places them; officers see them and lift them. A lift is an audit event (ban.lift).
+// bans list | lift: brute-force bans of sources (IPv4 addresses, IPv6 /64s) and account locks
+// (authz/bans.h). The daemon places them; officers see them and lift them. A lift is an audit
+// event (ban.lift).
 #include <ostream>
 
+#include "authz/ban_subject.h"
 #include "authz/decide.h"
 #include "authz/sqlite_ban_store.h"
 #include "gateway/admin/handlers.h"
@@ -59,11 +61,14 @@ int bans_list(const Args& args, CommandContext& ctx) {
 int bans_lift(const Args& args, CommandContext& ctx) {
   CommandLine cl("bans lift", "SOURCE|ACCOUNT",
                  "Lift every ban in force on that address or account at once; the next ban of an address "
-                 "starts again at the first length.");
+                 "starts again at the first length. IPv6 sources are banned per /64: any address in it, or "
+                 "the prefix as listed (2001:db8::/64), names the ban.");
   cl.positional("SUBJECT");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
-  const auto subject = (*vm)["SUBJECT"].as<std::string>();
+  const auto named = authz::ban_subject_of((*vm)["SUBJECT"].as<std::string>());
+  if (!named) return refuse(ctx, named.error().message);
+  const std::string& subject = *named;
   const Seconds now = ctx.clock.now();
   authz::SqliteBanStore store(ctx.db);
   const auto lifted = store.lift(subject, ctx.actor, now);

@@ -96,5 +96,13 @@ TEST(Bans, RefusalSaysWhatUntilWhenAndHowToLiftIt) {
             "a security officer can lift it with `bans lift alice`");
 }
 
+TEST(Bans, RefusalNamesAnIpv6BanAsTheNetworkItCovers) {
+  auto b = ban(BanKind::Source, 1, kNow, minutes(30));
+  b.subject = "2001:db8::/64";
+  EXPECT_EQ(refusal_text(b),
+            "network 2001:db8::/64 is banned until 2026-11-23 10:30:00 UTC after 5 failed authentications within 15 "
+            "minutes; a security officer can lift it with `bans lift 2001:db8::/64`");
+}
+
 }  // namespace
 }  // namespace bastion::authz

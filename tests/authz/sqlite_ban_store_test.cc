@@ -124,5 +124,36 @@ TEST_F(BanStoreTest, OldFailuresArePruned) {
   EXPECT_EQ(s.col_int(0), 1);
 }
 
+TEST_F(BanStoreTest, FailuresFromOneIpv6Slash64AddUpAndBanThePrefix) {
+  for (int i = 1; i <= 4; ++i) EXPECT_TRUE(fail(1, "2001:db8:0:7::" + std::to_string(i), "").empty());
+  EXPECT_TRUE(fail(4, "2001:db8:0:8::1", "").empty());  // the neighbouring /64 counts on its own
+  auto placed = fail(1, "2001:db8:0:7:ffff:ffff:ffff:ffff", "");
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(placed[0].subject, "2001:db8:0:7::/64");
+  EXPECT_EQ(store_->banned_sources(clock_.now()), std::vector<std::string>{"2001:db8:0:7::/64"});
+}
+
+TEST_F(BanStoreTest, AnIpv4MappedSourceCountsAsTheIpv4Address) {
+  fail(3, "::ffff:203.0.113.7", "");
+  auto placed = fail(2, "203.0.113.7", "");
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(placed[0].subject, "203.0.113.7");
+}
+
+TEST_F(BanStoreTest, ExpiriesAreListedUntilMarkedRecordedAndLiftedBansNever) {
+  auto first = fail(5, "203.0.113.7", "");
+  auto second = fail(5, "203.0.113.8", "");
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  store_->lift("203.0.113.8", "olivia", clock_.now());
+  EXPECT_TRUE(store_->unrecorded_expiries(clock_.now()).empty());
+  clock_.advance(hours(1));
+  auto due = store_->unrecorded_expiries(clock_.now());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, first[0].id);
+  store_->mark_expiry_recorded(due[0].id);
+  EXPECT_TRUE(store_->unrecorded_expiries(clock_.now()).empty());
+}
+
 }  // namespace
 }  // namespace bastion::authz

@@ -268,10 +268,10 @@ TEST(Lifecycle, StartedAsRootWithUserItDropsToThatAccountBeforeServing) {
   env.bastion.set_daemon_args({"--user", "nobody"});
   env.bastion.start();
   op.set_port(env.bastion.port());
-  EXPECT_EQ(uid_of(env.bastion.daemon_pid()), static_cast<int>(nobody->pw_uid)) << env.bastion.log();
+  EXPECT_EQ(uid_of(env.bastion.pid()), static_cast<int>(nobody->pw_uid)) << env.bastion.log();
 
   auto shell = open_shell(env, op, env.tmp.sub("fifo"));
-  auto kids = children_of(env.bastion.daemon_pid());
+  auto kids = children_of(env.bastion.pid());
   ASSERT_FALSE(kids.empty());
   for (int kid : kids) EXPECT_EQ(uid_of(kid), static_cast<int>(nobody->pw_uid)) << "session process " << kid;
   shell->type("echo as-nobody-$((40+2))\n");

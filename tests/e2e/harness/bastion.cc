@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -56,6 +58,14 @@ void OperatorIdentity::use_fixed_code(const std::string& code) const {
 }
 
 void OperatorIdentity::use_current_code() const {
+  if (!clock_file_.empty()) {
+    write_file(askpass_path(),
+               "#!/bin/sh\nprintf '%s\\n' \"$1\" >> " + shell_quote(dir_ + "/askpass.log") +
+                   "\nahead=$(cat " + shell_quote(clock_file_) + " 2>/dev/null)\nexec oathtool --totp -b --now " +
+                   "\"@$(( $(date +%s) + ${ahead:-0} ))\" " + shell_quote(totp_secret_) + "\n",
+               0700);
+    return;
+  }
   write_file(askpass_path(),
              "#!/bin/sh\nprintf '%s\\n' \"$1\" >> " + shell_quote(dir_ + "/askpass.log") +
                  "\nexec oathtool --totp -b " + shell_quote(totp_secret_) + "\n",
@@ -130,6 +140,11 @@ std::vector<std::string> OperatorIdentity::rsync(const std::vector<std::string>&
   return argv;
 }
 
+void OperatorIdentity::follow_clock(const std::string& clock_file) {
+  clock_file_ = clock_file;
+  use_current_code();
+}
+
 Env OperatorIdentity::env() const {
   Env e = base_env();
   e["HOME"] = dir_;  // nothing of the real ~/.ssh leaks in
@@ -157,7 +172,9 @@ void Bastion::init() { ctl_ok({"init"}); }
 RunResult Bastion::ctl(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {ctl_path_, "--db", db()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, base_env(), std::nullopt, std::chrono::seconds(30));
+  Env env = base_env();
+  for (const auto& [k, v] : program_env_) env[k] = v;
+  return run(argv, env, std::nullopt, std::chrono::seconds(30));
 }
 
 RunResult Bastion::ctl_ok(const std::vector<std::string>& args) const {
@@ -191,8 +208,9 @@ void Bastion::start() {
   const std::string port_file = state_dir() + "/bastiond.port";
   std::remove(port_file.c_str());
   SpawnOptions o;
-  o.argv = {d_path_, "--listen", "127.0.0.1:0", "--db", db(), "--state-dir", state_dir()};
+  o.argv = {d_path_, "--listen", listen_, "--db", db(), "--state-dir", state_dir()};
   o.argv.insert(o.argv.end(), daemon_args_.begin(), daemon_args_.end());
+  for (const auto& [k, v] : program_env_) o.env[k] = v;
   o.stdout_file = dir_ + "/bastiond.log";
   o.stderr_file = dir_ + "/bastiond.log";
   proc_ = std::make_unique<Process>(std::move(o));
@@ -238,8 +256,6 @@ ExitStatus Bastion::stop() {
   return s;
 }
 
-int Bastion::daemon_pid() const { return proc_ ? static_cast<int>(proc_->pid()) : 0; }
-
 void Bastion::signal_daemon(int sig) const {
   if (proc_) proc_->signal(sig);
 }
@@ -267,7 +283,9 @@ OperatorIdentity Bastion::add_operator(const std::string& name, const std::vecto
   if (!j.is_object() || !j.contains("totp_secret") || !j["totp_secret"].is_string()) {
     throw HarnessError("operator add --json gave no totp_secret: " + j.dump());
   }
-  return OperatorIdentity(name, odir, key, j["totp_secret"].get<std::string>(), known_hosts(), port_);
+  OperatorIdentity op(name, odir, key, j["totp_secret"].get<std::string>(), known_hosts(), port_);
+  if (test_clock_) op.follow_clock(clock_file());
+  return op;
 }
 
 std::int64_t Bastion::grant(const std::string& op, const std::string& server, const std::string& login,
@@ -294,6 +312,29 @@ void Bastion::add_server(const std::string& name, int port, const std::string& k
   ctl_ok({"catalogue", "add", name, "sftp", "--type", "sftp"});
   ctl_ok({"catalogue", "add", name, "scp", "--type", "scp"});
   ctl_ok({"catalogue", "add", name, "rsync", "--type", "rsync"});
+}
+
+void Bastion::use_test_clock() {
+  shift_clock(std::chrono::seconds(0));
+  program_env_["BASTION_TEST_CLOCK_FILE"] = clock_file();
+  test_clock_ = true;
+}
+
+void Bastion::shift_clock(std::chrono::seconds ahead) const {
+  // Written whole then renamed: a reader never sees a half-written number (that would read as 0).
+  const std::string tmp = clock_file() + ".tmp";
+  write_file(tmp, std::to_string(ahead.count()) + "\n");
+  if (std::rename(tmp.c_str(), clock_file().c_str()) != 0) throw HarnessError("cannot write " + clock_file());
+}
+
+std::chrono::seconds Bastion::clock_shift() const {
+  if (!test_clock_ || !file_exists(clock_file())) return std::chrono::seconds(0);
+  std::string text = trim(read_file(clock_file()));
+  return std::chrono::seconds(text.empty() ? 0 : std::stoll(text));
+}
+
+long long Bastion::now_unix() const {
+  return static_cast<long long>(std::time(nullptr)) + clock_shift().count();
 }
 
 }  // namespace bastion::e2e

@@ -9,8 +9,8 @@
 // once per 30 s step. Tests that log in several times therefore either use a new operator per login
 // (Bastion::add_operator / TestEnv::new_operator are cheap: one ssh-keygen, one bastionctl call) or
 // multiplex their channels over one authenticated connection (ControlMaster).
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,11 +67,17 @@ class OperatorIdentity {
   // env: what the clients need to answer the TOTP prompt through the askpass script.
   Env env() const;
 
+  // follow_clock: from now on the current-code askpass (use_current_code) answers with the code for
+  // the real time plus the shift held in clock_file, as a bastion on a shifted test clock expects
+  // (Bastion::use_test_clock). Bastion::add_operator calls it when that clock is in use.
+  void follow_clock(const std::string& clock_file);
+
  private:
   std::string askpass_path() const { return dir_ + "/askpass"; }
 
   std::string name_, dir_, key_, totp_secret_, known_hosts_;
   int port_;
+  std::string clock_file_;  // "" unless follow_clock
 };
 
 class Bastion {
@@ -96,10 +102,7 @@ class Bastion {
   // stop: SIGTERM, SIGKILL after 5 s. Returns how the daemon ended.
   ExitStatus stop();
   bool running() const { return proc_ != nullptr; }
-  // set_daemon_args: extra bastiond options for the next start(), e.g. {"--idle-timeout", "4"}.
-  void set_daemon_args(std::vector<std::string> args) { daemon_args_ = std::move(args); }
-  // daemon_pid: the listener's pid (0 when not running); signal_daemon sends it sig, and only it.
-  int daemon_pid() const;
+  // signal_daemon sends sig to the listener (pid()), and only to it.
   void signal_daemon(int sig) const;
   // wait_daemon: how bastiond ended, or nullopt if it still runs after timeout. Once it has ended,
   // running() is false.
@@ -125,11 +128,32 @@ class Bastion {
   void add_server(const std::string& name, int port, const std::string& kind, const std::string& host_key,
                   const std::string& client = "acme") const;
 
+  // Daemon options and the test clock (set before start(); they hold for every later start()).
+  // set_daemon_args: extra bastiond options after the defaults, e.g. {"--ban-source-failures", "50"}.
+  void set_daemon_args(std::vector<std::string> args) { daemon_args_ = std::move(args); }
+  // set_listen replaces "127.0.0.1:0", e.g. "[::]:0" (dual stack: 127.0.0.1 still connects).
+  void set_listen(std::string spec) { listen_ = std::move(spec); }
+  // use_test_clock runs bastiond and bastionctl with BASTION_TEST_CLOCK_FILE=clock_file() (authz/clock.h),
+  // shift 0 until shift_clock(); operators added afterwards answer TOTP prompts for the shifted time.
+  void use_test_clock();
+  // shift_clock sets how far ahead of the real time both programs run, from their next reading of the
+  // time on. clock_shift reads it back (0 without a test clock).
+  void shift_clock(std::chrono::seconds ahead) const;
+  std::chrono::seconds clock_shift() const;
+  std::string clock_file() const { return dir_ + "/clock_shift"; }
+  // now_unix: the bastion's own time (the real time plus the shift), in unix seconds.
+  long long now_unix() const;
+  // pid: the daemon's (the listener's) process id, -1 when it is not running.
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
+
  private:
   std::string dir_, ctl_path_, d_path_;
   int port_ = 0;
   std::unique_ptr<Process> proc_;
   std::vector<std::string> daemon_args_;
+  std::string listen_ = "127.0.0.1:0";
+  Env program_env_;  // added to base_env() for bastiond and bastionctl
+  bool test_clock_ = false;
 };
 
 // The catalogue entries add_server creates, in that order.

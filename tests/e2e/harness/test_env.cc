@@ -2,12 +2,15 @@
 
 namespace bastion::e2e {
 
-TestEnv::TestEnv()
+TestEnv::TestEnv() : TestEnv(nullptr) {}
+
+TestEnv::TestEnv(const std::function<void(Bastion&)>& configure)
     : tmp("bastion-e2e"), target(tmp.sub("target")), bastion(tmp.sub("bastion"), BASTIONCTL_PATH, BASTIOND_PATH) {
   target.start();
   bastion.init();
   target.authorize(bastion.egress_key());
   bastion.add_server("web1", target.port(), "dedicated", target.host_key_line());
+  if (configure) configure(bastion);
   bastion.start();
 }
 

@@ -5,6 +5,7 @@
 //     (dedicated, client "acme", its real host key pinned) and the catalogue entries of kAllOps:
 //     shell, exec-any (exec, pattern '*'), sftp, scp, rsync.
 // Everything is torn down (daemons stopped, temp dir removed unless BASTION_KEEP_TMP=1) on destruction.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ namespace bastion::e2e {
 class TestEnv {
  public:
   TestEnv();
+  // configure runs on the bastion once it is initialised and web1 registered, before bastiond starts
+  // (daemon options, the test clock: Bastion::set_daemon_args, use_test_clock).
+  explicit TestEnv(const std::function<void(Bastion&)>& configure);
   ~TestEnv();
 
   TempDir tmp;

@@ -1,0 +1,73 @@
+#include "tests/e2e/harness/proc_stats.h"
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace bastion::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+// parent_of reads field 4 of /proc/PID/stat; the command name (field 2) is in parentheses and may
+// itself hold spaces and parentheses, so fields are counted from the last ')'.
+std::optional<pid_t> parent_of(const std::string& pid_dir) {
+  std::ifstream in(pid_dir + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return std::nullopt;
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(stat.substr(close + 1));
+  char state = 0;
+  long long ppid = 0;
+  if (!(rest >> state >> ppid)) return std::nullopt;
+  return static_cast<pid_t>(ppid);
+}
+
+// kib_field reads "Name:   123 kB" from a /proc status-like file.
+std::optional<long long> kib_field(const std::string& path, const std::string& name) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + ":", 0) != 0) continue;
+    std::istringstream v(line.substr(name.size() + 1));
+    long long kib = 0;
+    if (v >> kib) return kib;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    auto ppid = parent_of(entry.path().string());
+    if (ppid && *ppid == parent) out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+std::optional<int> open_fd_count(pid_t pid) {
+  std::error_code ec;
+  fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+  if (ec) return std::nullopt;
+  int n = 0;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return std::nullopt;
+    ++n;
+  }
+  return n;
+}
+
+std::optional<long long> rss_kib(pid_t pid) { return kib_field("/proc/" + std::to_string(pid) + "/status", "VmRSS"); }
+
+std::optional<long long> pss_kib(pid_t pid) {
+  return kib_field("/proc/" + std::to_string(pid) + "/smaps_rollup", "Pss");
+}
+
+}  // namespace bastion::e2e

@@ -1,0 +1,20 @@
+#pragma once
+// proc_stats: what /proc says about a running process — its children, open descriptors and memory —
+// so that tests can show the daemon holds no more of them after a storm than before it.
+#include <sys/types.h>
+
+#include <optional>
+#include <vector>
+
+namespace bastion::e2e {
+
+// children_of: the live processes whose parent is `parent` (zombies not yet reaped included).
+std::vector<pid_t> children_of(pid_t parent);
+// open_fd_count: entries in /proc/PID/fd; nullopt if the process is gone.
+std::optional<int> open_fd_count(pid_t pid);
+// rss_kib: VmRSS from /proc/PID/status; pss_kib: Pss from /proc/PID/smaps_rollup (KiB); nullopt if
+// the process is gone or the field is missing.
+std::optional<long long> rss_kib(pid_t pid);
+std::optional<long long> pss_kib(pid_t pid);
+
+}  // namespace bastion::e2e
