@@ -17,6 +17,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "authz/ban_subject.h"
+
 namespace bastion::gateway {
 
 std::string Peer::to_string() const {
@@ -115,8 +117,9 @@ void leave_preauth() {
 }
 
 int Listener::preauth_count(const std::string& address) const {
+  const std::string subject = authz::source_subject(address);
   int n = 0;
-  for (const auto& p : preauth_) n += p.address == address ? 1 : 0;
+  for (const auto& p : preauth_) n += p.address == subject ? 1 : 0;
   return n;
 }
 
@@ -179,7 +182,7 @@ void Listener::spawn(int conn, const Peer& peer, const ConnectionHandler& handle
   }
   close(conn);
   close(pipe_fds[1]);
-  preauth_.push_back({pid, peer.address, pipe_fds[0]});
+  preauth_.push_back({pid, authz::source_subject(peer.address), pipe_fds[0]});
   children_.insert(pid);
 }
 

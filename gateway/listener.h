@@ -76,6 +76,7 @@ class Listener {
 
   // preauth_count: connections currently unauthenticated (in total, or from one address).
   int preauth_count() const { return static_cast<int>(preauth_.size()); }
+  // Per source means per ban subject: an IPv4 address, or the /64 of an IPv6 one.
   int preauth_count(const std::string& address) const;
 
  private:
@@ -86,7 +87,7 @@ class Listener {
   // authenticates or ends.
   struct PreAuth {
     int pid;
-    std::string address;
+    std::string address;  // its source subject (authz/ban_subject.h)
     int fd;
   };
   // admit: why a connection from `address` must be closed at once, or "" to serve it.
