@@ -13,6 +13,8 @@
 #include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
+#include "authz/text.h"
+#include "gateway/bans.h"
 
 namespace bastion::gateway {
 // abort_sessions opens its own connection: the listener holds none between events, so forked
@@ -77,6 +79,18 @@ void Housekeeping::close_stale_sessions() {
 
 void Housekeeping::tick() {
   auto now = std::chrono::steady_clock::now();
+  if (now >= next_expiry_check_) {
+    next_expiry_check_ = now + std::chrono::seconds(30);
+    try {
+      if (auto db = db::Database::open(settings_.db_path, false)) {
+        for (const auto& b : record_expiries(*db, settings_.sinks, clock_.now()))
+          spdlog::info("{} {}: ban {} ran out at {}", authz::to_string(b.kind), b.subject, b.id,
+                       format_utc(b.until));
+      }
+    } catch (const db::DbError& e) {
+      spdlog::error("the end of expired bans could not be recorded: {}", e.what());
+    }
+  }
   if (now < next_purge_) return;
   next_purge_ = now + purge_interval;
   pid_t pid = fork();

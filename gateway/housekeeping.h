@@ -24,7 +24,8 @@ class Housekeeping {
   // stopped or crashed) are closed the same way.
   void close_stale_sessions();
   // tick runs retention when it is due: at start and then every `purge_interval`, in a forked
-  // child so that the accept loop never waits on it.
+  // child so that the accept loop never waits on it; and every 30 s records the end of bans that
+  // ran out (ban.expired), so each is on record within half a minute even if nobody logs in.
   void tick();
   // record appends an event about the daemon itself (start, reload, stop), actor "bastiond".
   // Returns false, after logging why, if it could not be written.
@@ -38,6 +39,7 @@ class Housekeeping {
   const DaemonSettings& settings_;
   const Clock& clock_;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next_expiry_check_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace bastion::gateway
