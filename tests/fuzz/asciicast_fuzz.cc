@@ -1,6 +1,4 @@
-// Fuzz target for audit/asciicast.cc (libFuzzer). Not wired into CMake yet; build with e.g.
-//   clang++ -std=c++20 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/asciicast_fuzz.cc \
-//       audit/asciicast.cc audit/fd_io.cc -o asciicast_fuzz
+// Fuzz target for audit/asciicast.cc (libFuzzer). Run: scripts/fuzz asciicast (seeds: corpus/asciicast).
 //
 // Two properties per input:
 //  1. parse_asciicast on the input as a file never crashes.

@@ -1,7 +1,5 @@
-// Fuzz target for audit/exec_recording.cc (libFuzzer). Not wired into CMake yet; build with e.g.
-//   clang++ -std=c++20 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/exec_recording_fuzz.cc \
-//       audit/exec_recording.cc audit/fd_io.cc -o exec_recording_fuzz
-//   ./exec_recording_fuzz tests/fuzz/corpus/exec_recording
+// Fuzz target for audit/exec_recording.cc (libFuzzer). Run: scripts/fuzz exec_recording
+// (seeds: corpus/exec_recording).
 //
 // Two properties per input:
 //  1. parse_exec_recording on the input as a file never reads out of bounds, and what it returns is

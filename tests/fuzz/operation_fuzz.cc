@@ -1,8 +1,9 @@
 // Fuzz target for authz/operation.cc. Input: "<pattern>\0<command line>" (no NUL: the whole input is
 // both). Invariants checked, each aborting if broken:
 //  - a transfer (scp/rsync) classification never carries a shell metacharacter word;
-//  - a pattern made only of wildcards after its first word never matches an argv with a
-//    metacharacter word (the pattern cannot have contained it literally);
+//  - a pattern made only of wildcards never matches an argv with a metacharacter word (the pattern
+//    cannot have contained it literally) — except the lone "*", the documented "any command line"
+//    entry, which matches every command line that splits;
 //  - any text glob-matches itself (a pattern with no wildcard behaves as equality).
 #include <algorithm>
 #include <cstddef>
@@ -39,9 +40,10 @@ void fuzz_classify(std::string_view command) {
     check(op->direction != TransferDirection::None);
   }
   // Wildcard-only patterns must refuse anything carrying a separator or substitution.
-  for (const char* pattern : {"*", "? *", "* * *", "? ? ? ?"}) {
+  for (const char* pattern : {"? *", "* *", "* * *", "? ? ? ?"}) {
     if (exec_pattern_matches(pattern, op->argv)) check(!has_metachar_word(op->argv));
   }
+  check(exec_pattern_matches("*", op->argv));
 }
 
 void fuzz_pattern(std::string_view pattern, std::string_view command) {
@@ -49,7 +51,8 @@ void fuzz_pattern(std::string_view pattern, std::string_view command) {
   if (!argv.ok()) return;
   const bool matched = exec_pattern_matches(pattern, *argv);
   auto words = split_command_line(pattern);
-  if (matched && words.ok()) {
+  const bool any_command = words.ok() && words->size() == 1 && words->front() == "*";
+  if (matched && words.ok() && !any_command) {
     // Every metacharacter word in argv must have come from the same literal word in the pattern.
     for (const std::string& w : *argv) {
       if (is_metachar_word(w)) check(std::find(words->begin(), words->end(), w) != words->end());

@@ -1,13 +1,8 @@
-// Fuzz target for audit/sftp_parser.cc (libFuzzer). Not wired into CMake; build
-// and run with e.g.
-//   clang++ -std=c++20 -fsanitize=fuzzer,address,undefined -I.
-//   tests/fuzz/sftp_parser_fuzz.cc \
-//       audit/sftp_parser.cc audit/sftp_wire.cc -o sftp_parser_fuzz
-//   ./sftp_parser_fuzz -max_total_time=60 tests/fuzz/corpus/sftp
+// Fuzz target for audit/sftp_parser.cc (libFuzzer). Run: scripts/fuzz sftp_parser
 //
 // The input is a script of steps, each [control byte][length byte][that many
 // bytes]: bit 0 of the control byte picks the direction (0 operator→server, 1
-// server→operator), the other bits a piece size. Seeds in corpus/sftp are real
+// server→operator), the other bits a piece size. Seeds in corpus/sftp_parser are real
 // sftp/sftp-server conversations in that form.
 //
 // Properties, besides never reading out of bounds or crashing:
