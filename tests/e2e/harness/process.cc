@@ -19,7 +19,9 @@ namespace bastion::e2e {
 
 Env base_env() {
   Env env;
-  for (const char* name : {"PATH", "HOME", "USER", "LOGNAME"}) {
+  // The sanitizer settings too, so that a sanitized bastiond or bastionctl (scripts/test
+  // --sanitize) reports where the run looks for findings and stops at the first one.
+  for (const char* name : {"PATH", "HOME", "USER", "LOGNAME", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"}) {
     if (const char* v = std::getenv(name)) env[name] = v;
   }
   if (env.find("PATH") == env.end()) env["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";

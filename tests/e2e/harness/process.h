@@ -14,8 +14,9 @@ namespace bastion::e2e {
 
 using Env = std::map<std::string, std::string>;
 
-// base_env: the few variables every child needs (PATH, HOME, USER, LOGNAME, LANG) taken from this
-// process, nothing else: children do not see the test runner's environment.
+// base_env: the few variables every child needs (PATH, HOME, USER, LOGNAME, LANG, and the sanitizer
+// options ASAN_OPTIONS, LSAN_OPTIONS, UBSAN_OPTIONS when set) taken from this process, nothing
+// else: children do not see the test runner's environment.
 Env base_env();
 
 struct ExitStatus {
