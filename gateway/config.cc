@@ -7,6 +7,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "gateway/admin/command_line.h"
 #include "gateway/keys.h"
 
 namespace bastion::gateway {
@@ -110,7 +111,7 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    return Error{std::string(e.what())};
+    return Error{admin::option_error_text(e)};
   } catch (const std::exception& e) {  // boost::bad_lexical_cast and friends from odd values
     return Error{std::string("invalid configuration: ") + e.what()};
   }

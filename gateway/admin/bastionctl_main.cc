@@ -12,6 +12,7 @@
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
 #include "authz/sqlite_store.h"
+#include "gateway/admin/command_line.h"
 #include "gateway/admin/commands.h"
 #include "gateway/admin/init.h"
 #include "gateway/keys.h"
@@ -106,7 +107,7 @@ int main(int argc, char** argv) {
   try {
     g = parse_globals(argv, command_at);
   } catch (const po::error& e) {
-    std::cerr << "bastionctl: " << e.what() << " (see `bastionctl --help`)\n";
+    std::cerr << "bastionctl: " << admin::option_error_text(e) << " (see `bastionctl --help`)\n";
     return admin::kExitUsage;
   }
   if (g.version) {

@@ -1,6 +1,7 @@
 #include "gateway/admin/command_line.h"
 
 #include <fstream>
+#include <map>
 #include <ostream>
 
 namespace bastion::gateway::admin {
@@ -33,7 +34,7 @@ std::optional<po::variables_map> CommandLine::parse(const Args& args, std::ostre
     }
     po::notify(vm);  // after --help, so that help works without the required options
   } catch (const po::error& e) {
-    throw UsageError(e.what());
+    throw UsageError(option_error_text(e));
   }
   for (const auto& p : positional_names_) {
     if (vm.count(p) == 0) throw UsageError("missing " + p);
@@ -45,6 +46,28 @@ void CommandLine::print_help(std::ostream& out, std::string_view program) const 
   out << "usage: " << program << " " << name_ << " " << synopsis_ << "\n\n"
       << summary_ << "\n\n"
       << visible_;
+}
+
+namespace {
+// SubstitutionsOf reads the protected texts a Boost option error substitutes into its message.
+struct SubstitutionsOf : po::error_with_option_name {
+  static const std::map<std::string, std::string>& of(const po::error_with_option_name& e) {
+    return e.*(&SubstitutionsOf::m_substitutions);
+  }
+};
+}  // namespace
+
+std::string option_error_text(const po::error& e) {
+  const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+  if (named == nullptr) return e.what();
+  po::error_with_option_name safe = *named;
+  for (const auto& [placeholder, text] : SubstitutionsOf::of(*named)) {
+    if (text.find('%') == std::string::npos) continue;
+    std::string shown;
+    for (char c : text) shown += c == '%' ? std::string("\uFF05") : std::string(1, c);
+    safe.set_substitute(placeholder, shown);
+  }
+  return safe.what();
 }
 
 bool wants_json(const po::variables_map& vm) { return vm.count("json") != 0 && vm["json"].as<bool>(); }

@@ -44,6 +44,12 @@ class CommandLine {
   std::vector<std::string> positional_names_;
 };
 
+// option_error_text is e.what(), made safe: Boost 1.74 builds the message by replacing %option%,
+// %value%… in a loop that never ends when the replacing text holds a placeholder itself (an option
+// named "x%value%", a value "%canonical_option%"), so any '%' in a substituted text is shown as '％'
+// (U+FF05) instead. Every catch of a po::error prints through this.
+std::string option_error_text(const po::error& e);
+
 bool wants_json(const po::variables_map& vm);
 void print_json(CommandContext& ctx, const nlohmann::json& j);
 

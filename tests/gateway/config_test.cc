@@ -81,6 +81,23 @@ TEST(DaemonConfig, MistakesAreRefusedWithALineThatNamesThem) {
   EXPECT_EQ(no_db.error().message, "--db FILE is required (or db = FILE in --config)");
 }
 
+// Boost 1.74 never returns from what() when the text it substitutes holds one of its placeholders
+// (found by config_fuzz): such names and values are refused like any other, with the '%' shown as '％'.
+TEST(DaemonConfig, PercentPlaceholdersInANameOrValueAreRefusedNotHung) {
+  auto name = parse({"--config", "/etc/bastion/bastion.conf"}, "db = /a\nstate-dir = /b\nstat%canonical_option%e-dir = /c\n");
+  ASSERT_FALSE(name.ok());
+  EXPECT_NE(name.error().message.find("stat\uFF05canonical_option\uFF05e-dir"), std::string::npos) << name.error().message;
+
+  auto value = parse({"--config", "/etc/bastion/bastion.conf"}, "db = /a\nstate-dir = /b\nmax-startups = %value%x\n");
+  ASSERT_FALSE(value.ok());
+  EXPECT_NE(value.error().message.find("max-startups"), std::string::npos) << value.error().message;
+  EXPECT_NE(value.error().message.find("\uFF05value\uFF05x"), std::string::npos) << value.error().message;
+
+  std::vector<std::string> on_command_line = kMinimal;
+  on_command_line.insert(on_command_line.end(), {"--idle-timeout", "%canonical_option%"});
+  ASSERT_FALSE(parse(on_command_line).ok());
+}
+
 TEST(DaemonConfig, AReloadAppliesWhatItCanAndKeepsWhatNeedsARestart) {
   const std::string before = "db = /srv/b.db\nstate-dir = /srv/state\nlisten = 0.0.0.0:22\nmax-startups = 100\n";
   const std::string after = "db = /srv/other.db\nstate-dir = /srv/state\nlisten = 0.0.0.0:2200\nmax-startups = 20\n"
