@@ -343,6 +343,12 @@ Deaths deaths_in(const std::string& log) {
 
 constexpr int kConnections = 2000;
 
+#ifdef BASTION_SANITIZED
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 TEST(Adversarial, AFloodOfHostileConnectionsLeavesTheDaemonServingAndAsItWas) {
   // A login grace of 10 s: the slowloris connections must be ended by the bastion within the test.
   TestEnv env([](Bastion& b) { b.set_daemon_args({"--login-grace", "10"}); });
@@ -413,8 +419,14 @@ TEST(Adversarial, AFloodOfHostileConnectionsLeavesTheDaemonServingAndAsItWas) {
   ASSERT_TRUE(after_flood) << "session processes left behind: " << children_of(daemon).size() << "\n"
                            << env.bastion.log();
   EXPECT_EQ(after_flood->fds, before->fds);
-  EXPECT_LE(after_flood->rss_kib, before->rss_kib + 5 * 1024)
-      << "listener RSS " << before->rss_kib << " KiB before, " << after_flood->rss_kib << " KiB after";
+  // Under ASan the listener's resident memory measures the sanitizer, not the daemon: freed blocks
+  // sit in its quarantine and every allocation site's stack joins its never-freed stack depot
+  // (measured: +45 MiB after the flood, +6 MiB with the quarantine off). There LeakSanitizer is the
+  // check, and the plain build holds the bound.
+  if (!kSanitized) {
+    EXPECT_LE(after_flood->rss_kib, before->rss_kib + 5 * 1024)
+        << "listener RSS " << before->rss_kib << " KiB before, " << after_flood->rss_kib << " KiB after";
+  }
   // No session process crashed on what it read, and only the slowloris ones needed the login grace
   // to end: every other connection was closed as soon as its nonsense (or its end) was read. (The
   // listener logs a death just after reaping it: wait for the slowloris ones to be in the log.)
