@@ -79,6 +79,9 @@ class SessionProcess {
                  Services& services, const Clock& clock)
       : client_(client), peer_(peer), settings_(settings), who_(std::move(who)), services_(services),
         store_(*services.store), sessions_(*services.sessions), clock_(clock) {}
+  SessionProcess(const SessionProcess&) = delete;
+  SessionProcess& operator=(const SessionProcess&) = delete;
+  ~SessionProcess() { tear_down(); }
 
   int run();
 
@@ -109,6 +112,10 @@ class SessionProcess {
   void notify_all(const std::string& text);
   // end_connection cuts every channel with `reason`, closes their rows and records why.
   void end_connection(const std::string& reason, const char* event_kind);
+  // tear_down frees, in the one order libssh survives, what this process holds: the bridges and
+  // their channels; then each upstream session, taken out of the event and disconnected while its
+  // socket still has a poll context; then the client session out of the event; then the event.
+  void tear_down();
   std::string end_reason(const ChannelBridge& b, Seconds now);
   // record appends an audit event about this connection; an error means it was not recorded.
   Status record(std::string kind, const std::string& server, std::optional<std::int64_t> session,
@@ -126,8 +133,8 @@ class SessionProcess {
   audit::RecorderFactoryPtr recorders_;
   ssh_server_callbacks_struct server_cb_{};
 
-  // Declaration order is destruction order in reverse: channels go before the event, the event
-  // before the upstream sessions it polls.
+  // tear_down() frees these in order (channels, upstream sessions, event); the declaration order
+  // keeps the same order should anything be left.
   std::map<std::string, SessionPtr> upstreams_;
   std::vector<SessionPtr> retired_upstreams_;  // disconnected, kept until their channels are gone
   EventPtr event_;
@@ -512,6 +519,20 @@ void SessionProcess::notify_all(const std::string& text) {
   }
 }
 
+void SessionProcess::tear_down() {
+  incoming_.clear();
+  bridges_.clear();
+  for (auto& [key, up] : upstreams_) {
+    if (event_) ssh_event_remove_session(event_.get(), up.get());
+    ssh_disconnect(up.get());
+  }
+  for (auto& up : retired_upstreams_) ssh_disconnect(up.get());  // already out of the event
+  if (event_) ssh_event_remove_session(event_.get(), client_);
+  event_.reset();
+  upstreams_.clear();
+  retired_upstreams_.clear();
+}
+
 void SessionProcess::end_connection(const std::string& reason, const char* event_kind) {
   spdlog::warn("{} from {}: connection ended: {}", who_.who.name, peer_.to_string(), reason);
   std::vector<std::int64_t> ids;
@@ -522,10 +543,11 @@ void SessionProcess::end_connection(const std::string& reason, const char* event
   }
   (void)record(event_kind, who_.spec.target ? who_.spec.target->server : "", std::nullopt,
                {{"reason", reason}, {"sessions", ids}});
-  // What the cut wrote to the operator leaves before the connection closes.
+  // What the cut wrote to the operator leaves before the connection closes. The disconnect itself
+  // is serve_connection's, once this process and its channels are gone: ssh_disconnect() frees every
+  // channel of the session, and the bridges still hold theirs.
   ssh_set_blocking(client_, 1);
   ssh_blocking_flush(client_, 2000);
-  ssh_disconnect(client_);
 }
 
 std::string SessionProcess::watch_connection(Steady::time_point now) {
