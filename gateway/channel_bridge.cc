@@ -14,8 +14,11 @@ constexpr std::size_t kMaxEnv = 32;
 constexpr std::size_t kChunk = 32 * 1024;
 }  // namespace
 
-ChannelBridge::ChannelBridge(int number, ssh_channel client) : number_(number), client_(client) {
+ChannelBridge::ChannelBridge(int number, ssh_channel client, std::uint64_t& arrivals)
+    : number_(number), client_(client), arrivals_(arrivals) {
   client_cb_.userdata = this;
+  client_cb_.channel_data_function = &ChannelBridge::on_data;
+  client_cb_.channel_eof_function = &ChannelBridge::on_eof;
   client_cb_.channel_close_function = &ChannelBridge::on_client_close;
   client_cb_.channel_signal_function = &ChannelBridge::on_client_signal;
   client_cb_.channel_pty_request_function = &ChannelBridge::on_pty_request;
@@ -38,6 +41,8 @@ void ChannelBridge::attach(ChannelPtr upstream, audit::ChannelRecorderPtr record
   recorder_ = std::move(recorder);
   pty_ = request_.pty.has_value();
   upstream_cb_.userdata = this;
+  upstream_cb_.channel_data_function = &ChannelBridge::on_data;
+  upstream_cb_.channel_eof_function = &ChannelBridge::on_eof;
   upstream_cb_.channel_close_function = &ChannelBridge::on_upstream_close;
   upstream_cb_.channel_exit_status_function = &ChannelBridge::on_upstream_exit_status;
   upstream_cb_.channel_exit_signal_function = &ChannelBridge::on_upstream_exit_signal;
@@ -321,8 +326,19 @@ int ChannelBridge::on_window_change(ssh_session, ssh_channel, int cols, int rows
   return 0;
 }
 
+// on_data only counts: it consumes nothing (returns 0), so the bytes stay in the channel's buffer
+// for pump() to read, record and forward.
+int ChannelBridge::on_data(ssh_session, ssh_channel, void*, uint32_t, int, void* self) {
+  ++static_cast<ChannelBridge*>(self)->arrivals_;
+  return 0;
+}
+
+void ChannelBridge::on_eof(ssh_session, ssh_channel, void* self) { ++static_cast<ChannelBridge*>(self)->arrivals_; }
+
 void ChannelBridge::on_client_close(ssh_session, ssh_channel, void* self) {
-  static_cast<ChannelBridge*>(self)->client_closed_ = true;
+  auto* b = static_cast<ChannelBridge*>(self);
+  b->client_closed_ = true;
+  ++b->arrivals_;
 }
 
 void ChannelBridge::on_client_signal(ssh_session, ssh_channel, const char* sig, void* self) {
@@ -330,7 +346,9 @@ void ChannelBridge::on_client_signal(ssh_session, ssh_channel, const char* sig, 
 }
 
 void ChannelBridge::on_upstream_close(ssh_session, ssh_channel, void* self) {
-  static_cast<ChannelBridge*>(self)->upstream_closed_ = true;
+  auto* b = static_cast<ChannelBridge*>(self);
+  b->upstream_closed_ = true;
+  ++b->arrivals_;
 }
 
 void ChannelBridge::on_upstream_exit_status(ssh_session, ssh_channel, int status, void* self) {

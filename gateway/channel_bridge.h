@@ -42,7 +42,10 @@ class ChannelBridge {
   // Running: bridged to a server. Console: talking to the admin console (officers, reviewers).
   enum class State { AwaitingRequest, Starting, Running, Console, Done };
 
-  ChannelBridge(int number, ssh_channel client);
+  // `arrivals` counts, for the whole session process, every time libssh queued data, an EOF or a
+  // close on a bridged channel: the session process compares it across a pass to know whether a
+  // read done while serving one channel filled another's buffer (see ready()).
+  ChannelBridge(int number, ssh_channel client, std::uint64_t& arrivals);
   ~ChannelBridge();
   ChannelBridge(const ChannelBridge&) = delete;
   ChannelBridge& operator=(const ChannelBridge&) = delete;
@@ -74,8 +77,9 @@ class ChannelBridge {
   // pump moves what the windows allow; returns true if any byte moved.
   bool pump();
   // ready: bytes are buffered on one side and the other side's window would take them now.
-  // Reading packets for one channel can fill another's buffer after its turn in a pass, so the
-  // session process asks this before it blocks.
+  // Checking a channel with an empty buffer makes libssh read pending packets of every session in
+  // the event, which can fill another bridge's buffer after its own check: the session process
+  // blocks only when `arrivals` did not move during the whole pass.
   bool ready() const;
 
   // window_change forwards a new terminal size and records it.
@@ -120,6 +124,8 @@ class ChannelBridge {
   static int on_window_change(ssh_session, ssh_channel, int cols, int rows, int, int, void* self);
   int begin(RequestKind kind, const char* text);
 
+  static int on_data(ssh_session, ssh_channel, void*, uint32_t, int, void* self);
+  static void on_eof(ssh_session, ssh_channel, void* self);
   static void on_client_close(ssh_session, ssh_channel, void* self);
   static void on_client_signal(ssh_session, ssh_channel, const char* sig, void* self);
   static void on_upstream_close(ssh_session, ssh_channel, void* self);
@@ -150,6 +156,7 @@ class ChannelBridge {
   std::optional<ExitSignal> exit_signal_;
   std::string end_reason_;
 
+  std::uint64_t& arrivals_;
   ssh_channel_callbacks_struct client_cb_{};
   ssh_channel_callbacks_struct upstream_cb_{};
 };
