@@ -183,7 +183,8 @@ def main():
         "Throughput and keystroke echo run over one ControlMaster per leg and cipher (one bastion login each); "
         "`new connection` and `sessions/s` open a new connection every time (`-S none`), a fresh operator per "
         "bastion login; concurrency uses one master connection per "
-        f"{m.get('per_master')} sessions on every leg (bastiond accepts at most 64 channels per connection).",
+        f"{m.get('per_master')} sessions on every leg (bastiond accepts at most 64 channels per connection); "
+        "those sessions belong to one operator, so bastiond runs with --max-sessions-per-operator 0 (default 10).",
         "Connection time, concurrency and sessions/s use aes256-gcm@openssh.com.",
         "Download: `head -c N /dev/zero` on the target, counted by `wc -c` locally; upload: local "
         "`head -c N /dev/zero` into `wc -c` on the target; both byte counts checked.",
