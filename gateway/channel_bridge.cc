@@ -279,13 +279,6 @@ void ChannelBridge::finish(const std::string& reason) {
   state_ = State::Done;
 }
 
-std::optional<Result<audit::RecordingSummary>> ChannelBridge::take_recording() {
-  if (!recorder_) return std::nullopt;
-  auto summary = recorder_->close();
-  recorder_.reset();
-  return summary;
-}
-
 int ChannelBridge::on_pty_request(ssh_session, ssh_channel, const char* term, int cols, int rows, int, int,
                                   void* self) {
   auto* b = static_cast<ChannelBridge*>(self);

@@ -89,8 +89,8 @@ class ChannelBridge {
   // Once Done: how it ended, for the session row.
   std::optional<int> exit_status() const { return exit_status_; }
   const std::string& end_reason() const { return end_reason_; }
-  // take_recording closes the recorder (if any) and returns its summary.
-  std::optional<Result<audit::RecordingSummary>> take_recording();
+  // take_recorder hands over the recorder (null if none), for the session process to close.
+  audit::ChannelRecorderPtr take_recorder() { return std::move(recorder_); }
   bool client_gone() const { return client_closed_; }
 
   // Set by the session process once it has written the session row.
