@@ -93,7 +93,8 @@ class ChannelBridge {
   audit::ChannelRecorderPtr take_recorder() { return std::move(recorder_); }
   bool client_gone() const { return client_closed_; }
 
-  // Set by the session process once it has written the session row.
+  // Set by the session process once it has written the session row; back to 0 once it has begun
+  // closing it (SessionProcess::close_session_row).
   std::int64_t session_id = 0;
   std::optional<std::int64_t> grant_id;
   Seconds started_at{};  // when its recording opened

@@ -119,8 +119,10 @@ class SessionProcess {
   void finish_row(Closing& c, std::optional<Result<audit::RecordingSummary>> rec);
   // reap_closing finishes the rows whose seal is done; with `wait`, all of them.
   void reap_closing(bool wait);
-  // close_session_row writes the recording's digest and the end of the session row; status is
-  // "closed" (ended normally), "aborted" (ended by the bastion, reason given) or "refused".
+  // close_session_row ends the bridge's session: at once if it has no recording, otherwise once
+  // its recording is sealed (see Closing), finish_row writes the digest and the end of the row.
+  // status is "closed" (ended normally), "aborted" (ended by the bastion, reason given) or "refused".
+  // The bridge's session_id is 0 from here on.
   void close_session_row(ChannelBridge& b, std::string_view status);
   void enforce_grants();
   // watch_connection applies the idle timeout, the keepalive probes and a stop of the bastion;
