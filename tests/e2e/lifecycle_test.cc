@@ -292,5 +292,32 @@ TEST(Lifecycle, UserOptionNamingNoAccountIsRefusedAtStart) {
   }
 }
 
+// Like sshd with its keys: a database (TOTP secrets, the audit trail) or a host private key that
+// group or others may read is refused at start, with the chmod that fixes it; fixed, it starts.
+TEST(Lifecycle, ADatabaseOrAHostKeyOthersCanReadIsRefusedAtStart) {
+  TestEnv env;
+  env.bastion.stop();
+  const std::string db = env.bastion.db();
+  const std::string key = env.bastion.dir() + "/host_ed25519_key";
+  struct Case {
+    std::string path;
+    std::string says;
+  };
+  for (const Case& c : {Case{db, "database " + db + " is accessible to group or others (mode 0640)"},
+                        Case{key, "private key " + key + " is accessible by group or others"}}) {
+    ASSERT_EQ(chmod(c.path.c_str(), 0640), 0) << c.path;
+    try {
+      env.bastion.start();
+      FAIL() << "bastiond started with " << c.path << " readable by its group";
+    } catch (const HarnessError& e) {
+      EXPECT_NE(std::string(e.what()).find(c.says), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("chmod 600 " + c.path), std::string::npos) << e.what();
+    }
+    ASSERT_EQ(chmod(c.path.c_str(), 0600), 0) << c.path;
+  }
+  env.bastion.start();
+  EXPECT_GT(env.bastion.pid(), 0);
+}
+
 }  // namespace
 }  // namespace bastion::e2e
