@@ -109,15 +109,14 @@ bool ExecRecordingWriter::finish() {
 }
 
 bool ExecRecordingWriter::write_record(std::uint8_t stream_no, std::uint64_t micros, std::string_view bytes) {
-  // Header and data go out in a single write(2), so a record is either wholly in the kernel or
-  // the writer has failed.
-  std::string record;
-  record.reserve(kExecRecordHeaderSize + bytes.size());
-  record.push_back(static_cast<char>(stream_no));
-  put_be(record, micros, 8);
-  put_be(record, bytes.size(), 4);
-  record.append(bytes);
-  if (!write_all(fd_, record)) failed_ = true;
+  // Header and data go out in a single writev(2), so a record is either wholly in the kernel or
+  // the writer has failed; the data is not copied behind its header first.
+  std::string header;
+  header.reserve(kExecRecordHeaderSize);
+  header.push_back(static_cast<char>(stream_no));
+  put_be(header, micros, 8);
+  put_be(header, bytes.size(), 4);
+  if (!write_all(fd_, header, bytes)) failed_ = true;
   return !failed_;
 }
 

@@ -2,8 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -25,6 +28,26 @@ bool write_all(int fd, std::string_view bytes) {
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
   return true;
+}
+
+bool write_all(int fd, std::string_view head, std::string_view body) {
+  while (!head.empty()) {
+    std::array<iovec, 2> iov{iovec{const_cast<char*>(head.data()), head.size()},
+                             iovec{const_cast<char*>(body.data()), body.size()}};
+    ssize_t n = ::writev(fd, iov.data(), body.empty() ? 1 : 2);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) {
+      errno = EIO;
+      return false;
+    }
+    const auto from_head = std::min(head.size(), static_cast<std::size_t>(n));
+    head.remove_prefix(from_head);
+    body.remove_prefix(static_cast<std::size_t>(n) - from_head);
+  }
+  return write_all(fd, body);
 }
 
 std::string errno_text(std::string_view what) {

@@ -12,6 +12,11 @@ namespace bastion::audit {
 // on the first error (ENOSPC, EIO, EBADF, EFBIG …) with errno left as write(2) set it.
 bool write_all(int fd, std::string_view bytes);
 
+// write_all writes `head` then `body` as one run of bytes, in a single writev(2) when the kernel
+// takes them whole (as it does for a regular file until the disk fills), without copying them
+// together first; short writes and EINTR are retried as above.
+bool write_all(int fd, std::string_view head, std::string_view body);
+
 // read_file reads a whole regular file (refusing to follow a final symlink); for tests and tools
 // that replay recordings.
 Result<std::string> read_file(const std::string& path);

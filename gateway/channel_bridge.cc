@@ -10,8 +10,12 @@
 namespace bastion::gateway {
 namespace {
 constexpr std::size_t kMaxEnv = 32;
-// One read at a time moves at most one SSH packet's worth of payload; the windows bound the rest.
-constexpr std::size_t kChunk = 32 * 1024;
+// One read moves at most one SSH packet's payload: OpenSSH's maximum packet is 32 KiB, and libssh
+// keeps 10 bytes of each for headers when it writes. A full 32 KiB read would go out as two packets
+// (32758 bytes, then 10): one more packet to encrypt, send and decrypt for every 32 KiB. Reading
+// 32758 leaves the rest in the buffer for the next read, so a bulk transfer is one packet per read.
+// The windows bound the rest.
+constexpr std::size_t kChunk = 32 * 1024 - 10;
 }  // namespace
 
 ChannelBridge::ChannelBridge(int number, ssh_channel client, std::uint64_t& arrivals)
@@ -174,11 +178,17 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
     int n = ssh_channel_read_nonblocking(from, buf.data(), want, from_stderr);
     if (n == SSH_ERROR) return failed("read", from);
     if (n <= 0) break;
-    if (recorder_ && !recorder_->record(stream, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+    const std::string_view got(buf.data(), static_cast<std::size_t>(n));
+    if (recorder_ && !recorder_->record(stream, got)) {
       cut("the session recording cannot be written; session ended so that nothing passes unrecorded");
       return Flow::Failed;
     }
-    pending.bytes.assign(buf.data(), static_cast<std::size_t>(n));
+    // Forward straight from the read buffer (n is within the window); only what the receiver
+    // does not take now is copied aside.
+    int w = to_stderr ? ssh_channel_write_stderr(to, got.data(), static_cast<uint32_t>(n))
+                      : ssh_channel_write(to, got.data(), static_cast<uint32_t>(n));
+    if (w < 0) return failed("write", to);
+    pending.bytes.assign(got.substr(std::min(got.size(), static_cast<std::size_t>(w))));
     moved = true;
   }
   return moved ? Flow::Moved : Flow::Idle;
