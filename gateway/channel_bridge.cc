@@ -10,12 +10,13 @@
 namespace bastion::gateway {
 namespace {
 constexpr std::size_t kMaxEnv = 32;
-// One read moves at most one SSH packet's payload: OpenSSH's maximum packet is 32 KiB, and libssh
-// keeps 10 bytes of each for headers when it writes. A full 32 KiB read would go out as two packets
-// (32758 bytes, then 10): one more packet to encrypt, send and decrypt for every 32 KiB. Reading
-// 32758 leaves the rest in the buffer for the next read, so a bulk transfer is one packet per read.
-// The windows bound the rest.
+// kChunk: the payload of one full packet as libssh writes it. OpenSSH's maximum packet is 32 KiB and
+// libssh keeps 10 bytes of the peer's maximum for headers, so a 32 KiB write goes out as 32758 + 10
+// bytes; move() therefore forwards in multiples of kChunk (see there).
 constexpr std::size_t kChunk = 32 * 1024 - 10;
+// At most this much is read (and recorded) at once, when that much is buffered: fewer, larger
+// recording writes; it is also the most a direction holds back (pending).
+constexpr std::size_t kMaxRead = 4 * kChunk;
 }  // namespace
 
 ChannelBridge::ChannelBridge(int number, ssh_channel client, std::uint64_t& arrivals)
@@ -149,33 +150,45 @@ void ChannelBridge::forward_signal(const char* name) {
   if (state_ == State::Running && name != nullptr) ssh_channel_request_send_signal(upstream_.get(), name);
 }
 
-bool ChannelBridge::flush(ssh_channel to, bool to_stderr, Pending& pending) {
-  if (pending.bytes.empty()) return true;
-  uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(pending.bytes.size()), ssh_channel_window_size(to));
+bool ChannelBridge::flush(ssh_channel to, bool to_stderr, Pending& pending, bool whole_packets) {
+  std::size_t n = std::min<std::size_t>(pending.bytes.size(), ssh_channel_window_size(to));
+  if (whole_packets) n -= n % kChunk;
   if (n == 0) return true;
-  int w = to_stderr ? ssh_channel_write_stderr(to, pending.bytes.data(), n) : ssh_channel_write(to, pending.bytes.data(), n);
+  int w = to_stderr ? ssh_channel_write_stderr(to, pending.bytes.data(), static_cast<uint32_t>(n))
+                    : ssh_channel_write(to, pending.bytes.data(), static_cast<uint32_t>(n));
   if (w < 0) return false;
   pending.bytes.erase(0, static_cast<std::size_t>(w));
   return true;
 }
 
+// move reads what `from` holds, records it, and forwards it in whole packets; a shorter tail waits
+// in `pending` for the next read to complete it, or for release() when the loop has nothing else
+// to do. A bulk transfer thus goes out one full packet per packet received, where forwarding each
+// read as it came would add a 10-byte packet after every one (libssh keeps 10 bytes of the peer's
+// maximum packet for headers, and OpenSSH fills its packets to that maximum).
 ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr,
                                         audit::Stream stream, Pending& pending) {
-  std::array<char, kChunk> buf;
+  static std::array<char, kMaxRead> buf;  // one session process, one thread: shared by all bridges
   bool moved = false;
   for (;;) {
     std::size_t before = pending.bytes.size();
-    if (!flush(to, to_stderr, pending)) return failed("write", to);
+    if (!flush(to, to_stderr, pending, true)) return failed("write", to);
     moved |= pending.bytes.size() != before;
-    if (!pending.bytes.empty()) break;  // the receiver is not taking more right now
-    uint32_t window = ssh_channel_window_size(to);
-    if (window == 0) break;
+    if (pending.bytes.size() >= kChunk) break;  // the receiver is not taking more right now
+    const uint32_t window = ssh_channel_window_size(to);
+    if (window <= pending.bytes.size()) break;
     int avail = ssh_channel_poll(from, from_stderr);
-    if (avail == SSH_EOF) return moved ? Flow::Moved : Flow::Eof;
+    if (avail == SSH_EOF) {
+      if (pending.bytes.empty()) return moved ? Flow::Moved : Flow::Eof;
+      before = pending.bytes.size();  // the tail goes out before the EOF
+      if (!flush(to, to_stderr, pending, false)) return failed("write", to);
+      return moved || pending.bytes.size() != before ? Flow::Moved : Flow::Idle;
+    }
     if (avail == SSH_ERROR) return failed("poll", from);
     if (avail <= 0) break;
-    uint32_t want = std::min<uint32_t>({static_cast<uint32_t>(avail), window, kChunk});
-    int n = ssh_channel_read_nonblocking(from, buf.data(), want, from_stderr);
+    const std::size_t want =
+        std::min({static_cast<std::size_t>(avail), window - pending.bytes.size(), kMaxRead - pending.bytes.size()});
+    int n = ssh_channel_read_nonblocking(from, buf.data(), static_cast<uint32_t>(want), from_stderr);
     if (n == SSH_ERROR) return failed("read", from);
     if (n <= 0) break;
     const std::string_view got(buf.data(), static_cast<std::size_t>(n));
@@ -183,15 +196,41 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
       cut("the session recording cannot be written; session ended so that nothing passes unrecorded");
       return Flow::Failed;
     }
-    // Forward straight from the read buffer (n is within the window); only what the receiver
-    // does not take now is copied aside.
-    int w = to_stderr ? ssh_channel_write_stderr(to, got.data(), static_cast<uint32_t>(n))
-                      : ssh_channel_write(to, got.data(), static_cast<uint32_t>(n));
-    if (w < 0) return failed("write", to);
-    pending.bytes.assign(got.substr(std::min(got.size(), static_cast<std::size_t>(w))));
     moved = true;
+    if (!pending.bytes.empty()) {
+      pending.bytes.append(got);  // completes the held tail; the next flush sends the whole packets
+      continue;
+    }
+    // Straight from the read buffer (within the window): a short read (typing) at once, a long one
+    // in whole packets, holding its tail back.
+    const std::size_t now = got.size() < kChunk ? got.size() : got.size() - got.size() % kChunk;
+    int w = to_stderr ? ssh_channel_write_stderr(to, got.data(), static_cast<uint32_t>(now))
+                      : ssh_channel_write(to, got.data(), static_cast<uint32_t>(now));
+    if (w < 0) return failed("write", to);
+    pending.bytes.assign(got.substr(static_cast<std::size_t>(w)));
   }
   return moved ? Flow::Moved : Flow::Idle;
+}
+
+bool ChannelBridge::holding() const {
+  if (state_ != State::Running) return false;
+  auto held = [](const Pending& p, ssh_channel to) { return !p.bytes.empty() && ssh_channel_window_size(to) > 0; };
+  return held(to_server_, upstream_.get()) || held(to_operator_out_, client_.get()) ||
+         held(to_operator_err_, client_.get());
+}
+
+bool ChannelBridge::release() {
+  if (state_ != State::Running) return false;
+  bool wrote = false;
+  auto out = [&](ssh_channel to, bool to_stderr, Pending& p) {
+    const std::size_t before = p.bytes.size();
+    if (!flush(to, to_stderr, p, false)) return;  // the next pump sees the failure and ends the channel
+    wrote |= p.bytes.size() != before;
+  };
+  out(upstream_.get(), false, to_server_);
+  out(client_.get(), false, to_operator_out_);
+  out(client_.get(), true, to_operator_err_);
+  return wrote;
 }
 
 ChannelBridge::Flow ChannelBridge::failed(const char* what, ssh_channel ch) {
@@ -207,7 +246,10 @@ bool ChannelBridge::ready() const {
   };
   if (state_ == State::Console) return ssh_channel_poll(client_.get(), 0) > 0;
   if (state_ != State::Running) return false;
-  auto can_flush = [](const Pending& p, ssh_channel to) { return !p.bytes.empty() && ssh_channel_window_size(to) > 0; };
+  // A tail shorter than a packet is not "ready": it waits for more bytes or for release().
+  auto can_flush = [](const Pending& p, ssh_channel to) {
+    return p.bytes.size() >= kChunk && ssh_channel_window_size(to) >= kChunk;
+  };
   if (can_flush(to_server_, upstream_.get()) || can_flush(to_operator_out_, client_.get()) ||
       can_flush(to_operator_err_, client_.get()))
     return true;

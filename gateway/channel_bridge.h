@@ -76,6 +76,11 @@ class ChannelBridge {
 
   // pump moves what the windows allow; returns true if any byte moved.
   bool pump();
+  // release forwards the tails pump() held back waiting for a full packet; the session process
+  // calls it once the network is quiet. Returns true if any byte moved. holding: there is such a
+  // tail and its receiver's window would take some of it.
+  bool release();
+  bool holding() const;
   // ready: bytes are buffered on one side and the other side's window would take them now.
   // Checking a channel with an empty buffer makes libssh read pending packets of every session in
   // the event, which can fill another bridge's buffer after its own check: the session process
@@ -101,16 +106,18 @@ class ChannelBridge {
 
  private:
   enum class Flow { Moved, Idle, Eof, Failed };
-  // Pending: bytes read (and recorded) but not yet accepted by the receiving side, e.g. while a
-  // key re-exchange holds its channel writes. At most one chunk: nothing more is read until it
-  // is out, so memory per direction stays bounded.
+  // Pending: bytes read (and recorded) but not yet forwarded: a tail shorter than a packet held
+  // for the next read (see move), or what the receiver's window does not take now (e.g. while a
+  // key re-exchange holds its channel writes). Nothing more is read once it holds a packet's worth,
+  // so memory per direction stays bounded (kMaxRead).
   struct Pending {
     std::string bytes;
   };
   Flow move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr, audit::Stream stream,
             Pending& pending);
-  // flush writes what it can of pending; false on a write error.
-  bool flush(ssh_channel to, bool to_stderr, Pending& pending);
+  // flush writes what the window takes of pending (only whole packets if whole_packets); false on
+  // a write error.
+  bool flush(ssh_channel to, bool to_stderr, Pending& pending, bool whole_packets);
   bool pump_console();
   Flow failed(const char* what, ssh_channel ch);
   void finish(const std::string& reason);

@@ -652,10 +652,12 @@ int SessionProcess::run() {
   ssh_event_add_session(event_.get(), client_);
   auto last_check = std::chrono::steady_clock::now();
   bool progress = false;
+  bool holding = false;  // a bridge holds back a tail shorter than a packet (ChannelBridge::release)
   while (ssh_is_connected(client_)) {
     // While a recording is being sealed, wake often enough to close its row soon after.
-    int rc = ssh_event_dopoll(event_.get(), progress ? 0 : closing_.empty() ? 200 : 5);
+    int rc = ssh_event_dopoll(event_.get(), progress || holding ? 0 : closing_.empty() ? 200 : 5);
     if (rc == SSH_ERROR && !ssh_is_connected(client_)) break;
+    const bool quiet = rc == SSH_AGAIN;  // no socket had anything for us
     if (!incoming_.empty()) last_activity_ = Steady::now();
     for (auto& b : incoming_) bridges_.push_back(std::move(b));
     incoming_.clear();
@@ -679,6 +681,15 @@ int SessionProcess::run() {
     // more, so poll would sleep its full timeout on bytes already here (seen as 200 ms echo
     // stalls with 60 sessions on one connection).
     if (arrivals_ != arrivals_before) progress = true;
+    // Nothing moved: once the network is quiet too, send the tails held back for a full packet
+    // (while the rest of a packet is still arriving, 4 KiB per read, they wait for it).
+    holding = false;
+    if (!progress) {
+      for (auto& b : bridges_) {
+        if (quiet) progress |= b->release();
+        holding |= b->holding();
+      }
+    }
     if (!closing_.empty()) reap_closing(false);
     std::erase_if(bridges_, [](const auto& b) {
       return b->state() == ChannelBridge::State::Done && b->client_gone() && b->session_id == 0;

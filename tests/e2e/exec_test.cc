@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/harness/diagnostics.h"
+#include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/test_env.h"
 
 namespace bastion::e2e {
 namespace {
+
+using namespace std::chrono_literals;
 
 TEST(Exec, ExitStatusPropagates) {
   TestEnv env;
@@ -52,6 +55,25 @@ TEST(Exec, TargetAsCommandWithoutTtyKeepsExitStatus) {
   OperatorIdentity op = env.new_operator("alice");
   RunResult r = run_as(op, op.ssh(op.user(), {env.login() + "@web1", "exit", "5"}));
   EXPECT_EQ(r.exit(), 5) << diag(env, r);
+}
+
+// The bastion forwards bulk output in whole SSH packets and holds a shorter tail back for the next
+// read (ChannelBridge::move). Output that then stops while the command keeps running must still
+// arrive: 70 006 bytes are two full packets and a 4 490-byte tail, and the command waits for a line
+// the test types only once it has seen the end of that output.
+TEST(Exec, OutputThatPausesMidStreamArrivesWhole) {
+  TestEnv env;
+  OperatorIdentity op = env.new_operator("alice");
+  LiveClient ssh(op.ssh(op.user(env.login(), "web1"),
+                        {"head -c 70000 /dev/zero | tr '\\0' a; echo; echo END-OF-BURST; read line; echo got-$line"}),
+                 op.env(), env.tmp.sub("stdin"));
+  ASSERT_TRUE(ssh.wait_for_output("END-OF-BURST", 60s)) << "the tail of the burst never arrived\n" << diag(env, ssh.result());
+  ssh.type("pong\n");
+  ASSERT_TRUE(ssh.wait_for_output("got-pong", 60s)) << diag(env, ssh.result());
+  ssh.close_stdin();
+  RunResult r = ssh.result();
+  ASSERT_TRUE(ssh.wait(60s).has_value()) << diag(env, r);
+  EXPECT_EQ(ssh.out(), std::string(70000, 'a') + "\nEND-OF-BURST\ngot-pong\n") << diag(env, ssh.result());
 }
 
 }  // namespace
