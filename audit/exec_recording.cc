@@ -1,5 +1,7 @@
 #include "audit/exec_recording.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -46,6 +48,7 @@ Result<ExecRecordingWriter> ExecRecordingWriter::create(int fd, const MonotonicC
                                                         std::uint64_t max_stored_bytes) {
   ExecRecordingWriter w(fd, clock, max_stored_bytes);
   if (!write_all(fd, kExecRecordingMagic)) return Error{errno_text("cannot write exec recording header")};
+  w.file_bytes_ = kExecRecordingMagic.size();
   return w;
 }
 
@@ -64,9 +67,11 @@ std::size_t ExecRecordingWriter::room_for(std::size_t n) const {
 bool ExecRecordingWriter::write(Stream s, std::string_view bytes) {
   if (failed_ || finished_) return false;
   const std::uint8_t n = stream_number(s);
-  hashers_[n].update(bytes);
-  counts_[n].total += bytes.size();
   const std::string_view kept = bytes.substr(0, room_for(bytes.size()));
+  // Bytes beyond the cap are not in the file: their digest must be taken now, after the stored ones.
+  if (deferred_ && kept.size() < bytes.size() && !hash_stored()) return !(failed_ = true);
+  if (!deferred_) hashers_[n].update(bytes);
+  counts_[n].total += bytes.size();
   if (!write_data(s, micros_now(), kept)) return false;
   counts_[n].stored += kept.size();
   stored_all_ += kept.size();
@@ -83,7 +88,58 @@ bool ExecRecordingWriter::write_data(Stream s, std::uint64_t micros, std::string
   return true;
 }
 
+bool ExecRecordingWriter::hash_stored() {
+  std::vector<char> buf(std::size_t{1} << 20);  // large reads: this may be a whole gibibyte
+  std::uint64_t at = kExecRecordingMagic.size();
+  std::string header;           // of the record being read, while incomplete
+  std::uint8_t stream_no = 0;   // of the record whose data is being read
+  std::uint64_t data_left = 0;  // of that record
+  while (at < file_bytes_) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), file_bytes_ - at));
+    const ssize_t got = ::pread(fd_, buf.data(), want, static_cast<off_t>(at));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      if (got == 0) errno = EIO;  // the file is shorter than what was written to it
+      return false;
+    }
+    at += static_cast<std::uint64_t>(got);
+    std::string_view chunk(buf.data(), static_cast<std::size_t>(got));
+    while (!chunk.empty()) {
+      if (data_left > 0) {
+        const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(data_left, chunk.size()));
+        hashers_[stream_no].update(chunk.substr(0, take));
+        chunk.remove_prefix(take);
+        data_left -= take;
+        continue;
+      }
+      const std::size_t take = std::min(kExecRecordHeaderSize - header.size(), chunk.size());
+      header.append(chunk.substr(0, take));
+      chunk.remove_prefix(take);
+      if (header.size() < kExecRecordHeaderSize) continue;
+      ByteCursor cur(header);
+      std::uint64_t micros = 0;
+      std::uint32_t length = 0;
+      cur.get_u8(stream_no);
+      cur.get_u64_be(micros);
+      cur.get_u32_be(length);
+      if (stream_no >= hashers_.size()) {  // only data records precede the trailer, written last
+        errno = EIO;
+        return false;
+      }
+      data_left = length;
+      header.clear();
+    }
+  }
+  if (!header.empty() || data_left > 0) {
+    errno = EIO;
+    return false;
+  }
+  deferred_ = false;
+  return true;
+}
+
 Result<ExecTrailer> ExecRecordingWriter::tally() const {
+  if (deferred_) return Error{"exec recording digests are computed when the recording is finished"};
   ExecTrailer t{cap_, counts_};
   for (std::size_t i = 0; i < t.streams.size(); ++i) {
     auto hex = hashers_[i].hex();
@@ -96,6 +152,7 @@ Result<ExecTrailer> ExecRecordingWriter::tally() const {
 bool ExecRecordingWriter::finish() {
   if (failed_ || finished_) return false;
   finished_ = true;
+  if (deferred_ && !hash_stored()) return !(failed_ = true);
   std::string body;
   put_be(body, cap_, 8);
   for (std::size_t i = 0; i < counts_.size(); ++i) {
@@ -117,6 +174,7 @@ bool ExecRecordingWriter::write_record(std::uint8_t stream_no, std::uint64_t mic
   put_be(header, micros, 8);
   put_be(header, bytes.size(), 4);
   if (!write_all(fd_, header, bytes)) failed_ = true;
+  file_bytes_ += header.size() + bytes.size();
   return !failed_;
 }
 

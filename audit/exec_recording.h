@@ -21,6 +21,9 @@
 //
 // Only the first max_stored_bytes data bytes of a recording (all streams together) are written
 // into records; beyond the cap bytes are still counted and hashed, and the trailer says so.
+// The stream digests of stored bytes are not computed while the channel runs: the writer reads
+// them back from the file when it finishes (off the data path: the session process closes
+// recordings on a thread), or when the cap is first reached, from where on it hashes as it goes.
 // A file without a trailer is either from before trailers existed or was cut short (a crash): it
 // is still complete at every record boundary, and the reader returns everything before the cut.
 #include <array>
@@ -60,8 +63,9 @@ struct ExecTrailer {
   bool truncated() const;  // whether any stream has bytes that were not stored
 };
 
-// ExecRecordingWriter appends records to a file descriptor it does not own (the caller opens it
-// O_APPEND and closes it). Each record is one write(2). After a failed write it refuses all further
+// ExecRecordingWriter appends records to a file descriptor it does not own (the caller opens a new,
+// empty file O_RDWR | O_APPEND and closes it; the writer reads its own records back with pread(2)
+// for the digests). Each record is one write(2). After a failed write it refuses all further
 // writes, since the file may end inside a record.
 class ExecRecordingWriter {
  public:
@@ -77,7 +81,8 @@ class ExecRecordingWriter {
   // finish appends the trailer; later writes are refused. Returns false if it could not be written.
   bool finish();
 
-  // tally returns what the trailer says (or would say now); an error only if OpenSSL fails.
+  // tally returns what the trailer says, once finish() has written it (before, the digests of the
+  // stored bytes are not computed yet: an error); an error also if OpenSSL fails.
   Result<ExecTrailer> tally() const;
 
   bool failed() const { return failed_; }
@@ -89,6 +94,9 @@ class ExecRecordingWriter {
   std::size_t room_for(std::size_t n) const;
   bool write_record(std::uint8_t stream_no, std::uint64_t micros, std::string_view bytes);
   bool write_data(Stream s, std::uint64_t micros, std::string_view bytes);
+  // hash_stored reads the records written so far back from the file and hashes their data; from
+  // then on write() hashes as it goes. False (errno set) if the file cannot be read back whole.
+  bool hash_stored();
 
   int fd_;
   Stopwatch stopwatch_;
@@ -96,6 +104,8 @@ class ExecRecordingWriter {
   std::uint64_t stored_all_ = 0;
   std::array<ExecStreamTally, 3> counts_{};  // sha256 left empty; hashers_ hold the digests
   std::array<Sha256, 3> hashers_;
+  std::uint64_t file_bytes_ = 0;  // written so far, magic included
+  bool deferred_ = true;          // stored bytes not hashed yet (see hash_stored)
   bool failed_ = false;
   bool finished_ = false;
 };

@@ -207,7 +207,7 @@ class FileRecorderFactory final : public RecorderFactory {
     const std::string name = std::to_string(channel) + "-" + std::string(suffix);
     const std::string path = session_path + "/" + name;
     UniqueFd fd(::openat(session_dir->get(), name.c_str(),
-                         O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+                         O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) return Error{errno_text("cannot create recording " + path)};
     return std::pair{std::move(fd), path};
   }

@@ -260,6 +260,46 @@ TEST(ExecRecordingCap, CapIsSharedByAllStreamsAndSplitsTheWriteThatCrossesIt) {
   EXPECT_EQ(rec->complete_records(), 2u);
 }
 
+// The digests of stored bytes are read back from the file when the cap is first reached; every
+// stream's digest must still cover its bytes in order, stored and not.
+TEST(ExecRecordingCap, InterleavedStreamsCrossingTheCapKeepWholeStreamDigests) {
+  std::array<std::string, 3> sent;
+  CappedFile f(100'000);
+  for (int i = 0; i < 60; ++i) {
+    const auto s = static_cast<std::size_t>(i % 3);
+    const std::string piece = random_bytes(7'000 + 13 * static_cast<std::size_t>(i), static_cast<std::uint64_t>(i));
+    ASSERT_TRUE(f.writer().write(s == 0 ? Stream::Input : s == 1 ? Stream::Output : Stream::Error, piece));
+    sent[s] += piece;
+  }
+  ASSERT_TRUE(f.writer().finish());
+  auto rec = parse_exec_recording(f.contents());
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_TRUE(rec->trailer.has_value());
+  EXPECT_TRUE(rec->trailer->truncated());
+  EXPECT_EQ(rec->stdin_bytes.size() + rec->stdout_bytes.size() + rec->stderr_bytes.size(), 100'000u);
+  for (Stream s : {Stream::Input, Stream::Output, Stream::Error}) {
+    const std::string& all = sent[static_cast<std::size_t>(s)];
+    EXPECT_EQ(rec->trailer->of(s).total, all.size());
+    EXPECT_EQ(rec->trailer->of(s).sha256, sha256_hex(all));
+    EXPECT_EQ(rec->bytes(s), all.substr(0, rec->bytes(s).size()));
+  }
+}
+
+// The writer reads its records back for the digests: a descriptor it cannot read from makes the
+// recording fail at finish, rather than carry digests of nothing.
+TEST(ExecRecording, AFileThatCannotBeReadBackFailsToFinish) {
+  TempDir dir;
+  UniqueFd fd(::open((dir / "w.rec").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd.valid());
+  ManualMonotonicClock clock;
+  auto w = ExecRecordingWriter::create(fd.get(), clock);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(w->write(Stream::Output, "recorded"));
+  EXPECT_FALSE(w->finish());
+  EXPECT_TRUE(w->failed());
+  EXPECT_FALSE(w->tally().ok());
+}
+
 TEST(ExecRecordingCap, UncappedRecordingHasATrailerThatSaysNothingWasLeftOut) {
   CappedFile f(0);
   ASSERT_TRUE(f.writer().write(Stream::Input, "in"));

@@ -35,9 +35,10 @@ class TempDir {
   std::string path_;
 };
 
-// open_append creates path (0600) for appending, as the recorders' files are opened; -1 on error.
+// open_append creates path (0600) for appending, as the recorders' files are opened (read-write:
+// exec recordings read their records back for the digests); -1 on error.
 inline int open_append(const std::string& path) {
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  return ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 }
 
 // redirect_to_dev_full makes every later write through fd fail with ENOSPC, as if the disk filled
