@@ -201,6 +201,7 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
       pending.bytes.append(got);  // completes the held tail; the next flush sends the whole packets
       continue;
     }
+    pending.since = std::chrono::steady_clock::now();
     // Straight from the read buffer (within the window): a short read (typing) at once, a long one
     // in whole packets, holding its tail back.
     const std::size_t now = got.size() < kChunk ? got.size() : got.size() - got.size() % kChunk;
@@ -219,10 +220,12 @@ bool ChannelBridge::holding() const {
          held(to_operator_err_, client_.get());
 }
 
-bool ChannelBridge::release() {
+bool ChannelBridge::release(bool quiet) {
   if (state_ != State::Running) return false;
   bool wrote = false;
+  const auto now = std::chrono::steady_clock::now();
   auto out = [&](ssh_channel to, bool to_stderr, Pending& p) {
+    if (p.bytes.empty() || (!quiet && now - p.since < kHoldAtMost)) return;
     const std::size_t before = p.bytes.size();
     if (!flush(to, to_stderr, p, false)) return;  // the next pump sees the failure and ends the channel
     wrote |= p.bytes.size() != before;

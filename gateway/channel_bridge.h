@@ -3,6 +3,7 @@
 // the receiving side's SSH window allows (backpressure: what is not read stays in libssh's bounded
 // channel buffer, whose window then stops the sender), and passes every byte through the recorder
 // before forwarding it (DESIGN.md rule 6). EOF, exit status/signal and close are passed on in order.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -76,10 +77,12 @@ class ChannelBridge {
 
   // pump moves what the windows allow; returns true if any byte moved.
   bool pump();
-  // release forwards the tails pump() held back waiting for a full packet; the session process
-  // calls it once the network is quiet. Returns true if any byte moved. holding: there is such a
+  // release forwards the tails pump() held back waiting for a full packet: all of them once the
+  // network is quiet, else those held for kHoldAtMost (another channel's traffic on the same
+  // connection keeps the network busy). Returns true if any byte moved. holding: there is such a
   // tail and its receiver's window would take some of it.
-  bool release();
+  static constexpr std::chrono::milliseconds kHoldAtMost{2};
+  bool release(bool quiet);
   bool holding() const;
   // ready: bytes are buffered on one side and the other side's window would take them now.
   // Checking a channel with an empty buffer makes libssh read pending packets of every session in
@@ -112,6 +115,7 @@ class ChannelBridge {
   // so memory per direction stays bounded (kMaxRead).
   struct Pending {
     std::string bytes;
+    std::chrono::steady_clock::time_point since{};  // when bytes last went from empty to not
   };
   Flow move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr, audit::Stream stream,
             Pending& pending);

@@ -681,14 +681,13 @@ int SessionProcess::run() {
     // more, so poll would sleep its full timeout on bytes already here (seen as 200 ms echo
     // stalls with 60 sessions on one connection).
     if (arrivals_ != arrivals_before) progress = true;
-    // Nothing moved: once the network is quiet too, send the tails held back for a full packet
-    // (while the rest of a packet is still arriving, 4 KiB per read, they wait for it).
+    // Tails held back for a full packet: all go out when nothing moved and the network is quiet;
+    // otherwise (the rest of a packet still arriving 4 KiB per read, or another channel of the
+    // connection busy) each waits at most ChannelBridge::kHoldAtMost.
     holding = false;
-    if (!progress) {
-      for (auto& b : bridges_) {
-        if (quiet) progress |= b->release();
-        holding |= b->holding();
-      }
+    for (auto& b : bridges_) {
+      progress |= b->release(quiet && !progress);
+      holding |= b->holding();
     }
     if (!closing_.empty()) reap_closing(false);
     std::erase_if(bridges_, [](const auto& b) {

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "tests/e2e/harness/diagnostics.h"
+#include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/test_env.h"
 
 namespace bastion::e2e {
@@ -73,6 +74,40 @@ TEST(ControlMaster, ThreeConcurrentChannelsOverOneLogin) {
   }
   // Still one login: the channels rode on the master and never asked for a code.
   EXPECT_EQ(op.askpass_prompts().size(), prompts);
+}
+
+// bastiond forwards bulk output in whole packets and holds a shorter tail back until the network is
+// quiet (ChannelBridge::release). A connection whose other channel never stops streaming is never
+// quiet: the tail must still go out, after at most ChannelBridge::kHoldAtMost.
+TEST(ControlMaster, ABusyChannelDoesNotHoldBackAnotherChannelsOutput) {
+  // A small recording cap: the endless stream is counted and hashed, not stored.
+  TestEnv env([](Bastion& b) { b.set_daemon_args({"--recording-cap", "1000000"}); });
+  OperatorIdentity op = env.new_operator("alice");
+  const std::string user = op.user(env.login(), "web1");
+  const std::vector<std::string> control = {"-o", "ControlMaster=auto", "-o",
+                                            "ControlPath=" + env.tmp.path() + "/cm-%C", "-o",
+                                            "ControlPersist=120"};
+  MasterGuard guard(op, control);
+  RunResult first = run_as(op, op.ssh(user, {"echo first"}, control), std::nullopt, 60s);
+  ASSERT_EQ(first.exit(), 0) << diag(env, first);
+
+  SpawnOptions endless;
+  endless.argv = op.ssh(user, {"cat /dev/zero"}, control);
+  endless.env = op.env();
+  endless.stdout_file = "/dev/null";
+  Process stream(std::move(endless));
+  // Make sure the stream is flowing before the burst starts.
+  ASSERT_TRUE(wait_until([&] { return sessions_of(env.bastion, op.name()).size() >= 2; }, 30s)) << env.bastion.log();
+
+  LiveClient burst(op.ssh(user, {"head -c 70000 /dev/zero | tr '\\0' b; echo; echo END-OF-BURST; read line"}, control),
+                   op.env(), env.tmp.sub("stdin"));
+  EXPECT_TRUE(burst.wait_for_output("END-OF-BURST", 30s))
+      << "the tail of the burst was held while the other channel streamed\n" << diag(env, burst.result());
+  EXPECT_FALSE(stream.wait(0s).has_value()) << "the endless stream ended early\n" << env.bastion.log();
+  burst.close_stdin();
+  EXPECT_TRUE(burst.wait(30s).has_value());
+  EXPECT_EQ(burst.out(), std::string(70000, 'b') + "\nEND-OF-BURST\n");
+  ::kill(static_cast<pid_t>(stream.pid()), SIGTERM);
 }
 
 }  // namespace
