@@ -89,7 +89,8 @@ bool ExecRecordingWriter::write_data(Stream s, std::uint64_t micros, std::string
 }
 
 bool ExecRecordingWriter::hash_stored() {
-  std::vector<char> buf(std::size_t{1} << 20);  // large reads: this may be a whole gibibyte
+  // Large reads (this may be a whole gibibyte), but no larger than the file.
+  std::vector<char> buf(static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 20, file_bytes_)));
   std::uint64_t at = kExecRecordingMagic.size();
   std::string header;           // of the record being read, while incomplete
   std::uint8_t stream_no = 0;   // of the record whose data is being read

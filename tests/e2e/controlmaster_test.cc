@@ -35,13 +35,17 @@ class MasterGuard {
   std::vector<std::string> control_;
 };
 
+// control_options: OpenSSH connection sharing through a control socket in the test's temp dir, the
+// master kept by ControlPersist.
+std::vector<std::string> control_options(const TestEnv& env) {
+  return {"-o", "ControlMaster=auto", "-o", "ControlPath=" + env.tmp.path() + "/cm-%C", "-o", "ControlPersist=120"};
+}
+
 TEST(ControlMaster, ThreeConcurrentChannelsOverOneLogin) {
   TestEnv env;
   OperatorIdentity op = env.new_operator("alice");
   const std::string user = op.user(env.login(), "web1");
-  const std::vector<std::string> control = {"-o", "ControlMaster=auto", "-o",
-                                            "ControlPath=" + env.tmp.path() + "/cm-%C", "-o",
-                                            "ControlPersist=120"};
+  const std::vector<std::string> control = control_options(env);
   MasterGuard guard(op, control);
 
   // The first connection authenticates (key + TOTP) and leaves the master running in the background.
@@ -84,9 +88,7 @@ TEST(ControlMaster, ABusyChannelDoesNotHoldBackAnotherChannelsOutput) {
   TestEnv env([](Bastion& b) { b.set_daemon_args({"--recording-cap", "1000000"}); });
   OperatorIdentity op = env.new_operator("alice");
   const std::string user = op.user(env.login(), "web1");
-  const std::vector<std::string> control = {"-o", "ControlMaster=auto", "-o",
-                                            "ControlPath=" + env.tmp.path() + "/cm-%C", "-o",
-                                            "ControlPersist=120"};
+  const std::vector<std::string> control = control_options(env);
   MasterGuard guard(op, control);
   RunResult first = run_as(op, op.ssh(user, {"echo first"}, control), std::nullopt, 60s);
   ASSERT_EQ(first.exit(), 0) << diag(env, first);
