@@ -41,17 +41,31 @@ std::vector<std::string> control_options(const TestEnv& env) {
   return {"-o", "ControlMaster=auto", "-o", "ControlPath=" + env.tmp.path() + "/cm-%C", "-o", "ControlPersist=120"};
 }
 
+// SharedLogin: an operator with a grant on web1 and a master connection it logged in through (key +
+// TOTP, `echo first`); the guard ends the master however the test ends.
+struct SharedLogin {
+  explicit SharedLogin(TestEnv& env)
+      : op(env.new_operator("alice")),
+        user(op.user(env.login(), "web1")),
+        control(control_options(env)),
+        guard(op, control),
+        first(run_as(op, op.ssh(user, {"echo first"}, control), std::nullopt, 60s)) {}
+  OperatorIdentity op;
+  std::string user;
+  std::vector<std::string> control;
+  MasterGuard guard;
+  RunResult first;
+};
+
 TEST(ControlMaster, ThreeConcurrentChannelsOverOneLogin) {
   TestEnv env;
-  OperatorIdentity op = env.new_operator("alice");
-  const std::string user = op.user(env.login(), "web1");
-  const std::vector<std::string> control = control_options(env);
-  MasterGuard guard(op, control);
-
   // The first connection authenticates (key + TOTP) and leaves the master running in the background.
-  RunResult first = run_as(op, op.ssh(user, {"echo first"}, control), std::nullopt, 60s);
-  ASSERT_EQ(first.exit(), 0) << diag(env, first);
-  ASSERT_EQ(first.out, "first\n") << diag(env, first);
+  SharedLogin login(env);
+  const OperatorIdentity& op = login.op;
+  const std::string& user = login.user;
+  const std::vector<std::string>& control = login.control;
+  ASSERT_EQ(login.first.exit(), 0) << diag(env, login.first);
+  ASSERT_EQ(login.first.out, "first\n") << diag(env, login.first);
   const size_t prompts = op.askpass_prompts().size();
   ASSERT_GE(prompts, 1u) << "the login asked for no TOTP code";
 
@@ -86,12 +100,11 @@ TEST(ControlMaster, ThreeConcurrentChannelsOverOneLogin) {
 TEST(ControlMaster, ABusyChannelDoesNotHoldBackAnotherChannelsOutput) {
   // A small recording cap: the endless stream is counted and hashed, not stored.
   TestEnv env([](Bastion& b) { b.set_daemon_args({"--recording-cap", "1000000"}); });
-  OperatorIdentity op = env.new_operator("alice");
-  const std::string user = op.user(env.login(), "web1");
-  const std::vector<std::string> control = control_options(env);
-  MasterGuard guard(op, control);
-  RunResult first = run_as(op, op.ssh(user, {"echo first"}, control), std::nullopt, 60s);
-  ASSERT_EQ(first.exit(), 0) << diag(env, first);
+  SharedLogin login(env);
+  const OperatorIdentity& op = login.op;
+  const std::string& user = login.user;
+  const std::vector<std::string>& control = login.control;
+  ASSERT_EQ(login.first.exit(), 0) << diag(env, login.first);
 
   SpawnOptions endless;
   endless.argv = op.ssh(user, {"cat /dev/zero"}, control);
