@@ -29,6 +29,7 @@
 #include "gateway/admin/commands.h"
 #include "gateway/channel_bridge.h"
 #include "gateway/keys.h"
+#include "gateway/read_ahead.h"
 
 namespace bastion::gateway {
 namespace {
@@ -727,6 +728,8 @@ int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettin
     spdlog::error("{}: cannot set up the SSH session", peer.to_string());
     return 1;
   }
+  // libssh reads 4 KiB per poll(); let it read what the kernel holds (gateway/read_ahead.h).
+  read_ahead::watch(fd);
   if (ssh_handle_key_exchange(client.get()) != SSH_OK) {
     spdlog::info("{}: key exchange failed: {}", peer.to_string(), ssh_get_error(client.get()));
     return 1;

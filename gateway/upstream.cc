@@ -1,6 +1,7 @@
 #include "gateway/upstream.h"
 
 #include "gateway/keys.h"
+#include "gateway/read_ahead.h"
 
 namespace bastion::gateway {
 
@@ -64,6 +65,7 @@ Result<SessionPtr> connect_upstream(const authz::Server& server, const std::stri
   const std::string where = server.name + " (" + server.host + ":" + std::to_string(server.port) + ")";
   if (ssh_connect(s.get()) != SSH_OK)
     return Error{"cannot reach server " + where + ": " + ssh_get_error(s.get())};
+  read_ahead::watch(ssh_get_fd(s.get()));  // gateway/read_ahead.h: larger reads for libssh
   if (auto st = verify_host_key(s.get(), server, registered->get()); !st) return st.error();
   int rc = ssh_userauth_publickey(s.get(), nullptr, egress_key);
   if (rc != SSH_AUTH_SUCCESS) {
