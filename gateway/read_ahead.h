@@ -17,6 +17,10 @@
 // It works by defining recv(), poll() and close() in this program: libssh calls them through the
 // dynamic linker, which resolves a name to the program's own definition before the C library's.
 // Descriptors that were never watched go straight to the kernel (one relaxed load when none is).
+// The bytes held are what came off the wire, still encrypted; nothing here looks into them.
+// tests/gateway/read_ahead_test.cc checks that the libssh linked still reads, polls and closes
+// through those three names and through nothing that would bypass them (ppoll, epoll, recvmsg…).
+// libssh 0.10 read()s only descriptors that are not sockets; only sockets are watched.
 //
 // What it keeps true:
 //  - bytes come out in the order the kernel delivered them, each once;

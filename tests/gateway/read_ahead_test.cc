@@ -5,6 +5,7 @@
 #include "gateway/read_ahead.h"
 
 #include <arpa/inet.h>
+#include <link.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -16,7 +17,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <cstdio>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,6 +97,47 @@ std::string recv_some(int fd, std::size_t n = kLibsshRead, int flags = 0) {
   if (got < 0) return "error: " + std::string(std::strerror(errno));
   buf.resize(static_cast<std::size_t>(got));
   return buf;
+}
+
+// libssh_path: the libssh this test binary (like bastiond) is linked with, as loaded.
+std::string libssh_path() {
+  std::string found;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* out) {
+        std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (name.find("/libssh.so") == std::string::npos) return 0;
+        *static_cast<std::string*>(out) = name;
+        return 1;
+      },
+      &found);
+  return found;
+}
+
+// Read-ahead works only while libssh calls recv(), poll() and close() by name. A libssh that
+// polled through ppoll() or epoll while still reading with recv() would never see the bytes held
+// here and could stall a session; one that also read a socket through recvfrom() or recvmsg()
+// would take bytes out of order. This fails before such a libssh is shipped.
+TEST(ReadAhead, LibsshStillReadsPollsAndClosesThroughTheNamesInterposed) {
+  const std::string lib = libssh_path();
+  ASSERT_FALSE(lib.empty()) << "libssh is not loaded in this test binary";
+  std::FILE* nm = popen(("nm -D --undefined-only '" + lib + "' 2>&1").c_str(), "r");
+  ASSERT_NE(nm, nullptr);
+  std::set<std::string> imports;
+  char line[512];
+  while (std::fgets(line, sizeof line, nm)) {
+    std::string l(line);
+    auto u = l.find(" U ");
+    if (u == std::string::npos) continue;
+    std::string name = l.substr(u + 3);
+    name = name.substr(0, name.find_first_of("@\n"));
+    imports.insert(name);
+  }
+  ASSERT_EQ(pclose(nm), 0) << "nm failed on " << lib;
+  for (const char* used : {"recv", "poll", "close"})
+    EXPECT_TRUE(imports.count(used)) << lib << " no longer calls " << used;
+  for (const char* bypass :
+       {"ppoll", "select", "pselect", "epoll_wait", "epoll_pwait", "recvfrom", "recvmsg", "readv"})
+    EXPECT_FALSE(imports.count(bypass)) << lib << " now calls " << bypass << ", which read-ahead does not cover";
 }
 
 TEST(ReadAhead, AnUnwatchedSocketIsReadOnePieceAtATime) {
