@@ -91,6 +91,14 @@ void wait_for_kernel(int fd, std::size_t want) {
   ASSERT_GE(kernel_holds(fd), want);
 }
 
+// arrive: the peer sends pattern(n, seed), which the kernel then holds for the reader; returns it.
+std::string arrive(const Connection& c, std::size_t n, unsigned seed = 1) {
+  std::string sent = pattern(n, seed);
+  send_all(c.peer, sent);
+  wait_for_kernel(c.reader, n);
+  return sent;
+}
+
 std::string recv_some(int fd, std::size_t n = kLibsshRead, int flags = 0) {
   std::string buf(n, '\0');
   ssize_t got = recv(fd, buf.data(), n, flags);
@@ -142,9 +150,8 @@ TEST(ReadAhead, LibsshStillReadsPollsAndClosesThroughTheNamesInterposed) {
 
 TEST(ReadAhead, AnUnwatchedSocketIsReadOnePieceAtATime) {
   Connection c;
-  send_all(c.peer, pattern(20000));
-  wait_for_kernel(c.reader, 20000);
-  EXPECT_EQ(recv_some(c.reader), pattern(20000).substr(0, kLibsshRead));
+  const std::string sent = arrive(c, 20000);
+  EXPECT_EQ(recv_some(c.reader), sent.substr(0, kLibsshRead));
   EXPECT_EQ(read_ahead::buffered(c.reader), 0u);
   EXPECT_EQ(kernel_holds(c.reader), 20000 - kLibsshRead);
 }
@@ -152,9 +159,7 @@ TEST(ReadAhead, AnUnwatchedSocketIsReadOnePieceAtATime) {
 TEST(ReadAhead, AWatchedSocketTakesWhatTheKernelHoldsAndHandsItOutInOrder) {
   Connection c;
   ASSERT_TRUE(read_ahead::watch(c.reader));
-  const std::string sent = pattern(20000);
-  send_all(c.peer, sent);
-  wait_for_kernel(c.reader, sent.size());
+  const std::string sent = arrive(c, 20000);
 
   EXPECT_EQ(recv_some(c.reader), sent.substr(0, kLibsshRead));
   EXPECT_EQ(kernel_holds(c.reader), 0u) << "one read took everything the kernel held";
@@ -169,8 +174,7 @@ TEST(ReadAhead, PollReportsHeldBytesWithoutAskingTheKernel) {
   Connection idle;
   ASSERT_TRUE(read_ahead::watch(c.reader));
   ASSERT_TRUE(read_ahead::watch(idle.reader));
-  send_all(c.peer, pattern(10000));
-  wait_for_kernel(c.reader, 10000);
+  arrive(c, 10000);
   ASSERT_EQ(recv_some(c.reader).size(), kLibsshRead);
   ASSERT_EQ(kernel_holds(c.reader), 0u);
 
@@ -210,8 +214,7 @@ TEST(ReadAhead, EndOfFileComesOnlyAfterTheHeldBytes) {
 TEST(ReadAhead, ClosingForgetsHeldBytesSoALaterSocketOnTheSameNumberSeesNone) {
   Connection c;
   ASSERT_TRUE(read_ahead::watch(c.reader));
-  send_all(c.peer, pattern(10000));
-  wait_for_kernel(c.reader, 10000);
+  arrive(c, 10000);
   recv_some(c.reader);
   ASSERT_GT(read_ahead::buffered(c.reader), 0u);
   Connection next;
@@ -235,9 +238,7 @@ TEST(ReadAhead, ClosingForgetsHeldBytesSoALaterSocketOnTheSameNumberSeesNone) {
 TEST(ReadAhead, FlagsTheBufferCannotHonourAreRefusedWhileBytesAreHeld) {
   Connection c;
   ASSERT_TRUE(read_ahead::watch(c.reader));
-  const std::string sent = pattern(10000, 3);
-  send_all(c.peer, sent);
-  wait_for_kernel(c.reader, sent.size());
+  const std::string sent = arrive(c, 10000, 3);
 
   // Nothing held yet: peeking is the kernel's business, and consumes nothing.
   EXPECT_EQ(recv_some(c.reader, 10, MSG_PEEK), sent.substr(0, 10));
@@ -256,9 +257,7 @@ TEST(ReadAhead, FlagsTheBufferCannotHonourAreRefusedWhileBytesAreHeld) {
 TEST(ReadAhead, AReadAsLargeAsTheBufferGoesStraightToTheKernel) {
   Connection c;
   ASSERT_TRUE(read_ahead::watch(c.reader));
-  const std::string sent = pattern(10000, 5);
-  send_all(c.peer, sent);
-  wait_for_kernel(c.reader, sent.size());
+  const std::string sent = arrive(c, 10000, 5);
   EXPECT_EQ(recv_some(c.reader, read_ahead::kCapacity), sent);
   EXPECT_EQ(read_ahead::buffered(c.reader), 0u);
 }
@@ -271,9 +270,8 @@ TEST(ReadAhead, WhenEverySlotIsTakenAnotherSocketIsReadUnbuffered) {
   }
   Connection extra;
   EXPECT_FALSE(read_ahead::watch(extra.reader));
-  send_all(extra.peer, pattern(10000));
-  wait_for_kernel(extra.reader, 10000);
-  EXPECT_EQ(recv_some(extra.reader), pattern(10000).substr(0, kLibsshRead));
+  const std::string sent = arrive(extra, 10000);
+  EXPECT_EQ(recv_some(extra.reader), sent.substr(0, kLibsshRead));
   EXPECT_EQ(read_ahead::buffered(extra.reader), 0u);
   EXPECT_EQ(kernel_holds(extra.reader), 10000 - kLibsshRead);
   all.pop_back();  // closing frees a slot
