@@ -40,6 +40,18 @@ void put_be(std::string& out, std::uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 
+// RecordHeader: what precedes each record's data (kExecRecordHeaderSize bytes, see the header).
+struct RecordHeader {
+  std::uint8_t stream_no = 0;
+  std::uint64_t micros = 0;
+  std::uint32_t length = 0;
+};
+
+// get_record_header reads one; false (cursor partly advanced) if fewer bytes remain.
+bool get_record_header(ByteCursor& cur, RecordHeader& h) {
+  return cur.get_u8(h.stream_no) && cur.get_u64_be(h.micros) && cur.get_u32_be(h.length);
+}
+
 }  // namespace
 
 // ---- ExecRecordingWriter ------------------------------------------------------------------------
@@ -118,16 +130,14 @@ bool ExecRecordingWriter::hash_stored() {
       chunk.remove_prefix(take);
       if (header.size() < kExecRecordHeaderSize) continue;
       ByteCursor cur(header);
-      std::uint64_t micros = 0;
-      std::uint32_t length = 0;
-      cur.get_u8(stream_no);
-      cur.get_u64_be(micros);
-      cur.get_u32_be(length);
-      if (stream_no >= hashers_.size()) {  // only data records precede the trailer, written last
+      RecordHeader h;
+      get_record_header(cur, h);  // header holds exactly one
+      if (h.stream_no >= hashers_.size()) {  // only data records precede the trailer, written last
         errno = EIO;
         return false;
       }
-      data_left = length;
+      stream_no = h.stream_no;
+      data_left = h.length;
       header.clear();
     }
   }
@@ -252,23 +262,23 @@ struct ParseState {
 Status parse_record(ByteCursor& cur, ParseState& st) {
   const std::string where = "exec recording record " + std::to_string(++st.record_no);
   const std::size_t start = cur.offset();
-  std::uint8_t stream_no = 0;
-  std::uint64_t micros = 0;
-  std::uint32_t length = 0;
+  RecordHeader h;
   std::string_view data;
-  if (!cur.get_u8(stream_no) || !cur.get_u64_be(micros) || !cur.get_u32_be(length)) {
+  if (!get_record_header(cur, h)) {
     st.rec.truncation = truncation_text(st.record_no, start, "incomplete record header");
     return ok_status();
   }
   if (st.rec.trailer) return Error{where + " follows the trailer"};
-  const std::optional<Stream> stream = stream_of(stream_no);
-  if (!stream && stream_no != kExecTrailerStream) return Error{where + ": unknown stream " + std::to_string(stream_no)};
-  if (micros < st.last_micros) return Error{where + ": time goes backwards"};
-  if (!cur.get_bytes(length, data)) {
-    st.rec.truncation = truncation_text(st.record_no, start, "data shorter than its length " + std::to_string(length));
+  const std::optional<Stream> stream = stream_of(h.stream_no);
+  if (!stream && h.stream_no != kExecTrailerStream)
+    return Error{where + ": unknown stream " + std::to_string(h.stream_no)};
+  if (h.micros < st.last_micros) return Error{where + ": time goes backwards"};
+  if (!cur.get_bytes(h.length, data)) {
+    const std::string why = "data shorter than its length " + std::to_string(h.length);
+    st.rec.truncation = truncation_text(st.record_no, start, why);
     return ok_status();
   }
-  st.last_micros = micros;
+  st.last_micros = h.micros;
   if (!stream) {
     auto trailer = parse_trailer(data, st.rec);
     if (!trailer) return trailer.error();
@@ -276,7 +286,7 @@ Status parse_record(ByteCursor& cur, ParseState& st) {
     return ok_status();
   }
   std::string& target = bytes_of(st.rec, *stream);
-  st.rec.chunks.push_back({*stream, micros, target.size(), data.size()});
+  st.rec.chunks.push_back({*stream, h.micros, target.size(), data.size()});
   target.append(data);
   return ok_status();
 }
