@@ -138,7 +138,16 @@ bool has_metachar_word(const std::vector<std::string>& argv) {
 // word_matches: wildcards never stand for a metacharacter word; only the same literal does.
 bool word_matches(std::string_view pattern, std::string_view word) {
   if (is_metachar_word(word)) return pattern == word;
-  return glob_match(pattern, word);
+  return word_matches_pattern(pattern, word);
+}
+
+// Segments: the '/'-separated parts of a path, read through the cursor; "/a//b" gives "", "a", "", "b".
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  Cursor in(path);
+  out.push_back(in.take_until('/'));
+  while (in.consume('/')) out.push_back(in.take_until('/'));
+  return out;
 }
 
 // ScpFlags: the legacy scp protocol's server-side options, as OpenSSH's scp sends them
@@ -255,6 +264,40 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
+// path_glob_match runs the two-cursor algorithm of glob_match one level up: over segments, with a
+// "**" segment in the role of '*' and glob_match deciding whether two segments match. Segments
+// hold no '/', so within one '*' and '?' cannot cross a separator.
+bool path_glob_match(std::string_view pattern, std::string_view path) {
+  const auto text = segments(path);
+  if (std::find(text.begin(), text.end(), "..") != text.end()) return false;
+  const auto pat = segments(pattern);
+  std::size_t p = 0, t = 0;
+  std::size_t star = std::string_view::npos;  // index of the last "**" segment seen in pat
+  std::size_t star_text = 0;                  // text segment that "**" is currently extended to
+  while (t < text.size()) {
+    if (p < pat.size() && pat[p] != "**" && glob_match(pat[p], text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pat.size() && pat[p] == "**") {
+      star = p++;
+      star_text = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++star_text;
+    } else {
+      return false;
+    }
+  }
+  while (p < pat.size() && pat[p] == "**") ++p;
+  return p == pat.size();
+}
+
+bool word_matches_pattern(std::string_view pattern, std::string_view word) {
+  if (!word.empty() && word.front() == '-' && (pattern.empty() || pattern.front() != '-')) return false;
+  if (pattern.find('/') != std::string_view::npos) return path_glob_match(pattern, word);
+  return glob_match(pattern, word);
+}
+
 bool exec_pattern_matches(std::string_view pattern, const std::vector<std::string>& argv) {
   auto words = split_command_line(pattern);
   if (!words || words->empty()) return false;
@@ -268,9 +311,10 @@ bool exec_pattern_matches(std::string_view pattern, const std::vector<std::strin
   for (std::size_t i = 0; i < fixed; ++i) {
     if (!word_matches((*words)[i], argv[i])) return false;
   }
-  // The open tail takes any number of further plain words, but never a separator or substitution.
-  return std::none_of(argv.begin() + static_cast<std::ptrdiff_t>(fixed), argv.end(),
-                      [](const std::string& w) { return is_metachar_word(w); });
+  // The open tail takes any number of further plain words, but never a separator or substitution,
+  // nor an option (word_matches_pattern's rule for a '*' that does not start with '-').
+  return std::all_of(argv.begin() + static_cast<std::ptrdiff_t>(fixed), argv.end(),
+                     [](const std::string& w) { return word_matches("*", w); });
 }
 
 }  // namespace bastion::authz

@@ -38,11 +38,25 @@ Result<std::vector<std::string>> split_command_line(std::string_view line);
 // upload/download, "rsync --server [--sender] …" is Rsync download/upload, anything else is Exec.
 Result<Operation> classify_exec(std::string_view command_line);
 
-// glob_match matches text against a glob with * and ? (no path semantics); used per argv word.
+// glob_match matches text against a glob with * and ? (no path semantics): the building block of
+// word_matches_pattern, which adds the path and option rules.
 bool glob_match(std::string_view pattern, std::string_view text);
 
+// path_glob_match matches a path against a path pattern, segment by segment ('/' separates them):
+// '*' and '?' never match '/', a whole segment "**" matches any number (zero or more) of whole
+// segments, and a path with a ".." segment never matches, so "/var/log/*.log" admits neither
+// "/var/log/a/b.log" nor "/var/log/../../etc/shadow.log". The path is not normalised otherwise:
+// "." segments and doubled slashes are matched as written.
+bool path_glob_match(std::string_view pattern, std::string_view path);
+
+// word_matches_pattern: one word against one pattern word. A pattern word containing '/' is a path
+// pattern (path_glob_match); any other is a plain glob. Either way, a word starting with '-' (an
+// option to the program) matches only a pattern word that starts with '-' too: a wildcard never
+// stands for an option the officer did not write.
+bool word_matches_pattern(std::string_view pattern, std::string_view word);
+
 // exec_pattern_matches: a catalogue pattern is itself split with split_command_line; it matches an
-// argv when both have the same number of words and each word glob-matches — except that a final
+// argv when both have the same number of words and each word matches (word_matches_pattern) — except that a final
 // pattern word "*" matches any number (zero or more) of remaining words. A wildcard never stands
 // for a metacharacter word: only the same literal word in the pattern matches one. The pattern
 // "*" alone is the explicit "any command line" entry and matches everything.

@@ -293,6 +293,60 @@ TEST(ExecPatternMatches, WorksOnArgvDirectly) {
   EXPECT_TRUE(exec_pattern_matches("*", {}));
 }
 
+TEST(PathGlobMatch, StarStaysInItsSegmentAndDotDotNeverMatches) {
+  struct G { const char* pattern; const char* path; bool match; };
+  const G cases[] = {
+      {"/var/log/*.log", "/var/log/dpkg.log", true},
+      {"/var/log/*.log", "/var/log/nginx/access.log", false},   // '*' does not cross '/'
+      {"/var/log/*.log", "/var/log/../../tmp/secret.log", false},
+      {"/var/log/*", "/var/log/..", false},
+      {"/var/log/?", "/var/log/a", true},
+      {"/var/log/?", "/var/log//", false},
+      {"/srv/www/**", "/srv/www", true},                      // "**" takes zero or more segments
+      {"/srv/www/**", "/srv/www/a/b/c.html", true},
+      {"/srv/www/**", "/srv/www/a/../../../etc/shadow", false},
+      {"/srv/www/**", "/srv/wwwx/a", false},
+      {"/srv/**/*.conf", "/srv/a/b/x.conf", true},
+      {"/srv/**/*.conf", "/srv/x.conf", true},
+      {"/srv/**/*.conf", "/srv/a/b/x.confd", false},
+      {"/tmp/*", "/tmp/a b", true},
+      {"/tmp/*", "tmp/a", false},                              // relative is not absolute
+      {"*/x", "../x", false},
+      {"/a/./b", "/a/./b", true},                              // matched as written
+      {"/a/*/b", "/a/./b", true},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(path_glob_match(c.pattern, c.path), c.match) << "'" << c.pattern << "' vs '" << c.path << "'";
+  }
+}
+
+TEST(PathGlobMatch, ManyDoubleStarsStayCheap) {
+  std::string path;
+  for (int i = 0; i < 5000; ++i) path += "/a";
+  std::string pattern;
+  for (int i = 0; i < 20; ++i) pattern += "/**/a";
+  EXPECT_FALSE(path_glob_match(pattern + "/b", path));
+  EXPECT_TRUE(path_glob_match(pattern, path));
+}
+
+TEST(ExecPatternMatches, PathWordsStayWhereTheOfficerWroteThem) {
+  EXPECT_TRUE(matches("tail -n 100 /var/log/*.log", "tail -n 100 /var/log/syslog.log"));
+  EXPECT_FALSE(matches("tail -n 100 /var/log/*.log", "tail -n 100 /var/log/../../tmp/secret.log"));
+  EXPECT_FALSE(matches("tail -n 100 /var/log/*.log", "tail -n 100 /var/log/x/../../../etc/shadow.log"));
+  EXPECT_FALSE(matches("cat /srv/app/*", "cat /srv/app/sub/file"));
+  EXPECT_TRUE(matches("cat /srv/app/**", "cat /srv/app/sub/file"));
+}
+
+TEST(ExecPatternMatches, AWildcardNeverStandsForAnOption) {
+  EXPECT_FALSE(matches("find /var/log -name * -print", "find /var/log -name -exec -print"));
+  EXPECT_FALSE(matches("tail -n * /var/log/*.log", "tail -n --follow=name /var/log/x.log"));
+  EXPECT_FALSE(matches("systemctl status *", "systemctl status --help"));
+  EXPECT_FALSE(matches("systemctl status *", "systemctl status nginx -o verbose"));
+  EXPECT_TRUE(matches("systemctl status -* *", "systemctl status --no-pager nginx"));
+  EXPECT_TRUE(matches("tail -n * /var/log/*.log", "tail -n 10 /var/log/x.log"));
+  EXPECT_TRUE(matches("*", "rm -rf /tmp/x"));  // the explicit "any command" entry
+}
+
 TEST(Operation, ForwardCarriesHostAndPort) {
   const Operation op = Operation::forward("db.internal", 5432);
   EXPECT_EQ(op.type, OpType::Forward);
