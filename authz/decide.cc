@@ -51,12 +51,22 @@ std::string describe(const Operation& op) {
   return "unknown operation";
 }
 
-// direction_allowed: an scp/rsync entry's pattern is "upload", "download" or empty for both. An
-// unknown pattern allows nothing (fail closed), and neither does an unclassified transfer.
-bool direction_allowed(std::string_view pattern, TransferDirection d) {
-  if (d == TransferDirection::None) return false;
-  if (pattern.empty()) return true;
-  return pattern == direction_word(d);
+// direction_allowed: an unclassified transfer is allowed by no entry (fail closed).
+bool direction_allowed(TransferLimit limit, TransferDirection d) {
+  switch (d) {
+    case TransferDirection::Upload: return limit != TransferLimit::Download;
+    case TransferDirection::Download: return limit != TransferLimit::Upload;
+    case TransferDirection::None: break;
+  }
+  return false;
+}
+
+// paths_allowed: every path of the transfer within the entry's path pattern (none: any path). A
+// transfer that names no path is allowed by no path-limited entry.
+bool paths_allowed(const CatalogueEntry& e, const std::vector<std::string>& paths) {
+  if (e.path.empty()) return true;
+  return !paths.empty() &&
+         std::all_of(paths.begin(), paths.end(), [&](const std::string& p) { return path_glob_match(e.path, p); });
 }
 
 bool entry_matches(const CatalogueEntry& e, const Operation& op) {
@@ -66,7 +76,7 @@ bool entry_matches(const CatalogueEntry& e, const Operation& op) {
     case OpType::Sftp: return true;
     case OpType::Exec: return exec_pattern_matches(e.pattern, op.argv);
     case OpType::Scp:
-    case OpType::Rsync: return direction_allowed(e.pattern, op.direction);
+    case OpType::Rsync: return direction_allowed(e.direction, op.direction) && paths_allowed(e, op.paths);
     case OpType::Forward: return e.pattern == forward_target(op.forward_host, op.forward_port);
   }
   return false;

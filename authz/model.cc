@@ -28,6 +28,12 @@ constexpr std::array<std::pair<OpType, const char*>, 6> kOpTypes{{
     {OpType::Forward, "forward"},
 }};
 
+constexpr std::array<std::pair<TransferLimit, const char*>, 3> kLimits{{
+    {TransferLimit::Both, "both"},
+    {TransferLimit::Upload, "upload"},
+    {TransferLimit::Download, "download"},
+}};
+
 template <typename E, std::size_t N>
 const char* name_of(const std::array<std::pair<E, const char*>, N>& table, E value) {
   for (const auto& [v, name] : table) {
@@ -51,9 +57,11 @@ std::optional<E> parse_exact(const std::array<std::pair<E, const char*>, N>& tab
 const char* to_string(Role r) { return name_of(kRoles, r); }
 const char* to_string(ServerKind k) { return name_of(kKinds, k); }
 const char* to_string(OpType t) { return name_of(kOpTypes, t); }
+const char* to_string(TransferLimit l) { return name_of(kLimits, l); }
 
 std::optional<Role> parse_role(std::string_view s) { return parse_exact(kRoles, s); }
 std::optional<ServerKind> parse_server_kind(std::string_view s) { return parse_exact(kKinds, s); }
 std::optional<OpType> parse_op_type(std::string_view s) { return parse_exact(kOpTypes, s); }
+std::optional<TransferLimit> parse_transfer_limit(std::string_view s) { return parse_exact(kLimits, s); }
 
 }  // namespace bastion::authz

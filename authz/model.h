@@ -49,12 +49,21 @@ struct Server {
   std::string host_key;  // "ssh-ed25519 AAAA…" as registered by the officer
 };
 
+// Which way a transfer entry (scp, rsync, sftp) lets files move, seen from the operator.
+enum class TransferLimit { Both, Upload, Download };
+const char* to_string(TransferLimit l);
+std::optional<TransferLimit> parse_transfer_limit(std::string_view s);
+
 struct CatalogueEntry {
   std::int64_t id = 0;
   std::int64_t server_id = 0;
   std::string name;     // e.g. "status", "shell"
   OpType type = OpType::Shell;
   std::string pattern;  // exec: exact command or glob over argv; forward: host:port; else empty
+  // scp, rsync, sftp: the direction allowed and the paths (a path pattern, authz/operation.h
+  // path_glob_match; empty: any path). Other types: Both and empty.
+  TransferLimit direction = TransferLimit::Both;
+  std::string path;
 };
 
 struct Grant {

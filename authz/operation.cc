@@ -172,27 +172,30 @@ bool parse_scp_option(std::string_view word, ScpFlags& flags) {
   return true;
 }
 
-// scp_direction: Upload/Download for a recognised "scp -t|-f [opts] [--] path…", None otherwise.
-TransferDirection scp_direction(const std::vector<std::string>& argv) {
+// scp_direction: Upload/Download for a recognised "scp -t|-f [opts] [--] path…", None otherwise;
+// the paths go to `paths`.
+TransferDirection scp_direction(const std::vector<std::string>& argv, std::vector<std::string>& paths) {
   ScpFlags flags;
   std::size_t i = 1;
   for (; i < argv.size() && argv[i].size() > 1 && argv[i][0] == '-'; ++i) {
     if (argv[i] == "--") { ++i; break; }
     if (!parse_scp_option(argv[i], flags)) return TransferDirection::None;
   }
-  const std::size_t paths = argv.size() - std::min(i, argv.size());
-  if (flags.to == flags.from || paths == 0) return TransferDirection::None;
-  if (flags.to) return paths == 1 ? TransferDirection::Upload : TransferDirection::None;
-  return TransferDirection::Download;
+  const std::size_t count = argv.size() - std::min(i, argv.size());
+  if (flags.to == flags.from || count == 0) return TransferDirection::None;
+  if (flags.to && count != 1) return TransferDirection::None;
+  paths.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
+  return flags.to ? TransferDirection::Upload : TransferDirection::Download;
 }
 
 // rsync_direction: "rsync --server [--sender] [options] . path…" is the remote half of an rsync
 // transfer (the lone "." separates options from paths); with --sender among the options the server
 // sends, i.e. the client downloads.
-TransferDirection rsync_direction(const std::vector<std::string>& argv) {
+TransferDirection rsync_direction(const std::vector<std::string>& argv, std::vector<std::string>& paths) {
   if (argv.size() < 4 || argv[1] != "--server") return TransferDirection::None;
   const auto dot = std::find(argv.begin() + 2, argv.end(), ".");
   if (dot == argv.end() || dot + 1 == argv.end()) return TransferDirection::None;
+  paths.assign(dot + 1, argv.end());
   const bool sender = std::find(argv.begin() + 2, dot, "--sender") != dot;
   return sender ? TransferDirection::Download : TransferDirection::Upload;
 }
@@ -230,10 +233,10 @@ Result<Operation> classify_exec(std::string_view command_line) {
 
   TransferDirection d = TransferDirection::None;
   if (op.argv[0] == "scp") {
-    d = scp_direction(op.argv);
+    d = scp_direction(op.argv, op.paths);
     if (d != TransferDirection::None) op.type = OpType::Scp;
   } else if (op.argv[0] == "rsync") {
-    d = rsync_direction(op.argv);
+    d = rsync_direction(op.argv, op.paths);
     if (d != TransferDirection::None) op.type = OpType::Rsync;
   }
   op.direction = d;

@@ -19,6 +19,9 @@ struct Operation {
   std::vector<std::string> argv;  // exec/scp/rsync: the parsed argument vector
   std::string command;            // exec/scp/rsync: the raw command line, passed upstream unchanged
   TransferDirection direction = TransferDirection::None;  // scp and rsync
+  // scp and rsync: the paths on the server the transfer reads or writes, as the server side will
+  // use them (scp: every path after the options; rsync: every argument after the lone ".").
+  std::vector<std::string> paths;
   std::string forward_host;       // forward
   int forward_port = 0;           // forward
 

@@ -30,16 +30,25 @@ CatalogueEntry entry(std::int64_t id, std::string name, OpType type, std::string
   return CatalogueEntry{id, server_id, std::move(name), type, std::move(pattern)};
 }
 
+// transfer: an scp/rsync/sftp entry limited to a direction and (if not empty) a path pattern.
+CatalogueEntry transfer(std::int64_t id, std::string name, OpType type, TransferLimit direction,
+                        std::string path = "") {
+  CatalogueEntry e = entry(id, std::move(name), type);
+  e.direction = direction;
+  e.path = std::move(path);
+  return e;
+}
+
 std::vector<CatalogueEntry> catalogue() {
   return {
       entry(1, "shell", OpType::Shell),
       entry(2, "status", OpType::Exec, "systemctl status *"),
       entry(3, "restart", OpType::Exec, "systemctl restart nginx"),
       entry(4, "files", OpType::Sftp),
-      entry(5, "upload", OpType::Scp, "upload"),
-      entry(6, "download", OpType::Scp, "download"),
+      transfer(5, "upload", OpType::Scp, TransferLimit::Upload),
+      transfer(6, "download", OpType::Scp, TransferLimit::Download),
       entry(7, "scp", OpType::Scp, ""),
-      entry(8, "rsync-down", OpType::Rsync, "download"),
+      transfer(8, "rsync-down", OpType::Rsync, TransferLimit::Download),
       entry(9, "rsync", OpType::Rsync, ""),
       entry(10, "db", OpType::Forward, "127.0.0.1:5432"),
       entry(11, "v6", OpType::Forward, "[::1]:8080"),
@@ -252,12 +261,21 @@ TEST(Decide, RsyncEntriesAllowTheirDirectionOnly) {
   EXPECT_EQ(expect_allow(s.run(exec("rsync --server -vlogDtpre.iLsfxC . /etc/"))).op_name, "rsync");
 }
 
-TEST(Decide, UnknownTransferPatternAllowsNothing) {
+TEST(Decide, PathLimitedTransfersStayUnderTheirPath) {
   Scenario s;
-  s.entries.push_back(entry(20, "odd", OpType::Scp, "both"));
-  s.grants[0].ops = {"odd"};
-  expect_deny(s.run(exec("scp -t /tmp/x")));
-  expect_deny(s.run(exec("scp -f /tmp/x")));
+  s.entries.push_back(transfer(20, "www-up", OpType::Scp, TransferLimit::Upload, "/srv/www/**"));
+  s.entries.push_back(transfer(21, "logs-down", OpType::Rsync, TransferLimit::Download, "/var/log/*.log"));
+  s.grants[0].ops = {"www-up", "logs-down"};
+  EXPECT_EQ(expect_allow(s.run(exec("scp -t /srv/www/"))).op_name, "www-up");
+  EXPECT_EQ(expect_allow(s.run(exec("scp -r -t -- /srv/www/static"))).op_name, "www-up");
+  expect_deny(s.run(exec("scp -t /etc/cron.d/")));
+  expect_deny(s.run(exec("scp -t /srv/www/../../etc/cron.d")));
+  expect_deny(s.run(exec("scp -f /srv/www/index.html")));  // the other direction
+  EXPECT_EQ(expect_allow(s.run(exec("rsync --server --sender -logDtpre.iLsfxC . /var/log/syslog.log"))).op_name,
+            "logs-down");
+  expect_deny(s.run(exec("rsync --server --sender -logDtpre.iLsfxC . /var/log/syslog.log /etc/shadow")));
+  expect_deny(s.run(exec("rsync --server --sender -logDtpre.iLsfxC . /var/log/nginx/access.log")));
+  expect_deny(s.run(exec("rsync --server -logDtpre.iLsfxC . /var/log/x.log")));  // upload
 }
 
 TEST(Decide, ForwardNeedsTheExactHostAndPort) {
