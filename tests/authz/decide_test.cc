@@ -27,7 +27,7 @@ Server web1(ServerKind kind = ServerKind::Dedicated) {
 
 CatalogueEntry entry(std::int64_t id, std::string name, OpType type, std::string pattern = "",
                      std::int64_t server_id = kWeb1) {
-  return CatalogueEntry{id, server_id, std::move(name), type, std::move(pattern)};
+  return CatalogueEntry{id, server_id, std::move(name), type, std::move(pattern), TransferLimit::Both, ""};
 }
 
 // transfer: an scp/rsync/sftp entry limited to a direction and (if not empty) a path pattern.

@@ -50,9 +50,9 @@ class SqliteStoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->add_operator({"carol", Role::Client, "acme", "JBSWY3DPEHPK3PXP"}).ok());
     ASSERT_TRUE(store_->add_server(server("web1", ServerKind::Dedicated)).ok());
     ASSERT_TRUE(store_->add_server(server("pub1", ServerKind::Shared)).ok());
-    ASSERT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "shell", OpType::Shell, ""}).ok());
-    ASSERT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "status", OpType::Exec, "systemctl status *"}).ok());
-    ASSERT_TRUE(store_->add_catalogue_entry("pub1", {0, 0, "shell", OpType::Shell, ""}).ok());
+    ASSERT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "shell", OpType::Shell, "", TransferLimit::Both, ""}).ok());
+    ASSERT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "status", OpType::Exec, "systemctl status *", TransferLimit::Both, ""}).ok());
+    ASSERT_TRUE(store_->add_catalogue_entry("pub1", {0, 0, "shell", OpType::Shell, "", TransferLimit::Both, ""}).ok());
   }
 
   static Server server(std::string name, ServerKind kind) {
@@ -250,18 +250,18 @@ TEST_F(SqliteStoreTest, AddServerRefusesIncompleteRecords) {
 }
 
 TEST_F(SqliteStoreTest, CatalogueRules) {
-  auto exec_no_pattern = store_->add_catalogue_entry("web1", {0, 0, "run", OpType::Exec, ""});
+  auto exec_no_pattern = store_->add_catalogue_entry("web1", {0, 0, "run", OpType::Exec, "", TransferLimit::Both, ""});
   ASSERT_FALSE(exec_no_pattern.ok());
   EXPECT_NE(exec_no_pattern.error().message.find("exec entries need --pattern"), std::string::npos);
-  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, ""}).ok());
-  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, "db:99999"}).ok());
-  EXPECT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, "127.0.0.1:5432"}).ok());
-  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "files", OpType::Sftp, "/tmp"}).ok());
-  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "a,b", OpType::Sftp, ""}).ok());
-  auto dup = store_->add_catalogue_entry("web1", {0, 0, "shell", OpType::Shell, ""});
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, "", TransferLimit::Both, ""}).ok());
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, "db:99999", TransferLimit::Both, ""}).ok());
+  EXPECT_TRUE(store_->add_catalogue_entry("web1", {0, 0, "fwd", OpType::Forward, "127.0.0.1:5432", TransferLimit::Both, ""}).ok());
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "files", OpType::Sftp, "/tmp", TransferLimit::Both, ""}).ok());
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "a,b", OpType::Sftp, "", TransferLimit::Both, ""}).ok());
+  auto dup = store_->add_catalogue_entry("web1", {0, 0, "shell", OpType::Shell, "", TransferLimit::Both, ""});
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().message, "web1 already has a catalogue entry 'shell'");
-  auto unknown = store_->add_catalogue_entry("web9", {0, 0, "shell", OpType::Shell, ""});
+  auto unknown = store_->add_catalogue_entry("web9", {0, 0, "shell", OpType::Shell, "", TransferLimit::Both, ""});
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().message, "unknown server 'web9'");
   const auto names = store_->catalogue_of(store_->find_server("web1")->id);
