@@ -115,7 +115,7 @@ TEST(ClassifyExec, RecognisesScpAndRsyncServerSides) {
       {"rsync --server -vlogDtpre.iLsfxC . /tmp/", OpType::Rsync, D::Upload},
       {"rsync --server --sender -vlogDtpre.iLsfxC . /etc/", OpType::Rsync, D::Download},
       {"rsync --server -e.LsfxC --sender . x", OpType::Rsync, D::Download},
-      {"rsync --server -r . --sender", OpType::Rsync, D::Upload},  // a path named --sender
+      {"rsync --server -logDtprze.iLsfxCIvu --delete --partial --bwlimit=100 . /srv/", OpType::Rsync, D::Upload},
   };
   for (const auto& c : cases) {
     auto op = classify_exec(c.line);
@@ -164,6 +164,51 @@ TEST(ClassifyExec, KeepsTheRawCommandAndItsWords) {
   ASSERT_TRUE(op.ok());
   EXPECT_EQ(op->command, "journalctl  -u 'nginx.service'");
   EXPECT_EQ(op->argv, (Words{"journalctl", "-u", "nginx.service"}));
+}
+
+TEST(ClassifyExec, SendsTheMatchedWordsSingleQuotedUpstream) {
+  auto op = classify_exec("find /var/log -name {x,-o,-exec,touch,/tmp/pwned,\\;} -print");
+  ASSERT_TRUE(op.ok());
+  EXPECT_EQ(op->upstream_command, "'find' '/var/log' '-name' '{x,-o,-exec,touch,/tmp/pwned,;}' '-print'");
+  auto quote = classify_exec("echo \"it's\" ~ *.log '#x' $HOME");
+  ASSERT_TRUE(quote.ok());
+  EXPECT_EQ(quote->upstream_command, "'echo' 'it'\\''s' '~' '*.log' '#x' '$' 'HOME'");
+  auto scp = classify_exec("scp -t '/tmp/with space'");
+  ASSERT_TRUE(scp.ok());
+  EXPECT_EQ(scp->upstream_command, "'scp' '-t' '/tmp/with space'");
+}
+
+TEST(ClassifyExec, RefusesBytesThatAreNotUtf8) {
+  // 0xa5 before "\;" is how a BIG5/GBK/SJIS locale makes the target's shell see a bare ';'.
+  for (const char* line : {"find . -name x\xa5\\; -exec id", "ls \xc3", "ls \xe0\x80\x80", "ls \xed\xa0\x80"}) {
+    auto op = classify_exec(line);
+    ASSERT_FALSE(op.ok()) << line;
+    EXPECT_NE(op.error().message.find("UTF-8"), std::string::npos) << op.error().message;
+  }
+  auto ok = classify_exec("ls /srv/caf\xc3\xa9 /srv/\xe6\x97\xa5\xe6\x9c\xac");
+  EXPECT_TRUE(ok.ok());
+}
+
+TEST(ClassifyExec, AMalformedTransferIsAnExecThatCarriesTheReason) {
+  const struct {
+    const char* line;
+    const char* says;
+  } cases[] = {
+      {"rsync --server -r . --sender", "starts with '-'"},
+      {"rsync --server --daemon --config=/tmp/evil.conf . x #", "--daemon"},
+      {"rsync --server -vlogDtpr -e /bin/sh . /tmp", "-e"},
+      {"scp -x -t /tmp", "-x"},
+      {"scp -t /tmp; reboot", "metacharacter"},
+  };
+  for (const auto& c : cases) {
+    auto op = classify_exec(c.line);
+    ASSERT_TRUE(op.ok()) << c.line;
+    EXPECT_EQ(op->type, OpType::Exec) << c.line;
+    EXPECT_NE(op->transfer_refusal.find(c.says), std::string::npos) << c.line << ": " << op->transfer_refusal;
+  }
+  auto plain = classify_exec("rsync --version");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->transfer_refusal, "");
 }
 
 TEST(ClassifyExec, RefusesEmptyAndMalformedLines) {
