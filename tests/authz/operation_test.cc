@@ -233,6 +233,7 @@ TEST(GlobMatch, StarAndQuestionMarkOnly) {
       {"nginx", "NGINX", false},  {"[a]", "a", false},       {"[a]", "[a]", true},
       {"*/*", "a/b/c", true},     {"a\\*", "a\\xyz", true},  {"*ab", "aab", true},
       {"*aab", "aaab", true},     {"a*", "", false},          {"*?*", "", false},
+      {"*", "*.txt", true},       {"*.txt", "*.txt", true},   {"a*", "a*b", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(glob_match(c.pattern, c.text), c.match) << "'" << c.pattern << "' vs '" << c.text << "'";
