@@ -74,7 +74,10 @@ bool entry_matches(const CatalogueEntry& e, const Operation& op) {
   switch (op.type) {
     case OpType::Shell:
     case OpType::Sftp: return true;
-    case OpType::Exec: return exec_pattern_matches(e.pattern, op.argv);
+    case OpType::Exec:
+      // A malformed scp/rsync server line (rsync --daemon …) is no exec a narrow pattern may allow.
+      if (!op.transfer_refusal.empty()) return is_any_command_pattern(e.pattern);
+      return exec_pattern_matches(e.pattern, op.argv);
     case OpType::Scp:
     case OpType::Rsync: return direction_allowed(e.direction, op.direction) && paths_allowed(e, op.paths);
     case OpType::Forward: return e.pattern == forward_target(op.forward_host, op.forward_port);
@@ -135,13 +138,19 @@ const CatalogueEntry* find_entry(const DecisionInput& in, std::string_view name)
   return nullptr;
 }
 
-// matching_entry returns the first of the grant's catalogue entries that allows op.
+bool is_any_command(const CatalogueEntry& e) { return e.type == OpType::Exec && is_any_command_pattern(e.pattern); }
+
+// matching_entry returns the first of the grant's catalogue entries that allows op, an entry other
+// than "any command" first: that one passes the line as typed, the others their serialisation.
 const CatalogueEntry* matching_entry(const DecisionInput& in, const Grant& g, const Operation& op) {
+  const CatalogueEntry* any = nullptr;
   for (const std::string& name : g.ops) {
     const CatalogueEntry* e = find_entry(in, name);
-    if (e && entry_matches(*e, op)) return e;
+    if (!e || !entry_matches(*e, op)) continue;
+    if (!is_any_command(*e)) return e;
+    if (!any) any = e;
   }
-  return nullptr;
+  return any;
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -159,7 +168,9 @@ Deny op_not_allowed(const std::vector<const Grant*>& active, const Operation& op
     }
   }
   const std::string by = (ids.size() == 1 ? "grant " : "grants ") + join(ids);
-  return Deny{"operation " + describe(op) + " is not allowed by " + by + " (allowed: " + join(ops) + ")"};
+  std::string reason = "operation " + describe(op) + " is not allowed by " + by + " (allowed: " + join(ops) + ")";
+  if (!op.transfer_refusal.empty()) reason += ": " + op.transfer_refusal;
+  return Deny{reason};
 }
 
 bool ends_later(const Grant* a, const Grant* b) {
@@ -185,9 +196,9 @@ Decision decide(const DecisionInput& in) {
 
   // Prefer the grant that lasts longest, so a session is not cut earlier than it needs to be.
   std::sort(active.begin(), active.end(), ends_later);
-  if (in.op == nullptr) return Allow{*active.front(), ""};
+  if (in.op == nullptr) return Allow{*active.front(), "", false};
   for (const Grant* g : active) {
-    if (const CatalogueEntry* e = matching_entry(in, *g, *in.op)) return Allow{*g, e->name};
+    if (const CatalogueEntry* e = matching_entry(in, *g, *in.op)) return Allow{*g, e->name, is_any_command(*e)};
   }
   return op_not_allowed(active, *in.op);
 }

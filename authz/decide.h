@@ -14,6 +14,9 @@ namespace bastion::authz {
 struct Allow {
   Grant grant;
   std::string op_name;  // the catalogue entry that allowed it; empty for a connect-time check
+  // any_command: that entry is the explicit "any command line" exec entry (pattern "*" alone), so
+  // the gateway sends the operator's line as typed instead of its serialisation (Operation).
+  bool any_command = false;
 };
 struct Deny {
   std::string reason;  // a sentence a person can act on, e.g. "grant 17 expired at 2026-11-23 14:02 UTC"
@@ -34,7 +37,8 @@ struct DecisionInput {
 // decide: Deny if the account is disabled or not an operator, the server is shared, no grant is
 // for this login, every grant is revoked/not yet valid/expired (the reason names the closest one),
 // or no granted catalogue entry matches op. Otherwise Allow with the grant (the one ending last
-// among those that match).
+// among those that match) and its entry: within a grant, a narrower entry is preferred to the "any
+// command" one, so a line a specific pattern allows is sent serialised either way.
 Decision decide(const DecisionInput& in);
 
 // format_utc (authz/text.h) renders the times in reasons.

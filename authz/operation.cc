@@ -1,14 +1,16 @@
-// Classifying exec requests. The command line is untrusted and is later passed unchanged to the
-// login shell of the upstream server, so the splitter here is deliberately *more* suspicious than
-// a POSIX shell: anything that could make the shell run something other than the words we matched
-// (separators, redirections, substitutions, expansions) becomes a word of its own that no wildcard
-// ever matches.
+// Classifying exec requests. The command line is untrusted, and the target's login shell will parse
+// whatever is sent, so the splitter here is deliberately *more* suspicious than a POSIX shell:
+// anything that could make the shell run something other than the words we matched (separators,
+// redirections, substitutions, expansions) becomes a word of its own that no wildcard ever matches.
+// What goes upstream is then not the line but serialise_argv of the words (authz/shell_words.h), so
+// the shell has nothing left to expand.
 #include "authz/operation.h"
 
 #include <algorithm>
 #include <cstddef>
 
 #include "authz/cursor.h"
+#include "authz/shell_words.h"
 
 namespace bastion::authz {
 namespace {
@@ -131,9 +133,6 @@ Status split_into(Cursor& in, WordSplitter& out) {
 // an unquoted one once split; treating both as dangerous errs on the side of refusing.
 bool is_metachar_word(std::string_view w) { return w.size() == 1 && is_metachar(w[0]); }
 
-bool has_metachar_word(const std::vector<std::string>& argv) {
-  return std::any_of(argv.begin(), argv.end(), [](const std::string& w) { return is_metachar_word(w); });
-}
 
 // word_matches: wildcards never stand for a metacharacter word; only the same literal does.
 bool word_matches(std::string_view pattern, std::string_view word) {
@@ -148,56 +147,6 @@ std::vector<std::string_view> segments(std::string_view path) {
   out.push_back(in.take_until('/'));
   while (in.consume('/')) out.push_back(in.take_until('/'));
   return out;
-}
-
-// ScpFlags: the legacy scp protocol's server-side options, as OpenSSH's scp sends them
-// ("scp -v -r -p -d -t -- /path", possibly bundled as "-prt").
-struct ScpFlags {
-  bool to = false;    // -t: the client uploads
-  bool from = false;  // -f: the client downloads
-};
-
-// parse_scp_option reads one "-xyz" word; false if it contains a letter scp's server side does not
-// take, in which case this is not an scp transfer we recognise.
-bool parse_scp_option(std::string_view word, ScpFlags& flags) {
-  if (word.size() < 2) return false;
-  for (char c : word.substr(1)) {
-    switch (c) {
-      case 't': flags.to = true; break;
-      case 'f': flags.from = true; break;
-      case 'r': case 'p': case 'd': case 'v': break;
-      default: return false;
-    }
-  }
-  return true;
-}
-
-// scp_direction: Upload/Download for a recognised "scp -t|-f [opts] [--] path…", None otherwise;
-// the paths go to `paths`.
-TransferDirection scp_direction(const std::vector<std::string>& argv, std::vector<std::string>& paths) {
-  ScpFlags flags;
-  std::size_t i = 1;
-  for (; i < argv.size() && argv[i].size() > 1 && argv[i][0] == '-'; ++i) {
-    if (argv[i] == "--") { ++i; break; }
-    if (!parse_scp_option(argv[i], flags)) return TransferDirection::None;
-  }
-  const std::size_t count = argv.size() - std::min(i, argv.size());
-  if (flags.to == flags.from || count == 0) return TransferDirection::None;
-  if (flags.to && count != 1) return TransferDirection::None;
-  paths.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
-  return flags.to ? TransferDirection::Upload : TransferDirection::Download;
-}
-
-// rsync_direction: "rsync --server [--sender] [options] . path…" is the remote half of an rsync
-// transfer (the lone "." separates options from paths); with --sender among the options the server
-// sends, i.e. the client downloads.
-TransferDirection rsync_direction(const std::vector<std::string>& argv, std::vector<std::string>& paths) {
-  if (argv.size() < 4 || argv[1] != "--server") return TransferDirection::None;
-  const auto dot = std::find(argv.begin() + 2, argv.end(), ".");
-  if (dot == argv.end() || dot + 1 == argv.end()) return TransferDirection::None;
-  paths.assign(dot + 1, argv.end());
-  const bool sender = std::find(argv.begin() + 2, dot, "--sender") != dot;
-  return sender ? TransferDirection::Download : TransferDirection::Upload;
 }
 
 }  // namespace
@@ -219,6 +168,8 @@ Result<std::vector<std::string>> split_command_line(std::string_view line) {
 }
 
 Result<Operation> classify_exec(std::string_view command_line) {
+  if (!is_valid_utf8(command_line))
+    return Error{"command line is not valid UTF-8; the bastion passes only UTF-8 text to the server's shell"};
   auto argv = split_command_line(command_line);
   if (!argv) return argv.error();
   if (argv->empty()) return Error{"command line is empty"};
@@ -227,20 +178,22 @@ Result<Operation> classify_exec(std::string_view command_line) {
   op.type = OpType::Exec;
   op.command = std::string(command_line);
   op.argv = std::move(argv).value();
-  // A transfer command chained with anything else is just an exec: an scp or rsync grant must
-  // never carry "; other command" along with it.
-  if (has_metachar_word(op.argv)) return op;
-
-  TransferDirection d = TransferDirection::None;
-  if (op.argv[0] == "scp") {
-    d = scp_direction(op.argv, op.paths);
-    if (d != TransferDirection::None) op.type = OpType::Scp;
-  } else if (op.argv[0] == "rsync") {
-    d = rsync_direction(op.argv, op.paths);
-    if (d != TransferDirection::None) op.type = OpType::Rsync;
+  op.upstream_command = serialise_argv(op.argv);
+  if (auto transfer = parse_transfer(op.argv)) {
+    if (!transfer->ok()) {
+      op.transfer_refusal = transfer->error().message;
+      return op;
+    }
+    op.type = (*transfer)->type;
+    op.direction = (*transfer)->direction;
+    op.paths = std::move((*transfer)->paths);
   }
-  op.direction = d;
   return op;
+}
+
+bool is_any_command_pattern(std::string_view pattern) {
+  auto words = split_command_line(pattern);
+  return words && words->size() == 1 && words->front() == "*";
 }
 
 // glob_match is the classic two-cursor matcher: on a mismatch it backtracks only to the most recent
@@ -250,12 +203,14 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   std::size_t star = std::string_view::npos;  // position of the last '*' seen in pattern
   std::size_t star_text = 0;                  // text position that '*' is currently extended to
   while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
+    // '*' first: a '*' in the text is a character like any other, not a match for the pattern's '*'
+    // taken literally (which would refuse "*.log" against "*").
+    if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       star_text = t;
+    } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
     } else if (star != std::string_view::npos) {
       p = star + 1;
       t = ++star_text;

@@ -9,19 +9,25 @@
 
 #include "authz/model.h"
 #include "authz/result.h"
+#include "authz/transfer_command.h"
 
 namespace bastion::authz {
-
-enum class TransferDirection { None, Upload, Download };
 
 struct Operation {
   OpType type = OpType::Shell;
   std::vector<std::string> argv;  // exec/scp/rsync: the parsed argument vector
-  std::string command;            // exec/scp/rsync: the raw command line, passed upstream unchanged
+  std::string command;            // exec/scp/rsync: the raw command line, as the operator typed it
+  // exec/scp/rsync: what the target is sent, serialise_argv(argv): exactly the words that were
+  // matched. Only the explicit "any command" entry sends `command` instead (Allow::any_command).
+  std::string upstream_command;
   TransferDirection direction = TransferDirection::None;  // scp and rsync
   // scp and rsync: the paths on the server the transfer reads or writes, as the server side will
   // use them (scp: every path after the options; rsync: every argument after the lone ".").
   std::vector<std::string> paths;
+  // exec: set when the line is an attempt at an scp or rsync server side that breaks their grammar
+  // (parse_transfer's message, e.g. "rsync option --daemon is not allowed …"). Such a line is allowed
+  // by no entry but the "any command" one, whatever an exec pattern says.
+  std::string transfer_refusal;
   std::string forward_host;       // forward
   int forward_port = 0;           // forward
 
@@ -37,9 +43,14 @@ struct Operation {
 // so a pattern over argv never matches "cmd; rm -rf /" or "cmd \"$(reboot)\"".
 Result<std::vector<std::string>> split_command_line(std::string_view line);
 
-// classify_exec turns an exec request's command line into an Operation: "scp -t/-f …" is Scp
-// upload/download, "rsync --server [--sender] …" is Rsync download/upload, anything else is Exec.
+// classify_exec turns an exec request's command line into an Operation: a line parse_transfer
+// recognises is Scp or Rsync with its direction and paths; anything else is Exec (with
+// transfer_refusal set if it was a malformed transfer). Errors: what split_command_line refuses, an
+// empty line, bytes that are not valid UTF-8.
 Result<Operation> classify_exec(std::string_view command_line);
+
+// is_any_command_pattern: the exec pattern "*" alone, the officer's explicit "any command line".
+bool is_any_command_pattern(std::string_view pattern);
 
 // glob_match matches text against a glob with * and ? (no path semantics): the building block of
 // word_matches_pattern, which adds the path and option rules.

@@ -439,6 +439,11 @@ void SessionProcess::start(ChannelBridge& b) {
   auto allow = authorize(r->target, *op);
   if (!allow) return refuse(b, allow.error().message);
   b.grant_id = allow->grant.id;
+  // The target runs, and the evidence shows, exactly the words that were matched: their
+  // serialisation, never the operator's line — except under the "any command" entry, which allowed
+  // the line as typed (a pipeline, a glob) and says so in session.start.
+  const bool as_typed = r->kind == RequestKind::Exec && allow->any_command;
+  if (r->kind == RequestKind::Exec && !as_typed) r->command = op->upstream_command;
   auto server = store_.find_server(r->target.server);
   if (!server) return refuse(b, "unknown server '" + r->target.server + "'");
 
@@ -451,9 +456,16 @@ void SessionProcess::start(ChannelBridge& b) {
   if (!id) return refuse(b, id.error().message);
   b.session_id = *id;
   b.started_at = clock_.now();
-  if (!record("session.start", server->name, *id,
-              {{"login", r->target.login}, {"grant", allow->grant.id}, {"operation", allow->op_name},
-               {"request", r->kind == RequestKind::Shell ? "shell" : r->command}, {"pty", b.request().pty.has_value()}}))
+  nlohmann::json start = {{"login", r->target.login},
+                          {"grant", allow->grant.id},
+                          {"operation", allow->op_name},
+                          {"request", r->kind == RequestKind::Shell ? "shell" : r->command},
+                          {"pty", b.request().pty.has_value()}};
+  if (as_typed) {
+    start["any_command"] = true;
+    start["request_as_typed"] = r->command;
+  }
+  if (!record("session.start", server->name, *id, std::move(start)))
     return refuse(b, "the audit log cannot be written; access refused");
 
   std::string what = r->kind == RequestKind::Shell ? "shell"

@@ -278,6 +278,43 @@ TEST(Decide, PathLimitedTransfersStayUnderTheirPath) {
   expect_deny(s.run(exec("rsync --server -logDtpre.iLsfxC . /var/log/x.log")));  // upload
 }
 
+TEST(Decide, SaysWhenTheAnyCommandEntryAllowedTheLine) {
+  Scenario s;
+  s.entries.push_back(entry(30, "any", OpType::Exec, "*"));
+  s.grants[0].ops = {"any"};
+  const Allow any = expect_allow(s.run(exec("journalctl | tail -n 5")));
+  EXPECT_EQ(any.op_name, "any");
+  EXPECT_TRUE(any.any_command);
+  s.grants[0].ops = {"status"};
+  EXPECT_FALSE(expect_allow(s.run(exec("systemctl status nginx"))).any_command);
+}
+
+TEST(Decide, PrefersANarrowEntryToTheAnyCommandOne) {
+  Scenario s;
+  s.entries.push_back(entry(30, "any", OpType::Exec, "*"));
+  s.grants[0].ops = {"any", "status"};
+  const Allow allow = expect_allow(s.run(exec("systemctl status nginx")));
+  EXPECT_EQ(allow.op_name, "status");
+  EXPECT_FALSE(allow.any_command);
+  EXPECT_TRUE(expect_allow(s.run(exec("uptime"))).any_command);
+}
+
+TEST(Decide, AMalformedTransferLineIsNoExecANarrowPatternAllows) {
+  Scenario s;
+  // The pattern itself matches the words (each -* an option the officer wrote a place for) …
+  s.entries.push_back(entry(30, "rsync-exec", OpType::Exec, "rsync -* -* -* . *"));
+  s.entries.push_back(entry(31, "any", OpType::Exec, "*"));
+  s.grants[0].ops = {"rsync-exec", "rsync"};
+  const std::string daemon = "rsync --server --daemon --config=/tmp/evil.conf . x";
+  ASSERT_TRUE(exec_pattern_matches("rsync -* -* -* . *", exec(daemon).argv));
+  // … but a line that tries to be an rsync server side and breaks its grammar is not an exec.
+  const std::string reason = expect_deny(s.run(exec(daemon)));
+  EXPECT_NE(reason.find("rsync option --daemon is not allowed"), std::string::npos) << reason;
+  // The explicit "any command" entry allowed everything, malformed transfers included.
+  s.grants[0].ops = {"rsync-exec", "any"};
+  EXPECT_TRUE(expect_allow(s.run(exec(daemon))).any_command);
+}
+
 TEST(Decide, ForwardNeedsTheExactHostAndPort) {
   Scenario s;
   s.grants[0].ops = {"db", "v6"};

@@ -115,7 +115,7 @@ TEST(ClassifyExec, RecognisesScpAndRsyncServerSides) {
       {"rsync --server -vlogDtpre.iLsfxC . /tmp/", OpType::Rsync, D::Upload},
       {"rsync --server --sender -vlogDtpre.iLsfxC . /etc/", OpType::Rsync, D::Download},
       {"rsync --server -e.LsfxC --sender . x", OpType::Rsync, D::Download},
-      {"rsync --server -r . --sender", OpType::Rsync, D::Upload},  // a path named --sender
+      {"rsync --server -logDtprze.iLsfxCIvu --delete --partial --bwlimit=100 . /srv/", OpType::Rsync, D::Upload},
   };
   for (const auto& c : cases) {
     auto op = classify_exec(c.line);
@@ -166,6 +166,53 @@ TEST(ClassifyExec, KeepsTheRawCommandAndItsWords) {
   EXPECT_EQ(op->argv, (Words{"journalctl", "-u", "nginx.service"}));
 }
 
+// sent: what the gateway sends upstream for an accepted line ("" if classify_exec refused it).
+std::string sent(std::string_view line) {
+  auto op = classify_exec(line);
+  EXPECT_TRUE(op.ok()) << line;
+  return op.ok() ? op->upstream_command : "";
+}
+
+TEST(ClassifyExec, SendsTheMatchedWordsSingleQuotedUpstream) {
+  EXPECT_EQ(sent("find /var/log -name {x,-o,-exec,touch,/tmp/pwned,\\;} -print"),
+            "'find' '/var/log' '-name' '{x,-o,-exec,touch,/tmp/pwned,;}' '-print'");
+  EXPECT_EQ(sent("echo \"it's\" ~ *.log '#x' $HOME"), "'echo' 'it'\\''s' '~' '*.log' '#x' '$' 'HOME'");
+  EXPECT_EQ(sent("scp -t '/tmp/with space'"), "'scp' '-t' '/tmp/with space'");
+}
+
+TEST(ClassifyExec, RefusesBytesThatAreNotUtf8) {
+  // 0xa5 before "\;" is how a BIG5/GBK/SJIS locale makes the target's shell see a bare ';'.
+  for (const char* line : {"find . -name x\xa5\\; -exec id", "ls \xc3", "ls \xe0\x80\x80", "ls \xed\xa0\x80"}) {
+    auto op = classify_exec(line);
+    ASSERT_FALSE(op.ok()) << line;
+    EXPECT_NE(op.error().message.find("UTF-8"), std::string::npos) << op.error().message;
+  }
+  auto ok = classify_exec("ls /srv/caf\xc3\xa9 /srv/\xe6\x97\xa5\xe6\x9c\xac");
+  EXPECT_TRUE(ok.ok());
+}
+
+TEST(ClassifyExec, AMalformedTransferIsAnExecThatCarriesTheReason) {
+  const struct {
+    const char* line;
+    const char* says;
+  } cases[] = {
+      {"rsync --server -r . --sender", "starts with '-'"},
+      {"rsync --server --daemon --config=/tmp/evil.conf . x #", "--daemon"},
+      {"rsync --server -vlogDtpr -e /bin/sh . /tmp", "-e"},
+      {"scp -x -t /tmp", "-x"},
+      {"scp -t /tmp; reboot", "metacharacter"},
+  };
+  for (const auto& c : cases) {
+    auto op = classify_exec(c.line);
+    ASSERT_TRUE(op.ok()) << c.line;
+    EXPECT_EQ(op->type, OpType::Exec) << c.line;
+    EXPECT_NE(op->transfer_refusal.find(c.says), std::string::npos) << c.line << ": " << op->transfer_refusal;
+  }
+  auto plain = classify_exec("rsync --version");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->transfer_refusal, "");
+}
+
 TEST(ClassifyExec, RefusesEmptyAndMalformedLines) {
   for (const char* line : {"", "   ", "'x", "a\nb"}) {
     auto op = classify_exec(line);
@@ -188,6 +235,7 @@ TEST(GlobMatch, StarAndQuestionMarkOnly) {
       {"nginx", "NGINX", false},  {"[a]", "a", false},       {"[a]", "[a]", true},
       {"*/*", "a/b/c", true},     {"a\\*", "a\\xyz", true},  {"*ab", "aab", true},
       {"*aab", "aaab", true},     {"a*", "", false},          {"*?*", "", false},
+      {"*", "*.txt", true},       {"*.txt", "*.txt", true},   {"a*", "a*b", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(glob_match(c.pattern, c.text), c.match) << "'" << c.pattern << "' vs '" << c.text << "'";

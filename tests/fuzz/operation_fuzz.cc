@@ -4,7 +4,10 @@
 //  - a pattern made only of wildcards never matches an argv with a metacharacter word (the pattern
 //    cannot have contained it literally) — except the lone "*", the documented "any command line"
 //    entry, which matches every command line that splits;
-//  - any text glob-matches itself (a pattern with no wildcard behaves as equality).
+//  - any text glob-matches itself (a pattern with no wildcard behaves as equality);
+//  - what is sent upstream for an accepted line, serialise_argv(argv), splits back to the same argv
+//    under a POSIX shell's rules (split_command_line), so the target runs exactly the words matched;
+//  - an accepted line is valid UTF-8, and a recognised transfer has paths and no daemon option.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "authz/operation.h"
+#include "authz/shell_words.h"
 
 namespace {
 
@@ -35,9 +39,18 @@ void fuzz_classify(std::string_view command) {
   auto op = classify_exec(command);
   if (!op.ok()) return;
   check(op->command == command && !op->argv.empty());
+  check(is_valid_utf8(command));
+  check(op->upstream_command == serialise_argv(op->argv));
+  auto back = split_command_line(op->upstream_command);
+  check(back.ok() && *back == op->argv);
   if (op->type == OpType::Scp || op->type == OpType::Rsync) {
     check(!has_metachar_word(op->argv));
     check(op->direction != TransferDirection::None);
+    check(!op->paths.empty() && op->transfer_refusal.empty());
+    for (const std::string& w : op->argv) {
+      check(w.empty() || w.front() != '#');
+      check(w != "--daemon" && w.rfind("--config", 0) != 0 && w.rfind("--rsh", 0) != 0);
+    }
   }
   // Wildcard-only patterns must refuse anything carrying a separator or substitution.
   for (const char* pattern : {"? *", "* *", "* * *", "? ? ? ?"}) {
