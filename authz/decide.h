@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "authz/model.h"
 #include "authz/operation.h"
@@ -14,6 +15,10 @@ namespace bastion::authz {
 struct Allow {
   Grant grant;
   std::string op_name;  // the catalogue entry that allowed it; empty for a connect-time check
+  // Sftp: every entry of the grant that lets the channel run (its sftp and scp entries, in the
+  // grant's order); each request on the channel must then be allowed by one of them
+  // (authz/sftp_policy.h).
+  std::vector<CatalogueEntry> transfer_entries;
 };
 struct Deny {
   std::string reason;  // a sentence a person can act on, e.g. "grant 17 expired at 2026-11-23 14:02 UTC"
