@@ -69,7 +69,18 @@ bool paths_allowed(const CatalogueEntry& e, const std::vector<std::string>& path
          std::all_of(paths.begin(), paths.end(), [&](const std::string& p) { return path_glob_match(e.path, p); });
 }
 
+// is_transfer: the types whose entries carry a direction and a path. Such an entry that still holds
+// a pattern (left by a version before migration 7, authz/schema.cc) allows nothing: fail closed.
+bool is_transfer(OpType t) { return t == OpType::Scp || t == OpType::Rsync || t == OpType::Sftp; }
+
+// runs_sftp: an SFTP channel runs under an sftp entry, or under an scp entry because OpenSSH >= 9's
+// scp speaks SFTP by default; either way its requests are then gated one by one against the
+// entries' limits (authz/sftp_policy.h).
+bool runs_sftp(const CatalogueEntry& e) { return e.type == OpType::Sftp || e.type == OpType::Scp; }
+
 bool entry_matches(const CatalogueEntry& e, const Operation& op) {
+  if (is_transfer(e.type) && !e.pattern.empty()) return false;
+  if (op.type == OpType::Sftp) return runs_sftp(e);
   if (e.type != op.type) return false;
   switch (op.type) {
     case OpType::Shell:
@@ -153,6 +164,16 @@ const CatalogueEntry* matching_entry(const DecisionInput& in, const Grant& g, co
   return any;
 }
 
+// granted_entries: every entry of the grant that allows op.
+std::vector<CatalogueEntry> granted_entries(const DecisionInput& in, const Grant& g, const Operation& op) {
+  std::vector<CatalogueEntry> out;
+  for (const std::string& name : g.ops) {
+    const CatalogueEntry* e = find_entry(in, name);
+    if (e && entry_matches(*e, op)) out.push_back(*e);
+  }
+  return out;
+}
+
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
@@ -196,9 +217,13 @@ Decision decide(const DecisionInput& in) {
 
   // Prefer the grant that lasts longest, so a session is not cut earlier than it needs to be.
   std::sort(active.begin(), active.end(), ends_later);
-  if (in.op == nullptr) return Allow{*active.front(), "", false};
+  if (in.op == nullptr) return Allow{*active.front(), "", false, {}};
   for (const Grant* g : active) {
-    if (const CatalogueEntry* e = matching_entry(in, *g, *in.op)) return Allow{*g, e->name, is_any_command(*e)};
+    const CatalogueEntry* e = matching_entry(in, *g, *in.op);
+    if (!e) continue;
+    Allow allow{*g, e->name, is_any_command(*e), {}};
+    if (in.op->type == OpType::Sftp) allow.transfer_entries = granted_entries(in, *g, *in.op);
+    return allow;
   }
   return op_not_allowed(active, *in.op);
 }

@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "authz/model.h"
 #include "authz/operation.h"
@@ -17,6 +18,10 @@ struct Allow {
   // any_command: that entry is the explicit "any command line" exec entry (pattern "*" alone), so
   // the gateway sends the operator's line as typed instead of its serialisation (Operation).
   bool any_command = false;
+  // Sftp: every entry of the grant that lets the channel run (its sftp and scp entries, in the
+  // grant's order); each request on the channel must then be allowed by one of them
+  // (authz/sftp_policy.h).
+  std::vector<CatalogueEntry> transfer_entries;
 };
 struct Deny {
   std::string reason;  // a sentence a person can act on, e.g. "grant 17 expired at 2026-11-23 14:02 UTC"

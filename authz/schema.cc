@@ -193,13 +193,28 @@ constexpr std::string_view kV6[] = {
     "CREATE INDEX bans_expiry_unrecorded ON bans(until) WHERE expiry_recorded = 0 AND lifted_at IS NULL",
 };
 
-constexpr std::array<Migration, 6> kMigrations{{
+// Migration 7: scp, rsync and sftp entries limited to a direction and a path pattern (issue 13).
+// Entries of an older version that named their direction in `pattern` ("upload"/"download", as
+// decide() once read it) move it to `direction`; "both" or empty mean both. Any other pattern left
+// on a transfer entry stays where it is, and decide() lets such an entry allow nothing (fail
+// closed) until an officer re-creates it.
+constexpr std::string_view kV7[] = {
+    "ALTER TABLE catalogue ADD COLUMN direction TEXT NOT NULL DEFAULT 'both' "
+    "CHECK (direction IN ('both', 'upload', 'download'))",
+    "ALTER TABLE catalogue ADD COLUMN path TEXT NOT NULL DEFAULT ''",
+    "UPDATE catalogue SET direction = pattern, pattern = '' "
+    "WHERE type IN ('scp', 'rsync', 'sftp') AND pattern IN ('upload', 'download')",
+    "UPDATE catalogue SET pattern = '' WHERE type IN ('scp', 'rsync', 'sftp') AND pattern = 'both'",
+};
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
     {4, "capped exec recordings: totals and stream digests", kV4},
     {5, "authentication failures and bans", kV5},
     {6, "ban expiry events, IPv4-mapped ban subjects", kV6},
+    {7, "transfer limits of catalogue entries: direction and path", kV7},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

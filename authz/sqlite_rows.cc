@@ -80,6 +80,8 @@ CatalogueEntry read_entry(const db::Statement& s) {
   e.name = s.col_text(2);
   e.type = must(parse_op_type(s.col_text(3)), "operation type");
   e.pattern = s.col_text(4);
+  e.direction = must(parse_transfer_limit(s.col_text(5)), "transfer direction");
+  e.path = s.col_text(6);
   return e;
 }
 

@@ -23,7 +23,7 @@ constexpr std::string_view kOperatorColumns = "SELECT id, name, role, client, di
 // Removed servers (removed_at set) keep their row for history; queries for live ones add kLiveServer.
 constexpr std::string_view kServerColumns = "SELECT id, name, host, port, client, kind, host_key FROM servers";
 constexpr std::string_view kLiveServer = "removed_at IS NULL";
-constexpr std::string_view kEntryColumns = "SELECT id, server_id, name, type, pattern FROM catalogue";
+constexpr std::string_view kEntryColumns = "SELECT id, server_id, name, type, pattern, direction, path FROM catalogue";
 constexpr std::string_view kKeyColumns =
     "SELECT id, operator_id, type, base64, comment, fingerprint FROM operator_keys";
 constexpr std::string_view kGrantColumns =

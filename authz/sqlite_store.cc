@@ -164,6 +164,31 @@ bool valid_forward_pattern(std::string_view p) {
   return n >= 1 && n <= 65535;
 }
 
+// kMaxPathPattern: Linux's PATH_MAX; a longer pattern matches no path a server accepts.
+constexpr std::size_t kMaxPathPattern = 4096;
+
+// check_transfer_limits: only scp, rsync and sftp entries carry a direction or a path, and a path
+// pattern is absolute (a relative one would be resolved by the server against a home directory
+// the bastion does not know) and has no ".." segment (path_glob_match never lets one match).
+Status check_transfer_limits(const CatalogueEntry& e) {
+  const bool transfer = e.type == OpType::Scp || e.type == OpType::Rsync || e.type == OpType::Sftp;
+  if (!transfer && (e.direction != TransferLimit::Both || !e.path.empty())) {
+    return Error{"--direction and --path only apply to scp, rsync and sftp entries, not " +
+                 std::string(to_string(e.type))};
+  }
+  if (e.path.empty()) return ok_status();
+  if (has_control_bytes(e.path)) return Error{"the path pattern contains control characters"};
+  if (e.path.front() != '/') return Error{"path pattern " + quoted(e.path) + " is not absolute: start it with '/'"};
+  if (e.path.size() > kMaxPathPattern) {
+    return Error{"the path pattern is longer than " + std::to_string(kMaxPathPattern) + " bytes"};
+  }
+  const std::string padded = "/" + e.path + "/";
+  if (padded.find("/../") != std::string::npos) {
+    return Error{"path pattern " + quoted(e.path) + " has a '..' segment: write the directory it means"};
+  }
+  return ok_status();
+}
+
 Status check_new_entry(const CatalogueEntry& e) {
   if (!valid_entry_name(e.name)) {
     return Error{"operation name " + quoted(e.name) + " is not valid: use letters, digits, '_', '-', '.' (at most 64)"};
@@ -180,7 +205,7 @@ Status check_new_entry(const CatalogueEntry& e) {
   if (e.type == OpType::Forward && !valid_forward_pattern(e.pattern)) {
     return Error{"forward pattern " + quoted(e.pattern) + " is not host:port (port 1-65535)"};
   }
-  return ok_status();
+  return check_transfer_limits(e);
 }
 
 std::string catalogue_names(const std::vector<CatalogueEntry>& entries) {
@@ -359,11 +384,13 @@ Result<CatalogueEntry> SqliteStore::add_catalogue_entry(std::string_view server_
   auto dup = db_->prepare("SELECT 1 FROM catalogue WHERE server_id = ? AND name = ?");
   dup.bind(1, server->id).bind(2, e.name);
   if (dup.step()) return Error{server->name + " already has a catalogue entry " + quoted(e.name)};
-  db_->prepare("INSERT INTO catalogue(server_id, name, type, pattern) VALUES (?, ?, ?, ?)")
+  db_->prepare("INSERT INTO catalogue(server_id, name, type, pattern, direction, path) VALUES (?, ?, ?, ?, ?, ?)")
       .bind(1, server->id)
       .bind(2, e.name)
       .bind(3, to_string(e.type))
       .bind(4, e.pattern)
+      .bind(5, to_string(e.direction))
+      .bind(6, e.path)
       .step();
   CatalogueEntry added = e;
   added.id = db_->last_insert_id();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -41,9 +42,11 @@ ChannelBridge::~ChannelBridge() {
   if (client_) ssh_remove_channel_callbacks(client_.get(), &client_cb_);
 }
 
-void ChannelBridge::attach(ChannelPtr upstream, audit::ChannelRecorderPtr recorder) {
+void ChannelBridge::attach(ChannelPtr upstream, audit::ChannelRecorderPtr recorder,
+                           std::unique_ptr<audit::SftpGate> gate) {
   upstream_ = std::move(upstream);
   recorder_ = std::move(recorder);
+  gate_ = std::move(gate);
   pty_ = request_.pty.has_value();
   upstream_cb_.userdata = this;
   upstream_cb_.channel_data_function = &ChannelBridge::on_data;
@@ -175,6 +178,7 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
     if (!flush(to, to_stderr, pending, true)) return failed("write", to);
     moved |= pending.bytes.size() != before;
     if (pending.bytes.size() >= kChunk) break;  // the receiver is not taking more right now
+    if (stream == audit::Stream::Input && gate_backlog()) break;
     const uint32_t window = ssh_channel_window_size(to);
     if (window <= pending.bytes.size()) break;
     int avail = ssh_channel_poll(from, from_stderr);
@@ -191,12 +195,22 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
     int n = ssh_channel_read_nonblocking(from, buf.data(), static_cast<uint32_t>(want), from_stderr);
     if (n == SSH_ERROR) return failed("read", from);
     if (n <= 0) break;
-    const std::string_view got(buf.data(), static_cast<std::size_t>(n));
+    std::string_view got(buf.data(), static_cast<std::size_t>(n));
+    std::string through_gate;
+    if (gate_ && stream == audit::Stream::Output) {  // recorded with the gate's answers, as sent on
+      if (!gated(stream, got, through_gate)) return Flow::Failed;
+      got = through_gate;
+    }
     if (recorder_ && !recorder_->record(stream, got)) {
       cut("the session recording cannot be written; session ended so that nothing passes unrecorded");
       return Flow::Failed;
     }
+    if (gate_ && stream == audit::Stream::Input) {  // recorded as the operator sent it, forwarded as allowed
+      if (!gated(stream, got, through_gate)) return Flow::Failed;
+      got = through_gate;
+    }
     moved = true;
+    if (got.empty()) continue;  // the gate holds a partial request, or answered what came
     if (!pending.bytes.empty()) {
       pending.bytes.append(got);  // completes the held tail; the next flush sends the whole packets
       continue;
@@ -204,13 +218,53 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
     pending.since = std::chrono::steady_clock::now();
     // Straight from the read buffer (within the window): a short read (typing) at once, a long one
     // in whole packets, holding its tail back.
-    const std::size_t now = got.size() < kChunk ? got.size() : got.size() - got.size() % kChunk;
+    std::size_t now = got.size() < kChunk ? got.size() : got.size() - got.size() % kChunk;
+    now = std::min<std::size_t>(now, ssh_channel_window_size(to));  // the gate's answers may add bytes
     int w = to_stderr ? ssh_channel_write_stderr(to, got.data(), static_cast<uint32_t>(now))
                       : ssh_channel_write(to, got.data(), static_cast<uint32_t>(now));
     if (w < 0) return failed("write", to);
     pending.bytes.assign(got.substr(static_cast<std::size_t>(w)));
   }
   return moved ? Flow::Moved : Flow::Idle;
+}
+
+bool ChannelBridge::gated(audit::Stream stream, std::string_view got, std::string& out) {
+  out.clear();
+  auto st = stream == audit::Stream::Input ? gate_->from_operator(got, out) : gate_->from_server(got, out);
+  if (!st) {
+    cut("SFTP stream refused: " + st.error().message + "; channel ended");
+    return false;
+  }
+  return true;
+}
+
+bool ChannelBridge::gate_backlog() const {
+  return gate_ && gate_->answers_waiting() + to_operator_out_.bytes.size() >= kMaxRead;
+}
+
+bool ChannelBridge::gate_answers() {
+  std::string answers, notices;
+  gate_->take_answers(answers);
+  gate_->take_notices(notices);
+  if (answers.empty() && notices.empty()) return true;
+  if (recorder_ && ((!answers.empty() && !recorder_->record(audit::Stream::Output, answers)) ||
+                    (!notices.empty() && !recorder_->record(audit::Stream::Error, notices)))) {
+    cut("the session recording cannot be written; session ended so that nothing passes unrecorded");
+    return false;
+  }
+  // Behind what the server sent before (the gate answers only between its packets), in order, and
+  // forwarded now rather than held for a packet's worth: an answer is a whole reply.
+  for (auto [text, pending, to_stderr] :
+       {std::tuple{&answers, &to_operator_out_, false}, std::tuple{&notices, &to_operator_err_, true}}) {
+    if (text->empty()) continue;
+    if (pending->bytes.empty()) pending->since = std::chrono::steady_clock::now();
+    pending->bytes += *text;
+    if (!flush(client_.get(), to_stderr, *pending, false)) {
+      cut("lost the connection to the operator");
+      return false;
+    }
+  }
+  return true;
 }
 
 bool ChannelBridge::holding() const {
@@ -256,7 +310,7 @@ bool ChannelBridge::ready() const {
   if (can_flush(to_server_, upstream_.get()) || can_flush(to_operator_out_, client_.get()) ||
       can_flush(to_operator_err_, client_.get()))
     return true;
-  return (!client_eof_forwarded_ && can_move(client_.get(), 0, upstream_.get())) ||
+  return (!client_eof_forwarded_ && !gate_backlog() && can_move(client_.get(), 0, upstream_.get())) ||
          (!out_eof_ && can_move(upstream_.get(), 0, client_.get())) ||
          (!err_eof_ && can_move(upstream_.get(), 1, client_.get()));
 }
@@ -288,6 +342,7 @@ bool ChannelBridge::pump() {
   }
   // With a pty the server merges stderr into stdout; without one the streams stay apart.
   auto err_stream = pty_ ? audit::Stream::Output : audit::Stream::Error;
+  if (gate_ && !gate_answers()) return true;
   if ((!out_eof_ &&
        !step(move(upstream_.get(), 0, client_.get(), false, audit::Stream::Output, to_operator_out_), out_eof_)) ||
       (!err_eof_ &&

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "audit/recorder.h"
+#include "audit/sftp_gate.h"
 #include "gateway/admin_console.h"
 #include <libssh/callbacks.h>
 
@@ -59,8 +60,12 @@ class ChannelBridge {
 
   // State::Starting: the operator's shell/exec/subsystem request was accepted; the session process
   // authorizes it and connects upstream outside of libssh callbacks.
-  // attach: the upstream channel is open and its request sent; bytes may flow.
-  void attach(ChannelPtr upstream, audit::ChannelRecorderPtr recorder);
+  // attach: the upstream channel is open and its request sent; bytes may flow. With a gate (an
+  // SFTP channel under limited transfer entries), the operator's requests pass through it
+  // (audit/sftp_gate.h): refused ones never reach the server; the gate's answers go to the
+  // operator between the server's packets, recorded as the operator got them, and each refusal
+  // is also a line on the operator's stderr.
+  void attach(ChannelPtr upstream, audit::ChannelRecorderPtr recorder, std::unique_ptr<audit::SftpGate> gate = nullptr);
 
   // respond ends the channel without an upstream: text on stdout or stderr, then exit status.
   void respond(const std::string& text, bool to_stderr, int exit_status);
@@ -123,6 +128,15 @@ class ChannelBridge {
   // a write error.
   bool flush(ssh_channel to, bool to_stderr, Pending& pending, bool whole_packets);
   bool pump_console();
+  // gated passes what was read through the gate: the operator's requests (Input) become those to
+  // forward, the server's bytes (Output) gain the gate's answers. False (the channel is cut) if the
+  // gate refuses the stream.
+  bool gated(audit::Stream stream, std::string_view got, std::string& out);
+  // gate_answers moves the gate's answers and refusal lines to the operator once the server's
+  // stream is between packets; false if they cannot be recorded (the channel is cut).
+  bool gate_answers();
+  // gate_backlog: the operator is not reading the gate's answers; stop reading its requests.
+  bool gate_backlog() const;
   Flow failed(const char* what, ssh_channel ch);
   void finish(const std::string& reason);
   void install_callbacks();
@@ -149,6 +163,7 @@ class ChannelBridge {
   ChannelPtr client_;
   ChannelPtr upstream_;
   audit::ChannelRecorderPtr recorder_;
+  std::unique_ptr<audit::SftpGate> gate_;
   std::unique_ptr<AdminConsole> console_;
   std::string console_pending_;  // console output waiting for the operator's window
   ChannelRequest request_;

@@ -25,6 +25,7 @@
 #include "authz/db.h"
 #include "authz/decide.h"
 #include "authz/operation.h"
+#include "authz/sftp_policy.h"
 #include "authz/sqlite_store.h"
 #include "gateway/admin/commands.h"
 #include "gateway/channel_bridge.h"
@@ -483,13 +484,23 @@ void SessionProcess::start(ChannelBridge& b) {
     });
   }
 
+  // An SFTP channel under entries that limit direction or paths is gated request by request
+  // (audit/sftp_gate.h); each refusal is an audit event, and one that cannot be written ends it.
+  std::unique_ptr<audit::SftpGate> gate;
+  if (op->type == authz::OpType::Sftp && authz::sftp_gate_needed(allow->transfer_entries)) {
+    gate = std::make_unique<audit::SftpGate>(
+        allow->transfer_entries, [this, sid = *id, srv = server->name](const std::string& kind, nlohmann::json details) {
+          return record(kind, srv, sid, std::move(details));
+        });
+  }
+
   auto up = upstream_for(*server, r->target.login);
   if (!up) return refuse(b, up.error().message);
   auto ch = open_upstream_channel(*up, b, *r);
   if (!ch) return refuse(b, ch.error().message);
   spdlog::info("session {}: {} from {} → {}@{} ({}) under grant {}", *id, who_.who.name, peer_.to_string(),
                r->target.login, server->name, what, allow->grant.id);
-  b.attach(std::move(*ch), std::move(*rec));
+  b.attach(std::move(*ch), std::move(*rec), std::move(gate));
 }
 
 void SessionProcess::close_session_row(ChannelBridge& b, std::string_view status) {

@@ -31,7 +31,9 @@ nlohmann::json server_json(const authz::Server& s) {
 }
 
 nlohmann::json entry_json(std::string_view server, const authz::CatalogueEntry& e) {
-  return {{"server", server}, {"name", e.name}, {"type", authz::to_string(e.type)}, {"pattern", e.pattern}};
+  return {{"server", server},   {"name", e.name},
+          {"type", authz::to_string(e.type)}, {"pattern", e.pattern},
+          {"direction", authz::to_string(e.direction)}, {"path", e.path}};
 }
 
 nlohmann::json grant_json(const authz::Grant& g, Seconds now) {

@@ -333,6 +333,30 @@ TEST(Decide, SftpAndShellNeedTheirOwnEntries) {
   expect_deny(s.run(exec("systemctl status nginx")));
 }
 
+TEST(Decide, AnScpEntryLetsOpenSshsSftpModeScpRunWithItsLimitsHandedOver) {
+  Scenario s;
+  s.entries.push_back(transfer(20, "www-up", OpType::Scp, TransferLimit::Upload, "/srv/www/**"));
+  s.grants[0].ops = {"status", "www-up", "upload"};
+  const Allow a = expect_allow(s.run(Operation::sftp()));
+  EXPECT_EQ(a.op_name, "www-up");
+  ASSERT_EQ(a.transfer_entries.size(), 2u);  // every scp/sftp entry of the grant, in its order
+  EXPECT_EQ(a.transfer_entries[0].name, "www-up");
+  EXPECT_EQ(a.transfer_entries[0].path, "/srv/www/**");
+  EXPECT_EQ(a.transfer_entries[1].name, "upload");
+  s.grants[0].ops = {"status", "rsync"};  // an rsync entry does not run SFTP
+  expect_deny(s.run(Operation::sftp()));
+}
+
+TEST(Decide, ATransferEntryStillHoldingAnOldPatternAllowsNothing) {
+  Scenario s;
+  s.entries.push_back(entry(20, "odd", OpType::Scp, "sideways"));
+  s.entries.push_back(entry(21, "odd-sftp", OpType::Sftp, "sideways"));
+  s.grants[0].ops = {"odd", "odd-sftp"};
+  expect_deny(s.run(exec("scp -t /tmp/x")));
+  expect_deny(s.run(exec("scp -f /tmp/x")));
+  expect_deny(s.run(Operation::sftp()));
+}
+
 TEST(Decide, IgnoresGrantedNamesMissingFromTheCatalogue) {
   Scenario s;
   s.grants[0].ops = {"ghost"};

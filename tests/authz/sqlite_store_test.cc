@@ -1,9 +1,11 @@
 #include "authz/sqlite_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "authz/schema.h"
 
@@ -95,6 +97,45 @@ TEST_F(SqliteStoreTest, MigrationsAreIdempotentOnReopen) {
     EXPECT_EQ(again.list_operators().size(), 3u);
     EXPECT_EQ(again.list_servers().size(), 2u);
   }
+}
+
+// Migration 7 moves the direction an older version kept in an scp/rsync entry's pattern to the
+// new direction column, and leaves any other stray pattern (which then allows nothing).
+TEST_F(SqliteStoreTest, MigrationSevenMovesOldDirectionPatternsToTheDirectionColumn) {
+  const std::string old_path = dir_ + "/v6.db";
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(old_path.c_str(), &raw), SQLITE_OK);
+  auto exec = [&](std::string_view sql) {
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(raw, std::string(sql).c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  };
+  for (const db::Migration& m : db::migrations()) {
+    if (m.version > 6) break;
+    for (std::string_view sql : m.statements) exec(sql);
+  }
+  exec("PRAGMA user_version = 6");
+  exec("INSERT INTO clients(name) VALUES ('acme')");
+  exec("INSERT INTO servers(id, name, host, port, client, kind, host_key, created_at) "
+       "VALUES (1, 'web1', 'h', 22, 'acme', 'dedicated', 'k', 0)");
+  exec("INSERT INTO catalogue(server_id, name, type, pattern) VALUES (1, 'up', 'scp', 'upload'), "
+       "(1, 'down', 'rsync', 'download'), (1, 'all', 'scp', ''), (1, 'odd', 'scp', 'sideways'), "
+       "(1, 'status', 'exec', 'systemctl status *')");
+  sqlite3_close(raw);
+
+  auto db = db::Database::open(old_path, false);
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  EXPECT_EQ((*db)->schema_version(), db::latest_schema_version());
+  SqliteStore migrated(*db, clock_);
+  std::map<std::string, CatalogueEntry> by_name;
+  for (const auto& e : migrated.catalogue_of(1)) by_name[e.name] = e;
+  EXPECT_EQ(by_name.at("up").direction, TransferLimit::Upload);
+  EXPECT_EQ(by_name.at("up").pattern, "");
+  EXPECT_EQ(by_name.at("down").direction, TransferLimit::Download);
+  EXPECT_EQ(by_name.at("all").direction, TransferLimit::Both);
+  EXPECT_EQ(by_name.at("odd").pattern, "sideways");  // left as found: such an entry allows nothing
+  EXPECT_EQ(by_name.at("status").pattern, "systemctl status *");
+  EXPECT_EQ(by_name.at("status").direction, TransferLimit::Both);
+  EXPECT_EQ(by_name.at("status").path, "");
 }
 
 // ------------------------------------------------------------------ operators
@@ -267,6 +308,52 @@ TEST_F(SqliteStoreTest, CatalogueRules) {
   const auto names = store_->catalogue_of(store_->find_server("web1")->id);
   ASSERT_EQ(names.size(), 3u);
   EXPECT_EQ(names[2].pattern, "systemctl status *");
+}
+
+TEST_F(SqliteStoreTest, TransferEntriesKeepTheirDirectionAndPath) {
+  CatalogueEntry up{0, 0, "www-up", OpType::Scp, ""};
+  up.direction = TransferLimit::Upload;
+  up.path = "/srv/www/**";
+  ASSERT_TRUE(store_->add_catalogue_entry("web1", up).ok());
+  CatalogueEntry logs{0, 0, "logs", OpType::Sftp, ""};
+  logs.direction = TransferLimit::Download;
+  logs.path = "/var/log/*.log";
+  ASSERT_TRUE(store_->add_catalogue_entry("web1", logs).ok());
+  CatalogueEntry mirror{0, 0, "mirror", OpType::Rsync, ""};
+  mirror.direction = TransferLimit::Download;
+  ASSERT_TRUE(store_->add_catalogue_entry("web1", mirror).ok());
+  std::map<std::string, CatalogueEntry> by_name;
+  for (const auto& e : store_->catalogue_of(store_->find_server("web1")->id)) by_name[e.name] = e;
+  EXPECT_EQ(by_name.at("www-up").direction, TransferLimit::Upload);
+  EXPECT_EQ(by_name.at("www-up").path, "/srv/www/**");
+  EXPECT_EQ(by_name.at("logs").direction, TransferLimit::Download);
+  EXPECT_EQ(by_name.at("logs").path, "/var/log/*.log");
+  EXPECT_EQ(by_name.at("mirror").direction, TransferLimit::Download);
+  EXPECT_EQ(by_name.at("mirror").path, "");
+  EXPECT_EQ(by_name.at("shell").direction, TransferLimit::Both);
+}
+
+TEST_F(SqliteStoreTest, TransferLimitsAreRefusedWhereTheyMeanNothingOrCouldEscape) {
+  auto refusal_of = [&](OpType type, TransferLimit d, std::string path) {
+    CatalogueEntry e{0, 0, "t", type, type == OpType::Exec ? "ls" : ""};
+    e.direction = d;
+    e.path = std::move(path);
+    auto r = store_->add_catalogue_entry("web1", e);
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? std::string() : r.error().message;
+  };
+  EXPECT_EQ(refusal_of(OpType::Exec, TransferLimit::Upload, ""),
+            "--direction and --path only apply to scp, rsync and sftp entries, not exec");
+  EXPECT_EQ(refusal_of(OpType::Shell, TransferLimit::Both, "/tmp/**"),
+            "--direction and --path only apply to scp, rsync and sftp entries, not shell");
+  EXPECT_EQ(refusal_of(OpType::Scp, TransferLimit::Both, "srv/www/**"),
+            "path pattern 'srv/www/**' is not absolute: start it with '/'");
+  EXPECT_EQ(refusal_of(OpType::Sftp, TransferLimit::Both, "/srv/www/../etc/*"),
+            "path pattern '/srv/www/../etc/*' has a '..' segment: write the directory it means");
+  EXPECT_NE(refusal_of(OpType::Rsync, TransferLimit::Both, "/srv/..").find("has a '..' segment"), std::string::npos);
+  EXPECT_EQ(refusal_of(OpType::Rsync, TransferLimit::Both, "/srv/\x1b[2J"), "the path pattern contains control characters");
+  EXPECT_EQ(refusal_of(OpType::Scp, TransferLimit::Upload, "--pattern-not-allowed").substr(0, 12), "path pattern");
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "x", OpType::Scp, "upload"}).ok());  // no --pattern
 }
 
 // ------------------------------------------------------------------ grants

@@ -116,6 +116,51 @@ TEST_F(AdminCommandsTest, CatalogueAddRequiresPatternForExec) {
   EXPECT_EQ(j[1].at("pattern"), "systemctl status *");
 }
 
+TEST_F(AdminCommandsTest, CatalogueAddLimitsATransferToADirectionAndPathAndListsThem) {
+  setup_web1();
+  ASSERT_EQ(run({"catalogue", "add", "web1", "www-up", "--type", "scp", "--direction", "upload", "--path",
+                 "/srv/www/**"}),
+            kExitOk)
+      << err_.str();
+  EXPECT_EQ(out_.str(), "catalogue of web1: added www-up (scp, upload only, under /srv/www/**)\n");
+  ASSERT_EQ(run({"catalogue", "add", "web1", "files", "--type", "sftp"}), kExitOk) << err_.str();
+  const auto added = events_of("admin.catalogue.add");
+  ASSERT_GE(added.size(), 2u);
+  const Json& www = added[added.size() - 2].event.details.at("after");
+  EXPECT_EQ(www.at("name"), "www-up");
+  EXPECT_EQ(www.at("direction"), "upload");
+  EXPECT_EQ(www.at("path"), "/srv/www/**");
+
+  ASSERT_EQ(run({"catalogue", "list", "web1", "--json"}), kExitOk);
+  const Json j = Json::parse(out_.str());
+  ASSERT_EQ(j.size(), 4u);  // files, shell, status, www-up
+  EXPECT_EQ(j[0].at("name"), "files");
+  EXPECT_EQ(j[0].at("direction"), "both");
+  EXPECT_EQ(j[0].at("path"), "");
+  EXPECT_EQ(j[3].at("direction"), "upload");
+  EXPECT_EQ(j[3].at("path"), "/srv/www/**");
+  ASSERT_EQ(run({"catalogue", "list", "web1"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("DIRECTION"));
+  EXPECT_THAT(out_.str(), ::testing::MatchesRegex("(.|\n)*www-up +scp +upload +/srv/www/\\*\\*(.|\n)*"));
+  EXPECT_THAT(out_.str(), ::testing::MatchesRegex("(.|\n)*files +sftp +both +any(.|\n)*"));
+}
+
+TEST_F(AdminCommandsTest, CatalogueAddRefusesTransferLimitsThatMeanNothingOrCouldEscape) {
+  setup_web1();
+  EXPECT_EQ(run({"catalogue", "add", "web1", "up", "--type", "scp", "--direction", "sideways"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--direction must be one of upload, download, both"));
+  EXPECT_EQ(run({"catalogue", "add", "web1", "up", "--type", "exec", "--pattern", "ls", "--direction", "upload"}),
+            kExitRefused);
+  EXPECT_EQ(err_.str(), "bastionctl: --direction and --path only apply to scp, rsync and sftp entries, not exec\n");
+  EXPECT_EQ(run({"catalogue", "add", "web1", "up", "--type", "rsync", "--path", "srv/**"}), kExitRefused);
+  EXPECT_EQ(err_.str(), "bastionctl: path pattern 'srv/**' is not absolute: start it with '/'\n");
+  EXPECT_EQ(run({"catalogue", "add", "web1", "up", "--type", "sftp", "--path", "/srv/www/../../etc/**"}),
+            kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("has a '..' segment"));
+  EXPECT_EQ(run({"catalogue", "add", "web1", "up", "--type", "scp", "--pattern", "upload"}), kExitRefused);
+  EXPECT_EQ(store_->catalogue_of(store_->find_server("web1")->id).size(), 2u);
+}
+
 // ------------------------------------------------------------------ grants
 
 TEST_F(AdminCommandsTest, GrantAddForADuration) {
