@@ -193,13 +193,20 @@ constexpr std::string_view kV6[] = {
     "CREATE INDEX bans_expiry_unrecorded ON bans(until) WHERE expiry_recorded = 0 AND lifted_at IS NULL",
 };
 
-constexpr std::array<Migration, 6> kMigrations{{
+// Migration 8: the environment variables, beyond LANG and LC_*, that the server's officer lets an
+// operator send (authz/env_policy.h), comma-separated; empty lets none through.
+constexpr std::string_view kV8[] = {
+    "ALTER TABLE servers ADD COLUMN allowed_env TEXT NOT NULL DEFAULT ''",
+};
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
     {4, "capped exec recordings: totals and stream digests", kV4},
     {5, "authentication failures and bans", kV5},
     {6, "ban expiry events, IPv4-mapped ban subjects", kV6},
+    {8, "per-server environment allow-list", kV8},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a
