@@ -1,6 +1,7 @@
 // A user name is chosen by a stranger before any authentication: it reaches the audit trail only
 // escaped and cut short, so `audit list` on an officer's terminal never carries its control bytes.
 #include <gtest/gtest.h>
+#include <libssh/libssh.h>
 
 #include "tests/e2e/harness/diagnostics.h"
 #include "tests/e2e/harness/live.h"
@@ -15,13 +16,27 @@ bool has_control_byte(const std::string& s) {
   return false;
 }
 
+// try_user: one "none" authentication as `user` (OpenSSH's client refuses to send such names;
+// an attacker's client does not). Returns libssh's answer to it.
+int try_user(int port, const std::string& user) {
+  ssh_session s = ssh_new();
+  int verbosity = SSH_LOG_NOLOG;
+  ssh_options_set(s, SSH_OPTIONS_HOST, "127.0.0.1");
+  ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+  ssh_options_set(s, SSH_OPTIONS_USER, user.c_str());
+  ssh_options_set(s, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+  int rc = ssh_connect(s);
+  if (rc == SSH_OK) rc = ssh_userauth_none(s, nullptr);
+  ssh_disconnect(s);
+  ssh_free(s);
+  return rc;
+}
+
 TEST(HostileUserName, EscapeSequencesInAUserNameAreStoredAndPrintedEscaped) {
   TestEnv env;
-  OperatorIdentity op = env.new_operator("alice", /*ops=*/{});
   // Clear the screen, set the window title, ring the bell: what a terminal would act on.
   const std::string hostile = "\x1b[2J\x1b]0;pwned\x07root";
-  RunResult r = run_as(op, op.ssh(hostile, {"echo never-here"}));
-  ASSERT_NE(r.exit(), 0) << diag(env, r);
+  EXPECT_NE(try_user(env.bastion.port(), hostile), SSH_AUTH_SUCCESS);
 
   auto failures = events_of_kind(env.bastion, "auth.failure");
   ASSERT_FALSE(failures.empty()) << env.bastion.ctl_ok({"audit", "list"}).out;
@@ -40,9 +55,7 @@ TEST(HostileUserName, EscapeSequencesInAUserNameAreStoredAndPrintedEscaped) {
 
 TEST(HostileUserName, AVeryLongUserNameIsCutShort) {
   TestEnv env;
-  OperatorIdentity op = env.new_operator("alice", /*ops=*/{});
-  RunResult r = run_as(op, op.ssh(std::string(4000, 'u'), {"echo never-here"}));
-  ASSERT_NE(r.exit(), 0) << diag(env, r);
+  EXPECT_NE(try_user(env.bastion.port(), std::string(4000, 'u')), SSH_AUTH_SUCCESS);
   auto failures = events_of_kind(env.bastion, "auth.failure");
   ASSERT_FALSE(failures.empty());
   for (const auto& e : failures) {
