@@ -687,6 +687,16 @@ int SessionProcess::run() {
     // While a recording is being sealed, wake often enough to close its row soon after.
     int rc = ssh_event_dopoll(event_.get(), progress || holding ? 0 : closing_.empty() ? 200 : 5);
     if (rc == SSH_ERROR && !ssh_is_connected(client_)) break;
+    // libssh marks a fatal protocol error (e.g. a packet over its 256 KiB limit: a megabyte exec
+    // request) by the session's state alone, the socket still open: without this the loop would
+    // poll the dead session for ever while the operator waits. End it, with the reason logged and
+    // sent in the disconnect message.
+    if ((ssh_get_status(client_) & SSH_CLOSED_ERROR) != 0) {
+      const std::string why = ssh_get_error(client_);
+      spdlog::warn("{}: connection ended by a protocol error: {}", peer_.to_string(), why);
+      ssh_session_set_disconnect_message(client_, ("bastion: request refused: " + why).c_str());
+      break;
+    }
     const bool quiet = rc == SSH_AGAIN;  // no socket had anything for us
     if (!incoming_.empty()) last_activity_ = Steady::now();
     for (auto& b : incoming_) bridges_.push_back(std::move(b));
