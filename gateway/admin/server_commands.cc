@@ -105,6 +105,22 @@ void print_server(CommandContext& ctx, const authz::Server& s, const std::vector
   }
 }
 
+// record_server_change records a change of one server already made in the store (event `kind`,
+// before and after) and prints the server as it is now, or "server NAME <what>".
+int record_server_change(CommandContext& ctx, const po::variables_map& vm, const std::string& kind,
+                         const authz::Server& before, const std::string& what) {
+  const auto after = server_json(*ctx.store.find_server(before.name));
+  if (auto ev = record_change(ctx, {kind, before.name, server_json(before), after}); !ev) {
+    return refuse_unrecorded(ctx, ev.error());
+  }
+  if (wants_json(vm)) {
+    print_json(ctx, after);
+  } else {
+    ctx.out << "server " << before.name << " " << what << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int server_add(const Args& args, CommandContext& ctx) {
@@ -214,16 +230,7 @@ int server_set_host_key(const Args& args, CommandContext& ctx) {
   auto key = canonical_host_key((*vm)["KEY"].as<std::string>(), "KEY");
   if (!key) return refuse(ctx, key.error().message);
   if (auto st = ctx.store.set_host_key(before->name, *key); !st) return refuse(ctx, st.error().message);
-  const auto after = server_json(*ctx.store.find_server(before->name));
-  if (auto ev = record_change(ctx, {"admin.server.set-host-key", before->name, server_json(*before), after}); !ev) {
-    return refuse_unrecorded(ctx, ev.error());
-  }
-  if (wants_json(*vm)) {
-    print_json(ctx, after);
-  } else {
-    ctx.out << "server " << before->name << " now pins " << *key << "\n";
-  }
-  return kExitOk;
+  return record_server_change(ctx, *vm, "admin.server.set-host-key", *before, "now pins " + *key);
 }
 
 int server_set_env(const Args& args, CommandContext& ctx) {
@@ -237,16 +244,8 @@ int server_set_env(const Args& args, CommandContext& ctx) {
   if (!before) return refuse(ctx, before.error().message);
   const auto names = env_names((*vm)["VARS"].as<std::string>());
   if (auto st = ctx.store.set_allowed_env(before->name, names); !st) return refuse(ctx, st.error().message);
-  const auto after = server_json(*ctx.store.find_server(before->name));
-  if (auto ev = record_change(ctx, {"admin.server.set-env", before->name, server_json(*before), after}); !ev) {
-    return refuse_unrecorded(ctx, ev.error());
-  }
-  if (wants_json(*vm)) {
-    print_json(ctx, after);
-  } else {
-    ctx.out << "server " << before->name << " now lets operators send " << env_text(names) << " besides LANG and LC_*\n";
-  }
-  return kExitOk;
+  return record_server_change(ctx, *vm, "admin.server.set-env", *before,
+                              "now lets operators send " + env_text(names) + " besides LANG and LC_*");
 }
 
 int server_remove(const Args& args, CommandContext& ctx) {
