@@ -1,12 +1,17 @@
 #include "audit/export.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <array>
+#include <cerrno>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "audit/client_terms.h"
 #include "audit/event_chain.h"
+#include "audit/fd_io.h"
 #include "audit/session_query.h"
 #include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
@@ -95,6 +100,31 @@ Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string&
     ::unlink(out_path.c_str());
     return st.error();
   }
+  return exporter.report();
+}
+
+Result<ExportReport> export_client_to(const db::DatabasePtr& db, const std::string& client, std::ostream& out) {
+  if (!find_client_terms(*db, client)) return Error{"no client named '" + client + "'"};
+  UniqueFd mem(::memfd_create("bastion-export", MFD_CLOEXEC));
+  if (!mem) return Error{errno_text("cannot create the export's memory file")};
+  UniqueFd writer_fd(::dup(mem.get()));
+  if (!writer_fd) return Error{errno_text("cannot duplicate the export's memory file")};
+  auto tar = TarGzWriter::over(std::move(writer_fd), "the export stream");
+  if (!tar) return tar.error();
+  Exporter exporter(db, client, *tar, process_clock().now());
+  Status st = exporter.run();
+  if (st) st = tar->finish();
+  if (!st) return st.error();
+  if (::lseek(mem.get(), 0, SEEK_SET) != 0) return Error{errno_text("cannot rewind the export's memory file")};
+  std::array<char, 65536> buf{};
+  for (;;) {
+    const ssize_t n = ::read(mem.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error{errno_text("cannot read the export's memory file")};
+    if (n == 0) break;
+    out.write(buf.data(), n);
+  }
+  out.flush();
   return exporter.report();
 }
 

@@ -10,6 +10,7 @@
 //
 // Nothing of any other client is read into the archive.
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,5 +29,10 @@ struct ExportReport {
 // a recording file that cannot be read fails the export (it names the recording), and the
 // partial archive is removed.
 Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string& client, const std::string& out_path);
+
+// export_client_to writes the same archive to `out` (an SSH channel, over which an account must
+// not name a path on the bastion host): built in an anonymous memory file, then copied; nothing
+// is written to `out` unless the archive is complete.
+Result<ExportReport> export_client_to(const db::DatabasePtr& db, const std::string& client, std::ostream& out);
 
 }  // namespace bastion::audit

@@ -42,10 +42,14 @@ TarGzWriter::~TarGzWriter() = default;
 Result<TarGzWriter> TarGzWriter::create(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd) return Error{errno_text("cannot create " + path)};
-  TarGzWriter w(std::move(fd), path);
+  return over(std::move(fd), path);
+}
+
+Result<TarGzWriter> TarGzWriter::over(UniqueFd fd, const std::string& name) {
+  TarGzWriter w(std::move(fd), name);
   // windowBits 15 + 16: a gzip wrapper rather than raw zlib.
   if (deflateInit2(&w.z_->s, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Error{"cannot start gzip compression for " + path};
+    return Error{"cannot start gzip compression for " + name};
   }
   w.z_->ready = true;
   return w;

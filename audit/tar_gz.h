@@ -16,6 +16,8 @@ class TarGzWriter {
  public:
   // create makes a new file at path (mode 0600, refusing to overwrite an existing one).
   static Result<TarGzWriter> create(const std::string& path);
+  // over writes to an open descriptor the caller made (`name` is for messages); it takes it.
+  static Result<TarGzWriter> over(UniqueFd fd, const std::string& name);
   TarGzWriter(TarGzWriter&&) noexcept;
   TarGzWriter& operator=(TarGzWriter&&) noexcept;
   ~TarGzWriter();

@@ -32,8 +32,8 @@ class FixedClock final : public Clock {
   Seconds t_;
 };
 
-// process_clock is the clock bastiond and bastionctl run on: the system clock, except in a build
-// with test hooks (BASTION_TEST_HOOKS, on only where the tests are built) when the environment
+// process_clock is the clock bastiond and bastionctl run on: the system clock, except in the test
+// builds of those programs (bastiond_test_hooks, bastionctl_test_hooks; never installed) when the environment
 // variable BASTION_TEST_CLOCK_FILE names a file holding a whole number of seconds: that shift is
 // added to the system time, read again at each call, so an end-to-end test can move a running
 // daemon hours ahead (ban expiry, grant end) without waiting. A shift file that cannot be read

@@ -47,6 +47,7 @@ struct Server {
   std::string client;
   ServerKind kind = ServerKind::Dedicated;
   std::string host_key;  // "ssh-ed25519 AAAA…" as registered by the officer
+  std::vector<std::string> allowed_env;  // names an operator may send besides LANG/LC_* (authz/env_policy.h)
 };
 
 // Which way a transfer entry (scp, rsync, sftp) lets files move, seen from the operator.

@@ -207,7 +207,13 @@ constexpr std::string_view kV7[] = {
     "UPDATE catalogue SET pattern = '' WHERE type IN ('scp', 'rsync', 'sftp') AND pattern = 'both'",
 };
 
-constexpr std::array<Migration, 7> kMigrations{{
+// Migration 8: the environment variables, beyond LANG and LC_*, that the server's officer lets an
+// operator send (authz/env_policy.h), comma-separated; empty lets none through.
+constexpr std::string_view kV8[] = {
+    "ALTER TABLE servers ADD COLUMN allowed_env TEXT NOT NULL DEFAULT ''",
+};
+
+constexpr std::array<Migration, 8> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -215,6 +221,7 @@ constexpr std::array<Migration, 7> kMigrations{{
     {5, "authentication failures and bans", kV5},
     {6, "ban expiry events, IPv4-mapped ban subjects", kV6},
     {7, "transfer limits of catalogue entries: direction and path", kV7},
+    {8, "per-server environment allow-list", kV8},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

@@ -70,6 +70,7 @@ Server read_server(const db::Statement& s) {
   v.client = s.col_text(4);
   v.kind = must(parse_server_kind(s.col_text(5)), "server kind");
   v.host_key = s.col_text(6);
+  v.allowed_env = split_ops(s.col_text(7));
   return v;
 }
 

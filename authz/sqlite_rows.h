@@ -13,7 +13,7 @@
 namespace bastion::authz::sqlite_rows {
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
-// split_ops splits grants.ops ("shell,status"), skipping empty parts.
+// split_ops splits grants.ops ("shell,status") and servers.allowed_env, skipping empty parts.
 std::vector<std::string> split_ops(std::string_view s);
 std::string quoted(std::string_view s);
 // format_span renders a duration in the largest whole unit: "30d", "4h", "90s".
@@ -21,7 +21,7 @@ std::string format_span(std::chrono::seconds d);
 
 constexpr std::string_view kOperatorColumns = "SELECT id, name, role, client, disabled, totp_secret FROM operators";
 // Removed servers (removed_at set) keep their row for history; queries for live ones add kLiveServer.
-constexpr std::string_view kServerColumns = "SELECT id, name, host, port, client, kind, host_key FROM servers";
+constexpr std::string_view kServerColumns = "SELECT id, name, host, port, client, kind, host_key, allowed_env FROM servers";
 constexpr std::string_view kLiveServer = "removed_at IS NULL";
 constexpr std::string_view kEntryColumns = "SELECT id, server_id, name, type, pattern, direction, path FROM catalogue";
 constexpr std::string_view kKeyColumns =

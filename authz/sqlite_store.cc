@@ -12,6 +12,7 @@
 #include <string>
 
 #include "authz/decide.h"
+#include "authz/env_policy.h"
 #include "authz/sqlite_rows.h"
 
 namespace bastion::authz {
@@ -150,6 +151,8 @@ Status check_new_server(const Server& s) {
   if (s.port < 1 || s.port > 65535) return Error{"port " + std::to_string(s.port) + " is not between 1 and 65535"};
   if (s.client.empty()) return Error{"server " + s.name + " needs a client (the customer it belongs to)"};
   if (s.host_key.empty()) return Error{"server " + s.name + " needs its pinned host key"};
+  for (const auto& n : s.allowed_env)
+    if (auto why = unallowable_env_name(n)) return Error{"cannot allow " + *why};
   return ok_status();
 }
 
@@ -350,7 +353,8 @@ Result<Server> SqliteStore::add_server(const Server& s) {
   if (find_server(s.name)) return Error{"server " + s.name + " already exists"};
   if (auto st = check_name_not_retired(*db_, s.name); !st) return st.error();
   ensure_client(*db_, s.client);
-  db_->prepare("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+  db_->prepare("INSERT INTO servers(name, host, port, client, kind, host_key, created_at, allowed_env)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(1, s.name)
       .bind(2, s.host)
       .bind(3, std::int64_t{s.port})
@@ -358,6 +362,7 @@ Result<Server> SqliteStore::add_server(const Server& s) {
       .bind(5, to_string(s.kind))
       .bind(6, s.host_key)
       .bind(7, to_unix(clock_.now()))
+      .bind(8, join(s.allowed_env, ","))
       .step();
   Server added = s;
   added.id = db_->last_insert_id();

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "authz/decide.h"
+#include "authz/env_policy.h"
 #include "authz/sqlite_rows.h"
 #include "authz/sqlite_store.h"
 
@@ -119,6 +120,17 @@ Status SqliteStore::set_host_key(std::string_view name, std::string_view host_ke
   if (!server) return Error{"unknown server " + quoted(name)};
   if (server->host_key == host_key) return Error{"server " + server->name + " already pins this host key"};
   db_->prepare("UPDATE servers SET host_key = ? WHERE id = ?").bind(1, host_key).bind(2, server->id).step();
+  tx.commit();
+  return ok_status();
+}
+
+Status SqliteStore::set_allowed_env(std::string_view name, const std::vector<std::string>& names) {
+  for (const auto& n : names)
+    if (auto why = unallowable_env_name(n)) return Error{"cannot allow " + *why};
+  db::Database::Transaction tx(*db_);
+  const auto server = find_server(name);
+  if (!server) return Error{"unknown server " + quoted(name)};
+  db_->prepare("UPDATE servers SET allowed_env = ? WHERE id = ?").bind(1, join(names, ",")).bind(2, server->id).step();
   tx.commit();
   return ok_status();
 }

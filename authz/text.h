@@ -17,4 +17,9 @@ std::string iso8601_utc(Seconds t);
 // escape_unprintable keeps printable ASCII and renders every other byte as \xNN.
 std::string escape_unprintable(std::string_view s);
 
+// escape_controls renders only the bytes a terminal acts on as \xNN: C0 controls, DEL and the
+// UTF-8 encodings of C1 controls (U+0080..U+009F, e.g. CSI); other UTF-8 text ("…") stays. For
+// table cells, whose values may be old rows written before names were escaped.
+std::string escape_controls(std::string_view s);
+
 }  // namespace bastion

@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "authz/text.h"
 #include "authz/totp.h"
 #include "gateway/keys.h"
 
@@ -209,14 +210,24 @@ class TwoFactorAuth {
     return true;
   }
 
+  // fail counts a failure against the source always, and against the account only once the peer
+  // has proved it holds one of the account's registered keys (key_ok_): a stranger who knows a
+  // name, or offers unregistered or unsigned keys, must not be able to lock its owner out; the
+  // source ban covers that guessing.
   void fail(ssh_message msg, const std::string& method, const std::string& reason) {
     ++failures_;
     record({false, user_, method, reason, !who_.has_value()});
-    if (settings_.guard != nullptr) settings_.guard->failed(source_, spec_ ? spec_->operator_name : "");
+    const bool account_owned = key_ok_ && spec_.has_value();
+    if (settings_.guard != nullptr) settings_.guard->failed(source_, account_owned ? spec_->operator_name : "");
     ssh_message_reply_default(msg);
   }
 
-  bool record(const AuthEvent& e) {
+  // record reports an event with the user name as sent made safe for the trail: a stranger chose
+  // those bytes before authenticating, so they are escaped and cut to kShownUserBytes.
+  bool record(AuthEvent e) {
+    constexpr std::size_t kShownUserBytes = 128;
+    const bool cut = e.user.size() > kShownUserBytes;
+    e.user = escape_unprintable(std::string_view(e.user).substr(0, kShownUserBytes)) + (cut ? "…" : "");
     auto st = on_event_(e);
     if (!st && !unrecorded_) unrecorded_ = st.error();
     return st.ok();

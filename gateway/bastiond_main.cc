@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
   ssh_bind raw_bind = bind->get();
   const Clock& clock = process_clock();
   if (auto shift = test_clock_shift())
-    spdlog::warn("TEST CLOCK in use (BASTION_TEST_CLOCK_FILE, shift {} s): this build is for tests only", shift->count());
+    spdlog::warn("TEST CLOCK in use (shift {} s): this build is for tests only", shift->count());
   std::optional<DatabaseBanGuard> guard;
   guard.emplace(settings.db_path, settings.sinks, cfg.bans, clock);
   settings.auth.guard = &*guard;

@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "authz/env_policy.h"
+
 namespace bastion::gateway {
 namespace {
 constexpr std::size_t kMaxEnv = 32;
@@ -71,8 +73,15 @@ void ChannelBridge::respond(const std::string& text, bool to_stderr, int exit_st
 }
 
 void ChannelBridge::respond(const std::string& out, const std::string& err, int exit_status) {
+  // An admin command's answer can be larger than the operator's window (an export archive streams
+  // on stdout): a non-blocking write would stop at the window and drop the rest, so these writes
+  // wait for window adjustments. Only admin connections answer this way; they carry no proxied
+  // session that the wait could stall.
+  ssh_session session = ssh_channel_get_session(client_.get());
+  ssh_set_blocking(session, 1);
   if (!out.empty()) ssh_channel_write(client_.get(), out.data(), static_cast<uint32_t>(out.size()));
   if (!err.empty()) ssh_channel_write_stderr(client_.get(), err.data(), static_cast<uint32_t>(err.size()));
+  ssh_set_blocking(session, 0);
   exit_status_ = exit_status;
   finish("");
 }
@@ -393,7 +402,12 @@ int ChannelBridge::on_pty_request(ssh_session, ssh_channel, const char* term, in
                                   void* self) {
   auto* b = static_cast<ChannelBridge*>(self);
   if (b->state_ != State::AwaitingRequest) return -1;
-  b->request_.pty = audit::PtyInfo{term ? term : "xterm", cols, rows};
+  // The target sets TERM from this name and ncurses opens files named after it: a name of another
+  // shape is replaced (and reported with the dropped environment, gateway/session_process.cc).
+  const std::string sent = term ? term : "xterm";
+  auto safe = authz::terminal_name(sent);
+  if (!safe) b->request_.refused_term = sent.substr(0, 256);
+  b->request_.pty = audit::PtyInfo{safe.value_or(std::string(authz::kFallbackTerminal)), cols, rows};
   return 0;
 }
 

@@ -23,8 +23,9 @@ enum class RequestKind { None, Shell, Exec, Subsystem, Forward };
 
 // What the operator asked for on this channel before it started.
 struct ChannelRequest {
-  std::optional<audit::PtyInfo> pty;
-  std::vector<std::pair<std::string, std::string>> env;
+  std::optional<audit::PtyInfo> pty;  // its term name already checked (authz::terminal_name)
+  std::string refused_term;           // the terminal name sent, if it was replaced
+  std::vector<std::pair<std::string, std::string>> env;  // as sent; authz::decide_env picks what passes
   RequestKind kind = RequestKind::None;
   std::string command;  // exec command line, or subsystem name
   std::string forward_host;  // direct-tcpip destination, as seen from the server

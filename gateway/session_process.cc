@@ -24,9 +24,11 @@
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
 #include "authz/decide.h"
+#include "authz/env_policy.h"
 #include "authz/operation.h"
 #include "authz/sftp_policy.h"
 #include "authz/sqlite_store.h"
+#include "authz/text.h"
 #include "gateway/admin/commands.h"
 #include "gateway/channel_bridge.h"
 #include "gateway/keys.h"
@@ -103,7 +105,9 @@ class SessionProcess {
   void refuse(ChannelBridge& b, const std::string& reason);
   void list_grants(ChannelBridge& b);
   Result<ssh_session> upstream_for(const authz::Server& server, const std::string& login);
-  Result<ChannelPtr> open_upstream_channel(ssh_session up, const ChannelBridge& b, const Route& r);
+  Result<ChannelPtr> open_upstream_channel(ssh_session up, const ChannelBridge& b, const Route& r,
+                                           const std::vector<authz::EnvRequest>& env);
+  bool record_dropped_env(const ChannelBridge& b, const authz::EnvDecision& env, const std::string& server, std::int64_t sid);
   // Closing: a session row whose recording is being sealed (fsync, then the SHA-256 re-read from
   // disk: about 1.5 s for 1 GiB here) on a thread of its own, so that the connection's other
   // channels, and the next command over the same connection, do not wait for it.
@@ -260,6 +264,7 @@ int SessionProcess::run_admin(const std::vector<std::string>& args, std::string&
                             .actor_role = who_.who.role,
                             .actor_client = who_.who.client,
                             .source = peer_.to_string(),
+                            .remote = true,
                             .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path},
                             .program = "bastion",
                             .db = services_.db,
@@ -397,7 +402,8 @@ Result<ssh_session> SessionProcess::upstream_for(const authz::Server& server, co
   return raw;
 }
 
-Result<ChannelPtr> SessionProcess::open_upstream_channel(ssh_session up, const ChannelBridge& b, const Route& r) {
+Result<ChannelPtr> SessionProcess::open_upstream_channel(ssh_session up, const ChannelBridge& b, const Route& r,
+                                                         const std::vector<authz::EnvRequest>& env) {
   // Blocking for the few round trips of opening; the operator's side keeps buffering meanwhile.
   struct Blocking {
     ssh_session s;
@@ -417,7 +423,7 @@ Result<ChannelPtr> SessionProcess::open_upstream_channel(ssh_session up, const C
     return Error{std::string("the server refused a session channel: ") + ssh_get_error(up)};
   if (req.pty && ssh_channel_request_pty_size(ch.get(), req.pty->term.c_str(), req.pty->cols, req.pty->rows) != SSH_OK)
     return Error{"the server refused a terminal"};
-  for (const auto& [name, value] : req.env) ssh_channel_request_env(ch.get(), name.c_str(), value.c_str());
+  for (const auto& [name, value] : env) ssh_channel_request_env(ch.get(), name.c_str(), value.c_str());
   int rc = SSH_ERROR;
   switch (r.kind) {
     case RequestKind::Shell: rc = ssh_channel_request_shell(ch.get()); break;
@@ -428,6 +434,19 @@ Result<ChannelPtr> SessionProcess::open_upstream_channel(ssh_session up, const C
   }
   if (rc != SSH_OK) return Error{"the server refused to start the " + std::string(r.kind == RequestKind::Subsystem ? "subsystem" : "command")};
   return ch;
+}
+
+// record_dropped_env writes one session.env_dropped event listing what did not reach the target
+// (names and values escaped, values cut short); nothing dropped, no event. False if unrecorded.
+bool SessionProcess::record_dropped_env(const ChannelBridge& b, const authz::EnvDecision& env, const std::string& server,
+                                        std::int64_t sid) {
+  nlohmann::json dropped = nlohmann::json::array();
+  for (const auto& d : env.dropped) dropped.push_back({{"name", d.name}, {"value", d.value}, {"why", d.why}});
+  if (!b.request().refused_term.empty())
+    dropped.push_back({{"name", "TERM"}, {"value", escape_unprintable(b.request().refused_term.substr(0, authz::kEnvShownValueBytes))},
+                       {"why", "not a terminal name; sent as " + std::string(authz::kFallbackTerminal)}});
+  if (dropped.empty()) return true;
+  return record("session.env_dropped", server, sid, {{"channel", b.number()}, {"dropped", dropped}}).ok();
 }
 
 void SessionProcess::start(ChannelBridge& b) {
@@ -469,6 +488,11 @@ void SessionProcess::start(ChannelBridge& b) {
   if (!record("session.start", server->name, *id, std::move(start)))
     return refuse(b, "the audit log cannot be written; access refused");
 
+  // The environment reaches the target's shell before the command: only what authz lets pass is
+  // sent, and what is dropped is on record (THREATS.md "Environment injection").
+  const auto env = authz::decide_env(b.request().env, server->allowed_env);
+  if (!record_dropped_env(b, env, server->name, *id)) return refuse(b, "the audit log cannot be written; access refused");
+
   std::string what = r->kind == RequestKind::Shell ? "shell"
                      : r->kind == RequestKind::Forward ? "forward " + r->command
                                                        : r->command;
@@ -496,7 +520,7 @@ void SessionProcess::start(ChannelBridge& b) {
 
   auto up = upstream_for(*server, r->target.login);
   if (!up) return refuse(b, up.error().message);
-  auto ch = open_upstream_channel(*up, b, *r);
+  auto ch = open_upstream_channel(*up, b, *r, env.pass);
   if (!ch) return refuse(b, ch.error().message);
   spdlog::info("session {}: {} from {} → {}@{} ({}) under grant {}", *id, who_.who.name, peer_.to_string(),
                r->target.login, server->name, what, allow->grant.id);
@@ -544,7 +568,7 @@ void SessionProcess::reap_closing(bool wait) {
 }
 
 // enforce_grants ends running channels whose grant was revoked or expired, whose account was
-// disabled, or that an officer killed (DESIGN.md rule 4). A database that cannot be read ends
+// disabled or the key it authenticated with removed, or that an officer killed (DESIGN.md rule 4). A database that cannot be read ends
 // them too: fail closed.
 void SessionProcess::enforce_grants() {
   auto now = clock_.now();
@@ -574,6 +598,11 @@ std::string SessionProcess::end_reason(const ChannelBridge& b, Seconds now) {
   if (now >= g->not_after) return "grant " + std::to_string(g->id) + " expired at " + authz::format_utc(g->not_after);
   auto op = store_.find_operator(who_.who.name);
   if (!op || op->disabled) return "account " + who_.who.name + " was disabled";
+  // The key this connection proved is the first factor: once the officer removes it, what it
+  // opened ends too.
+  const auto keys = store_.keys_of(op->id);
+  if (std::none_of(keys.begin(), keys.end(), [&](const auto& k) { return k.fingerprint == who_.key_fingerprint; }))
+    return "key " + who_.key_fingerprint + " of " + who_.who.name + " was removed";
   return "";
 }
 
@@ -681,6 +710,16 @@ int SessionProcess::run() {
     // While a recording is being sealed, wake often enough to close its row soon after.
     int rc = ssh_event_dopoll(event_.get(), progress || holding ? 0 : closing_.empty() ? 200 : 5);
     if (rc == SSH_ERROR && !ssh_is_connected(client_)) break;
+    // libssh marks a fatal protocol error (e.g. a packet over its 256 KiB limit: a megabyte exec
+    // request) by the session's state alone, the socket still open: without this the loop would
+    // poll the dead session for ever while the operator waits. End it, with the reason logged and
+    // sent in the disconnect message.
+    if ((ssh_get_status(client_) & SSH_CLOSED_ERROR) != 0) {
+      const std::string why = ssh_get_error(client_);
+      spdlog::warn("{}: connection ended by a protocol error: {}", peer_.to_string(), why);
+      ssh_session_set_disconnect_message(client_, ("bastion: request refused: " + why).c_str());
+      break;
+    }
     const bool quiet = rc == SSH_AGAIN;  // no socket had anything for us
     if (!incoming_.empty()) last_activity_ = Steady::now();
     for (auto& b : incoming_) bridges_.push_back(std::move(b));

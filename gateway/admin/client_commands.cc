@@ -2,6 +2,7 @@
 // (audit/retention.h), and handing a client everything the bastion holds of theirs (audit/export.h).
 #include <charconv>
 #include <ostream>
+#include <sstream>
 
 #include "audit/client_terms.h"
 #include "audit/event_chain.h"
@@ -154,16 +155,26 @@ int purge_now(const Args& args, CommandContext& ctx) {
 }
 
 int export_command(const Args& args, CommandContext& ctx) {
-  CommandLine cl("export", "--client C --out FILE.tar.gz",
+  CommandLine cl("export", "--client C (--out FILE.tar.gz | over SSH: > FILE.tar.gz)",
                  "Write everything held about one client (sessions.json, events.json, recordings/) to a new\n"
-                 ".tar.gz, e.g. for them to take away at the end of a contract.");
+                 ".tar.gz, e.g. for them to take away at the end of a contract. Over SSH the archive is\n"
+                 "written to standard output (ssh officer@bastion export --client C > C.tar.gz); --out,\n"
+                 "a path on the bastion host, is for bastionctl only.");
   cl.options()("client", po::value<std::string>()->required()->value_name("C"), "the client")(
-      "out", po::value<std::string>()->required()->value_name("FILE"), "the archive to create (must not exist)");
+      "out", po::value<std::string>()->value_name("FILE"), "bastionctl: the archive to create (must not exist)");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
-  const std::string client = (*vm)["client"].as<std::string>(), out = (*vm)["out"].as<std::string>();
+  const std::string client = (*vm)["client"].as<std::string>();
+  const bool to_path = vm->count("out") != 0;
+  // An account over SSH must not make the bastion write (or overwrite-probe) a path of its host.
+  if (ctx.remote && to_path)
+    return refuse(ctx, "over SSH the archive goes to standard output (`export --client " + client +
+                           " > FILE.tar.gz`); --out names a path on the bastion host and is for bastionctl only");
+  if (!ctx.remote && !to_path) throw UsageError("--out FILE is required");
+  const std::string out = to_path ? (*vm)["out"].as<std::string>() : "-";
   database(ctx);
-  auto report = audit::export_client(ctx.db, client, out);
+  std::ostringstream archive;
+  auto report = to_path ? audit::export_client(ctx.db, client, out) : audit::export_client_to(ctx.db, client, archive);
   if (!report) return refuse(ctx, report.error().message);
   const Json summary{{"client", client}, {"out", out}, {"sessions", report->sessions}, {"events", report->events},
                      {"recordings", report->recordings}};
@@ -171,7 +182,12 @@ int export_command(const Args& args, CommandContext& ctx) {
   if (auto st = ctx.events.append(e); !st) {
     return refuse(ctx, "the export was written but not recorded: " + st.error().message);
   }
-  if (wants_json(*vm)) {
+  if (!to_path) {
+    // Standard output carries the archive alone; the summary goes to standard error.
+    ctx.out << archive.str() << std::flush;
+    ctx.err << "exported " << client << ": " << report->sessions << " session(s), " << report->recordings
+            << " recording(s), " << report->events << " event(s)\n";
+  } else if (wants_json(*vm)) {
     print_json(ctx, summary);
   } else {
     ctx.out << "exported " << client << " to " << out << ": " << report->sessions << " session(s), "

@@ -43,6 +43,7 @@ const CommandEntry kCommands[] = {
     {{"server", "show"}, "NAME", server_show, Access::Inspect},
     {{"server", "set-kind"}, "NAME dedicated|shared", server_set_kind, Access::Change},
     {{"server", "set-host-key"}, "NAME KEY", server_set_host_key, Access::Change},
+    {{"server", "set-env"}, "NAME VAR[,VAR…]|-", server_set_env, Access::Change},
     {{"server", "remove"}, "NAME [--force]", server_remove, Access::Change},
     {{"catalogue", "add"}, "SERVER OP --type shell|exec|sftp|scp|rsync|forward [--pattern P]", catalogue_add,
      Access::Change},
@@ -182,7 +183,7 @@ int run_change(const CommandEntry& command, const Args& rest, CommandContext& ct
   std::ostringstream held;
   CountingEventLog counting(ctx.events);
   CommandContext inner{ctx.store, ctx.clock,      held,       ctx.err,          counting, ctx.sessions,
-                       ctx.actor, ctx.actor_role, ctx.actor_client, ctx.source, ctx.keys, ctx.program,
+                       ctx.actor, ctx.actor_role, ctx.actor_client, ctx.source, ctx.remote, ctx.keys, ctx.program,
                        ctx.db,    ctx.recordings_dir, ctx.out_is_terminal};
   auto change = ctx.store.begin_change();
   const int rc = command.run(rest, inner);

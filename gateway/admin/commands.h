@@ -34,6 +34,7 @@ struct CommandContext {
   authz::Role actor_role = authz::Role::Officer;
   std::string actor_client{};  // Role::Client: the client whose servers the account may review
   std::string source{};        // the actor's address over SSH ("203.0.113.7:51234"); empty locally
+  bool remote = false;         // over SSH: no command may name a path on the bastion host
 
   // sees_client: officers see everything; a client reviewer only its own client's servers.
   bool sees_client(std::string_view client) const {

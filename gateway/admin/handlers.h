@@ -19,6 +19,7 @@ int server_list(const Args& args, CommandContext& ctx);
 int server_show(const Args& args, CommandContext& ctx);
 int server_set_kind(const Args& args, CommandContext& ctx);
 int server_set_host_key(const Args& args, CommandContext& ctx);
+int server_set_env(const Args& args, CommandContext& ctx);
 int server_remove(const Args& args, CommandContext& ctx);
 int catalogue_add(const Args& args, CommandContext& ctx);
 int catalogue_list(const Args& args, CommandContext& ctx);

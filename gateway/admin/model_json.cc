@@ -27,7 +27,7 @@ nlohmann::json keys_json(const std::vector<authz::OperatorKey>& keys) {
 
 nlohmann::json server_json(const authz::Server& s) {
   return {{"name", s.name},     {"host", s.host}, {"port", s.port}, {"client", s.client},
-          {"kind", authz::to_string(s.kind)}, {"host_key", s.host_key}};
+          {"kind", authz::to_string(s.kind)}, {"host_key", s.host_key}, {"allowed_env", s.allowed_env}};
 }
 
 nlohmann::json entry_json(std::string_view server, const authz::CatalogueEntry& e) {

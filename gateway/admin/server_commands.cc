@@ -1,7 +1,8 @@
-// server add | list | show | set-kind | set-host-key | remove
+// server add | list | show | set-kind | set-host-key | set-env | remove
 #include <algorithm>
 #include <cctype>
 #include <ostream>
+#include <sstream>
 
 #include "authz/decide.h"
 #include "gateway/admin/admin_event.h"
@@ -28,6 +29,24 @@ bool valid_host(std::string_view h) {
   });
 }
 
+// env_names splits "FOO,BAR" (spaces around names ignored; "" or "-" is none).
+std::vector<std::string> env_names(const std::string& text) {
+  std::vector<std::string> names;
+  if (text == "-") return names;
+  std::stringstream in(text);
+  for (std::string n; std::getline(in, n, ',');) {
+    const auto b = n.find_first_not_of(' '), e = n.find_last_not_of(' ');
+    if (b != std::string::npos) names.push_back(n.substr(b, e - b + 1));
+  }
+  return names;
+}
+
+std::string env_text(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ",") + n;
+  return s.empty() ? "-" : s;
+}
+
 Result<authz::Server> server_from_options(const po::variables_map& vm) {
   authz::Server s;
   s.name = vm["NAME"].as<std::string>();
@@ -44,6 +63,7 @@ Result<authz::Server> server_from_options(const po::variables_map& vm) {
   auto host_key = canonical_host_key(vm["host-key"].as<std::string>(), "--host-key");
   if (!host_key) return host_key.error();
   s.host_key = *host_key;
+  s.allowed_env = env_names(vm["allow-env"].as<std::string>());
   return s;
 }
 
@@ -72,7 +92,9 @@ void print_server(CommandContext& ctx, const authz::Server& s, const std::vector
           << "  address:  " << s.host << ":" << s.port << "\n"
           << "  client:   " << s.client << "\n"
           << "  kind:     " << authz::to_string(s.kind) << "\n"
-          << "  host key: " << s.host_key << "\n";
+          << "  host key: " << s.host_key << "\n"
+          << "  env:      LANG, LC_* (UTF-8 or C locales)" << (s.allowed_env.empty() ? "" : ", " + env_text(s.allowed_env))
+          << "\n";
   for (const auto& e : ctx.store.catalogue_of(s.id)) {
     ctx.out << "  op:       " << e.name << " (" << authz::to_string(e.type)
             << (e.pattern.empty() ? "" : " " + e.pattern) << ")\n";
@@ -81,6 +103,22 @@ void print_server(CommandContext& ctx, const authz::Server& s, const std::vector
     ctx.out << "  access:   grant " << g.id << ": " << g.operator_name << " as " << g.login << " ("
             << joined_ops(g.ops) << ") until " << authz::format_utc(g.not_after) << "\n";
   }
+}
+
+// record_server_change records a change of one server already made in the store (event `kind`,
+// before and after) and prints the server as it is now, or "server NAME <what>".
+int record_server_change(CommandContext& ctx, const po::variables_map& vm, const std::string& kind,
+                         const authz::Server& before, const std::string& what) {
+  const auto after = server_json(*ctx.store.find_server(before.name));
+  if (auto ev = record_change(ctx, {kind, before.name, server_json(before), after}); !ev) {
+    return refuse_unrecorded(ctx, ev.error());
+  }
+  if (wants_json(vm)) {
+    print_json(ctx, after);
+  } else {
+    ctx.out << "server " << before.name << " " << what << "\n";
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -92,7 +130,9 @@ int server_add(const Args& args, CommandContext& ctx) {
       "port", po::value<int>()->default_value(22)->value_name("P"), "SSH port")(
       "client", po::value<std::string>()->required()->value_name("C"), "the client owning the server")(
       "kind", po::value<std::string>()->required()->value_name("KIND"), "dedicated or shared")(
-      "host-key", po::value<std::string>()->required()->value_name("KEY"), "\"ssh-ed25519 AAAA…\" of the server");
+      "host-key", po::value<std::string>()->required()->value_name("KEY"), "\"ssh-ed25519 AAAA…\" of the server")(
+      "allow-env", po::value<std::string>()->default_value("")->value_name("VAR[,VAR…]"),
+      "environment variables operators may send besides LANG/LC_* (never the unsafe set: README \"Environment\")");
   cl.positional("NAME");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
@@ -117,11 +157,11 @@ int server_list(const Args& args, CommandContext& ctx) {
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   nlohmann::json all = nlohmann::json::array();
-  Table table({"NAME", "HOST", "PORT", "CLIENT", "KIND"});
+  Table table({"NAME", "HOST", "PORT", "CLIENT", "KIND", "ALLOWED ENV"});
   for (const auto& s : ctx.store.list_servers()) {
     if (!ctx.sees_client(s.client)) continue;
     all.push_back(server_json(s));
-    table.add({s.name, s.host, std::to_string(s.port), s.client, authz::to_string(s.kind)});
+    table.add({s.name, s.host, std::to_string(s.port), s.client, authz::to_string(s.kind), env_text(s.allowed_env)});
   }
   if (wants_json(*vm)) {
     print_json(ctx, all);
@@ -190,16 +230,22 @@ int server_set_host_key(const Args& args, CommandContext& ctx) {
   auto key = canonical_host_key((*vm)["KEY"].as<std::string>(), "KEY");
   if (!key) return refuse(ctx, key.error().message);
   if (auto st = ctx.store.set_host_key(before->name, *key); !st) return refuse(ctx, st.error().message);
-  const auto after = server_json(*ctx.store.find_server(before->name));
-  if (auto ev = record_change(ctx, {"admin.server.set-host-key", before->name, server_json(*before), after}); !ev) {
-    return refuse_unrecorded(ctx, ev.error());
-  }
-  if (wants_json(*vm)) {
-    print_json(ctx, after);
-  } else {
-    ctx.out << "server " << before->name << " now pins " << *key << "\n";
-  }
-  return kExitOk;
+  return record_server_change(ctx, *vm, "admin.server.set-host-key", *before, "now pins " + *key);
+}
+
+int server_set_env(const Args& args, CommandContext& ctx) {
+  CommandLine cl("server set-env", "NAME VAR[,VAR…]|-",
+                 "Replace the environment variables operators may send to a server besides LANG and LC_* "
+                 "(\"-\" allows none). Names of the unsafe set (README \"Environment\") are refused.");
+  cl.positional("NAME").positional("VARS");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  auto before = server_named(ctx, (*vm)["NAME"].as<std::string>());
+  if (!before) return refuse(ctx, before.error().message);
+  const auto names = env_names((*vm)["VARS"].as<std::string>());
+  if (auto st = ctx.store.set_allowed_env(before->name, names); !st) return refuse(ctx, st.error().message);
+  return record_server_change(ctx, *vm, "admin.server.set-env", *before,
+                              "now lets operators send " + env_text(names) + " besides LANG and LC_*");
 }
 
 int server_remove(const Args& args, CommandContext& ctx) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ostream>
 
+#include "authz/text.h"
+
 namespace bastion::gateway::admin {
 namespace {
 
@@ -14,13 +16,20 @@ std::size_t display_width(const std::string& s) {
 
 void print_row(std::ostream& out, const std::vector<std::string>& row, const std::vector<std::size_t>& widths) {
   for (std::size_t i = 0; i < row.size(); ++i) {
-    out << row[i];
+    out << row[i];  // already escaped by Table::add
     if (i + 1 < row.size()) out << std::string(widths[i] - display_width(row[i]) + 2, ' ');
   }
   out << "\n";
 }
 
 }  // namespace
+
+void Table::add(std::vector<std::string> row) {
+  // A cell can hold bytes someone else chose (a user name sent before authentication, a reason):
+  // a terminal must not act on them.
+  for (auto& cell : row) cell = escape_controls(cell);
+  rows_.push_back(std::move(row));
+}
 
 void Table::print(std::ostream& out) const {
   std::vector<std::size_t> widths(headers_.size());

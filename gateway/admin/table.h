@@ -9,7 +9,8 @@ namespace bastion::gateway::admin {
 class Table {
  public:
   explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  // add keeps a row, its control bytes escaped (authz/text.h escape_controls).
+  void add(std::vector<std::string> row);
   bool empty() const { return rows_.empty(); }
   // print writes the header and the rows; the last column is not padded (no trailing blanks).
   void print(std::ostream& out) const;

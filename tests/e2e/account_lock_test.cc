@@ -7,6 +7,7 @@
 #include "tests/e2e/harness/bans.h"
 #include "tests/e2e/harness/diagnostics.h"
 #include "tests/e2e/harness/live.h"
+#include "tests/e2e/harness/sshd_target.h"
 #include "tests/e2e/harness/test_env.h"
 
 namespace bastion::e2e {
@@ -68,6 +69,43 @@ TEST(AccountLock, TenFailuresFromManyAddressesLockTheAccountAndOnlyIt) {
   RunResult back = run_as(alice, alice.ssh(alice.user(env.login(), "web1"), {"echo alice-in"}, {"-b", "127.0.0.9"}));
   EXPECT_EQ(back.exit(), 0) << diag(env, back);
   EXPECT_NE(back.out.find("alice-in"), std::string::npos) << diag(env, back);
+}
+
+// Someone who holds no key of the account cannot lock it: failures with a key that is not registered
+// count against the source (which is banned) and never against the account.
+TEST(AccountLock, FailuresWithAnUnregisteredKeyNeverLockTheAccount) {
+  TestEnv env;
+  OperatorIdentity alice = env.new_operator("alice");
+  const std::string stranger_key = env.scratch("stranger") + "/id_ed25519";
+  ssh_keygen(stranger_key, "stranger");
+  const OperatorIdentity holder(alice.name(), alice.dir(), stranger_key, alice.totp_secret(),
+                                alice.dir() + "/known_hosts_stranger", env.bastion.port());
+  const OperatorIdentity impostor = alice.with_key_of(holder);
+
+  // Three addresses, six connections each: each source passes its five, the account name its ten.
+  for (int i = 2; i <= 4; ++i) {
+    for (int attempt = 0; attempt < 6; ++attempt) {
+      RunResult r = run_as(impostor, impostor.ssh(impostor.user(env.login(), "web1"), kProbe,
+                                                  {"-b", "127.0.0." + std::to_string(i)}));
+      ASSERT_NE(r.exit(), 0) << diag(env, r);
+      ASSERT_EQ(r.out.find("never-here"), std::string::npos) << diag(env, r);
+    }
+  }
+  std::size_t failures = 0;
+  for (const auto& e : events_of_kind(env.bastion, "auth.failure")) failures += e["actor"] == alice.name() ? 1 : 0;
+  ASSERT_GE(failures, 10u) << env.bastion.ctl_ok({"audit", "list", "--kind", "auth.failure"}).out;
+  std::size_t source_bans = 0;
+  for (const auto& b : bans_of(env.bastion)) {
+    EXPECT_EQ(b["kind"], "source") << b.dump();
+    source_bans += b["kind"] == "source" ? 1 : 0;
+  }
+  EXPECT_EQ(source_bans, 3u) << "the guessing sources went unbanned\n" << env.bastion.ctl_ok({"bans", "list", "--all"}).out;
+  EXPECT_TRUE(events_of_kind(env.bastion, "ban.account").empty());
+
+  // alice herself, from an address that did not guess, gets in.
+  RunResult in = run_as(alice, alice.ssh(alice.user(env.login(), "web1"), {"echo alice-in"}, {"-b", "127.0.0.9"}));
+  EXPECT_EQ(in.exit(), 0) << diag(env, in);
+  EXPECT_NE(in.out.find("alice-in"), std::string::npos) << diag(env, in);
 }
 
 // The lock also ends by itself: an hour later on the bastion's (test) clock, with its end on record.

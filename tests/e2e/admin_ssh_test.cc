@@ -82,6 +82,30 @@ TEST_F(OfficerOverSsh, NoShellThroughExecEither) {
   EXPECT_TRUE(mentions(r.err, "unknown command 'sh'")) << diag(env_, r);
 }
 
+// Over SSH an officer must not make the bastion write a path of its own host: `export --out` is
+// refused (and nothing is created), and without it the archive arrives on the channel's stdout.
+TEST_F(OfficerOverSsh, ExportStreamsTheArchiveAndNeverWritesAPathOnTheBastion) {
+  const std::string path = env_.tmp.path() + "/written-by-bastion.tar.gz";
+  RunResult refused = mux_->run({"export", "--client", "acme", "--out", path});
+  EXPECT_NE(refused.exit(), 0) << diag(env_, refused);
+  EXPECT_TRUE(mentions(refused.err, "over SSH the archive goes to standard output")) << diag(env_, refused);
+  EXPECT_FALSE(file_exists(path));
+
+  RunResult streamed = mux_->run({"export", "--client", "acme"});
+  ASSERT_EQ(streamed.exit(), 0) << diag(env_, streamed);
+  ASSERT_GE(streamed.out.size(), 2u);
+  EXPECT_EQ(streamed.out.substr(0, 2), "\x1f\x8b") << "stdout is not a gzip stream";
+  RunResult listing = run({"tar", "-tzf", "-"}, base_env(), streamed.out);
+  ASSERT_EQ(listing.exit(), 0) << listing.err;
+  EXPECT_TRUE(mentions(listing.out, "sessions\\.json")) << listing.out;
+  EXPECT_TRUE(mentions(listing.out, "events\\.json")) << listing.out;
+  EXPECT_TRUE(mentions(streamed.err, "exported acme")) << streamed.err;
+  auto exports = events_of_kind(env_.bastion, "admin.client.export");
+  ASSERT_EQ(exports.size(), 1u);
+  EXPECT_EQ(exports[0]["actor"], boss_->name());
+  EXPECT_EQ(exports[0]["details"]["out"], "-");
+}
+
 TEST(OperatorOverSsh, AdminCommandIsRefusedWithTheRoleMessage) {
   TestEnv env;
   OperatorIdentity alice = env.new_operator("alice");

@@ -7,6 +7,7 @@
 
 #include "tests/e2e/harness/diagnostics.h"
 #include "tests/e2e/harness/live.h"
+#include "tests/e2e/harness/sshd_target.h"
 #include "tests/e2e/harness/test_env.h"
 
 namespace bastion::e2e {
@@ -98,6 +99,33 @@ TEST(LiveEnforcement, DisablingTheAccountEndsAllItsSessions) {
   // Another account's session goes on.
   other->type("\003echo still-$((6*7))\n");
   EXPECT_TRUE(other->wait_for_output("still-42", 10s)) << diag(env, other->result());
+}
+
+// The key is the first factor: removing the one a connection authenticated with ends what that
+// connection opened, with the reason; removing another key of the same account does not.
+TEST(LiveEnforcement, RemovingTheKeyASessionUsedEndsIt) {
+  TestEnv env;
+  OperatorIdentity op = env.new_operator("op", {"shell"});
+  const std::string spare_key = op.dir() + "/spare_ed25519";
+  ssh_keygen(spare_key, "spare");
+  env.bastion.ctl_ok({"operator", "key", "add", op.name(), "--key", spare_key + ".pub"});
+  auto keys = env.bastion.ctl_json({"operator", "show", op.name()})["keys"];
+  ASSERT_EQ(keys.size(), 2u) << keys.dump();
+  const std::string used = keys[0]["fingerprint"], spare = keys[1]["fingerprint"];
+
+  auto ssh = start_sleeping_shell(env, op, env.tmp.sub("stdin"));
+  env.bastion.ctl_ok({"operator", "key", "remove", op.name(), spare});
+  EXPECT_FALSE(ssh->wait(3s).has_value()) << "removing another key ended the session\n" << diag(env, ssh->result());
+
+  const auto removed = WallClock::now();
+  env.bastion.ctl_ok({"operator", "key", "remove", op.name(), used});
+  auto status = ssh->wait(10s);
+  ASSERT_TRUE(status.has_value()) << "the session outlived its key by 10 s\n" << diag(env, ssh->result());
+  EXPECT_LE(seconds_between(removed, *ssh->ended_at()), kCutWithin) << diag(env, ssh->result());
+  EXPECT_NE(status->exit_code(), 0);
+  // A fingerprint holds '+' and '/': searched as text, not as a regex.
+  EXPECT_NE(ssh->err().find("key " + used + " of " + op.name() + " was removed"), std::string::npos)
+      << diag(env, ssh->result());
 }
 
 TEST(LiveEnforcement, SessionsKillEndsThatSessionOnly) {

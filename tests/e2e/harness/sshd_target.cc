@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -44,7 +45,8 @@ void SshdTarget::write_config() {
     << "X11Forwarding yes\n"
     << "XAuthLocation /bin/true\n"
     << "AllowAgentForwarding yes\n"
-    << "LogLevel VERBOSE\n";
+    << "LogLevel VERBOSE\n"
+    << extra_config_;
   write_file(dir_ + "/sshd_config", c.str(), 0600);
 }
 
@@ -75,6 +77,21 @@ void SshdTarget::stop() {
   if (!proc_) return;
   proc_->terminate(std::chrono::seconds(5));
   proc_.reset();
+}
+
+void SshdTarget::reconfigure(const std::string& lines) {
+  extra_config_ += lines;
+  if (!proc_) return;
+  write_config();
+  // sshd -D re-executes itself on SIGHUP, closing its listener meanwhile: wait for the new one to
+  // log that it listens again rather than racing the old socket.
+  const auto before = read_file(dir_ + "/sshd.log").size();
+  proc_->signal(SIGHUP);
+  bool back = wait_until([&] {
+    const auto log = read_file(dir_ + "/sshd.log");
+    return log.size() > before && log.find("Server listening", before) != std::string::npos && tcp_connectable(port_);
+  }, std::chrono::seconds(10));
+  if (!back) throw HarnessError("sshd did not come back after SIGHUP; log:\n" + tail_file(dir_ + "/sshd.log"));
 }
 
 void SshdTarget::authorize(const std::string& pubkey_line) {

@@ -21,6 +21,10 @@ class SshdTarget {
   void stop();
   bool running() const { return proc_ != nullptr; }
 
+  // reconfigure appends `lines` to this sshd's configuration (e.g. "AcceptEnv FOO\nSetEnv X=y\n")
+  // and, if it runs, makes it re-read it (SIGHUP; same port) and waits until it answers again.
+  void reconfigure(const std::string& lines);
+
   // authorize appends an authorized_keys line (e.g. the bastion's egress key).
   void authorize(const std::string& pubkey_line);
   // host_key_line: "ssh-ed25519 AAAA…" of this sshd's host key, as an officer would register it.
@@ -35,6 +39,7 @@ class SshdTarget {
 
   std::string dir_;
   std::string login_;
+  std::string extra_config_;
   int port_ = 0;
   std::unique_ptr<Process> proc_;
 };
