@@ -193,13 +193,21 @@ constexpr std::string_view kV6[] = {
     "CREATE INDEX bans_expiry_unrecorded ON bans(until) WHERE expiry_recorded = 0 AND lifted_at IS NULL",
 };
 
-constexpr std::array<Migration, 6> kMigrations{{
+// Migration 9: a session row names its process by pid AND that process's start time (clock ticks
+// since boot, /proc/PID/stat field 22), so that a pid reused by an unrelated process is never
+// taken for the session's own (the recovery sweep and the per-operator cap both ask "is it alive?").
+constexpr std::string_view kV9[] = {
+    "ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0",
+};
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
     {4, "capped exec recordings: totals and stream digests", kV4},
     {5, "authentication failures and bans", kV5},
     {6, "ban expiry events, IPv4-mapped ban subjects", kV6},
+    {9, "session process start time beside its pid", kV9},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a
