@@ -32,8 +32,12 @@ Where where_of(const EventFilter& f) {
           {f.kind, static_cast<std::int64_t>(f.kind.size() + 1), f.kind + "."});
   }
   if (!f.client.empty()) {
-    w.add("(server IN (SELECT name FROM servers WHERE client = ?) OR "
-          "session_id IN (SELECT id FROM sessions WHERE client = ?))",
+    // A session's client is the one its chained session.start states (audit/session_facts.h), not
+    // the sessions row's; starts written before clients were stated fall back to their server.
+    w.add("(server IN (SELECT name FROM servers WHERE client = ?) OR session_id IN ("
+          "SELECT s.session_id FROM events s WHERE s.kind = 'session.start' AND s.session_id IS NOT NULL AND "
+          "coalesce(json_extract(s.details, '$.client'), "
+          "(SELECT client FROM servers WHERE name = s.server)) = ?))",
           {f.client, f.client});
   }
   if (f.session_id) w.add("session_id = ?", {*f.session_id});
