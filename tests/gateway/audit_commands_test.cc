@@ -143,7 +143,7 @@ TEST_F(AuditCommandsTest, PlayWritesTheCastWhenNotATerminalAndAnExecChannelsStdo
 TEST_F(AuditCommandsTest, AuditVerifyReportsIntactThenNamesTheAlteredEvent) {
   ASSERT_EQ(run({"audit", "verify"}), kExitOk) << err_.str();
   const auto events = event_count();
-  EXPECT_EQ(out_.str(), "audit trail intact: " + std::to_string(events) + " events, 2 recordings verified\n");
+  EXPECT_EQ(out_.str(), "audit trail intact: " + std::to_string(events) + " events, 2 recordings, 2 sessions verified\n");
   db_->exec("UPDATE events SET actor = 'mallory' WHERE id = 2");
   EXPECT_EQ(run({"audit", "verify"}), kExitRefused);
   EXPECT_THAT(err_.str(), StartsWith("bastionctl: audit trail NOT intact: event 2 ("));
