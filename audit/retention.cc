@@ -26,9 +26,14 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t kForever = std::numeric_limits<std::int64_t>::max();
 
-// The sessions of client ?1: its own rows, and any on its servers.
+// The sessions of client ?1: those whose chained session.start names it (audit/session_facts.h;
+// starts from before clients were stated: its server's client), so that an edited row neither
+// drags another client's session into this purge nor keeps one out of it. Rows with no chained
+// start at all (their start could not be recorded) go by their own columns.
 std::string client_sessions() {
-  return "SELECT id FROM sessions WHERE client = ?1 OR server IN (SELECT name FROM servers WHERE client = ?1)";
+  return "SELECT id FROM sessions WHERE id IN (" + chained_sessions_of_client_sql("?1") + ") " +
+         "OR (id NOT IN (SELECT session_id FROM events WHERE kind = 'session.start' AND session_id IS NOT NULL) AND "
+         "(client = ?1 OR server IN (SELECT name FROM servers WHERE client = ?1)))";
 }
 
 std::int64_t cutoff(Seconds now, int days) {

@@ -61,6 +61,12 @@ std::map<std::int64_t, ChainedSession> chained_sessions(db::Database& db) {
   return out;
 }
 
+std::string chained_sessions_of_client_sql(std::string_view param) {
+  return "SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND c.session_id IS NOT NULL AND "
+         "coalesce(json_extract(c.details, '$.client'), (SELECT client FROM servers WHERE name = c.server)) = " +
+         std::string(param);
+}
+
 std::map<std::int64_t, std::string> chained_clients(db::Database& db) {
   const auto by_server = server_clients(db);
   std::map<std::int64_t, std::string> out;

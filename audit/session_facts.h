@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,6 +61,11 @@ std::map<std::int64_t, ChainedSession> chained_sessions(db::Database& db);
 // details.client, or for events written before clients were stated, the client of the event's
 // (chained) server. Sessions with no start event are absent: no reviewer sees them.
 std::map<std::int64_t, std::string> chained_clients(db::Database& db);
+
+// chained_sessions_of_client_sql returns an SQL subquery selecting the ids of the sessions whose
+// chained session.start states the client given by the SQL parameter `param` ("?" or "?1"), as
+// chained_clients() reads it; for the queries of sqlite_event_log.cc and retention.cc.
+std::string chained_sessions_of_client_sql(std::string_view param);
 
 // PurgedEvidence: what retention.purge events (audit/retention.h, chained) say was destroyed, so
 // that its absence is not taken for tampering.

@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "audit/event_chain.h"
+#include "audit/session_facts.h"
 
 namespace bastion::audit {
 namespace {
@@ -34,10 +35,8 @@ Where where_of(const EventFilter& f) {
   if (!f.client.empty()) {
     // A session's client is the one its chained session.start states (audit/session_facts.h), not
     // the sessions row's; starts written before clients were stated fall back to their server.
-    w.add("(server IN (SELECT name FROM servers WHERE client = ?) OR session_id IN ("
-          "SELECT s.session_id FROM events s WHERE s.kind = 'session.start' AND s.session_id IS NOT NULL AND "
-          "coalesce(json_extract(s.details, '$.client'), "
-          "(SELECT client FROM servers WHERE name = s.server)) = ?))",
+    w.add("(server IN (SELECT name FROM servers WHERE client = ?) OR session_id IN (" +
+              chained_sessions_of_client_sql("?") + "))",
           {f.client, f.client});
   }
   if (f.session_id) w.add("session_id = ?", {*f.session_id});

@@ -97,6 +97,20 @@ TEST_F(RetentionTest, ContractEndPlusGraceDestroysEverythingOfThatClientOnly) {
   verify_intact();
 }
 
+TEST_F(RetentionTest, AnEditedSessionRowIsPurgedWithTheClientItsChainedStartNames) {
+  const auto acme_session = add_session("web1", "acme", 5);
+  const auto globex_session = add_session("db1", "globex", 5);
+  sql("UPDATE sessions SET client = 'globex', server = 'db1' WHERE id = " + std::to_string(acme_session));
+  sql("UPDATE sessions SET client = 'acme', server = 'web1' WHERE id = " + std::to_string(globex_session));
+  ClientTermsChange ended;
+  ended.contract_end = std::optional<Seconds>(kNow - std::chrono::days(100));
+  ended.grace_days = 90;
+  ASSERT_TRUE(set_client_terms(*db_, "globex", ended).ok());
+  const auto report = purge(*db_, clock_, recordings_dir_);
+  EXPECT_EQ(report.sessions, std::vector<std::int64_t>{globex_session});
+  EXPECT_EQ(count("sessions", "id = " + std::to_string(acme_session)), 1);
+}
+
 TEST_F(RetentionTest, GraceNotOverMeansNothingIsDestroyed) {
   add_session("db1", "globex", 5);
   ClientTermsChange ended;
