@@ -87,14 +87,4 @@ Result<ClientTerms> set_client_terms(db::Database& db, const std::string& name, 
   return t;
 }
 
-std::optional<std::string> client_of_session(db::Database& db, std::int64_t session_id) {
-  auto q = db.prepare(
-      "SELECT s.client, coalesce(v.client, '') FROM sessions s LEFT JOIN servers v ON v.name = s.server "
-      "WHERE s.id = ?");
-  q.bind(1, session_id);
-  if (!q.step()) return std::nullopt;
-  const std::string own = q.col_text(0);
-  return own.empty() ? q.col_text(1) : own;
-}
-
 }  // namespace bastion::audit

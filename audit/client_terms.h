@@ -41,8 +41,5 @@ std::optional<ClientTerms> find_client_terms(db::Database& db, const std::string
 // unknown client and negative day counts.
 Result<ClientTerms> set_client_terms(db::Database& db, const std::string& name, const ClientTermsChange& change);
 
-// client_of_session returns the client a session belongs to: its own `client` column, or the
-// client of its server. nullopt if there is no such session. Throws db::DbError.
-std::optional<std::string> client_of_session(db::Database& db, std::int64_t session_id);
 
 }  // namespace bastion::audit

@@ -15,6 +15,7 @@
 #include "audit/client_terms.h"
 #include "audit/event_chain.h"
 #include "audit/fd_io.h"
+#include "audit/session_facts.h"
 #include "audit/sqlite_event_log.h"
 
 namespace bastion::audit {
@@ -25,9 +26,14 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t kForever = std::numeric_limits<std::int64_t>::max();
 
-// The sessions of client ?1: its own rows, and any on its servers.
+// The sessions of client ?1: those whose chained session.start names it (audit/session_facts.h;
+// starts from before clients were stated: its server's client), so that an edited row neither
+// drags another client's session into this purge nor keeps one out of it. Rows with no chained
+// start at all (their start could not be recorded) go by their own columns.
 std::string client_sessions() {
-  return "SELECT id FROM sessions WHERE client = ?1 OR server IN (SELECT name FROM servers WHERE client = ?1)";
+  return "SELECT id FROM sessions WHERE id IN (" + chained_sessions_of_client_sql("?1") + ") " +
+         "OR (id NOT IN (SELECT session_id FROM events WHERE kind = 'session.start' AND session_id IS NOT NULL) AND "
+         "(client = ?1 OR server IN (SELECT name FROM servers WHERE client = ?1)))";
 }
 
 std::int64_t cutoff(Seconds now, int days) {
@@ -55,6 +61,7 @@ class Doomed {
   std::map<std::int64_t, PurgedRecording> recordings_;
   std::map<std::int64_t, std::string> events_;  // id → hash
   std::set<std::int64_t> sessions_;
+  std::set<std::int64_t> session_events_;  // sessions whose start or end event is deleted
   std::map<std::int64_t, std::string> notes_;  // session id → note about its purged recordings
 };
 
@@ -75,11 +82,14 @@ std::int64_t Doomed::recordings_before(const std::string& client, std::int64_t b
 
 std::int64_t Doomed::events_before(const std::string& client, std::int64_t before) {
   auto q = db_.prepare(
-      "SELECT id, hash FROM events WHERE (server IN (SELECT name FROM servers WHERE client = ?1) OR session_id IN (" +
-      client_sessions() + ")) AND at < ?2 ORDER BY id");
+      "SELECT id, hash, session_id, kind FROM events WHERE (server IN (SELECT name FROM servers WHERE client = ?1) OR "
+      "session_id IN (" + client_sessions() + ")) AND at < ?2 ORDER BY id");
   q.bind(1, client).bind(2, before);
   std::int64_t n = 0;
-  while (q.step()) n += events_.emplace(q.col_int(0), q.col_text(1)).second ? 1 : 0;
+  while (q.step()) {
+    n += events_.emplace(q.col_int(0), q.col_text(1)).second ? 1 : 0;
+    if (!q.col_null(2) && states_session_facts(q.col_text(3))) session_events_.insert(q.col_int(2));
+  }
   return n;
 }
 
@@ -133,6 +143,7 @@ Json Doomed::details(const std::vector<ClientPurge>& clients) const {
   return {{"clients", by_client},
           {"recordings", recordings},
           {"sessions", Json(sessions_)},
+          {"session_events", Json(session_events_)},
           {"events", static_cast<std::int64_t>(events_.size())},
           {"purged_events", purged_runs()}};
 }

@@ -10,9 +10,11 @@
 // Each run appends ONE `retention.purge` event (actor: who ran it) stating what it destroyed:
 //   {"clients": {NAME: {"recordings": n, "events": n, "sessions": n, "contract_ended": bool}},
 //    "recordings": [{"id", "session_id", "path"}], "sessions": [ids], "events": n,
+//    "session_events": [ids of sessions whose session.start/end/recovered events were deleted],
 //    "purged_events": [{"from": A, "to": B, "last_hash": H}, …]}
 // purged_events are the maximal runs of consecutive deleted event ids with the hash of each run's
-// last event: the anchors from which verify_audit (audit/verify.h) checks the surviving chain.
+// last event: the anchors from which verify_audit (audit/verify.h) checks the surviving chain;
+// recordings, sessions and session_events tell it which missing evidence was destroyed on purpose.
 // The purge event is appended and the rows deleted in one transaction, so the database never holds
 // a deletion without its anchor. Files are unlinked after the commit (a crash in between leaves an
 // orphan file, never a row without its file).

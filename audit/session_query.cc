@@ -2,12 +2,13 @@
 
 #include "authz/text.h"
 
+#include "audit/session_facts.h"
 #include "audit/sqlite_session_store.h"
 
 namespace bastion::audit {
 namespace {
 
-bool matches(const SessionRow& s, const SessionFilter& f, const std::map<std::string, std::string>& clients) {
+bool matches(const SessionRow& s, const SessionFilter& f, const std::map<std::int64_t, std::string>& clients) {
   if (!f.server.empty() && s.server != f.server) return false;
   if (!f.operator_name.empty() && s.operator_name != f.operator_name) return false;
   if (!f.client.empty() && client_of(s, clients) != f.client) return false;
@@ -25,14 +26,13 @@ std::map<std::string, std::string> server_clients(db::Database& db) {
   return out;
 }
 
-std::string client_of(const SessionRow& s, const std::map<std::string, std::string>& server_clients) {
-  if (!s.client.empty()) return s.client;
-  const auto it = server_clients.find(s.server);
-  return it == server_clients.end() ? std::string() : it->second;
+std::string client_of(const SessionRow& s, const std::map<std::int64_t, std::string>& chained_clients) {
+  const auto it = chained_clients.find(s.id);
+  return it == chained_clients.end() ? std::string() : it->second;
 }
 
 std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFilter& f) {
-  const auto clients = server_clients(*db);
+  const auto clients = chained_clients(*db);
   SqliteSessionStore store(db);
   std::vector<SessionRow> out;
   for (auto& s : store.list()) {

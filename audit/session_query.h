@@ -1,6 +1,10 @@
 #pragma once
 // Session queries for review: sessions filtered by server, operator, client and time, each with the
-// client it belongs to (its own `client` column, or its server's client when that is empty).
+// client it belongs to AS THE CHAIN STATES IT (audit/session_facts.h: its session.start event),
+// never the row's `client` column, which anyone with write access to the database could edit to
+// move a session into another client's review. A session with no chained start belongs to no
+// client: officers see it (and `audit verify` reports it), no reviewer does.
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,8 +29,9 @@ struct SessionFilter {
 // server_clients maps each server's name to its client. Throws db::DbError.
 std::map<std::string, std::string> server_clients(db::Database& db);
 
-// client_of returns the client session `s` belongs to.
-std::string client_of(const SessionRow& s, const std::map<std::string, std::string>& server_clients);
+// client_of returns the client session `s` belongs to, given chained_clients() (audit/session_facts.h);
+// "" if the chain states none.
+std::string client_of(const SessionRow& s, const std::map<std::int64_t, std::string>& chained_clients);
 
 // find_sessions returns the matching sessions, oldest first. Throws db::DbError.
 std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFilter& f);

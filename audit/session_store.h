@@ -1,6 +1,7 @@
 #pragma once
 // SessionStore: one row per proxied session and one per recording, linked to it.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,12 @@ struct SessionStart {
   // max_live caps the operator's live sessions across every connection (0 = no cap): start is
   // refused, with the count, when the operator already has that many.
   int max_live = 0;
+  // pid_start: the start time of process pid (clock ticks since boot, 0 if unknown), so that a
+  // reused pid is never taken for this session's process (gateway/session_liveness.h).
+  std::int64_t pid_start = 0;
+  // alive, if set, says whether a live row's process (pid, pid_start) still runs: rows whose
+  // process is gone (a crash, closing writes not yet recovered) never count against max_live.
+  std::function<bool(int pid, std::int64_t pid_start)> alive = nullptr;
 };
 
 struct SessionRow {
@@ -36,6 +43,7 @@ struct SessionRow {
   std::string status;  // "live" | "closed" | "aborted" | "refused"
   std::string reason;  // why it ended, if not normally
   int pid = 0;
+  std::int64_t pid_start = 0;  // see SessionStart
 };
 
 struct RecordingRow {

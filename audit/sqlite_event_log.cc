@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "audit/event_chain.h"
+#include "audit/session_facts.h"
 
 namespace bastion::audit {
 namespace {
@@ -32,8 +33,10 @@ Where where_of(const EventFilter& f) {
           {f.kind, static_cast<std::int64_t>(f.kind.size() + 1), f.kind + "."});
   }
   if (!f.client.empty()) {
-    w.add("(server IN (SELECT name FROM servers WHERE client = ?) OR "
-          "session_id IN (SELECT id FROM sessions WHERE client = ?))",
+    // A session's client is the one its chained session.start states (audit/session_facts.h), not
+    // the sessions row's; starts written before clients were stated fall back to their server.
+    w.add("(server IN (SELECT name FROM servers WHERE client = ?) OR session_id IN (" +
+              chained_sessions_of_client_sql("?") + "))",
           {f.client, f.client});
   }
   if (f.session_id) w.add("session_id = ?", {*f.session_id});

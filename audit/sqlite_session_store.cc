@@ -10,7 +10,7 @@ namespace bastion::audit {
 namespace {
 
 constexpr std::string_view kSessionColumns =
-    R"(id, "operator", server, login, grant_id, client, source, started_at, ended_at, exit_status, status, reason, pid)";
+    R"(id, "operator", server, login, grant_id, client, source, started_at, ended_at, exit_status, status, reason, pid, pid_start)";
 
 // The statuses a session can end in; "live" is where it starts.
 constexpr std::array<std::string_view, 3> kFinalStatuses{"closed", "aborted", "refused"};
@@ -36,6 +36,7 @@ SessionRow session_row(const db::Statement& q) {
   r.status = q.col_text(10);
   r.reason = q.col_text(11);
   r.pid = static_cast<int>(q.col_int(12));
+  r.pid_start = q.col_int(13);
   return r;
 }
 
@@ -61,18 +62,21 @@ Result<std::int64_t> SqliteSessionStore::start(const SessionStart& s) {
     // at once cannot both slip under the cap.
     db::Database::Transaction tx(*db_);
     if (s.max_live > 0) {
-      auto c = db_->prepare(R"(SELECT count(*) FROM sessions WHERE "operator" = ? AND status = 'live')");
+      // A row whose process is gone is a phantom awaiting recovery, not a session the operator holds.
+      auto c = db_->prepare(R"(SELECT pid, pid_start FROM sessions WHERE "operator" = ? AND status = 'live')");
       c.bind(1, s.operator_name);
-      c.step();
-      if (auto live = c.col_int(0); live >= s.max_live)
+      std::int64_t live = 0;
+      while (c.step()) live += !s.alive || s.alive(static_cast<int>(c.col_int(0)), c.col_int(1)) ? 1 : 0;
+      if (live >= s.max_live)
         return Error{s.operator_name + " already has " + std::to_string(live) +
                      " live sessions, the most one operator may hold at once; end one first"};
     }
     auto q = db_->prepare(
-        R"(INSERT INTO sessions ("operator", server, login, grant_id, client, source, started_at, pid)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?))");
+        R"(INSERT INTO sessions ("operator", server, login, grant_id, client, source, started_at, pid, pid_start)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))");
     q.bind(1, s.operator_name).bind(2, s.server).bind(3, s.login).bind(4, s.grant_id);
     q.bind(5, s.client).bind(6, s.source).bind(7, static_cast<std::int64_t>(to_unix(s.start))).bind(8, std::int64_t{s.pid});
+    q.bind(9, s.pid_start);
     q.step();
     auto id = db_->last_insert_id();
     tx.commit();
@@ -142,6 +146,13 @@ std::optional<SessionRow> SqliteSessionStore::find(std::int64_t id) {
 
 std::vector<SessionRow> SqliteSessionStore::list() {
   auto q = db_->prepare(select_sessions("ORDER BY started_at, id"));
+  std::vector<SessionRow> rows;
+  while (q.step()) rows.push_back(session_row(q));
+  return rows;
+}
+
+std::vector<SessionRow> SqliteSessionStore::live_rows() {
+  auto q = db_->prepare(select_sessions("WHERE status = 'live' ORDER BY started_at, id"));
   std::vector<SessionRow> rows;
   while (q.step()) rows.push_back(session_row(q));
   return rows;

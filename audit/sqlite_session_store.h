@@ -22,6 +22,8 @@ class SqliteSessionStore final : public SessionStore {
                        Seconds end) override;
   std::optional<SessionRow> find(std::int64_t id) override;
   std::vector<SessionRow> list() override;
+  // live_rows returns the rows still "live", oldest first (the recovery sweep's question).
+  std::vector<SessionRow> live_rows();
   std::vector<RecordingRow> recordings_of(std::int64_t session_id) override;
   Status request_kill(std::int64_t id, std::string_view by, Seconds at) override;
   std::optional<KillRequest> kill_request(std::int64_t id) override;

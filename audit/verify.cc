@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "audit/event_chain.h"
 #include "audit/fd_io.h"
+#include "audit/session_facts.h"
 #include "audit/sha256.h"
 #include "audit/unique_fd.h"
 
@@ -172,32 +174,177 @@ Result<std::string> recording_digest(const std::string& path) {
   return sha256_hex_of_fd(fd.get());
 }
 
-void verify_recordings(db::Database& db, VerifyReport& report) {
+// Findings collects findings up to kMaxFindings.
+struct Findings {
+  VerifyReport& report;
+  void add(VerifyFinding::Kind kind, std::int64_t event, std::int64_t recording, std::int64_t session,
+           std::string message) {
+    if (report.findings.size() < kMaxFindings)
+      report.findings.push_back({kind, event, recording, session, std::move(message)});
+  }
+};
+
+struct RecordingRowFacts {
+  std::int64_t id = 0, session_id = 0;
+  std::string path, sha256;
+};
+
+std::vector<RecordingRowFacts> recording_rows(db::Database& db) {
   auto q = db.prepare("SELECT id, session_id, path, sha256 FROM recordings ORDER BY id");
-  while (q.step()) {
-    ++report.recordings;
-    const std::int64_t id = q.col_int(0), session = q.col_int(1);
-    const std::string path = q.col_text(2), stored = q.col_text(3);
-    const std::string which = "recording " + id_text(id) + " of session " + id_text(session) + " (" + path + ")";
-    auto digest = recording_digest(path);
-    if (report.findings.size() >= kMaxFindings) continue;
-    if (!digest) {
-      report.findings.push_back({VerifyFinding::Kind::MissingRecording, 0, id, session,
-                                 which + " cannot be checked: " + digest.error().message});
-    } else if (*digest != stored) {
-      report.findings.push_back({VerifyFinding::Kind::AlteredRecording, 0, id, session,
-                                 which + " was altered: its SHA-256 is " + *digest + ", " +
-                                     (stored.empty() ? "but no digest was stored" : "not the stored " + stored)});
-    }
+  std::vector<RecordingRowFacts> rows;
+  while (q.step()) rows.push_back({q.col_int(0), q.col_int(1), q.col_text(2), q.col_text(3)});
+  return rows;
+}
+
+std::string recording_name(std::int64_t id, std::int64_t session, const std::string& path) {
+  return (id != 0 ? "recording " + id_text(id) + " of session " : "the recording of session ") + id_text(session) +
+         " (" + path + ")";
+}
+
+// check_file compares a recording file's digest with the one it must have (`source` names where
+// that digest comes from).
+void check_file(Findings& out, std::int64_t id, std::int64_t session, const std::string& path,
+                const std::string& expected, const std::string& source) {
+  const std::string which = recording_name(id, session, path);
+  auto digest = recording_digest(path);
+  if (!digest) {
+    out.add(VerifyFinding::Kind::MissingRecording, 0, id, session, which + " cannot be checked: " + digest.error().message);
+  } else if (*digest != expected) {
+    out.add(VerifyFinding::Kind::AlteredRecording, 0, id, session,
+            which + " was altered: its SHA-256 is " + *digest + ", " +
+                (expected.empty() ? "but no digest was stored" : "not the " + source + " " + expected));
   }
 }
+
+class EvidenceChecker {
+ public:
+  EvidenceChecker(db::Database& db, VerifyReport& report)
+      : out_{report}, chained_(chained_sessions(db)), purged_(purged_evidence(db)), recordings_(recording_rows(db)) {
+    for (const auto& r : recordings_) by_path_[{r.session_id, r.path}] = &r;
+  }
+
+  void check_recordings() {
+    for (const auto& [session, facts] : chained_)
+      for (const auto& claim : facts.recordings) check_claim(session, claim);
+    for (const auto& row : recordings_) {
+      ++out_.report.recordings;
+      if (claimed(row)) continue;
+      if (purged_.session_events.count(row.session_id) != 0) {
+        check_file(out_, row.id, row.session_id, row.path, row.sha256, "stored");
+      } else {
+        out_.add(VerifyFinding::Kind::UnanchoredRecording, 0, row.id, row.session_id,
+                 recording_name(row.id, row.session_id, row.path) +
+                     " is stated by no chained session.end event: its row was added or edited afterwards");
+      }
+    }
+  }
+
+  void check_sessions(db::Database& db) {
+    std::set<std::int64_t> rows;
+    auto q = db.prepare(R"(SELECT id, "operator", server, login, grant_id, client, started_at, ended_at, status
+                           FROM sessions ORDER BY id)");
+    while (q.step()) {
+      ++out_.report.sessions;
+      rows.insert(q.col_int(0));
+      check_session(q);
+    }
+    for (const auto& [id, facts] : chained_) {
+      if (facts.start && rows.count(id) == 0 && purged_.sessions.count(id) == 0)
+        out_.add(VerifyFinding::Kind::UnanchoredSession, facts.start->event_id, 0, id,
+                 "session " + id_text(id) + " started (event " + id_text(facts.start->event_id) +
+                     ") but its row is gone (deleted without a retention purge)");
+    }
+  }
+
+ private:
+  bool claimed(const RecordingRowFacts& row) const {
+    const auto it = chained_.find(row.session_id);
+    if (it == chained_.end()) return false;
+    return std::any_of(it->second.recordings.begin(), it->second.recordings.end(),
+                       [&](const ChainedRecording& c) { return c.path == row.path; });
+  }
+
+  void check_claim(std::int64_t session, const ChainedRecording& claim) {
+    if (purged_.recordings.count({session, claim.path}) != 0 || purged_.sessions.count(session) != 0) return;
+    const std::string stated = " stated by event " + id_text(claim.event_id);
+    const auto found = by_path_.find({session, claim.path});
+    const RecordingRowFacts* row = found == by_path_.end() ? nullptr : found->second;
+    if (row == nullptr) {
+      out_.add(VerifyFinding::Kind::MissingRecording, claim.event_id, 0, session,
+               recording_name(0, session, claim.path) + stated + " has no recordings row (deleted)");
+    } else if (row->sha256 != claim.sha256) {
+      out_.add(VerifyFinding::Kind::AlteredRecording, claim.event_id, row->id, session,
+               recording_name(row->id, session, claim.path) + " row holds SHA-256 " + row->sha256 + ", not the " +
+                   claim.sha256 + stated + " (the row was edited)");
+    }
+    check_file(out_, row ? row->id : 0, session, claim.path, claim.sha256, "chained (event " + id_text(claim.event_id) + ")");
+  }
+
+  void differs(std::int64_t session, std::int64_t event, const std::string& what, const std::string& row,
+               const std::string& chained) {
+    out_.add(VerifyFinding::Kind::AlteredSession, event, 0, session,
+             "session " + id_text(session) + " was altered: its row says " + what + " '" + row + "', its chained event " +
+                 id_text(event) + " says '" + chained + "'");
+  }
+
+  void check_session(const db::Statement& q) {
+    const std::int64_t id = q.col_int(0);
+    const bool excused = purged_.session_events.count(id) != 0;
+    const auto it = chained_.find(id);
+    const ChainedSession none;
+    const ChainedSession& facts = it == chained_.end() ? none : it->second;
+    if (!facts.start) {
+      if (!excused)
+        out_.add(VerifyFinding::Kind::UnanchoredSession, 0, 0, id,
+                 "session " + id_text(id) + " (" + q.col_text(1) + " on " + q.col_text(2) +
+                     ") has no chained session.start event: its row was added afterwards, or its start was never recorded");
+    } else {
+      const ChainedStart& s = *facts.start;
+      if (q.col_text(1) != s.operator_name) differs(id, s.event_id, "operator", q.col_text(1), s.operator_name);
+      if (q.col_text(2) != s.server) differs(id, s.event_id, "server", q.col_text(2), s.server);
+      if (s.login && q.col_text(3) != *s.login) differs(id, s.event_id, "login", q.col_text(3), *s.login);
+      const std::string row_grant = q.col_null(4) ? "none" : id_text(q.col_int(4));
+      const std::string chained_grant = s.grant ? id_text(*s.grant) : "none";
+      if (s.grant_stated && row_grant != chained_grant) differs(id, s.event_id, "grant", row_grant, chained_grant);
+      if (s.client && q.col_text(5) != *s.client) differs(id, s.event_id, "client", q.col_text(5), *s.client);
+      if (s.started_at && q.col_int(6) != *s.started_at)
+        differs(id, s.event_id, "start", iso8601_utc(from_unix(q.col_int(6))), iso8601_utc(from_unix(*s.started_at)));
+    }
+    const std::string status = q.col_text(8);
+    if (facts.ends.empty()) {
+      if (status != "live" && !excused)
+        out_.add(VerifyFinding::Kind::UnanchoredSession, 0, 0, id,
+                 "session " + id_text(id) + " is " + status + " in its row, but no chained event states its end");
+      return;
+    }
+    const ChainedEnd& e = facts.ends.front();
+    if (status == "live") {
+      out_.add(VerifyFinding::Kind::AlteredSession, e.event_id, 0, id,
+               "session " + id_text(id) + " is live in its row, but event " + id_text(e.event_id) + " (" + e.kind +
+                   ") ended it");
+      return;
+    }
+    if (e.status && status != *e.status) differs(id, e.event_id, "status", status, *e.status);
+    const std::string row_end = q.col_null(7) ? "none" : iso8601_utc(from_unix(q.col_int(7)));
+    if (e.ended_at && row_end != iso8601_utc(from_unix(*e.ended_at)))
+      differs(id, e.event_id, "end", row_end, iso8601_utc(from_unix(*e.ended_at)));
+  }
+
+  Findings out_;
+  std::map<std::int64_t, ChainedSession> chained_;
+  PurgedEvidence purged_;
+  std::vector<RecordingRowFacts> recordings_;
+  std::map<std::pair<std::int64_t, std::string>, const RecordingRowFacts*> by_path_;  // into recordings_
+};
 
 }  // namespace
 
 VerifyReport verify_audit(db::Database& db) {
   VerifyReport report;
   verify_events(db, report);
-  verify_recordings(db, report);
+  EvidenceChecker evidence(db, report);
+  evidence.check_recordings();
+  evidence.check_sessions(db);
   return report;
 }
 

@@ -16,8 +16,17 @@
 // altering a chained event, which the walk reports. Retention deletes per client, so runs can sit
 // in the middle of the chain as well as at its start.
 //
-// Recordings. Every row of `recordings` must name a readable regular file whose SHA-256 equals the
-// digest stored when the recording was closed.
+// Sessions. The `sessions` and `recordings` tables are not chained; the session events are
+// (audit/session_facts.h). Each session row is checked against them: its operator, server, login,
+// grant, client and start against its first session.start, its status and end against its first
+// closing event (session.end, session.recovered or session.aborted). A row with no session.start,
+// an ended row with no closing event, a live row that a closing event ended, and a session.start
+// whose row is gone are reported — unless a retention.purge event says that evidence was destroyed.
+//
+// Recordings. Every recording digest a closing event states is the truth: the recordings row of
+// that session and path must exist and hold the same digest, and the file's SHA-256 must equal it
+// (unless retention purged that recording). A recordings row that no closing event states is
+// reported, except for sessions whose events retention purged: those are checked file against row.
 //
 // Limits: a hash chain without a key detects partial edits, not someone who rewrites every row
 // from the first altered one on, nor the deletion of the newest events. The copies of each event
@@ -32,11 +41,17 @@
 namespace bastion::audit {
 
 struct VerifyFinding {
-  enum class Kind { AlteredEvent, MissingEvents, BrokenLink, MissingRecording, AlteredRecording };
+  enum class Kind {
+    AlteredEvent, MissingEvents, BrokenLink,      // the chain
+    MissingRecording, AlteredRecording,           // a recording file or row against its chained digest
+    UnanchoredRecording,                          // a recordings row no chained event states
+    AlteredSession,                               // a session row disagrees with its chained events
+    UnanchoredSession,                            // a session row, or its end, has no chained event
+  };
   Kind kind = Kind::AlteredEvent;
   std::int64_t event_id = 0;      // the row found wrong, or the row after missing ones
   std::int64_t recording_id = 0;  // for recording findings
-  std::int64_t session_id = 0;    // for recording findings
+  std::int64_t session_id = 0;    // for recording and session findings
   std::string message;            // one sentence naming the record
 };
 
@@ -44,6 +59,7 @@ struct VerifyReport {
   std::int64_t events = 0;          // event rows checked
   std::int64_t purged_events = 0;   // ids accounted for by retention.purge anchors
   std::int64_t recordings = 0;      // recording rows checked
+  std::int64_t sessions = 0;        // session rows checked
   std::vector<VerifyFinding> findings;  // in id order, events first; at most kMaxFindings
   bool intact() const { return findings.empty(); }
 };

@@ -15,8 +15,6 @@
 namespace bastion::db {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
-
 [[noreturn]] void throw_sqlite(sqlite3* db, std::string_view what) {
   throw DbError(std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
@@ -111,7 +109,7 @@ Result<std::shared_ptr<Database>> Database::open(const std::string& path, bool c
   if (!handle) return handle.error();
   std::shared_ptr<Database> db(new Database(std::move(handle).value(), path));
   try {
-    sqlite3_busy_timeout(db->raw(), kBusyTimeoutMs);
+    db->set_busy_timeout(kBusyTimeout);
     db->exec("PRAGMA journal_mode = WAL");
     db->exec("PRAGMA foreign_keys = ON");
     // Without create, an empty file is not silently turned into a database: it was not initialised.
@@ -142,6 +140,10 @@ void Database::exec(std::string_view sql) {
 }
 
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
+
+void Database::set_busy_timeout(std::chrono::milliseconds wait) {
+  sqlite3_busy_timeout(db_.get(), static_cast<int>(wait.count()));
+}
 
 int Database::changes() const { return sqlite3_changes(db_.get()); }
 

@@ -3,6 +3,7 @@
 // stores (authz/sqlite_store.cc, audit/sqlite_session_store.cc) and in authz/schema.cc.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,6 +51,9 @@ struct DbError : std::runtime_error {
 
 class Database {
  public:
+  // kBusyTimeout bounds every wait for the write lock: a database held locked by another process
+  // (a backup, `sqlite3` with BEGIN EXCLUSIVE) fails a write after this long, never hangs it.
+  static constexpr std::chrono::milliseconds kBusyTimeout{5000};
   // open opens (and with create=true creates, mode 0600) the database at path, enables WAL,
   // foreign keys and a busy timeout, and applies pending schema migrations.
   static Result<std::shared_ptr<Database>> open(const std::string& path, bool create);
@@ -59,6 +63,10 @@ class Database {
   std::int64_t last_insert_id() const;
   int changes() const;
   int schema_version();
+  // set_busy_timeout sets how long a statement waits for another connection's write lock before it
+  // fails with "database is locked" (open sets kBusyTimeout). Whoever must not stall for that long
+  // (a retry from a loop that also moves session bytes) sets a shorter one for its attempt.
+  void set_busy_timeout(std::chrono::milliseconds wait);
   const std::string& path() const { return path_; }
   sqlite3* raw() { return db_.get(); }
 

@@ -213,7 +213,14 @@ constexpr std::string_view kV8[] = {
     "ALTER TABLE servers ADD COLUMN allowed_env TEXT NOT NULL DEFAULT ''",
 };
 
-constexpr std::array<Migration, 8> kMigrations{{
+// Migration 9: a session row names its process by pid AND that process's start time (clock ticks
+// since boot, /proc/PID/stat field 22), so that a pid reused by an unrelated process is never
+// taken for the session's own (the recovery sweep and the per-operator cap both ask "is it alive?").
+constexpr std::string_view kV9[] = {
+    "ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0",
+};
+
+constexpr std::array<Migration, 9> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -222,6 +229,7 @@ constexpr std::array<Migration, 8> kMigrations{{
     {6, "ban expiry events, IPv4-mapped ban subjects", kV6},
     {7, "transfer limits of catalogue entries: direction and path", kV7},
     {8, "per-server environment allow-list", kV8},
+    {9, "session process start time beside its pid", kV9},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

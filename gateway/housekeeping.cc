@@ -10,35 +10,37 @@
 #include <spdlog/spdlog.h>
 
 #include "audit/retention.h"
+#include "audit/session_recovery.h"
 #include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
 #include "authz/text.h"
 #include "gateway/bans.h"
+#include "gateway/session_liveness.h"
 
 namespace bastion::gateway {
-// abort_sessions opens its own connection: the listener holds none between events, so forked
-// children never inherit one.
-void Housekeeping::abort_sessions(const std::function<bool(int)>& match, const std::string& why) {
+// recover_sessions opens its own connection: the listener holds none between events, so forked
+// children never inherit one. It waits at most kSweepBusyWait for a locked database (the accept
+// loop runs on this thread); rows it could not close now are retried at the next tick.
+void Housekeeping::recover_sessions(const std::function<bool(int)>& match, const std::string& why) {
+  constexpr std::chrono::milliseconds kSweepBusyWait{250};
   try {
     auto db = db::Database::open(settings_.db_path, false);
     if (!db) {
-      spdlog::error("cannot close sessions ({}): {}", why, db.error().message);
+      spdlog::error("cannot recover sessions ({}): {}", why, db.error().message);
       return;
     }
-    auto sessions = audit::open_sqlite_session_store(*db);
-    auto events = audit::open_event_log(*db, settings_.sinks);
-    for (const auto& row : sessions->list()) {
-      if (row.status != "live" || !match(row.pid)) continue;
-      auto st = sessions->finish(row.id, clock_.now(), std::nullopt, "aborted", why);
-      if (!st) spdlog::error("session {}: cannot mark aborted: {}", row.id, st.error().message);
-      audit::Event ev{clock_.now(), "session.aborted", row.operator_name, row.source, row.server, row.id,
-                      {{"reason", why}, {"pid", row.pid}}};
-      if (auto e = events->append(ev); !e) spdlog::error("session {}: audit event lost: {}", row.id, e.error().message);
-      spdlog::warn("session {} ({}@{} for {}) aborted: {}", row.id, row.login, row.server, row.operator_name, why);
-    }
+    (*db)->set_busy_timeout(kSweepBusyWait);
+    auto gone = [&](const audit::SessionRow& row) {
+      return match(row.pid) && !session_process_alive(row.pid, row.pid_start);
+    };
+    const auto report =
+        audit::recover_sessions(*db, settings_.state_dir + "/recordings", settings_.sinks, clock_, gone, why);
+    for (const auto& r : report.recovered)
+      spdlog::warn("session {} recovered from its {} ({} s late): {}", r.session_id, r.from, r.late_seconds, why);
+    for (const auto& p : report.problems) spdlog::error("session recovery: {} (retried later)", p);
   } catch (const db::DbError& e) {
-    spdlog::error("cannot close sessions ({}): {}", why, e.what());
+    spdlog::error("cannot recover sessions ({}): {}", why, e.what());
   }
 }
 
@@ -62,25 +64,27 @@ bool Housekeeping::record(const std::string& kind, nlohmann::json details) {
 }
 
 void Housekeeping::close_sessions_of(int pid, int wait_status) {
-  // A process that exits normally has closed its own rows; only a killed one leaves them open.
+  // A process that exits normally has closed its own rows, or waited long for a database that
+  // would not take its closing writes and left them in its spool: the sweep of tick() replays that
+  // (not done here, so that no ordinary exit costs the accept loop a database connection).
   if (!WIFSIGNALED(wait_status)) return;
   // "killed by signal 9 (SIGKILL: Killed)": the number and name an operator of the host greps for.
   const int sig = WTERMSIG(wait_status);
   const char* abbrev = sigabbrev_np(sig);
-  abort_sessions([pid](int row_pid) { return row_pid == pid; },
-                 "session process killed by signal " + std::to_string(sig) + " (" +
-                     (abbrev != nullptr ? "SIG" + std::string(abbrev) + ": " : std::string()) + strsignal(sig) + ")");
+  recover_sessions([pid](int row_pid) { return row_pid == pid; },
+                   "session process killed by signal " + std::to_string(sig) + " (" +
+                       (abbrev != nullptr ? "SIG" + std::string(abbrev) + ": " : std::string()) + strsignal(sig) + ")");
 }
 
 void Housekeeping::close_stale_sessions() {
-  abort_sessions([](int row_pid) { return row_pid <= 0 || (kill(row_pid, 0) != 0 && errno == ESRCH); },
-                 "session process gone when bastiond started");
+  recover_sessions([](int) { return true; }, "session process gone when bastiond started");
 }
 
 void Housekeeping::tick() {
   auto now = std::chrono::steady_clock::now();
   if (now >= next_expiry_check_) {
     next_expiry_check_ = now + std::chrono::seconds(30);
+    recover_sessions([](int) { return true; }, "session process gone (found by the recovery sweep)");
     try {
       if (auto db = db::Database::open(settings_.db_path, false)) {
         for (const auto& b : record_expiries(*db, settings_.sinks, clock_.now()))

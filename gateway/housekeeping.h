@@ -1,6 +1,7 @@
 #pragma once
 // Housekeeping: the daemon's own duties beside accepting connections — closing the session rows
-// of session processes that died without closing them, and applying retention once a day.
+// of session processes that died without closing them (audit/session_recovery.h: from their
+// closing spool, or from their recordings), and applying retention once a day.
 #include <chrono>
 #include <functional>
 #include <string>
@@ -16,16 +17,17 @@ class Housekeeping {
  public:
   Housekeeping(const DaemonSettings& settings, const Clock& clock) : settings_(settings), clock_(clock) {}
 
-  // close_sessions_of marks the live sessions of a session process that ended abnormally
-  // (killed by a signal) as "aborted", with an audit event; its recordings stay readable up to
-  // their last write.
+  // close_sessions_of recovers the live sessions of a session process killed by a signal (the
+  // reason names it), with a session.recovered event each stating its recording's digest as the
+  // kill left the file. A database locked meanwhile leaves them to the sweep of tick().
   void close_sessions_of(int pid, int wait_status);
   // close_stale_sessions: at start-up, live rows whose process is gone (the daemon itself was
-  // stopped or crashed) are closed the same way.
+  // stopped or crashed) are recovered the same way.
   void close_stale_sessions();
   // tick runs retention when it is due: at start and then every `purge_interval`, in a forked
   // child so that the accept loop never waits on it; and every 30 s records the end of bans that
-  // ran out (ban.expired), so each is on record within half a minute even if nobody logs in.
+  // ran out (ban.expired), so each is on record within half a minute even if nobody logs in, and
+  // recovers live rows whose process is gone (a database locked when they were reaped).
   void tick();
   // record appends an event about the daemon itself (start, reload, stop), actor "bastiond".
   // Returns false, after logging why, if it could not be written.
@@ -34,8 +36,8 @@ class Housekeeping {
   std::chrono::seconds purge_interval{24 * 3600};
 
  private:
-  // abort_sessions closes every live session whose process id satisfies `match`.
-  void abort_sessions(const std::function<bool(int row_pid)>& match, const std::string& why);
+  // recover_sessions closes every live session whose process is gone and that satisfies `match`.
+  void recover_sessions(const std::function<bool(int row_pid)>& match, const std::string& why);
   const DaemonSettings& settings_;
   const Clock& clock_;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();

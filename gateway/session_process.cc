@@ -13,10 +13,12 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "audit/closing_spool.h"
 #include "audit/event_log.h"
 #include "audit/session_store.h"
 #include "audit/sftp_recorder.h"
@@ -33,6 +35,7 @@
 #include "gateway/channel_bridge.h"
 #include "gateway/keys.h"
 #include "gateway/read_ahead.h"
+#include "gateway/session_liveness.h"
 
 namespace bastion::gateway {
 namespace {
@@ -112,19 +115,28 @@ class SessionProcess {
   // disk: about 1.5 s for 1 GiB here) on a thread of its own, so that the connection's other
   // channels, and the next command over the same connection, do not wait for it.
   struct Closing {
-    std::int64_t session_id;
-    int channel;
-    Seconds started_at;
-    Seconds ended_at;
-    std::optional<int> exit_status;
-    std::string status;
-    std::string reason;
+    audit::ClosingWrites writes;  // all but the recording's summary, known once sealed
     std::future<Result<audit::RecordingSummary>> sealed;
   };
-  // finish_row stores the recording's summary (if any) and closes the session row.
+  // finish_row completes the closing writes with the recording's summary (if any) and tries to
+  // commit them (see Unwritten).
   void finish_row(Closing& c, std::optional<Result<audit::RecordingSummary>> rec);
   // reap_closing finishes the rows whose seal is done; with `wait`, all of them.
   void reap_closing(bool wait);
+  // Unwritten: closing writes the database has not taken yet (locked or failing). They stay here
+  // and, from their first failure on, in the session's closing spool (audit/closing_spool.h), and
+  // are tried again each second; bastiond's recovery sweep replays the spool if this process ends
+  // first.
+  struct Unwritten {
+    audit::ClosingWrites writes;
+    bool spooled = false;
+  };
+  // write_closing tries once to commit every unwritten closing (waiting at most `busy_wait` for a
+  // locked database) and to spool those not yet spooled; returns true when none is left.
+  bool write_closing(std::chrono::milliseconds busy_wait);
+  // drain_closing, before the process exits: retries until every closing is committed, or until
+  // kClosingPatience has passed with every one spooled. Never returns holding unspooled writes.
+  void drain_closing();
   // close_session_row ends the bridge's session: at once if it has no recording, otherwise once
   // its recording is sealed (see Closing), finish_row writes the digest and the end of the row.
   // status is "closed" (ended normally), "aborted" (ended by the bastion, reason given) or "refused".
@@ -168,6 +180,7 @@ class SessionProcess {
   std::vector<std::unique_ptr<ChannelBridge>> incoming_;  // opened inside callbacks, adopted after
   int next_channel_ = 0;
   std::vector<Closing> closing_;  // rows waiting for their recording's seal (see Closing)
+  std::vector<Unwritten> unwritten_;  // closing writes not yet committed (see Unwritten)
   std::uint64_t arrivals_ = 0;  // see ChannelBridge: data, EOF or close queued on any bridged channel
 
   Steady::time_point last_activity_ = Steady::now();  // a byte moved on some channel, or one opened
@@ -470,6 +483,8 @@ void SessionProcess::start(ChannelBridge& b) {
   audit::SessionStart row{who_.who.name, server->name, r->target.login, allow->grant.id, server->client,
                           peer_.to_string(), clock_.now(), static_cast<int>(getpid()),
                           settings_.max_sessions_per_operator};
+  row.pid_start = process_start_ticks(row.pid);
+  row.alive = session_process_alive;
   // Refused either by the per-operator cap or because the journal cannot be written (fail closed);
   // the store's message says which.
   auto id = sessions_.start(row);
@@ -479,6 +494,8 @@ void SessionProcess::start(ChannelBridge& b) {
   nlohmann::json start = {{"login", r->target.login},
                           {"grant", allow->grant.id},
                           {"operation", allow->op_name},
+                          {"client", server->client},
+                          {"started_at", to_unix(row.start)},
                           {"request", r->kind == RequestKind::Shell ? "shell" : r->command},
                           {"pty", b.request().pty.has_value()}};
   if (as_typed) {
@@ -528,8 +545,10 @@ void SessionProcess::start(ChannelBridge& b) {
 }
 
 void SessionProcess::close_session_row(ChannelBridge& b, std::string_view status) {
-  Closing c{b.session_id,   b.number(),         b.started_at,   clock_.now(),
-            b.exit_status(), std::string(status), b.end_reason(), {}};
+  Closing c{{b.session_id, b.number(), b.started_at, clock_.now(), b.exit_status(), std::string(status),
+             b.end_reason(), std::nullopt, "", who_.who.name, peer_.to_string(),
+             who_.spec.target ? who_.spec.target->server : ""},
+            {}};
   b.session_id = 0;
   auto recorder = b.take_recorder();
   if (!recorder) {
@@ -542,21 +561,60 @@ void SessionProcess::close_session_row(ChannelBridge& b, std::string_view status
 }
 
 void SessionProcess::finish_row(Closing& c, std::optional<Result<audit::RecordingSummary>> rec) {
-  nlohmann::json details = {{"status", c.status}, {"reason", c.reason}};
-  if (c.exit_status) details["exit_status"] = *c.exit_status;
-  if (rec) {
-    if (*rec) {
-      details["recording"] = {{"path", (*rec)->path}, {"sha256", (*rec)->sha256},
-                              {"bytes_in", (*rec)->bytes_in}, {"bytes_out", (*rec)->bytes_out}};
-      (void)sessions_.add_recording(c.session_id, c.channel, **rec, c.started_at, c.ended_at);
-    } else {
-      details["recording_error"] = rec->error().message;
-      spdlog::error("session {}: closing the recording failed: {}", c.session_id, rec->error().message);
-    }
+  audit::ClosingWrites& w = c.writes;
+  if (rec && *rec) w.recording = std::move(**rec);
+  if (rec && !*rec) {
+    w.recording_error = rec->error().message;
+    spdlog::error("session {}: closing the recording failed: {}", w.session_id, w.recording_error);
   }
-  auto st = sessions_.finish(c.session_id, c.ended_at, c.exit_status, c.status, c.reason);
-  if (!st) spdlog::error("session {}: cannot close the session row: {}", c.session_id, st.error().message);
-  (void)record("session.end", "", c.session_id, std::move(details));
+  unwritten_.push_back(Unwritten{std::move(w), false});
+  // Runs in the loop that moves the other channels' bytes: a locked database stalls them at most
+  // this long; then the writes are spooled and tried again each second.
+  (void)write_closing(std::chrono::milliseconds(500));
+}
+
+bool SessionProcess::write_closing(std::chrono::milliseconds busy_wait) {
+  const std::string dir = settings_.state_dir + "/recordings";
+  services_.db->set_busy_timeout(busy_wait);
+  std::erase_if(unwritten_, [&](Unwritten& u) {
+    const std::int64_t id = u.writes.session_id;
+    auto done = audit::apply_closing(services_.db, u.writes, settings_.sinks, clock_.now());
+    if (done) {
+      if (u.spooled) ::unlink(audit::spool_path(dir, id).c_str());
+      return true;
+    }
+    spdlog::error("session {}: {}", id, done.error().message);
+    if (!u.spooled) {
+      auto st = audit::append_spool(audit::spool_path(dir, id), u.writes);
+      if (!st) spdlog::error("session {}: {}", id, st.error().message);
+      u.spooled = static_cast<bool>(st);
+    }
+    // A sink error comes after the commit: the row is closed then, and the writes are not retried.
+    try {
+      auto row = sessions_.find(id);
+      if (row && row->status != "live") {
+        ::unlink(audit::spool_path(dir, id).c_str());
+        return true;
+      }
+    } catch (const db::DbError&) {
+    }
+    return false;
+  });
+  services_.db->set_busy_timeout(db::Database::kBusyTimeout);
+  return unwritten_.empty();
+}
+
+void SessionProcess::drain_closing() {
+  constexpr auto kClosingPatience = std::chrono::seconds(120);
+  const auto give_up = Steady::now() + kClosingPatience;
+  while (!write_closing(db::Database::kBusyTimeout)) {
+    const bool all_spooled = std::all_of(unwritten_.begin(), unwritten_.end(), [](const auto& u) { return u.spooled; });
+    if (all_spooled && Steady::now() >= give_up) {
+      spdlog::error("{} closing write(s) left to bastiond's recovery sweep in their spool", unwritten_.size());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 void SessionProcess::reap_closing(bool wait) {
@@ -763,6 +821,8 @@ int SessionProcess::run() {
     }
     if (now - last_check >= std::chrono::seconds(1) || g_stop_requested || g_stop_notice) {
       last_check = now;
+      // A retry waits little for a locked database: the other channels' bytes wait meanwhile.
+      if (!unwritten_.empty()) (void)write_closing(std::chrono::milliseconds(50));
       enforce_grants();
       if (auto why = watch_connection(now); !why.empty()) {
         end_connection(why, "connection.cut");
@@ -775,6 +835,7 @@ int SessionProcess::run() {
     if (b->session_id != 0) close_session_row(*b, "aborted");
   }
   reap_closing(true);
+  drain_closing();
   return 0;
 }
 

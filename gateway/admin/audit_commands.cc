@@ -30,6 +30,7 @@ Json verify_json(const audit::VerifyReport& r) {
           {"events", r.events},
           {"purged_events", r.purged_events},
           {"recordings", r.recordings},
+          {"sessions", r.sessions},
           {"findings", findings}};
 }
 
@@ -85,7 +86,8 @@ int audit_list(const Args& args, CommandContext& ctx) {
 
 int audit_verify(const Args& args, CommandContext& ctx) {
   CommandLine cl("audit verify", "",
-                 "Check the audit hash chain event by event and every recording against its stored SHA-256.");
+                 "Check the audit hash chain event by event, and every recording and session row against what its "
+                 "chained events state.");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   const auto report = audit::verify_audit(database(ctx));
@@ -96,7 +98,8 @@ int audit_verify(const Args& args, CommandContext& ctx) {
                            (more == 0 ? "" : " (and " + std::to_string(more) + " more finding(s); see --json)"));
   }
   if (!wants_json(*vm)) {
-    ctx.out << "audit trail intact: " << report.events << " events, " << report.recordings << " recordings verified";
+    ctx.out << "audit trail intact: " << report.events << " events, " << report.recordings << " recordings, "
+            << report.sessions << " sessions verified";
     if (report.purged_events > 0) ctx.out << " (" << report.purged_events << " purged events anchored)";
     ctx.out << "\n";
   }

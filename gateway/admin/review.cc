@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "audit/session_facts.h"
 #include "audit/session_query.h"
 #include "gateway/admin/time_text.h"
 
@@ -47,7 +48,8 @@ Result<audit::SessionRow> visible_session(const CommandContext& ctx, std::int64_
     if (!session) return Error{"no session " + std::to_string(id) + " (see `sessions list`)"};
     return *session;
   }
-  if (!session || audit::client_of(*session, audit::server_clients(database(ctx))) != ctx.actor_client) {
+  // The chained client (audit/session_query.h), never the row's: an edited row moves nothing.
+  if (!session || audit::client_of(*session, audit::chained_clients(database(ctx))) != ctx.actor_client) {
     return Error{refusal};
   }
   return *session;

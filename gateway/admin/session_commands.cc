@@ -6,6 +6,7 @@
 #include "audit/exec_recording.h"
 #include "audit/fd_io.h"
 #include "audit/replay.h"
+#include "audit/session_facts.h"
 #include "audit/session_query.h"
 #include "gateway/admin/handlers.h"
 #include "gateway/admin/review.h"
@@ -109,7 +110,7 @@ int sessions_list(const Args& args, CommandContext& ctx) {
   if (!client) return refuse(ctx, client.error().message);
   audit::SessionFilter f{string_option(*vm, "server"), string_option(*vm, "operator"), *client,
                          time_filter(*vm, "since"), time_filter(*vm, "until"), (*vm)["live"].as<bool>()};
-  const auto clients = audit::server_clients(database(ctx));
+  const auto clients = audit::chained_clients(database(ctx));
   Json all = Json::array();
   Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "CLIENT", "START", "END", "STATUS", "EXIT"});
   for (const auto& s : audit::find_sessions(ctx.db, f)) {

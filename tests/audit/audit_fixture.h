@@ -1,13 +1,14 @@
 #pragma once
 // AuditFixture: a fresh database with two clients (acme: server web1; globex: server db1),
-// sessions with real recording files, events appended through the real event log, and raw SQL
-// for the tamper tests.
+// sessions with real recording files and their chained events, events appended through the real
+// event log, and raw SQL for the tamper tests.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "audit/session_closing.h"
 #include "audit/sha256.h"
 #include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
@@ -29,9 +30,7 @@ class AuditFixture : public ::testing::Test {
     std::filesystem::create_directories(recordings_dir_);
     add_server("acme", "web1");
     add_server("globex", "db1");
-    EventSinks quiet;
-    quiet.auth_failure_lines = false;
-    log_ = std::make_unique<SqliteEventLog>(db_, quiet);
+    log_ = std::make_unique<SqliteEventLog>(db_, quiet_sinks());
   }
 
   void sql(const std::string& text) { db_->exec(text); }
@@ -42,17 +41,25 @@ class AuditFixture : public ::testing::Test {
         "', '10.0.0.5', 22, '" + client + "', 'dedicated', 'ssh-ed25519 AAAA', 0)");
   }
 
-  // add_session records a closed session of `client` on `server` that started `age_days` before kNow.
+  // add_session records a closed session of `client` on `server` that started `age_days` before kNow,
+  // as the gateway does: its row, a chained session.start stating its facts, and its closing
+  // writes (audit/session_closing.h) ending it a minute later. Two events.
   std::int64_t add_session(const std::string& server, const std::string& client, std::int64_t age_days) {
     SqliteSessionStore store(db_);
     const Seconds start = kNow - std::chrono::seconds(age_days * kDay);
     auto id = store.start({"alice", server, "root", std::nullopt, client, "203.0.113.7:51234", start, 42});
     EXPECT_TRUE(id.ok());
-    EXPECT_TRUE(store.finish(*id, start + std::chrono::seconds(60), 0, "closed", "").ok());
+    const nlohmann::json facts = {
+        {"login", "root"}, {"grant", nullptr}, {"client", client}, {"started_at", to_unix(start)}};
+    EXPECT_TRUE(log_->append({start, "session.start", "alice", "203.0.113.7:51234", server, *id, facts}).ok());
+    const ClosingWrites closing{*id, 0, start, start + std::chrono::seconds(60), 0, "closed", "", std::nullopt, "",
+                                "alice", "203.0.113.7:51234", server};
+    EXPECT_TRUE(apply_closing(db_, closing, quiet_sinks(), closing.ended_at).ok());
     return *id;
   }
 
-  // add_recording writes `content` as the session's channel-0 recording and records its row.
+  // add_recording writes `content` as the session's channel-0 recording, records its row, and
+  // appends the chained event that states its digest (one event).
   std::string add_recording(std::int64_t session, const std::string& content, const std::string& kind = "asciicast") {
     SqliteSessionStore store(db_);
     const auto row = store.find(session);
@@ -62,7 +69,15 @@ class AuditFixture : public ::testing::Test {
     std::ofstream(path, std::ios::binary) << content;
     RecordingSummary summary{path, kind, sha256_hex(content), 10, content.size()};
     EXPECT_TRUE(store.add_recording(session, 0, summary, row->start, *row->end).ok());
+    const nlohmann::json stated = {{"recording", {{"path", path}, {"sha256", summary.sha256}, {"kind", kind}}}};
+    EXPECT_TRUE(log_->append({*row->end, "session.end", "alice", row->source, row->server, session, stated}).ok());
     return path;
+  }
+
+  static EventSinks quiet_sinks() {
+    EventSinks quiet;
+    quiet.auth_failure_lines = false;
+    return quiet;
   }
 
   StoredEvent add_event(const std::string& kind, const std::string& server, std::int64_t age_days,

@@ -35,11 +35,12 @@ TEST_F(RetentionTest, RemovesExactlyTheRecordingsAndEventsThatAreDue) {
   const auto old_cast = add_recording(old_session, testing::kCast);
   const auto new_cast = add_recording(new_session, testing::kCast);
   const auto globex_cast = add_recording(globex_session, testing::kCast);
-  add_event("session.start", "web1", 100);  // 1: due (acme, 100 > 60 days)
-  add_event("auth.failure", "", 100);       // 2: no client, kept
-  add_event("session.start", "web1", 90);   // 3: due
-  add_event("session.start", "db1", 400);   // 4: globex, no terms, kept
-  add_event("session.start", "web1", 30);   // 5: kept
+  // Events 1 to 9: each session's start and end, then the three recordings' digests.
+  add_event("session.start", "web1", 100);  // 10: due (acme, 100 > 60 days)
+  add_event("auth.failure", "", 100);       // 11: no client, kept
+  add_event("session.start", "web1", 90);   // 12: due
+  add_event("session.start", "db1", 400);   // 13: globex, no terms, kept
+  add_event("session.start", "web1", 30);   // 14: kept
   set_terms("acme", 30, 60);
 
   const auto report = purge(*db_, clock_, recordings_dir_, "olivia");
@@ -52,8 +53,8 @@ TEST_F(RetentionTest, RemovesExactlyTheRecordingsAndEventsThatAreDue) {
   EXPECT_TRUE(std::filesystem::exists(new_cast));
   EXPECT_TRUE(std::filesystem::exists(globex_cast));
   EXPECT_EQ(count("recordings"), 2);
-  EXPECT_EQ(count("events", "id IN (1, 3)"), 0);
-  EXPECT_EQ(count("events", "id IN (2, 4, 5)"), 3);
+  EXPECT_EQ(count("events", "id IN (10, 12)"), 0);
+  EXPECT_EQ(count("events", "id IN (11, 13, 14)"), 3);
   EXPECT_EQ(count("sessions"), 3);
   auto q = db_->prepare("SELECT reason FROM sessions WHERE id = ?");
   q.bind(1, old_session);
@@ -65,7 +66,8 @@ TEST_F(RetentionTest, RemovesExactlyTheRecordingsAndEventsThatAreDue) {
   ASSERT_EQ(purge_events.size(), 1u);
   EXPECT_EQ(purge_events[0].event.actor, "olivia");
   EXPECT_EQ(purge_events[0].event.details["clients"]["acme"]["events"], 2);
-  EXPECT_EQ(purge_events[0].event.details["purged_events"].size(), 2u);  // runs [1,1] and [3,3]
+  EXPECT_EQ(purge_events[0].event.details["purged_events"].size(), 2u);  // runs [10,10] and [12,12]
+  // The old session's digest stays in the chain; the purge event says its recording went.
   verify_intact();
 }
 
@@ -91,8 +93,22 @@ TEST_F(RetentionTest, ContractEndPlusGraceDestroysEverythingOfThatClientOnly) {
   EXPECT_EQ(count("sessions", "server = 'db1'"), 0);
   EXPECT_EQ(count("events", "server = 'db1'"), 0);
   EXPECT_EQ(count("sessions", "server = 'web1'"), 1);
-  EXPECT_EQ(count("events", "server = 'web1'"), 1);
+  EXPECT_EQ(count("events", "server = 'web1'"), 4);  // acme's start, end, digest and the one added
   verify_intact();
+}
+
+TEST_F(RetentionTest, AnEditedSessionRowIsPurgedWithTheClientItsChainedStartNames) {
+  const auto acme_session = add_session("web1", "acme", 5);
+  const auto globex_session = add_session("db1", "globex", 5);
+  sql("UPDATE sessions SET client = 'globex', server = 'db1' WHERE id = " + std::to_string(acme_session));
+  sql("UPDATE sessions SET client = 'acme', server = 'web1' WHERE id = " + std::to_string(globex_session));
+  ClientTermsChange ended;
+  ended.contract_end = std::optional<Seconds>(kNow - std::chrono::days(100));
+  ended.grace_days = 90;
+  ASSERT_TRUE(set_client_terms(*db_, "globex", ended).ok());
+  const auto report = purge(*db_, clock_, recordings_dir_);
+  EXPECT_EQ(report.sessions, std::vector<std::int64_t>{globex_session});
+  EXPECT_EQ(count("sessions", "id = " + std::to_string(acme_session)), 1);
 }
 
 TEST_F(RetentionTest, GraceNotOverMeansNothingIsDestroyed) {
@@ -131,6 +147,20 @@ TEST_F(RetentionTest, NeverDeletesAFileOutsideTheRecordingsDirectory) {
   ASSERT_EQ(report.problems.size(), 1u);
   EXPECT_THAT(report.problems[0], HasSubstr("is not inside the recordings directory"));
   EXPECT_TRUE(std::filesystem::exists(outside));
+}
+
+TEST_F(RetentionTest, SessionWhoseEventsWerePurgedIsNotTakenForTampering) {
+  const auto session = add_session("web1", "acme", 100);
+  add_recording(session, testing::kCast);
+  set_terms("acme", std::nullopt, 60);  // events go after 60 days, recordings and rows stay
+  const auto report = purge(*db_, clock_, recordings_dir_);
+  EXPECT_EQ(report.events, 3);
+  EXPECT_EQ(count("sessions"), 1);
+  EXPECT_EQ(count("recordings"), 1);
+  verify_intact();
+  // What is left unanchored is still checked against itself: the file against its row.
+  sql("UPDATE recordings SET sha256 = 'ab'");
+  EXPECT_FALSE(verify_audit(*db_).intact());
 }
 
 TEST_F(RetentionTest, ClientTermsRefuseUnknownClients) {

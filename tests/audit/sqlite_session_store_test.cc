@@ -1,6 +1,7 @@
 // Tests for audit/sqlite_session_store.cc against a real SQLite database in a temp dir.
 #include "audit/sqlite_session_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "authz/db.h"
@@ -52,6 +53,23 @@ TEST_F(SqliteSessionStoreTest, LiveSessionCapPerOperatorRefusesTheOneOverItAndFr
   ASSERT_TRUE(store_->finish(*first, from_unix(1700000060), 0, "closed", "").ok());
   EXPECT_TRUE(store_->start(s).ok()) << "an ended session no longer counts";
   EXPECT_EQ(store_->list().size(), 4u) << "the refused start left no row";
+}
+
+TEST_F(SqliteSessionStoreTest, LiveRowsWhoseProcessIsGoneNeverCountAgainstTheCap) {
+  SessionStart s = alice_on_web1(1000);
+  s.pid = 111;
+  s.pid_start = 5;
+  ASSERT_TRUE(store_->start(s).ok());  // its process will be gone: a phantom awaiting recovery
+  s.pid = 222;
+  ASSERT_TRUE(store_->start(s).ok());
+  s.max_live = 2;
+  s.pid = 333;
+  s.alive = [](int pid, std::int64_t pid_start) { return pid != 111 && pid_start == 5; };
+  EXPECT_TRUE(store_->start(s).ok()) << "the phantom does not count";
+  auto refused = store_->start(s);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("already has 2 live sessions"));
+  EXPECT_EQ(store_->find(1)->pid_start, 5);
 }
 
 TEST_F(SqliteSessionStoreTest, StartedSessionIsLiveWithEveryFieldKept) {

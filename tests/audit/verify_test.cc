@@ -3,9 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "audit/event_chain.h"
+#include "audit/sha256.h"
 #include "tests/audit/audit_fixture.h"
 
 namespace bastion::audit {
@@ -16,11 +18,20 @@ using Kind = VerifyFinding::Kind;
 
 class VerifyTest : public testing::AuditFixture {
  protected:
+  // Events 1-5 are plain; 6 and 7 start and end the session, 8 states its recording's digest.
   void SetUp() override {
     AuditFixture::SetUp();
+    for (int i = 0; i < 5; ++i) add_event("channel.allowed", "web1", 1);
     session_ = add_session("web1", "acme", 1);
     cast_path_ = add_recording(session_, testing::kCast);
-    for (int i = 0; i < 5; ++i) add_event("session.start", "web1", 1, session_);
+  }
+
+  // finding_of returns the first finding of `kind`, or fails the test.
+  static VerifyFinding finding_of(const VerifyReport& r, Kind kind) {
+    for (const auto& f : r.findings)
+      if (f.kind == kind) return f;
+    ADD_FAILURE() << "no finding of that kind; first finding: " << (r.findings.empty() ? "none" : r.findings[0].message);
+    return {};
   }
   std::int64_t session_ = 0;
   std::string cast_path_;
@@ -29,8 +40,9 @@ class VerifyTest : public testing::AuditFixture {
 TEST_F(VerifyTest, UntouchedDatabaseIsIntact) {
   const auto report = verify_audit(*db_);
   EXPECT_TRUE(report.intact()) << report.findings.front().message;
-  EXPECT_EQ(report.events, 5);
+  EXPECT_EQ(report.events, 8);
   EXPECT_EQ(report.recordings, 1);
+  EXPECT_EQ(report.sessions, 1);
 }
 
 TEST_F(VerifyTest, AlteredDetailsNameTheEvent) {
@@ -39,7 +51,7 @@ TEST_F(VerifyTest, AlteredDetailsNameTheEvent) {
   ASSERT_FALSE(report.intact());
   EXPECT_EQ(report.findings.front().kind, Kind::AlteredEvent);
   EXPECT_EQ(report.findings.front().event_id, 3);
-  EXPECT_THAT(report.findings.front().message, HasSubstr("event 3 (session.start) was altered"));
+  EXPECT_THAT(report.findings.front().message, HasSubstr("event 3 (channel.allowed) was altered"));
 }
 
 TEST_F(VerifyTest, AlteredEventWithRecomputedHashBreaksTheNextLink) {
@@ -91,6 +103,7 @@ TEST_F(VerifyTest, FlippedRecordingByteNamesRecordingAndSession) {
   EXPECT_EQ(report.findings.front().session_id, session_);
   EXPECT_THAT(report.findings.front().message,
               HasSubstr("recording 1 of session " + std::to_string(session_) + " (" + cast_path_ + ") was altered"));
+  EXPECT_THAT(report.findings.front().message, HasSubstr("not the chained (event 8)"));
 }
 
 TEST_F(VerifyTest, MissingRecordingFileIsNamed) {
@@ -99,6 +112,103 @@ TEST_F(VerifyTest, MissingRecordingFileIsNamed) {
   ASSERT_FALSE(report.intact());
   EXPECT_EQ(report.findings.front().kind, Kind::MissingRecording);
   EXPECT_THAT(report.findings.front().message, HasSubstr("cannot be checked"));
+}
+
+// The tampering of issue 13: the true digest sits in the chained event, not in the table.
+TEST_F(VerifyTest, SwappedRecordingFileWithUpdatedRowIsReported) {
+  const std::string forged = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.1, \"o\", \"nothing here\"]\n";
+  std::ofstream(cast_path_, std::ios::binary | std::ios::trunc) << forged;
+  sql("UPDATE recordings SET sha256 = '" + sha256_hex(forged) + "'");
+  const auto report = verify_audit(*db_);
+  ASSERT_FALSE(report.intact());
+  const auto row = finding_of(report, Kind::AlteredRecording);
+  EXPECT_EQ(row.session_id, session_);
+  EXPECT_EQ(row.event_id, 8);
+  EXPECT_THAT(row.message, HasSubstr("row holds SHA-256 " + sha256_hex(forged) + ", not the " +
+                                     sha256_hex(testing::kCast) + " stated by event 8"));
+  bool names_file = false;
+  for (const auto& f : report.findings) names_file |= f.message.find("its SHA-256 is " + sha256_hex(forged)) != std::string::npos;
+  EXPECT_TRUE(names_file);
+}
+
+TEST_F(VerifyTest, DeletedRecordingRowAndFileAreReported) {
+  sql("DELETE FROM recordings");
+  std::filesystem::remove(cast_path_);
+  const auto report = verify_audit(*db_);
+  ASSERT_FALSE(report.intact());
+  const auto f = finding_of(report, Kind::MissingRecording);
+  EXPECT_EQ(f.session_id, session_);
+  EXPECT_EQ(f.event_id, 8);
+  EXPECT_THAT(f.message, HasSubstr("stated by event 8 has no recordings row (deleted)"));
+  EXPECT_EQ(report.recordings, 0);
+}
+
+TEST_F(VerifyTest, RecordingRowNoChainedEventStatesIsReported) {
+  const auto other = add_session("web1", "acme", 2);
+  const std::string path = recordings_dir_ + "/planted.cast";
+  std::ofstream(path) << testing::kCast;
+  sql("INSERT INTO recordings (session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at, ended_at) "
+      "VALUES (" + std::to_string(other) + ", 0, 'asciicast', '" + path + "', '" + sha256_hex(testing::kCast) +
+      "', 0, 0, 0, 0)");
+  const auto f = finding_of(verify_audit(*db_), Kind::UnanchoredRecording);
+  EXPECT_EQ(f.session_id, other);
+  EXPECT_THAT(f.message, HasSubstr("is stated by no chained session.end event"));
+}
+
+TEST_F(VerifyTest, EditedSessionClientIsReported) {
+  sql("UPDATE sessions SET client = 'globex'");
+  const auto f = finding_of(verify_audit(*db_), Kind::AlteredSession);
+  EXPECT_EQ(f.session_id, session_);
+  EXPECT_EQ(f.event_id, 6);
+  EXPECT_THAT(f.message, HasSubstr("its row says client 'globex', its chained event 6 says 'acme'"));
+}
+
+TEST_F(VerifyTest, EditedSessionOperatorIsReported) {
+  sql(R"(UPDATE sessions SET "operator" = 'mallory')");
+  const auto f = finding_of(verify_audit(*db_), Kind::AlteredSession);
+  EXPECT_THAT(f.message, HasSubstr("its row says operator 'mallory', its chained event 6 says 'alice'"));
+}
+
+TEST_F(VerifyTest, EditedSessionServerIsReported) {
+  sql("UPDATE sessions SET server = 'db1'");
+  const auto f = finding_of(verify_audit(*db_), Kind::AlteredSession);
+  EXPECT_THAT(f.message, HasSubstr("its row says server 'db1', its chained event 6 says 'web1'"));
+}
+
+TEST_F(VerifyTest, EditedSessionLoginGrantAndTimesAreReported) {
+  sql("PRAGMA foreign_keys = OFF");  // grant 7 does not exist; the sqlite3 shell would not mind
+  sql("UPDATE sessions SET login = 'admin', grant_id = 7, started_at = started_at - 3600, ended_at = ended_at + 60");
+  const auto report = verify_audit(*db_);
+  std::string all;
+  for (const auto& f : report.findings) all += f.message + "\n";
+  EXPECT_THAT(all, HasSubstr("login 'admin'"));
+  EXPECT_THAT(all, HasSubstr("grant '7', its chained event 6 says 'none'"));
+  EXPECT_THAT(all, HasSubstr("says start '"));
+  EXPECT_THAT(all, HasSubstr("says end '"));
+}
+
+TEST_F(VerifyTest, ReopenedSessionRowIsReported) {
+  sql("UPDATE sessions SET status = 'live', ended_at = NULL");
+  const auto f = finding_of(verify_audit(*db_), Kind::AlteredSession);
+  EXPECT_THAT(f.message, HasSubstr("is live in its row, but event 7 (session.end) ended it"));
+}
+
+TEST_F(VerifyTest, SessionRowWithNoChainedStartIsReported) {
+  SqliteSessionStore store(db_);
+  auto planted = store.start({"alice", "web1", "root", std::nullopt, "acme", "203.0.113.7:1", testing::kNow, 1});
+  ASSERT_TRUE(planted.ok());
+  const auto f = finding_of(verify_audit(*db_), Kind::UnanchoredSession);
+  EXPECT_EQ(f.session_id, *planted);
+  EXPECT_THAT(f.message, HasSubstr("has no chained session.start event"));
+}
+
+TEST_F(VerifyTest, DeletedSessionRowIsReported) {
+  sql("PRAGMA foreign_keys = OFF");  // as the sqlite3 shell runs by default
+  sql("DELETE FROM recordings");
+  sql("DELETE FROM sessions");
+  const auto f = finding_of(verify_audit(*db_), Kind::UnanchoredSession);
+  EXPECT_EQ(f.session_id, session_);
+  EXPECT_THAT(f.message, HasSubstr("its row is gone"));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // A session process killed outright (SIGKILL: an OOM kill, an operator of the host, a crash) loses
 // nothing already recorded and harms nobody else (DESIGN.md "Process model", rule 6): the daemon
-// keeps serving, the killed session's row is closed as aborted naming the signal, with an audit
-// event, its recording is a valid asciicast up to the kill, and another live session in the same
+// keeps serving, the killed session's row is closed as aborted naming the signal, with a
+// session.recovered event stating its recording's digest, its recording is a valid asciicast up to the kill, and another live session in the same
 // daemon goes on as if nothing happened.
 #include <signal.h>
 
@@ -113,10 +113,12 @@ TEST(SessionCrash, SigkillOfOneSessionProcessAbortsItAloneAndKeepsItsRecording) 
       << env.bastion.log();
   EXPECT_EQ(closed["status"], "aborted") << closed.dump();
   EXPECT_TRUE(mentions(closed["reason"].get<std::string>(), "killed by signal 9 \\(SIGKILL")) << closed.dump();
-  bool aborted_event = false;
-  for (const auto& e : events_of_kind(env.bastion, "session.aborted"))
-    aborted_event |= e["session_id"] == id && mentions(e["details"]["reason"].get<std::string>(), "signal");
-  EXPECT_TRUE(aborted_event) << env.bastion.ctl_ok({"audit", "list", "--kind", "session.aborted"}).out;
+  // The event is session.recovered, stating the recording's digest as the kill left the file.
+  bool recovered_event = false;
+  for (const auto& e : events_of_kind(env.bastion, "session.recovered"))
+    recovered_event |= e["session_id"] == id && mentions(e["details"]["why"].get<std::string>(), "signal 9") &&
+                       e["details"]["recording"]["path"] == cast;
+  EXPECT_TRUE(recovered_event) << env.bastion.ctl_ok({"audit", "list", "--kind", "session.recovered"}).out;
 
   // The recording is a valid asciicast prefix holding at least what the operator saw before the kill.
   CastPrefix rec = read_cast_prefix(read_file(cast));

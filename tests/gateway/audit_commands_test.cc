@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "audit/exec_recording.h"
+#include "audit/session_closing.h"
 #include "audit/sha256.h"
 #include "tests/gateway/admin_fixture.h"
 
@@ -41,13 +42,17 @@ class AuditCommandsTest : public testing::AdminFixture {
     const Seconds start = kNow - std::chrono::days(age_days);
     auto id = sessions_->start({"alice", server, "root", std::nullopt, client, "203.0.113.7:51234", start, 7});
     EXPECT_TRUE(id.ok());
-    EXPECT_TRUE(sessions_->finish(*id, start + std::chrono::minutes(5), 0, "closed", "").ok());
+    EXPECT_TRUE(events_->append({start, "session.start", "alice", "203.0.113.7:51234", server, *id,
+                                 {{"login", "root"}, {"grant", nullptr}, {"client", client},
+                                  {"started_at", to_unix(start)}}})
+                    .ok());
     const std::string folder = dir_ + "/recordings/" + std::to_string(*id);
     std::filesystem::create_directories(folder);
     std::ofstream(folder + "/" + name, std::ios::binary) << content;
     audit::RecordingSummary r{folder + "/" + name, kind, audit::sha256_hex(content), 3, content.size()};
-    EXPECT_TRUE(sessions_->add_recording(*id, 0, r, start, start + std::chrono::minutes(5)).ok());
-    EXPECT_TRUE(events_->append({start, "session.start", "alice", "203.0.113.7:51234", server, *id, {}}).ok());
+    const audit::ClosingWrites closing{*id, 0, start, start + std::chrono::minutes(5), 0, "closed", "", r, "",
+                                       "alice", "203.0.113.7:51234", server};
+    EXPECT_TRUE(audit::apply_closing(db_, closing, {}, closing.ended_at).ok());
     return *id;
   }
 
@@ -97,6 +102,33 @@ TEST_F(AuditCommandsTest, ClientReviewerAskingForAnotherClientsSessionIsRefused)
   EXPECT_EQ(out_.str(), kCast);
 }
 
+// Review reads the chain, not the row (issue 13): a client column or server edited in the database
+// moves no session, and none of its events, into another client's review, in either direction;
+// `audit verify` names the edit.
+TEST_F(AuditCommandsTest, EditedSessionRowDoesNotMoveASessionBetweenClients) {
+  db_->exec("UPDATE sessions SET client = 'acme', server = 'web1' WHERE id = " + std::to_string(globex_));
+  db_->exec("UPDATE sessions SET client = 'globex', server = 'db1' WHERE id = " + std::to_string(acme_));
+  ASSERT_EQ(as_carol({"sessions", "list", "--json"}), kExitOk) << err_.str();
+  const Json sessions = Json::parse(out_.str());
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].at("id"), acme_);
+  EXPECT_EQ(sessions[0].at("client"), "acme");
+  EXPECT_EQ(as_carol({"sessions", "play", std::to_string(globex_)}), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("is not one of your client's sessions"));
+  EXPECT_EQ(as_carol({"sessions", "export", std::to_string(acme_)}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), kCast);
+  ASSERT_EQ(as_carol({"audit", "list", "--json"}), kExitOk) << err_.str();
+  for (const auto& e : Json::parse(out_.str())) EXPECT_NE(e.at("session_id"), Json(globex_)) << e.dump();
+  ASSERT_EQ(run({"sessions", "list", "--client", "acme", "--json"}), kExitOk) << err_.str();
+  ASSERT_EQ(Json::parse(out_.str()).size(), 1u);
+  EXPECT_EQ(Json::parse(out_.str())[0].at("id"), acme_);
+  const std::string archive = dir_ + "/acme.tar.gz";
+  ASSERT_EQ(run({"export", "--client", "acme", "--out", archive}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("1 session(s), 1 recording(s)"));
+  EXPECT_EQ(run({"audit", "verify"}), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("was altered: its row says server"));
+}
+
 TEST_F(AuditCommandsTest, PlayWritesTheCastWhenNotATerminalAndAnExecChannelsStdout) {
   ASSERT_EQ(run({"sessions", "play", std::to_string(acme_)}), kExitOk) << err_.str();
   EXPECT_EQ(out_.str(), kCast);
@@ -111,7 +143,7 @@ TEST_F(AuditCommandsTest, PlayWritesTheCastWhenNotATerminalAndAnExecChannelsStdo
 TEST_F(AuditCommandsTest, AuditVerifyReportsIntactThenNamesTheAlteredEvent) {
   ASSERT_EQ(run({"audit", "verify"}), kExitOk) << err_.str();
   const auto events = event_count();
-  EXPECT_EQ(out_.str(), "audit trail intact: " + std::to_string(events) + " events, 2 recordings verified\n");
+  EXPECT_EQ(out_.str(), "audit trail intact: " + std::to_string(events) + " events, 2 recordings, 2 sessions verified\n");
   db_->exec("UPDATE events SET actor = 'mallory' WHERE id = 2");
   EXPECT_EQ(run({"audit", "verify"}), kExitRefused);
   EXPECT_THAT(err_.str(), StartsWith("bastionctl: audit trail NOT intact: event 2 ("));
@@ -122,7 +154,7 @@ TEST_F(AuditCommandsTest, AuditVerifyReportsIntactThenNamesTheAlteredEvent) {
 TEST_F(AuditCommandsTest, AuditListFiltersByKindAndExportWritesJsonLines) {
   ASSERT_EQ(run({"audit", "list", "--kind", "session", "--json"}), kExitOk) << err_.str();
   const Json listed = Json::parse(out_.str());
-  ASSERT_EQ(listed.size(), 2u);
+  ASSERT_EQ(listed.size(), 4u);  // each session's start and end
   EXPECT_EQ(listed[1].at("prev_hash"), events_of("")[listed[1].at("id").get<std::int64_t>() - 2].hash);
   ASSERT_EQ(run({"audit", "export"}), kExitOk);
   std::istringstream lines(out_.str());

@@ -1,0 +1,106 @@
+#include "audit/session_facts.h"
+
+#include <nlohmann/json.hpp>
+
+#include "audit/session_query.h"
+#include "audit/sqlite_event_log.h"
+
+namespace bastion::audit {
+namespace {
+
+using Json = nlohmann::json;
+
+std::optional<std::string> text_of(const Json& d, const char* key) {
+  if (!d.is_object() || !d.contains(key) || !d[key].is_string()) return std::nullopt;
+  return d[key].get<std::string>();
+}
+
+std::optional<std::int64_t> int_of(const Json& d, const char* key) {
+  if (!d.is_object() || !d.contains(key) || !d[key].is_number_integer()) return std::nullopt;
+  return d[key].get<std::int64_t>();
+}
+
+ChainedStart start_of(const StoredEvent& e) {
+  const Json& d = e.event.details;
+  ChainedStart s{e.id, e.event.actor, e.event.server, e.event.source, text_of(d, "login"), text_of(d, "client"),
+                 int_of(d, "grant"), false, int_of(d, "started_at")};
+  s.grant_stated = d.is_object() && d.contains("grant") && (d["grant"].is_number_integer() || d["grant"].is_null());
+  return s;
+}
+
+std::vector<StoredEvent> events_of(db::Database& db, const char* kind) {
+  EventFilter f;
+  f.kind = kind;
+  return list_events(db, f);
+}
+
+}  // namespace
+
+bool states_session_facts(std::string_view kind) {
+  return kind == "session.start" || kind == "session.end" || kind == "session.recovered" || kind == "session.aborted";
+}
+
+std::map<std::int64_t, ChainedSession> chained_sessions(db::Database& db) {
+  std::map<std::int64_t, ChainedSession> out;
+  for (const auto& e : events_of(db, "session")) {
+    if (!e.event.session_id) continue;
+    const std::string& kind = e.event.kind;
+    ChainedSession& s = out[*e.event.session_id];
+    const Json& d = e.event.details;
+    if (kind == "session.start") {
+      if (!s.start) s.start = start_of(e);
+    } else if (states_session_facts(kind)) {
+      s.ends.push_back({e.id, kind, kind == "session.aborted" ? std::optional<std::string>("aborted") : text_of(d, "status"),
+                        int_of(d, "ended_at")});
+      if (d.is_object() && d.contains("recording") && d["recording"].is_object()) {
+        const Json& r = d["recording"];
+        s.recordings.push_back({e.id, text_of(r, "path").value_or(""), text_of(r, "sha256").value_or("")});
+      }
+    }
+  }
+  return out;
+}
+
+std::string chained_sessions_of_client_sql(std::string_view param) {
+  return "SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND c.session_id IS NOT NULL AND "
+         "coalesce(json_extract(c.details, '$.client'), (SELECT client FROM servers WHERE name = c.server)) = " +
+         std::string(param);
+}
+
+std::map<std::int64_t, std::string> chained_clients(db::Database& db) {
+  const auto by_server = server_clients(db);
+  std::map<std::int64_t, std::string> out;
+  for (const auto& e : events_of(db, "session.start")) {
+    if (!e.event.session_id || out.count(*e.event.session_id) != 0) continue;
+    if (auto client = text_of(e.event.details, "client")) {
+      out[*e.event.session_id] = *client;
+    } else if (auto it = by_server.find(e.event.server); it != by_server.end()) {
+      out[*e.event.session_id] = it->second;
+    }
+  }
+  return out;
+}
+
+PurgedEvidence purged_evidence(db::Database& db) {
+  PurgedEvidence p;
+  for (const auto& e : events_of(db, "retention.purge")) {
+    const Json& d = e.event.details;
+    if (!d.is_object()) continue;
+    auto ids = [&](const char* key, std::set<std::int64_t>& into) {
+      if (!d.contains(key) || !d[key].is_array()) return;
+      for (const auto& v : d[key])
+        if (v.is_number_integer()) into.insert(v.get<std::int64_t>());
+    };
+    ids("sessions", p.sessions);
+    ids("session_events", p.session_events);
+    if (d.contains("recordings") && d["recordings"].is_array()) {
+      for (const auto& r : d["recordings"]) {
+        if (auto session = int_of(r, "session_id"); session && text_of(r, "path"))
+          p.recordings.insert({*session, *text_of(r, "path")});
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace bastion::audit
