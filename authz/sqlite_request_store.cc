@@ -12,6 +12,7 @@ namespace {
 using namespace sqlite_rows;  // NOLINT(google-build-using-namespace): the store's own helpers
 
 constexpr std::string_view kPendingTtlSetting = "pending-ttl";
+constexpr std::string_view kNotifyCursorSetting = "notify-cursor";
 constexpr std::chrono::seconds kShortestTtl = std::chrono::minutes(5);
 constexpr std::chrono::seconds kLongestTtl = std::chrono::hours(24 * 30);
 
@@ -223,18 +224,32 @@ Status SqliteRequestStore::set_client_policy(std::string_view client, std::optio
   return ok_status();
 }
 
-std::chrono::seconds SqliteRequestStore::pending_ttl() {
+std::optional<std::int64_t> SqliteRequestStore::integer_setting(std::string_view name) {
   auto q = db_->prepare("SELECT value FROM settings WHERE name = ?");
-  q.bind(1, kPendingTtlSetting);
-  if (!q.step()) return kDefaultPendingTtl;
+  q.bind(1, name);
+  if (!q.step()) return std::nullopt;
   const std::string text = q.col_text(0);
-  std::int64_t seconds = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  // Only set_pending_ttl writes it; anything else means the file was edited: fail closed.
-  if (ec != std::errc{} || end != text.data() + text.size() || seconds <= 0) {
-    throw db::DbError("corrupt database: setting " + std::string(kPendingTtlSetting) + " is " + quoted(text));
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  // Only this store writes these settings; anything else means the file was edited: fail closed.
+  if (ec != std::errc{} || end != text.data() + text.size() || value < 0) {
+    throw db::DbError("corrupt database: setting " + std::string(name) + " is " + quoted(text));
   }
-  return std::chrono::seconds(seconds);
+  return value;
+}
+
+void SqliteRequestStore::set_integer_setting(std::string_view name, std::int64_t value) {
+  db_->prepare("INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value")
+      .bind(1, name)
+      .bind(2, std::to_string(value))
+      .step();
+}
+
+std::chrono::seconds SqliteRequestStore::pending_ttl() {
+  const auto v = integer_setting(kPendingTtlSetting);
+  if (!v) return kDefaultPendingTtl;
+  if (*v <= 0) throw db::DbError("corrupt database: setting " + std::string(kPendingTtlSetting) + " is 0");
+  return std::chrono::seconds(*v);
 }
 
 Status SqliteRequestStore::set_pending_ttl(std::chrono::seconds d) {
@@ -242,11 +257,12 @@ Status SqliteRequestStore::set_pending_ttl(std::chrono::seconds d) {
     return Error{"the pending TTL must be between " + format_span(kShortestTtl) + " and " + format_span(kLongestTtl) +
                  ", not " + format_span(d)};
   }
-  db_->prepare("INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value")
-      .bind(1, kPendingTtlSetting)
-      .bind(2, std::to_string(d.count()))
-      .step();
+  set_integer_setting(kPendingTtlSetting, d.count());
   return ok_status();
 }
+
+std::optional<std::int64_t> SqliteRequestStore::notify_cursor() { return integer_setting(kNotifyCursorSetting); }
+
+void SqliteRequestStore::set_notify_cursor(std::int64_t event_id) { set_integer_setting(kNotifyCursorSetting, event_id); }
 
 }  // namespace bastion::authz

@@ -33,9 +33,16 @@ class SqliteRequestStore final : public RequestStore {
   std::chrono::seconds pending_ttl() override;
   Status set_pending_ttl(std::chrono::seconds d) override;
 
+  // The id of the last audit event the webhook notifier has dealt with (setting "notify-cursor");
+  // nullopt before notifications were ever on (gateway/notifier.h).
+  std::optional<std::int64_t> notify_cursor();
+  void set_notify_cursor(std::int64_t event_id);
+
  private:
   std::vector<AccessRequest> query(std::string_view where, std::optional<std::int64_t> arg);
   void load_approvals(AccessRequest& r);
+  std::optional<std::int64_t> integer_setting(std::string_view name);
+  void set_integer_setting(std::string_view name, std::int64_t value);
   db::DatabasePtr db_;
 };
 
