@@ -43,6 +43,13 @@ std::optional<AccessRequest> visible_request(CommandContext& ctx, authz::Request
   return r;
 }
 
+// settled_request: the request named by the ID argument, after lapses are settled, if ctx may see it.
+std::optional<AccessRequest> settled_request(CommandContext& ctx, authz::RequestStore& requests,
+                                             const po::variables_map& vm) {
+  settle_lapsed_requests(ctx, requests);
+  return visible_request(ctx, requests, request_id(vm));
+}
+
 int no_such_request(CommandContext& ctx, std::int64_t id) {
   return refuse(ctx, "no request with id " + std::to_string(id) + " that you may see (request list --all)");
 }
@@ -69,6 +76,23 @@ Result<authz::Grant> grant_on_last_approval(CommandContext& ctx, const AccessReq
   authz::NewGrant g{r.operator_name, r.server_name, r.login, r.ops, window->first, window->second,
                     "request " + std::to_string(r.id) + ": " + r.reason, ctx.actor};
   return ctx.store.add_grant(g);
+}
+
+// end_pending ends a pending request as denied or cancelled (the caller checked who may), with
+// its event, and prints the result.
+int end_pending(CommandContext& ctx, const po::variables_map& vm, authz::RequestStore& requests,
+                const AccessRequest& before, authz::RequestStatus status, const std::string& reason) {
+  const Seconds now = ctx.clock.now();
+  if (auto st = requests.set_ended(before.id, status, ctx.actor, now, reason); !st) return refuse(ctx, st.error().message);
+  const auto after = reload(requests, before.id);
+  const std::string verb = status == authz::RequestStatus::Denied ? "deny" : "cancel";
+  if (auto ev = record_request(ctx, "request." + verb, before, after); !ev) return refuse_unrecorded(ctx, ev.error());
+  if (wants_json(vm)) {
+    print_json(ctx, request_json(ctx, after, now));
+  } else {
+    ctx.out << "request " << before.id << " " << authz::to_string(status) << "\n";
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -174,10 +198,8 @@ int request_show(const Args& args, CommandContext& ctx) {
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   authz::SqliteRequestStore requests(ctx.db);
-  settle_lapsed_requests(ctx, requests);
-  const auto id = request_id(*vm);
-  const auto r = visible_request(ctx, requests, id);
-  if (!r) return no_such_request(ctx, id);
+  const auto r = settled_request(ctx, requests, *vm);
+  if (!r) return no_such_request(ctx, request_id(*vm));
   if (wants_json(*vm)) {
     print_json(ctx, request_json(ctx, *r, ctx.clock.now()));
   } else {
@@ -193,24 +215,12 @@ int request_cancel(const Args& args, CommandContext& ctx) {
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   authz::SqliteRequestStore requests(ctx.db);
-  settle_lapsed_requests(ctx, requests);
-  const auto id = request_id(*vm);
-  const auto r = visible_request(ctx, requests, id);
-  if (!r) return no_such_request(ctx, id);
+  const auto r = settled_request(ctx, requests, *vm);
+  if (!r) return no_such_request(ctx, request_id(*vm));
   const Seconds now = ctx.clock.now();
   if (auto st = authz::check_cancel(*r, acting_person(ctx), now); !st) return refuse(ctx, st.error().message);
   const auto reason = vm->count("reason") != 0 ? (*vm)["reason"].as<std::string>() : std::string();
-  if (auto st = requests.set_ended(id, authz::RequestStatus::Cancelled, ctx.actor, now, reason); !st) {
-    return refuse(ctx, st.error().message);
-  }
-  const auto after = reload(requests, id);
-  if (auto ev = record_request(ctx, "request.cancel", *r, after); !ev) return refuse_unrecorded(ctx, ev.error());
-  if (wants_json(*vm)) {
-    print_json(ctx, request_json(ctx, after, now));
-  } else {
-    ctx.out << "request " << id << " cancelled\n";
-  }
-  return kExitOk;
+  return end_pending(ctx, *vm, requests, *r, authz::RequestStatus::Cancelled, reason);
 }
 
 int request_approve(const Args& args, CommandContext& ctx) {
@@ -222,10 +232,9 @@ int request_approve(const Args& args, CommandContext& ctx) {
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   authz::SqliteRequestStore requests(ctx.db);
-  settle_lapsed_requests(ctx, requests);
-  const auto id = request_id(*vm);
-  const auto r = visible_request(ctx, requests, id);
-  if (!r) return no_such_request(ctx, id);
+  const auto r = settled_request(ctx, requests, *vm);
+  if (!r) return no_such_request(ctx, request_id(*vm));
+  const auto id = r->id;
   const Seconds now = ctx.clock.now();
   const auto me = acting_person(ctx);
   const auto slot = authz::check_approval(*r, me, now);
@@ -270,24 +279,12 @@ int request_deny(const Args& args, CommandContext& ctx) {
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   authz::SqliteRequestStore requests(ctx.db);
-  settle_lapsed_requests(ctx, requests);
-  const auto id = request_id(*vm);
-  const auto r = visible_request(ctx, requests, id);
-  if (!r) return no_such_request(ctx, id);
+  const auto r = settled_request(ctx, requests, *vm);
+  if (!r) return no_such_request(ctx, request_id(*vm));
   const Seconds now = ctx.clock.now();
   const auto reason = (*vm)["reason"].as<std::string>();
   if (auto st = authz::check_denial(*r, acting_person(ctx), reason, now); !st) return refuse(ctx, st.error().message);
-  if (auto st = requests.set_ended(id, authz::RequestStatus::Denied, ctx.actor, now, reason); !st) {
-    return refuse(ctx, st.error().message);
-  }
-  const auto after = reload(requests, id);
-  if (auto ev = record_request(ctx, "request.deny", *r, after); !ev) return refuse_unrecorded(ctx, ev.error());
-  if (wants_json(*vm)) {
-    print_json(ctx, request_json(ctx, after, now));
-  } else {
-    ctx.out << "request " << id << " denied\n";
-  }
-  return kExitOk;
+  return end_pending(ctx, *vm, requests, *r, authz::RequestStatus::Denied, reason);
 }
 
 }  // namespace bastion::gateway::admin
