@@ -220,7 +220,48 @@ constexpr std::string_view kV9[] = {
     "ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0",
 };
 
-constexpr std::array<Migration, 9> kMigrations{{
+// Migration 10: access on request (issue 17). A request keeps the policy in force when it was
+// made (needs); its approvals are one per slot and one per person, so the two-person rule holds in
+// the schema as well as in authz/access_request.cc. approved/active/expired/revoked are read off
+// the grant the last approval created (grant_id). servers.approvals and clients.approvals hold a
+// policy set by officers; NULL means the default (the client's, then officer alone).
+constexpr std::string_view kV10[] = {
+    R"(CREATE TABLE access_requests (
+         id              INTEGER PRIMARY KEY,
+         operator_id     INTEGER NOT NULL REFERENCES operators(id),
+         server_id       INTEGER NOT NULL REFERENCES servers(id),
+         login           TEXT NOT NULL,
+         ops             TEXT NOT NULL,
+         duration        INTEGER NOT NULL CHECK (duration > 0),
+         from_at         INTEGER,
+         reason          TEXT NOT NULL CHECK (reason <> ''),
+         needs           TEXT NOT NULL CHECK (needs IN ('officer', 'client', 'client,officer')),
+         status          TEXT NOT NULL DEFAULT 'pending'
+                         CHECK (status IN ('pending', 'approved', 'denied', 'cancelled', 'lapsed')),
+         created_at      INTEGER NOT NULL,
+         lapses_at       INTEGER NOT NULL CHECK (lapses_at > created_at),
+         decided_by      TEXT,
+         decided_at      INTEGER,
+         decision_reason TEXT NOT NULL DEFAULT '',
+         grant_id        INTEGER REFERENCES grants(id),
+         CHECK ((status = 'approved') = (grant_id IS NOT NULL))))",
+    "CREATE INDEX access_requests_pending ON access_requests(lapses_at) WHERE status = 'pending'",
+    "CREATE INDEX access_requests_by_grant ON access_requests(grant_id)",
+    R"(CREATE TABLE request_approvals (
+         id          INTEGER PRIMARY KEY,
+         request_id  INTEGER NOT NULL REFERENCES access_requests(id),
+         approver_id INTEGER REFERENCES operators(id),
+         approver    TEXT NOT NULL,
+         as_role     TEXT NOT NULL CHECK (as_role IN ('client', 'officer')),
+         at          INTEGER NOT NULL,
+         reason      TEXT NOT NULL DEFAULT '',
+         UNIQUE (request_id, as_role),
+         UNIQUE (request_id, approver)))",
+    "ALTER TABLE servers ADD COLUMN approvals TEXT CHECK (approvals IN ('officer', 'client', 'client,officer'))",
+    "ALTER TABLE clients ADD COLUMN approvals TEXT CHECK (approvals IN ('officer', 'client', 'client,officer'))",
+};
+
+constexpr std::array<Migration, 10> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -230,6 +271,7 @@ constexpr std::array<Migration, 9> kMigrations{{
     {7, "transfer limits of catalogue entries: direction and path", kV7},
     {8, "per-server environment allow-list", kV8},
     {9, "session process start time beside its pid", kV9},
+    {10, "access requests, approvals and approval policies", kV10},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

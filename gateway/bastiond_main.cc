@@ -205,6 +205,8 @@ int main(int argc, char** argv) {
   SourceBanCache banned(settings.db_path, clock);
   Housekeeping housekeeping(settings, clock);
   housekeeping.purge_interval = std::chrono::hours(cfg.purge_interval_hours);
+  housekeeping.notify.url = cfg.notify_url;
+  housekeeping.notify.secret_file = cfg.notify_secret_file;
   housekeeping.close_stale_sessions();
   housekeeping.record("daemon.start", {{"pid", getpid()}, {"user", account_name(geteuid())},
                                        {"listen", addr->first + ":" + std::to_string(listener->port())},
@@ -226,6 +228,8 @@ int main(int argc, char** argv) {
     settings.auth.guard = &*guard;
     settings.auth.on_authenticated = leave_preauth;
     housekeeping.purge_interval = std::chrono::hours(cfg.purge_interval_hours);
+    housekeeping.notify.url = cfg.notify_url;
+    housekeeping.notify.secret_file = cfg.notify_secret_file;
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
     for (const auto& line : plan.changed) spdlog::info("reload: {}", line);
     for (const auto& line : plan.needs_restart) spdlog::warn("reload: {} (takes effect at the next restart)", line);

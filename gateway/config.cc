@@ -9,6 +9,7 @@
 
 #include "gateway/admin/command_line.h"
 #include "gateway/keys.h"
+#include "gateway/notifier.h"
 
 namespace bastion::gateway {
 namespace po = boost::program_options;
@@ -52,6 +53,8 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
        "bytes of an exec/scp/rsync/sftp recording stored at most (0 = no cap); the rest is counted and hashed")
       ("events-json", po::value(&s.sinks.json_lines_path), "also append every audit event to this JSON lines file (for a SIEM)")
       ("syslog", po::bool_switch(&s.sinks.syslog), "also send every audit event to syslog (auth events under AUTHPRIV)")
+      ("notify-url", po::value(&c.notify_url), "access requests: POST each transition, signed, to this http:// URL")
+      ("notify-secret-file", po::value(&c.notify_secret_file), "access requests: file holding the HMAC-SHA256 key of the webhook signature")
       ("purge-interval", po::value(&c.purge_interval_hours)->default_value(c.purge_interval_hours), "hours between retention runs (the first runs at start)")
       ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error");
   return desc;
@@ -125,6 +128,10 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   c.bans.account_lock = minutes(m.account_lock);
   if (c.settings.db_path.empty()) return Error{"--db FILE is required (or db = FILE in --config)"};
   if (c.settings.state_dir.empty()) return Error{"--state-dir DIR is required (or state-dir = DIR in --config)"};
+  if (!c.notify_url.empty()) {
+    if (auto url = parse_http_url(c.notify_url); !url) return url.error();
+    if (c.notify_secret_file.empty()) return Error{"--notify-url needs --notify-secret-file (the signature key)"};
+  }
   auto keys = default_key_paths(c.settings.db_path);
   if (c.settings.host_key_path.empty()) c.settings.host_key_path = keys.host_key;
   if (c.settings.egress_key_path.empty()) c.settings.egress_key_path = keys.egress_key;

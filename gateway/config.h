@@ -24,6 +24,9 @@ struct DaemonConfig {
   std::string log_level = "info";
   int purge_interval_hours = 24;
   int stop_grace_seconds = 20;
+  // Access-request webhook (gateway/notifier.h): --notify-url, --notify-secret-file.
+  std::string notify_url;
+  std::string notify_secret_file;
   bool help = false;
   // Every option as given or defaulted, rendered as text: what a reload compares.
   std::map<std::string, std::string> values;

@@ -64,6 +64,7 @@ bool Housekeeping::record(const std::string& kind, nlohmann::json details) {
 }
 
 void Housekeeping::close_sessions_of(int pid, int wait_status) {
+  if (pid == notifier_pid_) notifier_pid_ = 0;
   // A process that exits normally has closed its own rows, or waited long for a database that
   // would not take its closing writes and left them in its spool: the sweep of tick() replays that
   // (not done here, so that no ordinary exit costs the accept loop a database connection).
@@ -80,8 +81,35 @@ void Housekeeping::close_stale_sessions() {
   recover_sessions([](int) { return true; }, "session process gone when bastiond started");
 }
 
+void Housekeeping::start_notifier() {
+  pid_t pid = fork();
+  if (pid < 0) {
+    spdlog::error("notifier: cannot fork: {}", std::strerror(errno));
+    return;
+  }
+  if (pid > 0) {
+    notifier_pid_ = pid;
+    return;
+  }
+  int rc = 0;
+  try {
+    auto db = db::Database::open(settings_.db_path, false);
+    if (!db) throw db::DbError(db.error().message);
+    auto events = audit::open_event_log(*db, settings_.sinks);
+    notify_pending(*db, *events, notify, clock_);
+  } catch (const db::DbError& e) {
+    spdlog::error("notifier: {}", e.what());
+    rc = 1;
+  }
+  _exit(rc);
+}
+
 void Housekeeping::tick() {
   auto now = std::chrono::steady_clock::now();
+  if (!notify.url.empty() && notifier_pid_ == 0 && now >= next_notify_) {
+    next_notify_ = now + std::chrono::seconds(2);
+    start_notifier();
+  }
   if (now >= next_expiry_check_) {
     next_expiry_check_ = now + std::chrono::seconds(30);
     recover_sessions([](int) { return true; }, "session process gone (found by the recovery sweep)");

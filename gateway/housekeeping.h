@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "authz/clock.h"
+#include "gateway/notifier.h"
 #include "gateway/session_process.h"
 
 namespace bastion::gateway {
@@ -34,14 +35,20 @@ class Housekeeping {
   bool record(const std::string& kind, nlohmann::json details);
 
   std::chrono::seconds purge_interval{24 * 3600};
+  // notify: the access-request webhook; tick() runs the notifier in a child of its own every two
+  // seconds while none is running, so a slow receiver delays notifications, never the listener.
+  NotifySettings notify;
 
  private:
   // recover_sessions closes every live session whose process is gone and that satisfies `match`.
   void recover_sessions(const std::function<bool(int row_pid)>& match, const std::string& why);
+  void start_notifier();
   const DaemonSettings& settings_;
   const Clock& clock_;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_expiry_check_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next_notify_ = std::chrono::steady_clock::now();
+  int notifier_pid_ = 0;  // the running notifier child; 0 when none
 };
 
 }  // namespace bastion::gateway

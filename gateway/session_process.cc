@@ -462,8 +462,17 @@ bool SessionProcess::record_dropped_env(const ChannelBridge& b, const authz::Env
   return record("session.env_dropped", server, sid, {{"channel", b.number()}, {"dropped", dropped}}).ok();
 }
 
+// asks_operator_command: an exec with no target in the user name whose first word is one of the
+// few admin commands operators have (`ssh alice@bastion request add web1 …`, issue 17).
+static bool asks_operator_command(const ChannelRequest& req, bool has_target) {
+  if (has_target || req.kind != RequestKind::Exec) return false;
+  auto words = authz::split_command_line(req.command);
+  return words && !words->empty() && admin::is_operator_command(words->front());
+}
+
 void SessionProcess::start(ChannelBridge& b) {
-  if (who_.who.role != authz::Role::Operator) return start_admin(b);
+  if (who_.who.role != authz::Role::Operator || asks_operator_command(b.request(), who_.spec.target.has_value()))
+    return start_admin(b);
   auto r = route(b);
   if (!r) return refuse(b, r.error().message);
   if (r->kind == RequestKind::Shell && r->target.server.empty()) return list_grants(b);

@@ -1,5 +1,6 @@
 #include "gateway/admin/command_line.h"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <ostream>
@@ -92,6 +93,18 @@ Result<std::vector<std::string>> read_key_file(const std::string& path) {
   if (in.bad()) return Error{"cannot read key file " + path};
   if (keys.empty()) return Error{"key file " + path + " holds no public key"};
   return keys;
+}
+
+std::vector<std::string> comma_list(const std::string& text, std::string_view option) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = std::min(text.find(',', start), text.size());
+    if (comma == start) throw UsageError("--" + std::string(option) + " has an empty entry: give OP[,OP…]");
+    out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace bastion::gateway::admin

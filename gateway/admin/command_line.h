@@ -53,6 +53,9 @@ std::string option_error_text(const po::error& e);
 bool wants_json(const po::variables_map& vm);
 void print_json(CommandContext& ctx, const nlohmann::json& j);
 
+// comma_list splits "A,B,C" (the value of --OPTION); an empty entry is a UsageError.
+std::vector<std::string> comma_list(const std::string& text, std::string_view option);
+
 // refuse prints "<program>: <reason>" on ctx.err and returns kExitRefused.
 int refuse(CommandContext& ctx, std::string_view reason);
 

@@ -19,6 +19,10 @@ enum class Access {
   Change,   // officers only; runs in one transaction together with its audit event(s)
   Inspect,  // officers only; reads policy
   Review,   // officers, and client reviewers limited to their own client's servers; reads
+  // Access requests: every role, operators included (the only commands they have); the handler
+  // applies authz/access_request.h's rules of who may see and decide what. Runs in one
+  // transaction with its audit events, like Change, but reading ones record none.
+  Request,
 };
 
 struct CommandEntry {
@@ -73,10 +77,19 @@ const CommandEntry kCommands[] = {
     {{"purge"}, "[--recordings-dir DIR]", purge_now, Access::Inspect},
     {{"export"}, "--client C --out FILE.tar.gz", export_command, Access::Inspect},
     {{"settings", "show"}, "", settings_show, Access::Inspect},
-    {{"settings", "set"}, "max-grant-duration D", settings_set, Access::Change},
+    {{"settings", "set"}, "max-grant-duration D | pending-ttl D", settings_set, Access::Change},
     {{"egress-key"}, "", egress_key, Access::Inspect},
     {{"bans", "list"}, "[--all]", bans_list, Access::Inspect},
     {{"bans", "lift"}, "SOURCE|ACCOUNT", bans_lift, Access::Change},
+    {{"request", "add"}, "SERVER --login L --ops OP[,OP…] --for D [--from T] --reason TEXT [--operator O]",
+     request_add, Access::Request},
+    {{"request", "list"}, "[--pending | --all]", request_list, Access::Request},
+    {{"request", "show"}, "ID", request_show, Access::Request},
+    {{"request", "cancel"}, "ID [--reason TEXT]", request_cancel, Access::Request},
+    {{"request", "approve"}, "ID [--reason TEXT]", request_approve, Access::Request},
+    {{"request", "deny"}, "ID --reason TEXT", request_deny, Access::Request},
+    {{"server", "set-approvals"}, "NAME officer|client|client,officer|default", server_set_approvals, Access::Change},
+    {{"client", "set-approvals"}, "NAME officer|client|client,officer|default", client_set_approvals, Access::Change},
 };
 
 std::string joined(const std::vector<std::string_view>& words) {
@@ -127,12 +140,19 @@ bool is_admin_command(std::string_view first_word) {
   return false;
 }
 
+bool is_operator_command(std::string_view first_word) {
+  for (const auto& c : kCommands)
+    if (c.access == Access::Request && c.words[0] == first_word) return true;
+  return false;
+}
+
 namespace {
 
-std::string review_commands() {
+// commands_of: the names of the commands with one of these access flags, for refusals.
+std::string commands_of(std::initializer_list<Access> access) {
   std::string out;
   for (const auto& c : kCommands) {
-    if (c.access == Access::Review) out += (out.empty() ? "" : ", ") + joined(c.words);
+    if (std::find(access.begin(), access.end(), c.access) != access.end()) out += (out.empty() ? "" : ", ") + joined(c.words);
   }
   return out;
 }
@@ -144,13 +164,16 @@ Status check_access(const CommandEntry& command, const CommandContext& ctx) {
     case authz::Role::Officer:
       return ok_status();
     case authz::Role::Operator:
-      return Error{"'" + name + "' is an officer command; you are an operator"};
+      if (command.access == Access::Request) return ok_status();
+      return Error{"'" + name + "' is an officer command; you are an operator (yours: " +
+                   commands_of({Access::Request}) + ")"};
     case authz::Role::Client:
       if (ctx.actor_client.empty()) {
         return Error{"client account " + ctx.actor + " names no client; ask an officer to check the account"};
       }
-      if (command.access == Access::Review) return ok_status();
-      return Error{"'" + name + "' is an officer command; you are a client reviewer (yours: " + review_commands() + ")"};
+      if (command.access == Access::Review || command.access == Access::Request) return ok_status();
+      return Error{"'" + name + "' is an officer command; you are a client reviewer (yours: " +
+                   commands_of({Access::Review, Access::Request}) + ")"};
   }
   return Error{"unknown role"};
 }
@@ -178,7 +201,7 @@ bool asks_help(const Args& args) {
 // run_change runs a changing command inside one Store::begin_change(): its writes and its audit
 // events commit together, after the handler succeeded; its output is held back until then, so
 // nothing claims a change that was rolled back. A change that recorded no event is a bug and is
-// refused rather than committed unrecorded.
+// refused rather than committed unrecorded (request commands that only read record none).
 int run_change(const CommandEntry& command, const Args& rest, CommandContext& ctx) {
   std::ostringstream held;
   CountingEventLog counting(ctx.events);
@@ -188,7 +211,7 @@ int run_change(const CommandEntry& command, const Args& rest, CommandContext& ct
   auto change = ctx.store.begin_change();
   const int rc = command.run(rest, inner);
   if (rc != kExitOk) return rc;
-  if (counting.recorded() == 0 && !asks_help(rest)) {
+  if (command.access == Access::Change && counting.recorded() == 0 && !asks_help(rest)) {
     return refuse(ctx, "internal error: '" + joined(command.words) + "' recorded no audit event; nothing was changed");
   }
   change->commit();
@@ -205,7 +228,7 @@ int run_command(const Args& args, CommandContext& ctx) {
   if (auto allowed = check_access(*command, ctx); !allowed) return refuse(ctx, allowed.error().message);
   const Args rest(args.begin() + static_cast<std::ptrdiff_t>(command->words.size()), args.end());
   try {
-    if (command->access == Access::Change) return run_change(*command, rest, ctx);
+    if (command->access == Access::Change || command->access == Access::Request) return run_change(*command, rest, ctx);
     return command->run(rest, ctx);
   } catch (const UsageError& e) {
     return usage_error(ctx, e.what(), name);

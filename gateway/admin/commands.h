@@ -57,6 +57,10 @@ int run_command(const std::vector<std::string>& args, CommandContext& ctx);
 // SSH front can answer an operator who typed one with the role rule instead of a target error.
 bool is_admin_command(std::string_view first_word);
 
+// is_operator_command: the first word names a command operators may run ("request"); the SSH front
+// runs these for an operator who gave no target instead of reading them as one.
+bool is_operator_command(std::string_view first_word);
+
 // print_command_list writes the synopsis of every command, one per line (for --help).
 void print_command_list(std::ostream& out, std::string_view program);
 

@@ -7,24 +7,13 @@
 #include "gateway/admin/admin_event.h"
 #include "gateway/admin/handlers.h"
 #include "gateway/admin/model_json.h"
+#include "gateway/admin/request_view.h"
 #include "gateway/admin/table.h"
 #include "gateway/admin/time_text.h"
 #include "gateway/target.h"
 
 namespace bastion::gateway::admin {
 namespace {
-
-std::vector<std::string> split_ops(const std::string& text) {
-  std::vector<std::string> ops;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const auto comma = std::min(text.find(',', start), text.size());
-    if (comma == start) throw UsageError("--ops has an empty entry: give OP[,OP…]");
-    ops.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return ops;
-}
 
 std::int64_t grant_id(const po::variables_map& vm) {
   const auto& text = vm["ID"].as<std::string>();
@@ -76,6 +65,7 @@ void print_grant(CommandContext& ctx, const authz::Grant& g) {
           << (g.revoked_at ? " at " + authz::format_utc(*g.revoked_at) : "") << "\n"
           << "  reason:     " << g.reason << "\n"
           << "  granted by: " << g.granted_by << " at " << authz::format_utc(g.created_at) << "\n";
+  print_grant_request(ctx, g.id);
 }
 
 }  // namespace
@@ -99,7 +89,7 @@ int grant_add(const Args& args, CommandContext& ctx) {
   g.operator_name = (*vm)["operator"].as<std::string>();
   g.server_name = (*vm)["server"].as<std::string>();
   g.login = (*vm)["login"].as<std::string>();
-  g.ops = split_ops((*vm)["ops"].as<std::string>());
+  g.ops = comma_list((*vm)["ops"].as<std::string>(), "ops");
   std::tie(g.not_before, g.not_after) = window(*vm, ctx.clock.now());
   g.reason = (*vm)["reason"].as<std::string>();
   g.granted_by = ctx.actor;
@@ -174,7 +164,9 @@ int grant_show(const Args& args, CommandContext& ctx) {
   const auto g = ctx.store.find_grant(id);
   if (!g) return refuse(ctx, "no grant with id " + std::to_string(id));
   if (wants_json(*vm)) {
-    print_json(ctx, grant_json(*g, ctx.clock.now()));
+    auto j = grant_json(*g, ctx.clock.now());
+    j["request"] = grant_request_json(ctx, g->id);  // null for a grant an officer gave directly
+    print_json(ctx, j);
   } else {
     print_grant(ctx, *g);
   }

@@ -53,4 +53,14 @@ int export_command(const Args& args, CommandContext& ctx);
 int bans_list(const Args& args, CommandContext& ctx);
 int bans_lift(const Args& args, CommandContext& ctx);
 
+// Access on request (request_commands.cc, request_policy_commands.cc).
+int request_add(const Args& args, CommandContext& ctx);
+int request_list(const Args& args, CommandContext& ctx);
+int request_show(const Args& args, CommandContext& ctx);
+int request_cancel(const Args& args, CommandContext& ctx);
+int request_approve(const Args& args, CommandContext& ctx);
+int request_deny(const Args& args, CommandContext& ctx);
+int server_set_approvals(const Args& args, CommandContext& ctx);
+int client_set_approvals(const Args& args, CommandContext& ctx);
+
 }  // namespace bastion::gateway::admin

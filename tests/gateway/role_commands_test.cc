@@ -17,7 +17,7 @@ TEST_F(RoleCommandsTest, OperatorsRunNoAdminCommand) {
             "1h", "--reason", "r"}}) {
     EXPECT_EQ(run(cmd, "alice", authz::Role::Operator), kExitRefused);
     EXPECT_THAT(err_.str(), StartsWith("bastionctl: '" + cmd[0]));
-    EXPECT_THAT(err_.str(), HasSubstr("is an officer command; you are an operator\n"));
+    EXPECT_THAT(err_.str(), HasSubstr("is an officer command; you are an operator (yours: request add, request list, "));
     EXPECT_TRUE(out_.str().empty());
   }
   EXPECT_FALSE(store_->find_operator("alice")->disabled);
