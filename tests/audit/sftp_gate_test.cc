@@ -80,7 +80,9 @@ class Gated : public ::testing::Test {
           return ok_status();
         },
         limits);
-    if (!handshaken_) ASSERT_EQ(exchange(init_packet()).at(4), 2);  // VERSION
+    if (!handshaken_) {
+      ASSERT_EQ(exchange(init_packet()).at(4), 2);  // VERSION
+    }
     handshaken_ = true;
   }
 

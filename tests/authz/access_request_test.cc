@@ -28,7 +28,7 @@ Operator carol() { return person(5, "carol", Role::Client, "acme"); }
 Operator dave() { return person(6, "dave", Role::Client, "globex"); }
 
 Server web1(ServerKind kind = ServerKind::Dedicated) {
-  return Server{kWeb1, "web1", "10.0.0.5", 22, "acme", kind, "ssh-ed25519 AAAA"};
+  return Server{kWeb1, "web1", "10.0.0.5", 22, "acme", kind, "ssh-ed25519 AAAA", {}};
 }
 
 CatalogueEntry entry(std::int64_t id, std::string name, OpType type, std::string pattern = "") {

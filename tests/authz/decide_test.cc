@@ -22,7 +22,7 @@ constexpr std::int64_t kWeb1 = 10;
 Operator alice() { return Operator{1, "alice", Role::Operator, "", false, "SECRET"}; }
 
 Server web1(ServerKind kind = ServerKind::Dedicated) {
-  return Server{kWeb1, "web1", "10.0.0.5", 22, "acme", kind, "ssh-ed25519 AAAA"};
+  return Server{kWeb1, "web1", "10.0.0.5", 22, "acme", kind, "ssh-ed25519 AAAA", {}};
 }
 
 CatalogueEntry entry(std::int64_t id, std::string name, OpType type, std::string pattern = "",

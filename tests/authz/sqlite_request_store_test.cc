@@ -32,7 +32,7 @@ class RequestStoreTest : public ::testing::Test {
     ASSERT_TRUE(store_->add_operator({"alice", Role::Operator, "", "JBSWY3DPEHPK3PXP"}).ok());
     ASSERT_TRUE(store_->add_operator({"olivia", Role::Officer, "", "JBSWY3DPEHPK3PXP"}).ok());
     ASSERT_TRUE(store_->add_operator({"carol", Role::Client, "acme", "JBSWY3DPEHPK3PXP"}).ok());
-    auto web1 = store_->add_server({0, "web1", "127.0.0.1", 22, "acme", ServerKind::Dedicated, "ssh-ed25519 AAAA"});
+    auto web1 = store_->add_server({0, "web1", "127.0.0.1", 22, "acme", ServerKind::Dedicated, "ssh-ed25519 AAAA", {}});
     ASSERT_TRUE(web1.ok()) << web1.error().message;
     web1_ = web1->id;
     CatalogueEntry shell;

@@ -311,15 +311,15 @@ TEST_F(SqliteStoreTest, CatalogueRules) {
 }
 
 TEST_F(SqliteStoreTest, TransferEntriesKeepTheirDirectionAndPath) {
-  CatalogueEntry up{0, 0, "www-up", OpType::Scp, ""};
+  CatalogueEntry up{0, 0, "www-up", OpType::Scp, "", TransferLimit::Both, ""};
   up.direction = TransferLimit::Upload;
   up.path = "/srv/www/**";
   ASSERT_TRUE(store_->add_catalogue_entry("web1", up).ok());
-  CatalogueEntry logs{0, 0, "logs", OpType::Sftp, ""};
+  CatalogueEntry logs{0, 0, "logs", OpType::Sftp, "", TransferLimit::Both, ""};
   logs.direction = TransferLimit::Download;
   logs.path = "/var/log/*.log";
   ASSERT_TRUE(store_->add_catalogue_entry("web1", logs).ok());
-  CatalogueEntry mirror{0, 0, "mirror", OpType::Rsync, ""};
+  CatalogueEntry mirror{0, 0, "mirror", OpType::Rsync, "", TransferLimit::Both, ""};
   mirror.direction = TransferLimit::Download;
   ASSERT_TRUE(store_->add_catalogue_entry("web1", mirror).ok());
   std::map<std::string, CatalogueEntry> by_name;
@@ -335,7 +335,7 @@ TEST_F(SqliteStoreTest, TransferEntriesKeepTheirDirectionAndPath) {
 
 TEST_F(SqliteStoreTest, TransferLimitsAreRefusedWhereTheyMeanNothingOrCouldEscape) {
   auto refusal_of = [&](OpType type, TransferLimit d, std::string path) {
-    CatalogueEntry e{0, 0, "t", type, type == OpType::Exec ? "ls" : ""};
+    CatalogueEntry e{0, 0, "t", type, type == OpType::Exec ? "ls" : "", TransferLimit::Both, ""};
     e.direction = d;
     e.path = std::move(path);
     auto r = store_->add_catalogue_entry("web1", e);
@@ -353,7 +353,7 @@ TEST_F(SqliteStoreTest, TransferLimitsAreRefusedWhereTheyMeanNothingOrCouldEscap
   EXPECT_NE(refusal_of(OpType::Rsync, TransferLimit::Both, "/srv/..").find("has a '..' segment"), std::string::npos);
   EXPECT_EQ(refusal_of(OpType::Rsync, TransferLimit::Both, "/srv/\x1b[2J"), "the path pattern contains control characters");
   EXPECT_EQ(refusal_of(OpType::Scp, TransferLimit::Upload, "--pattern-not-allowed").substr(0, 12), "path pattern");
-  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "x", OpType::Scp, "upload"}).ok());  // no --pattern
+  EXPECT_FALSE(store_->add_catalogue_entry("web1", {0, 0, "x", OpType::Scp, "upload", TransferLimit::Both, ""}).ok());  // no --pattern
 }
 
 // ------------------------------------------------------------------ grants
