@@ -101,6 +101,9 @@ Outcome run(const std::vector<Step>& steps, const SftpLimits& limits, bool in_pi
       const std::string_view part = s.bytes.substr(i, piece);
       const Status st = s.to_client ? gate.from_server(part, o.to_operator) : gate.from_operator(part, o.forwarded);
       if (!st) {
+        // The call that refused the stream may have passed whole requests before the bad one: they
+        // came from this part too.
+        if (!s.to_client) o.operator_packets.append(part);
         o.failed = true;
         std::string ignored;
         check(!gate.from_operator("", ignored).ok() && !gate.from_server("", ignored).ok());  // 4
