@@ -98,7 +98,9 @@ TEST(UnallowableEnvName, AcceptsOrdinaryNames) {
 TEST(TerminalName, KeepsOrdinaryNamesAndRefusesOthers) {
   for (const char* t : {"xterm", "xterm-256color", "screen.xterm-256color", "rxvt-unicode+x", "vt100"})
     EXPECT_EQ(terminal_name(t), std::string(t));
-  for (const char* t : {"", "../../tmp/evil", "/tmp/x", "xterm;id", "xterm\x1b", "a b", std::string(65, 'x').c_str()})
+  const std::string too_long(65, 'x');
+  for (const std::string& t : {std::string(), std::string("../../tmp/evil"), std::string("/tmp/x"), std::string("xterm;id"),
+                               std::string("xterm\x1b"), std::string("a b"), too_long})
     EXPECT_FALSE(terminal_name(t)) << t;
 }
 
