@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "audit/access_json.h"
 #include "audit/client_terms.h"
 #include "audit/event_chain.h"
 #include "audit/fd_io.h"
@@ -16,6 +17,8 @@
 #include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
 #include "audit/tar_gz.h"
+#include "authz/sqlite_request_store.h"
+#include "authz/sqlite_store.h"
 
 namespace bastion::audit {
 namespace {
@@ -45,7 +48,9 @@ class Exporter {
 
   Status run() {
     if (auto st = sessions(); !st) return st;
-    return events();
+    if (auto st = events(); !st) return st;
+    if (auto st = grants(); !st) return st;
+    return requests();
   }
   const ExportReport& report() const { return report_; }
 
@@ -78,6 +83,25 @@ class Exporter {
     for (const auto& e : list_events(*db_, filter)) all.push_back(event_json(e));
     report_.events = static_cast<std::int64_t>(all.size());
     return tar_.add_bytes("events.json", all.dump(2) + "\n", now_);
+  }
+
+  Status grants() {
+    Json all = Json::array();
+    for (const auto& g : authz::SqliteStore(db_).grants_of_client(client_)) {
+      all.push_back(grant_json(g, now_));
+      report_.emergency_grants += g.emergency ? 1 : 0;
+    }
+    report_.grants = static_cast<std::int64_t>(all.size());
+    return tar_.add_bytes("grants.json", all.dump(2) + "\n", now_);
+  }
+
+  Status requests() {
+    Json all = Json::array();
+    for (const auto& r : authz::SqliteRequestStore(db_).list()) {
+      if (r.client == client_) all.push_back(request_record_json(r));
+    }
+    report_.requests = static_cast<std::int64_t>(all.size());
+    return tar_.add_bytes("requests.json", all.dump(2) + "\n", now_);
   }
 
   const db::DatabasePtr& db_;

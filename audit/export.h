@@ -6,6 +6,9 @@
 //                                  recordings (id, channel, kind, sha256, bytes, file name)
 //   events.json                    array of the events about its servers and sessions, oldest first,
 //                                  with their chain hashes (audit/event_chain.h)
+//   grants.json                    array of the grants on its servers, oldest first (audit/access_json.h);
+//                                  "emergency": true marks one given without its approval (break-glass)
+//   requests.json                  array of the access requests to its servers, with their approvals
 //   recordings/<session>/<file>    each recording file as recorded
 //
 // Nothing of any other client is read into the archive.
@@ -23,6 +26,9 @@ struct ExportReport {
   std::int64_t sessions = 0;
   std::int64_t events = 0;
   std::int64_t recordings = 0;
+  std::int64_t grants = 0;
+  std::int64_t emergency_grants = 0;
+  std::int64_t requests = 0;
 };
 
 // export_client writes the archive to out_path (which must not exist). Refuses an unknown client;

@@ -36,6 +36,15 @@ std::string client_sessions() {
          "(client = ?1 OR server IN (SELECT name FROM servers WHERE client = ?1)))";
 }
 
+// The access requests of client ?1 that ended before ?2 (audit/retention.h): decided, and ended
+// by their decision or by the end of their grant. A pending request (even one past its deadline
+// that no command has settled yet) or an approved one whose grant runs on past ?2 stays.
+constexpr std::string_view kEndedRequests =
+    "SELECT r.id FROM access_requests r JOIN servers s ON s.id = r.server_id LEFT JOIN grants g ON g.id = r.grant_id "
+    "WHERE s.client = ?1 AND r.status <> 'pending' AND "
+    "(CASE r.status WHEN 'approved' THEN min(coalesce(g.revoked_at, g.not_after), g.not_after) "
+    "ELSE r.decided_at END) < ?2 ORDER BY r.id";
+
 std::int64_t cutoff(Seconds now, int days) {
   return static_cast<std::int64_t>(to_unix(now - std::chrono::days(days)));
 }
@@ -54,6 +63,7 @@ class Doomed {
   std::int64_t recordings_before(const std::string& client, std::int64_t before, bool note, int days);
   std::int64_t events_before(const std::string& client, std::int64_t before);
   std::int64_t all_sessions(const std::string& client);
+  std::int64_t requests_before(const std::string& client, std::int64_t before);
   Json purged_runs() const;
 
   db::Database& db_;
@@ -61,6 +71,7 @@ class Doomed {
   std::map<std::int64_t, PurgedRecording> recordings_;
   std::map<std::int64_t, std::string> events_;  // id → hash
   std::set<std::int64_t> sessions_;
+  std::set<std::int64_t> requests_;
   std::set<std::int64_t> session_events_;  // sessions whose start or end event is deleted
   std::map<std::int64_t, std::string> notes_;  // session id → note about its purged recordings
 };
@@ -101,6 +112,14 @@ std::int64_t Doomed::all_sessions(const std::string& client) {
   return n;
 }
 
+std::int64_t Doomed::requests_before(const std::string& client, std::int64_t before) {
+  auto q = db_.prepare(kEndedRequests);
+  q.bind(1, client).bind(2, before);
+  std::int64_t n = 0;
+  while (q.step()) n += requests_.insert(q.col_int(0)).second ? 1 : 0;
+  return n;
+}
+
 ClientPurge Doomed::apply(const ClientTerms& t) {
   ClientPurge p{t.name};
   const auto destroy_at = t.destruction_at();
@@ -109,13 +128,19 @@ ClientPurge Doomed::apply(const ClientTerms& t) {
     p.recordings = recordings_before(t.name, kForever, false, 0);
     p.events = events_before(t.name, kForever);
     p.sessions = all_sessions(t.name);
+    // "Ended before now": a live grant's request stays with the grant, whatever the contract says.
+    p.requests = requests_before(t.name, static_cast<std::int64_t>(to_unix(now_)));
     return p;
   }
   if (t.recording_retention_days) {
     p.recordings = recordings_before(t.name, cutoff(now_, *t.recording_retention_days), true,
                                      *t.recording_retention_days);
   }
-  if (t.event_retention_days) p.events = events_before(t.name, cutoff(now_, *t.event_retention_days));
+  if (t.event_retention_days) {
+    const auto before = cutoff(now_, *t.event_retention_days);
+    p.events = events_before(t.name, before);
+    p.requests = requests_before(t.name, before);
+  }
   return p;
 }
 
@@ -134,7 +159,7 @@ Json Doomed::details(const std::vector<ClientPurge>& clients) const {
   Json by_client = Json::object();
   for (const auto& c : clients) {
     by_client[c.client] = {{"recordings", c.recordings}, {"events", c.events}, {"sessions", c.sessions},
-                           {"contract_ended", c.contract_ended}};
+                           {"requests", c.requests}, {"contract_ended", c.contract_ended}};
   }
   Json recordings = Json::array();
   for (const auto& [id, r] : recordings_) {
@@ -143,6 +168,7 @@ Json Doomed::details(const std::vector<ClientPurge>& clients) const {
   return {{"clients", by_client},
           {"recordings", recordings},
           {"sessions", Json(sessions_)},
+          {"requests", Json(requests_)},
           {"session_events", Json(session_events_)},
           {"events", static_cast<std::int64_t>(events_.size())},
           {"purged_events", purged_runs()}};
@@ -164,12 +190,17 @@ void Doomed::delete_rows() {
         .step();
   }
   for (std::int64_t id : sessions_) delete_by_id(db_, "sessions", id);
+  for (std::int64_t id : requests_) {
+    db_.prepare("DELETE FROM request_approvals WHERE request_id = ?").bind(1, id).step();
+    delete_by_id(db_, "access_requests", id);
+  }
 }
 
 PurgeReport Doomed::report() const {
   PurgeReport r;
   for (const auto& [id, rec] : recordings_) r.recordings.push_back(rec);
   r.sessions.assign(sessions_.begin(), sessions_.end());
+  r.requests.assign(requests_.begin(), requests_.end());
   r.events = static_cast<std::int64_t>(events_.size());
   return r;
 }
@@ -212,7 +243,7 @@ PurgeReport purge(db::Database& db, const Clock& clock, const std::string& recor
   std::vector<ClientPurge> clients;
   for (const auto& terms : list_client_terms(db)) {
     ClientPurge p = doomed.apply(terms);
-    if (p.recordings + p.events + p.sessions > 0) clients.push_back(p);
+    if (p.recordings + p.events + p.sessions + p.requests > 0) clients.push_back(p);
   }
   const Event what{now, "retention.purge", actor, "", "", std::nullopt, doomed.details(clients)};
   const StoredEvent purge_event = chain_append(db, what);

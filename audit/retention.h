@@ -4,12 +4,17 @@
 //   recordings older than recording_retention_days (by their end) — file and row deleted; the
 //     session row stays, its `reason` gains a note "recordings purged <when> (<N>-day retention)";
 //   events about the client's servers or sessions older than event_retention_days — deleted;
+//   access requests to the client's servers (authz/access_request.h), with their approvals, once
+//     decided and ended before the event retention (the events that tell their story go at the
+//     same time): denied, cancelled and lapsed ones by their decision, approved ones by the end of
+//     their grant (its not_after, or its revocation if earlier). A pending request, or one whose
+//     grant is still live or yet to start, is never purged;
 //   once contract_end + grace_days has passed — every session, recording and event of the client
-//     is destroyed.
+//     is destroyed, and every request of theirs that has ended (same rule, with no age).
 //
 // Each run appends ONE `retention.purge` event (actor: who ran it) stating what it destroyed:
-//   {"clients": {NAME: {"recordings": n, "events": n, "sessions": n, "contract_ended": bool}},
-//    "recordings": [{"id", "session_id", "path"}], "sessions": [ids], "events": n,
+//   {"clients": {NAME: {"recordings": n, "events": n, "sessions": n, "requests": n, "contract_ended": bool}},
+//    "recordings": [{"id", "session_id", "path"}], "sessions": [ids], "events": n, "requests": [ids],
 //    "session_events": [ids of sessions whose session.start/end/recovered events were deleted],
 //    "purged_events": [{"from": A, "to": B, "last_hash": H}, …]}
 // purged_events are the maximal runs of consecutive deleted event ids with the hash of each run's
@@ -33,6 +38,7 @@ struct ClientPurge {
   std::int64_t recordings = 0;
   std::int64_t events = 0;
   std::int64_t sessions = 0;
+  std::int64_t requests = 0;  // access requests, with their approvals
   bool contract_ended = false;
 };
 
@@ -47,6 +53,7 @@ struct PurgeReport {
   std::vector<ClientPurge> clients;  // only clients something was destroyed of
   std::vector<PurgedRecording> recordings;
   std::vector<std::int64_t> sessions;
+  std::vector<std::int64_t> requests;
   std::int64_t events = 0;
   // problems: files that could not be deleted after their rows were (each names the file and why).
   std::vector<std::string> problems;

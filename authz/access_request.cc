@@ -26,6 +26,8 @@ std::string span_text(std::chrono::seconds d) {
   return std::to_string(s) + "s";
 }
 
+bool is_blank(std::string_view text) { return text.find_first_not_of(" \t") == std::string_view::npos; }
+
 std::string request_name(const AccessRequest& r) { return "request " + std::to_string(r.id); }
 
 // not_pending names why a request can no longer be decided, or "" if it can.
@@ -125,7 +127,7 @@ Status check_request(const RequestDraft& d) {
   if (d.server.kind == ServerKind::Shared) {
     return Error{"server " + d.server.name + " is shared; access to shared servers is never granted"};
   }
-  if (d.reason.find_first_not_of(" \t") == std::string_view::npos) {
+  if (is_blank(d.reason)) {
     return Error{"a reason is required (--reason \"ticket 4411\"); the approvers read it"};
   }
   if (d.ops.empty()) return Error{"name at least one operation (--ops OP[,OP…])"};
@@ -202,7 +204,7 @@ Result<Approver> check_approval(const AccessRequest& r, const Operator& approver
 
 Status check_denial(const AccessRequest& r, const Operator& actor, std::string_view reason, Seconds now) {
   if (auto slot = may_decide(r, actor, now); !slot) return slot.error();
-  if (reason.find_first_not_of(" \t") == std::string_view::npos) {
+  if (is_blank(reason)) {
     return Error{"a reason is required to deny (--reason TEXT); the requester reads it"};
   }
   return ok_status();
@@ -238,6 +240,18 @@ Result<std::pair<Seconds, Seconds>> grant_window(const AccessRequest& r, Seconds
   }
   const Seconds start = r.from && *r.from > approved_at ? *r.from : approved_at;
   return std::pair{start, start + r.duration};
+}
+
+Status check_direct_grant(const ApprovalPolicy& policy, std::string_view server, bool emergency,
+                          std::string_view reason) {
+  if (emergency && is_blank(reason)) {
+    return Error{"an emergency grant needs a reason (--reason TEXT): the client reviews it"};
+  }
+  if (!policy.client || emergency) return ok_status();
+  return Error{"server " + std::string(server) + " needs its client's approval (policy " + to_string(policy) +
+               "): the operator asks with `request add " + std::string(server) +
+               " …`, or, if it cannot wait, grant with --emergency --reason TEXT (break-glass, flagged for the "
+               "client's review)"};
 }
 
 }  // namespace bastion::authz

@@ -136,4 +136,12 @@ bool awaits(const AccessRequest& r, const Operator& viewer, Seconds now);
 Result<std::pair<Seconds, Seconds>> grant_window(const AccessRequest& r, Seconds approved_at,
                                                  std::chrono::seconds max_duration);
 
+// check_direct_grant: an officer's `grant add`, which no request preceded, on a server whose
+// approval policy is `policy`. Where the policy needs only an officer's approval, the officer's
+// grant is that approval: allowed, and flagged only if they ask (--emergency). Where it needs the
+// client's approval, a direct grant would bypass it: refused, naming `request add`, unless it is a
+// break-glass grant (--emergency) with a reason, which is allowed and flagged for the client's review.
+Status check_direct_grant(const ApprovalPolicy& policy, std::string_view server, bool emergency,
+                          std::string_view reason);
+
 }  // namespace bastion::authz

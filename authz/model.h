@@ -81,6 +81,9 @@ struct Grant {
   std::string granted_by;
   std::optional<Seconds> revoked_at;
   Seconds created_at{};
+  // emergency: given with `grant add --emergency` (break-glass), bypassing the approvals the
+  // server's policy names; flagged for the client's review.
+  bool emergency = false;
 };
 
 }  // namespace bastion::authz

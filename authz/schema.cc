@@ -261,7 +261,15 @@ constexpr std::string_view kV10[] = {
     "ALTER TABLE clients ADD COLUMN approvals TEXT CHECK (approvals IN ('officer', 'client', 'client,officer'))",
 };
 
-constexpr std::array<Migration, 10> kMigrations{{
+// Migration 11: break-glass (issue 17, point 6). A grant an officer gave without a request, with
+// `grant add --emergency`, bypassed the approvals its server's policy names; the flag stays on the
+// row so the client's reviewer sees it in `grant list` and in the client's export. Grants before
+// this version were ordinary ones.
+constexpr std::string_view kV11[] = {
+    "ALTER TABLE grants ADD COLUMN emergency INTEGER NOT NULL DEFAULT 0 CHECK (emergency IN (0, 1))",
+};
+
+constexpr std::array<Migration, 11> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -272,6 +280,7 @@ constexpr std::array<Migration, 10> kMigrations{{
     {8, "per-server environment allow-list", kV8},
     {9, "session process start time beside its pid", kV9},
     {10, "access requests, approvals and approval policies", kV10},
+    {11, "emergency (break-glass) grants", kV11},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

@@ -105,6 +105,7 @@ Grant read_grant(const db::Statement& s) {
   g.granted_by = s.col_text(10);
   if (!s.col_null(11)) g.revoked_at = from_unix(s.col_int(11));
   g.created_at = from_unix(s.col_int(12));
+  g.emergency = s.col_int(13) != 0;
   return g;
 }
 

@@ -28,7 +28,7 @@ constexpr std::string_view kKeyColumns =
     "SELECT id, operator_id, type, base64, comment, fingerprint FROM operator_keys";
 constexpr std::string_view kGrantColumns =
     "SELECT g.id, g.operator_id, o.name, g.server_id, s.name, g.login, g.ops, g.not_before, g.not_after,"
-    " g.reason, g.granted_by, g.revoked_at, g.created_at"
+    " g.reason, g.granted_by, g.revoked_at, g.created_at, g.emergency"
     " FROM grants g JOIN operators o ON o.id = g.operator_id JOIN servers s ON s.id = g.server_id";
 
 // Each read_* reads the columns of its k*Columns, in that order. An unknown enum value throws

@@ -462,7 +462,7 @@ Result<Grant> SqliteStore::add_grant(const NewGrant& g) {
   if (auto st = check_grant(grant, who ? &*who : nullptr, server ? &*server : nullptr); !st) return st.error();
   db_->prepare(
          "INSERT INTO grants(operator_id, server_id, login, ops, not_before, not_after, reason, granted_by,"
-         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         " created_at, emergency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(1, who->id)
       .bind(2, server->id)
       .bind(3, grant.login)
@@ -472,6 +472,7 @@ Result<Grant> SqliteStore::add_grant(const NewGrant& g) {
       .bind(7, grant.reason)
       .bind(8, grant.granted_by)
       .bind(9, to_unix(clock_.now()))
+      .bind(10, std::int64_t{grant.emergency ? 1 : 0})
       .step();
   auto added = find_grant(db_->last_insert_id());
   tx.commit();
@@ -509,6 +510,12 @@ std::vector<Grant> SqliteStore::grants_for(std::int64_t operator_id, std::int64_
 std::vector<Grant> SqliteStore::grants_of(std::int64_t operator_id) {
   auto s = db_->prepare(std::string(kGrantColumns) + " WHERE g.operator_id = ? ORDER BY g.id");
   s.bind(1, operator_id);
+  return read_all<Grant>(s, read_grant);
+}
+
+std::vector<Grant> SqliteStore::grants_of_client(std::string_view client) {
+  auto s = db_->prepare(std::string(kGrantColumns) + " WHERE s.client = ? ORDER BY g.id");
+  s.bind(1, client);
   return read_all<Grant>(s, read_grant);
 }
 

@@ -50,6 +50,7 @@ class SqliteStore final : public Store {
   std::vector<Grant> list_grants() override;
   std::vector<Grant> grants_for(std::int64_t operator_id, std::int64_t server_id, std::string_view login) override;
   std::vector<Grant> grants_of(std::int64_t operator_id) override;
+  std::vector<Grant> grants_of_client(std::string_view client) override;
   std::vector<Grant> who_has_access(std::int64_t server_id, Seconds now) override;
 
   std::chrono::seconds max_grant_duration() override;

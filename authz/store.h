@@ -28,6 +28,7 @@ struct NewGrant {
   Seconds not_after{};
   std::string reason;
   std::string granted_by;
+  bool emergency = false;  // break-glass: see Grant::emergency
 };
 
 // Change is one unit of work: every write made through the store, and through anything sharing
@@ -97,6 +98,8 @@ class Store {
   // login; decide() picks.
   virtual std::vector<Grant> grants_for(std::int64_t operator_id, std::int64_t server_id, std::string_view login) = 0;
   virtual std::vector<Grant> grants_of(std::int64_t operator_id) = 0;
+  // grants_of_client returns every grant on that client's servers, removed ones included, oldest first.
+  virtual std::vector<Grant> grants_of_client(std::string_view client) = 0;
   // who_has_access returns the grants on that server usable at `now` (started, not expired, not
   // revoked), ordered by operator then id.
   virtual std::vector<Grant> who_has_access(std::int64_t server_id, Seconds now) = 0;

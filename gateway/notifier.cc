@@ -15,6 +15,7 @@
 #include <fstream>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -27,6 +28,8 @@ namespace bastion::gateway {
 namespace {
 
 using Json = nlohmann::json;
+
+constexpr const char* kBreakGlass = "grant.emergency";
 
 bool host_char(unsigned char c) { return std::isalnum(c) != 0 || c == '.' || c == '-'; }
 
@@ -88,16 +91,38 @@ bool status_line_ok(std::string_view head) {
 // stands, and whom to tell (the requester; the approvals still missing).
 Json body_of(const audit::StoredEvent& s) {
   const auto& d = s.event.details;
-  Json request = d.contains("after") ? d.at("after") : Json(nullptr);
+  const bool break_glass = s.event.kind == kBreakGlass;
+  Json request = !break_glass && d.contains("after") ? d.at("after") : Json(nullptr);
   Json notify = Json::object();
   if (request.is_object()) {
     notify["requester"] = request.value("operator", "");
     notify["waiting_for"] = request.value("waiting_for", "");
     notify["client"] = request.value("client", "");
   }
-  return {{"event_id", s.id},   {"kind", s.event.kind},         {"at", iso8601_utc(s.event.at)},
-          {"actor", s.event.actor}, {"server", s.event.server}, {"request", request},
-          {"notify", notify},   {"event_hash", s.hash}};
+  Json body{{"event_id", s.id},   {"kind", s.event.kind},         {"at", iso8601_utc(s.event.at)},
+            {"actor", s.event.actor}, {"server", s.event.server}, {"request", request},
+            {"notify", notify},   {"event_hash", s.hash}};
+  if (break_glass) {
+    // No request: the client whose approval was bypassed is the one to tell.
+    body["notify"] = {{"requester", d.value("operator", "")}, {"waiting_for", ""}, {"client", d.value("client", "")}};
+    body["grant"] = d;
+  }
+  return body;
+}
+
+// notified_after: the events the webhook delivers, oldest first: every request.* transition, and
+// each break-glass grant (grant.emergency), which the client whose approval it bypassed must hear of.
+std::vector<audit::StoredEvent> notified_after(db::Database& db, std::int64_t cursor) {
+  std::vector<audit::StoredEvent> out;
+  for (const char* kind : {"request", kBreakGlass}) {
+    audit::EventFilter filter;
+    filter.kind = kind;
+    for (auto& e : audit::list_events(db, filter)) {
+      if (e.id > cursor) out.push_back(std::move(e));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
 }
 
 // deliver: one event, retried with doubling back-off.
@@ -195,8 +220,6 @@ Status post_signed(const HttpUrl& url, std::string_view body, std::string_view s
 int notify_pending(db::DatabasePtr db, audit::EventLog& events, const NotifySettings& settings, const Clock& clock) {
   if (settings.url.empty()) return 0;
   authz::SqliteRequestStore store(db);
-  audit::EventFilter filter;
-  filter.kind = "request";
   auto cursor = store.notify_cursor();
   if (!cursor) {
     // First run with notifications on: start after the newest event, history is not replayed.
@@ -209,8 +232,7 @@ int notify_pending(db::DatabasePtr db, audit::EventLog& events, const NotifySett
   const auto url = parse_http_url(settings.url);
   const auto secret = read_secret(settings.secret_file);
   int delivered = 0;
-  for (const auto& e : audit::list_events(*db, filter)) {
-    if (e.id <= *cursor) continue;
+  for (const auto& e : notified_after(*db, *cursor)) {
     int attempts = 0;
     Status st = !url ? Status(url.error()) : !secret ? Status(secret.error()) : Status(ok_status());
     if (st) st = deliver(*url, body_of(e).dump(), *secret, settings, attempts);

@@ -1,8 +1,9 @@
 #pragma once
-// Notifier: tells requesters and approvers of each access-request transition (issue 17) by a
-// webhook — an HTTP POST of a JSON body signed with HMAC-SHA256 under a configured secret. It reads
-// the request.* events of the audit chain after a cursor kept in the settings table, so a
-// transition is notified only once it is on record, and none is lost across restarts. It runs in a
+// Notifier: tells requesters and approvers of each access-request transition (issue 17), and the
+// client of each break-glass grant that bypassed its approval (grant.emergency), by a webhook — an
+// HTTP POST of a JSON body signed with HMAC-SHA256 under a configured secret. It reads the
+// request.* and grant.emergency events of the audit chain after a cursor kept in the settings
+// table, so a transition is notified only once it is on record, and none is lost across restarts. It runs in a
 // child process the daemon forks (Housekeeping::tick): never in the path of a login or a session.
 // Each delivery is retried with back-off; one that still fails is an audit event (notify.failed)
 // and the cursor moves on.

@@ -59,24 +59,32 @@ Json purge_json(const audit::PurgeReport& r) {
   Json clients = Json::array();
   for (const auto& c : r.clients) {
     clients.push_back({{"client", c.client}, {"recordings", c.recordings}, {"events", c.events},
-                       {"sessions", c.sessions}, {"contract_ended", c.contract_ended}});
+                       {"sessions", c.sessions}, {"requests", c.requests}, {"contract_ended", c.contract_ended}});
   }
   Json recordings = Json::array();
   for (const auto& rec : r.recordings) {
     recordings.push_back({{"id", rec.id}, {"session_id", rec.session_id}, {"path", rec.path}});
   }
   return {{"purge_event_id", r.purge_event_id}, {"clients", clients}, {"recordings", recordings},
-          {"sessions", r.sessions}, {"events", r.events}, {"problems", r.problems}};
+          {"sessions", r.sessions}, {"requests", r.requests}, {"events", r.events}, {"problems", r.problems}};
 }
 
 void print_purge(CommandContext& ctx, const audit::PurgeReport& r) {
   if (r.clients.empty()) ctx.out << "nothing was due for deletion\n";
   for (const auto& c : r.clients) {
-    ctx.out << c.client << ": " << c.recordings << " recording(s), " << c.events << " event(s)";
+    ctx.out << c.client << ": " << c.recordings << " recording(s), " << c.events << " event(s), " << c.requests
+            << " access request(s)";
     if (c.contract_ended) ctx.out << ", " << c.sessions << " session(s) — contract ended, all data destroyed";
     ctx.out << "\n";
   }
   ctx.out << "recorded as audit event " << r.purge_event_id << " (retention.purge)\n";
+}
+
+// export_counts: "3 session(s), 2 recording(s), 40 event(s), 2 grant(s) (1 emergency), 1 request(s)".
+std::string export_counts(const audit::ExportReport& r) {
+  return std::to_string(r.sessions) + " session(s), " + std::to_string(r.recordings) + " recording(s), " +
+         std::to_string(r.events) + " event(s), " + std::to_string(r.grants) + " grant(s) (" +
+         std::to_string(r.emergency_grants) + " emergency), " + std::to_string(r.requests) + " request(s)";
 }
 
 }  // namespace
@@ -156,7 +164,8 @@ int purge_now(const Args& args, CommandContext& ctx) {
 
 int export_command(const Args& args, CommandContext& ctx) {
   CommandLine cl("export", "--client C (--out FILE.tar.gz | over SSH: > FILE.tar.gz)",
-                 "Write everything held about one client (sessions.json, events.json, recordings/) to a new\n"
+                 "Write everything held about one client (sessions.json, events.json, grants.json,\n"
+                 "requests.json, recordings/) to a new\n"
                  ".tar.gz, e.g. for them to take away at the end of a contract. Over SSH the archive is\n"
                  "written to standard output (ssh officer@bastion export --client C > C.tar.gz); --out,\n"
                  "a path on the bastion host, is for bastionctl only.");
@@ -176,8 +185,14 @@ int export_command(const Args& args, CommandContext& ctx) {
   std::ostringstream archive;
   auto report = to_path ? audit::export_client(ctx.db, client, out) : audit::export_client_to(ctx.db, client, archive);
   if (!report) return refuse(ctx, report.error().message);
-  const Json summary{{"client", client}, {"out", out}, {"sessions", report->sessions}, {"events", report->events},
-                     {"recordings", report->recordings}};
+  const Json summary{{"client", client},
+                     {"out", out},
+                     {"sessions", report->sessions},
+                     {"events", report->events},
+                     {"recordings", report->recordings},
+                     {"grants", report->grants},
+                     {"emergency_grants", report->emergency_grants},
+                     {"requests", report->requests}};
   audit::Event e{ctx.clock.now(), "admin.client.export", ctx.actor, ctx.source, "", std::nullopt, summary};
   if (auto st = ctx.events.append(e); !st) {
     return refuse(ctx, "the export was written but not recorded: " + st.error().message);
@@ -185,13 +200,11 @@ int export_command(const Args& args, CommandContext& ctx) {
   if (!to_path) {
     // Standard output carries the archive alone; the summary goes to standard error.
     ctx.out << archive.str() << std::flush;
-    ctx.err << "exported " << client << ": " << report->sessions << " session(s), " << report->recordings
-            << " recording(s), " << report->events << " event(s)\n";
+    ctx.err << "exported " << client << ": " << export_counts(*report) << "\n";
   } else if (wants_json(*vm)) {
     print_json(ctx, summary);
   } else {
-    ctx.out << "exported " << client << " to " << out << ": " << report->sessions << " session(s), "
-            << report->recordings << " recording(s), " << report->events << " event(s)\n";
+    ctx.out << "exported " << client << " to " << out << ": " << export_counts(*report) << "\n";
   }
   return kExitOk;
 }

@@ -3,7 +3,9 @@
 #include <ostream>
 #include <set>
 
+#include "authz/access_request.h"
 #include "authz/decide.h"
+#include "authz/sqlite_request_store.h"
 #include "gateway/admin/admin_event.h"
 #include "gateway/admin/handlers.h"
 #include "gateway/admin/model_json.h"
@@ -65,15 +67,45 @@ void print_grant(CommandContext& ctx, const authz::Grant& g) {
           << (g.revoked_at ? " at " + authz::format_utc(*g.revoked_at) : "") << "\n"
           << "  reason:     " << g.reason << "\n"
           << "  granted by: " << g.granted_by << " at " << authz::format_utc(g.created_at) << "\n";
+  if (g.emergency) ctx.out << "  EMERGENCY:  given without a request (break-glass), flagged for the client's review\n";
   print_grant_request(ctx, g.id);
+}
+
+// policy_of: the approval policy of the named server; the default if it is unknown (add_grant
+// then refuses it with its own reason) or the context has no database (unit tests of the front).
+authz::ApprovalPolicy policy_of(CommandContext& ctx, const std::string& server_name) {
+  const auto server = ctx.store.find_server(server_name);
+  if (!server || !ctx.db) return {};
+  return authz::SqliteRequestStore(ctx.db).policy_for(server->id);
+}
+
+// record_emergency: the grant.emergency event, beside admin.grant.add, naming the officer (the
+// event's actor), the reason and the policy it bypassed, so the client's review finds it by kind.
+Status record_emergency(CommandContext& ctx, const authz::Grant& g, const authz::ApprovalPolicy& policy) {
+  const auto server = ctx.store.find_server(g.server_name);
+  const std::string client = server ? server->client : "";
+  audit::Event e;
+  e.at = ctx.clock.now();
+  e.kind = "grant.emergency";
+  e.actor = ctx.actor;
+  e.source = ctx.source;
+  e.server = g.server_name;
+  e.details = {{"grant", g.id},       {"officer", ctx.actor},   {"reason", g.reason},
+               {"operator", g.operator_name}, {"login", g.login}, {"ops", g.ops},
+               {"not_before", iso8601(g.not_before)}, {"not_after", iso8601(g.not_after)},
+               {"bypassed_policy", authz::to_string(policy)}, {"client", client}};
+  return ctx.events.append(e);
 }
 
 }  // namespace
 
 int grant_add(const Args& args, CommandContext& ctx) {
   CommandLine cl("grant add",
-                 "--operator O --server S --login L --ops OP[,OP…] (--for D | --until T) [--from T] --reason TEXT",
+                 "--operator O --server S --login L --ops OP[,OP…] (--for D | --until T) [--from T] --reason TEXT "
+                 "[--emergency]",
                  "Grant an operator time-boxed access to operations of a dedicated server's catalogue.\n"
+                 "On a server whose policy needs its client's approval, access goes through `request add`;\n"
+                 "--emergency grants without it (break-glass): the grant is flagged for the client's review.\n"
                  "Times: unix seconds, 2026-11-23T14:00:00Z or \"2026-11-23 14:00\" (UTC). Durations: 90s, 30m, 4h, 2d.");
   cl.options()("operator", po::value<std::string>()->required()->value_name("O"), "who is granted")(
       "server", po::value<std::string>()->required()->value_name("S"), "on which dedicated server")(
@@ -82,7 +114,8 @@ int grant_add(const Args& args, CommandContext& ctx) {
       "for", po::value<std::string>()->value_name("D"), "length of the window")(
       "until", po::value<std::string>()->value_name("T"), "end of the window (exclusive)")(
       "from", po::value<std::string>()->value_name("T"), "start of the window (default: now)")(
-      "reason", po::value<std::string>()->required()->value_name("TEXT"), "why (kept as evidence)");
+      "reason", po::value<std::string>()->required()->value_name("TEXT"), "why (kept as evidence)")(
+      "emergency", "break-glass: grant without the client's approval; flagged, and a grant.emergency event");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   authz::NewGrant g;
@@ -93,12 +126,20 @@ int grant_add(const Args& args, CommandContext& ctx) {
   std::tie(g.not_before, g.not_after) = window(*vm, ctx.clock.now());
   g.reason = (*vm)["reason"].as<std::string>();
   g.granted_by = ctx.actor;
+  g.emergency = vm->count("emergency") != 0;
   if (!valid_login(g.login)) return refuse(ctx, "login '" + g.login + "' is not a valid account name");
+  const auto policy = policy_of(ctx, g.server_name);
+  if (auto st = authz::check_direct_grant(policy, g.server_name, g.emergency, g.reason); !st) {
+    return refuse(ctx, st.error().message);
+  }
   auto added = ctx.store.add_grant(g);
   if (!added) return refuse(ctx, added.error().message);
   const auto after = grant_json(*added, ctx.clock.now());
   if (auto ev = record_change(ctx, {"admin.grant.add", added->server_name, nullptr, after}); !ev) {
     return refuse_unrecorded(ctx, ev.error());
+  }
+  if (added->emergency) {
+    if (auto ev = record_emergency(ctx, *added, policy); !ev) return refuse_unrecorded(ctx, ev.error());
   }
   if (wants_json(*vm)) {
     print_json(ctx, grant_json(*added, ctx.clock.now()));
@@ -119,10 +160,19 @@ int grant_revoke(const Args& args, CommandContext& ctx) {
   const Seconds now = ctx.clock.now();
   const auto before = ctx.store.find_grant(id);
   if (!before) return refuse(ctx, "no grant with id " + std::to_string(id));
+  // The request the grant came from, if any: its requester and approvers are told (request.revoke).
+  std::optional<authz::AccessRequest> request;
+  if (ctx.db) request = authz::SqliteRequestStore(ctx.db).find_by_grant(id);
+  const auto request_before = request ? request_json(ctx, *request, now) : nlohmann::json(nullptr);
   if (auto st = ctx.store.revoke_grant(id, now); !st) return refuse(ctx, st.error().message);
   const ChangeRecord record{"admin.grant.revoke", before->server_name, grant_json(*before, now),
                             grant_json(*ctx.store.find_grant(id), now)};
   if (auto ev = record_change(ctx, record); !ev) return refuse_unrecorded(ctx, ev.error());
+  if (request) {
+    const ChangeRecord revoked{"request.revoke", request->server_name, request_before,
+                               request_json(ctx, *request, now), {{"grant", id}}};
+    if (auto ev = record_change(ctx, revoked); !ev) return refuse_unrecorded(ctx, ev.error());
+  }
   if (wants_json(*vm)) {
     print_json(ctx, {{"id", id}, {"revoked", true}, {"revoked_at", iso8601(now)}});
   } else {
@@ -140,12 +190,13 @@ int grant_list(const Args& args, CommandContext& ctx) {
   const Seconds now = ctx.clock.now();
   const auto visible = visible_servers(ctx);
   nlohmann::json all = nlohmann::json::array();
-  Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "OPS", "FROM", "UNTIL", "STATE", "BY", "REASON"});
+  Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "OPS", "FROM", "UNTIL", "STATE", "BY", "EMERGENCY", "REASON"});
   for (const auto& g : ctx.store.list_grants()) {
     if (visible && !visible->contains(g.server_name)) continue;
     all.push_back(grant_json(g, now));
     table.add({std::to_string(g.id), g.operator_name, g.server_name, g.login, joined_ops(g.ops),
-               iso8601(g.not_before), iso8601(g.not_after), grant_state(g, now), g.granted_by, g.reason});
+               iso8601(g.not_before), iso8601(g.not_after), grant_state(g, now), g.granted_by,
+               g.emergency ? "yes" : "-", g.reason});
   }
   if (wants_json(*vm)) {
     print_json(ctx, all);

@@ -1,15 +1,6 @@
 #include "gateway/admin/model_json.h"
 
-#include "gateway/admin/time_text.h"
-
 namespace bastion::gateway::admin {
-
-std::string grant_state(const authz::Grant& g, Seconds now) {
-  if (g.revoked_at) return "revoked";
-  if (now >= g.not_after) return "expired";
-  if (now < g.not_before) return "pending";
-  return "active";
-}
 
 nlohmann::json operator_json(const authz::Operator& op) {
   return {{"name", op.name}, {"role", authz::to_string(op.role)}, {"client", op.client}, {"disabled", op.disabled}};
@@ -34,22 +25,6 @@ nlohmann::json entry_json(std::string_view server, const authz::CatalogueEntry& 
   return {{"server", server},   {"name", e.name},
           {"type", authz::to_string(e.type)}, {"pattern", e.pattern},
           {"direction", authz::to_string(e.direction)}, {"path", e.path}};
-}
-
-nlohmann::json grant_json(const authz::Grant& g, Seconds now) {
-  return {{"id", g.id},
-          {"operator", g.operator_name},
-          {"server", g.server_name},
-          {"login", g.login},
-          {"ops", g.ops},
-          {"not_before", iso8601(g.not_before)},
-          {"not_after", iso8601(g.not_after)},
-          {"revoked", g.revoked_at.has_value()},
-          {"revoked_at", g.revoked_at ? nlohmann::json(iso8601(*g.revoked_at)) : nlohmann::json(nullptr)},
-          {"state", grant_state(g, now)},
-          {"reason", g.reason},
-          {"granted_by", g.granted_by},
-          {"created_at", iso8601(g.created_at)}};
 }
 
 nlohmann::json grants_json(const std::vector<authz::Grant>& grants, Seconds now) {

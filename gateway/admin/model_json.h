@@ -7,21 +7,21 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/access_json.h"
 #include "authz/model.h"
 
 namespace bastion::gateway::admin {
 
-// grant_state: "revoked", "expired", "pending" or "active" at `now`.
-std::string grant_state(const authz::Grant& g, Seconds now);
+// grant_state and grant_json (with the grant's emergency flag) are the evidence's own shapes,
+// shared with the client export.
+using audit::grant_json;
+using audit::grant_state;
 
 nlohmann::json operator_json(const authz::Operator& op);  // name, role, client, disabled
 nlohmann::json key_json(const authz::OperatorKey& k);     // type, fingerprint, comment
 nlohmann::json keys_json(const std::vector<authz::OperatorKey>& keys);
 nlohmann::json server_json(const authz::Server& s);
 nlohmann::json entry_json(std::string_view server, const authz::CatalogueEntry& e);
-// grant_json: id, operator, server, login, ops (array), not_before, not_after, revoked,
-// revoked_at, state, reason, granted_by, created_at.
-nlohmann::json grant_json(const authz::Grant& g, Seconds now);
 nlohmann::json grants_json(const std::vector<authz::Grant>& grants, Seconds now);
 
 // joined_ops: "shell,status".

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "authz/access_request.h"
+#include "audit/access_json.h"
 #include "authz/decide.h"
 #include "authz/sqlite_request_store.h"
 #include "gateway/admin/admin_event.h"
@@ -256,7 +257,7 @@ int request_approve(const Args& args, CommandContext& ctx) {
   }
   if (grant) {
     const ChangeRecord granted{"admin.grant.add", grant->server_name, nullptr, grant_json(*grant, now),
-                               {{"request", id}, {"approvers", approvers_json(after)}}};
+                               {{"request", id}, {"approvers", audit::approvals_json(after)}}};
     if (auto ev = record_change(ctx, granted); !ev) return refuse_unrecorded(ctx, ev.error());
   }
   if (wants_json(*vm)) {

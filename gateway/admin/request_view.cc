@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "audit/access_json.h"
 #include "authz/decide.h"
 #include "authz/sqlite_request_store.h"
 #include "gateway/admin/model_json.h"
@@ -11,8 +12,6 @@ namespace bastion::gateway::admin {
 namespace {
 
 using Json = nlohmann::json;
-
-Json time_or_null(const std::optional<Seconds>& t) { return t ? Json(iso8601(*t)) : Json(nullptr); }
 
 std::string approvers_text(const authz::AccessRequest& r) {
   std::string out;
@@ -37,34 +36,12 @@ std::string request_state_text(CommandContext& ctx, const authz::AccessRequest& 
   return authz::to_string(authz::request_state(r, grant ? &*grant : nullptr, now));
 }
 
-Json approvers_json(const authz::AccessRequest& r) {
-  Json out = Json::array();
-  for (const auto& a : r.approvals) {
-    out.push_back({{"approver", a.approver}, {"as", authz::to_string(a.as)}, {"at", iso8601(a.at)}, {"reason", a.reason}});
-  }
-  return out;
-}
-
 Json request_json(CommandContext& ctx, const authz::AccessRequest& r, Seconds now) {
-  return {{"id", r.id},
-          {"operator", r.operator_name},
-          {"server", r.server_name},
-          {"client", r.client},
-          {"login", r.login},
-          {"ops", r.ops},
-          {"duration", r.duration.count()},
-          {"from", time_or_null(r.from)},
-          {"reason", r.reason},
-          {"needs", authz::to_string(r.needs)},
-          {"waiting_for", r.status == authz::RequestStatus::Pending ? authz::waiting_for(r) : ""},
-          {"state", request_state_text(ctx, r, now)},
-          {"created_at", iso8601(r.created_at)},
-          {"lapses_at", iso8601(r.lapses_at)},
-          {"approvals", approvers_json(r)},
-          {"decided_by", r.decided_by},
-          {"decided_at", time_or_null(r.decided_at)},
-          {"decision_reason", r.decision_reason},
-          {"grant_id", r.grant_id ? Json(*r.grant_id) : Json(nullptr)}};
+  Json j = audit::request_record_json(r);
+  j.erase("status");  // people read the state, which follows the grant
+  j["waiting_for"] = r.status == authz::RequestStatus::Pending ? authz::waiting_for(r) : "";
+  j["state"] = request_state_text(ctx, r, now);
+  return j;
 }
 
 void print_request(CommandContext& ctx, const authz::AccessRequest& r) {
@@ -112,7 +89,7 @@ Json grant_request_json(CommandContext& ctx, std::int64_t grant_id) {
   authz::SqliteRequestStore requests(ctx.db);
   const auto r = requests.find_by_grant(grant_id);
   if (!r) return nullptr;
-  return {{"id", r->id}, {"reason", r->reason}, {"approvers", approvers_json(*r)}};
+  return {{"id", r->id}, {"reason", r->reason}, {"approvers", audit::approvals_json(*r)}};
 }
 
 void print_grant_request(CommandContext& ctx, std::int64_t grant_id) {

@@ -17,7 +17,7 @@ std::string request_state_text(CommandContext& ctx, const authz::AccessRequest& 
 // waiting_for, state, created_at, lapses_at, approvals [{approver, as, at, reason}], decided_by,
 // decided_at, decision_reason, grant_id.
 nlohmann::json request_json(CommandContext& ctx, const authz::AccessRequest& r, Seconds now);
-nlohmann::json approvers_json(const authz::AccessRequest& r);
+
 void print_request(CommandContext& ctx, const authz::AccessRequest& r);
 
 // duration_text: "2h", "90m", "45s".

@@ -30,7 +30,8 @@ TEST_F(ExportTest, ArchiveHoldsThatClientsDataAndNothingOfAnother) {
   EXPECT_EQ(report->recordings, 1);
   const auto listing = testing::run_command("tar tzf " + out);
   ASSERT_TRUE(listing.has_value());
-  EXPECT_EQ(*listing, "recordings/" + std::to_string(acme) + "/0-pty.cast\nsessions.json\nevents.json\n");
+  EXPECT_EQ(*listing, "recordings/" + std::to_string(acme) +
+                          "/0-pty.cast\nsessions.json\nevents.json\ngrants.json\nrequests.json\n");
   const auto sessions = testing::run_command("tar xzOf " + out + " sessions.json");
   const auto events = testing::run_command("tar xzOf " + out + " events.json");
   const auto cast = testing::run_command("tar xzOf " + out + " recordings/" + std::to_string(acme) + "/0-pty.cast");

@@ -5,6 +5,8 @@
 
 #include "audit/client_terms.h"
 #include "audit/verify.h"
+#include "authz/sqlite_request_store.h"
+#include "authz/sqlite_store.h"
 #include "tests/audit/audit_fixture.h"
 
 namespace bastion::audit {
@@ -26,6 +28,60 @@ class RetentionTest : public testing::AuditFixture {
     EXPECT_TRUE(report.intact()) << report.findings.front().message;
   }
   FixedClock clock_{kNow};
+};
+
+// RetentionOfRequests: access requests (authz/access_request.h) written through the real stores,
+// decided or granted at chosen ages before kNow.
+class RetentionOfRequests : public RetentionTest {
+ protected:
+  void SetUp() override {
+    RetentionTest::SetUp();
+    store_ = std::make_unique<authz::SqliteStore>(db_, grant_clock_);
+    requests_ = std::make_unique<authz::SqliteRequestStore>(db_);
+    ASSERT_TRUE(store_->add_operator({"alice", authz::Role::Operator, "", "JBSWY3DPEHPK3PXP"}).ok());
+    ASSERT_TRUE(store_->add_operator({"carol", authz::Role::Client, "acme", "JBSWY3DPEHPK3PXP"}).ok());
+    authz::CatalogueEntry shell;
+    shell.name = "shell";
+    ASSERT_TRUE(store_->add_catalogue_entry("web1", shell).ok());
+    ASSERT_TRUE(store_->add_catalogue_entry("db1", shell).ok());
+  }
+
+  static Seconds days_ago(std::int64_t days) { return kNow - std::chrono::days(days); }
+
+  std::int64_t asked(const std::string& server, Seconds at) {
+    const auto s = store_->find_server(server);
+    return requests_->add({store_->find_operator("alice")->id, s->id, "root", {"shell"}, std::chrono::hours(2),
+                           std::nullopt, "ticket 4411", authz::ApprovalPolicy{true, true}, at,
+                           at + std::chrono::hours(24)})
+        .id;
+  }
+
+  // ended: asked and, an hour later, ended as `status` (after a client approval: its row goes too).
+  std::int64_t ended(const std::string& server, authz::RequestStatus status, std::int64_t age_days) {
+    const auto id = asked(server, days_ago(age_days));
+    requests_->add_approval(id, {0, "carol", authz::Approver::Client, days_ago(age_days), ""});
+    EXPECT_TRUE(requests_->set_ended(id, status, "olivia", days_ago(age_days) + std::chrono::hours(1), "no").ok());
+    return id;
+  }
+
+  // granted: asked 100 days ago, approved by both, with a two-hour grant starting at `start`.
+  std::int64_t granted(const std::string& server, Seconds start) {
+    const auto id = asked(server, days_ago(100));
+    requests_->add_approval(id, {0, "carol", authz::Approver::Client, start, ""});
+    requests_->add_approval(id, {0, "olivia", authz::Approver::Officer, start, ""});
+    grant_clock_.set(start);
+    auto g = store_->add_grant({"alice", server, "root", {"shell"}, start, start + std::chrono::hours(2),
+                                "request " + std::to_string(id), "olivia"});
+    EXPECT_TRUE(g.ok()) << g.error().message;
+    EXPECT_TRUE(requests_->set_approved(id, g->id).ok());
+    return id;
+  }
+
+  std::int64_t approvals_of(std::int64_t id) { return count("request_approvals", "request_id = " + std::to_string(id)); }
+
+  FixedClock grant_clock_{kNow};
+  std::unique_ptr<authz::SqliteStore> store_;
+  std::unique_ptr<authz::SqliteRequestStore> requests_;
 };
 
 TEST_F(RetentionTest, RemovesExactlyTheRecordingsAndEventsThatAreDue) {
@@ -161,6 +217,66 @@ TEST_F(RetentionTest, SessionWhoseEventsWerePurgedIsNotTakenForTampering) {
   // What is left unanchored is still checked against itself: the file against its row.
   sql("UPDATE recordings SET sha256 = 'ab'");
   EXPECT_FALSE(verify_audit(*db_).intact());
+}
+
+TEST_F(RetentionOfRequests, DecidedRequestsOlderThanTheEventRetentionGoWithTheirApprovals) {
+  const auto denied_long_ago = ended("web1", authz::RequestStatus::Denied, 100);
+  const auto cancelled_lately = ended("web1", authz::RequestStatus::Cancelled, 10);
+  const auto lapsed_long_ago = ended("web1", authz::RequestStatus::Lapsed, 61);
+  const auto granted_long_ago = granted("web1", days_ago(100));
+  const auto pending_long_ago = asked("web1", days_ago(100));  // past its deadline, never settled
+  const auto live = granted("web1", kNow - std::chrono::hours(1));
+  const auto yet_to_start = granted("web1", kNow + std::chrono::hours(1));
+  const auto other_client = ended("db1", authz::RequestStatus::Denied, 100);
+  set_terms("acme", std::nullopt, 60);
+
+  const auto report = purge(*db_, clock_, recordings_dir_, "olivia");
+
+  const std::vector<std::int64_t> gone{denied_long_ago, lapsed_long_ago, granted_long_ago};
+  EXPECT_EQ(report.requests, gone);
+  for (auto id : gone) {
+    EXPECT_FALSE(requests_->find(id)) << "request " << id;
+    EXPECT_EQ(approvals_of(id), 0) << "request " << id;
+  }
+  for (auto id : {cancelled_lately, pending_long_ago, live, yet_to_start, other_client}) {
+    ASSERT_TRUE(requests_->find(id)) << "request " << id;
+  }
+  EXPECT_EQ(approvals_of(live), 2);
+  EXPECT_EQ(count("grants"), 3);  // grants are not requests: the sessions under them still name them
+  EventFilter purges;
+  purges.kind = "retention.purge";
+  const auto purge_events = list_events(*db_, purges);
+  ASSERT_EQ(purge_events.size(), 1u);
+  EXPECT_EQ(purge_events[0].event.details["clients"]["acme"]["requests"], 3);
+  EXPECT_EQ(purge_events[0].event.details["requests"], nlohmann::json(gone));
+  verify_intact();
+}
+
+TEST_F(RetentionOfRequests, ARevokedGrantsRequestGoesByTheRevocationNotTheWindow) {
+  const auto id = granted("web1", days_ago(70));
+  sql("UPDATE grants SET not_after = " + std::to_string(to_unix(kNow + std::chrono::hours(1))) +
+      ", revoked_at = " + std::to_string(to_unix(days_ago(65))));
+  set_terms("acme", std::nullopt, 60);
+  EXPECT_EQ(purge(*db_, clock_, recordings_dir_).requests, std::vector<std::int64_t>{id});
+}
+
+TEST_F(RetentionOfRequests, WithoutEventRetentionRequestsStayUntilTheContractEndsThenAllEndedOnesGo) {
+  const auto acme_old = ended("web1", authz::RequestStatus::Denied, 400);
+  const auto globex_old = ended("db1", authz::RequestStatus::Denied, 400);
+  const auto globex_recent = ended("db1", authz::RequestStatus::Cancelled, 1);
+  const auto globex_live = granted("db1", kNow - std::chrono::hours(1));
+  ClientTermsChange ended_contract;
+  ended_contract.contract_end = std::optional<Seconds>(kNow - std::chrono::days(100));
+  ended_contract.grace_days = 90;
+  ASSERT_TRUE(set_client_terms(*db_, "globex", ended_contract).ok());
+
+  const auto report = purge(*db_, clock_, recordings_dir_);
+
+  EXPECT_EQ(report.requests, (std::vector<std::int64_t>{globex_old, globex_recent}));
+  EXPECT_TRUE(requests_->find(acme_old));
+  EXPECT_TRUE(requests_->find(globex_live));  // its grant still runs: it stays with it
+  ASSERT_EQ(report.clients.size(), 1u);
+  EXPECT_EQ(report.clients[0].requests, 2);
 }
 
 TEST_F(RetentionTest, ClientTermsRefuseUnknownClients) {

@@ -386,5 +386,29 @@ TEST(GrantWindow, RechecksTheDurationAgainstTheMaximumInForceAtApproval) {
             "ask again");
 }
 
+TEST(CheckDirectGrant, AnOfficerOnlyPolicyTakesTheOfficersGrantAsItsApproval) {
+  EXPECT_TRUE(check_direct_grant(ApprovalPolicy{false, true}, "web1", false, "ticket 42"));
+  EXPECT_TRUE(check_direct_grant(ApprovalPolicy{false, true}, "web1", true, "outage"));  // flagged if asked
+}
+
+TEST(CheckDirectGrant, APolicyNeedingTheClientRefusesADirectGrantAndNamesBothWays) {
+  for (const auto policy : {ApprovalPolicy{true, false}, ApprovalPolicy{true, true}}) {
+    auto refused = check_direct_grant(policy, "web1", false, "ticket 42");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("needs its client's approval (policy " + to_string(policy) + ")"),
+              std::string::npos)
+        << refused.error().message;
+    EXPECT_NE(refused.error().message.find("request add web1"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("--emergency --reason"), std::string::npos) << refused.error().message;
+  }
+}
+
+TEST(CheckDirectGrant, BreakGlassIsAllowedOnlyWithAReason) {
+  EXPECT_TRUE(check_direct_grant(ApprovalPolicy{true, true}, "web1", true, "database down, client unreachable"));
+  auto blank = check_direct_grant(ApprovalPolicy{true, true}, "web1", true, " \t");
+  ASSERT_FALSE(blank);
+  EXPECT_EQ(blank.error().message, "an emergency grant needs a reason (--reason TEXT): the client reviews it");
+}
+
 }  // namespace
 }  // namespace bastion::authz

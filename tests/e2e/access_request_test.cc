@@ -3,7 +3,9 @@
 // work, for the requested operations only. Denied, cancelled and lapsed requests give nothing; the
 // requester cannot approve their own request, one person cannot give both approvals, a reviewer of
 // another client neither sees nor decides; the grant starts at the last approval (the daemon and
-// bastionctl run on a shifted test clock); `audit verify` is intact after all of it.
+// bastionctl run on a shifted test clock); `audit verify` is intact after all of it. Break-glass:
+// on a server needing its client's approval an officer's direct grant over SSH is refused unless it
+// is --emergency with a reason, and then it works, flagged where the client's reviewer looks.
 // Every account logs in once (TOTP codes are accepted once) and multiplexes its commands.
 #include <gtest/gtest.h>
 
@@ -184,6 +186,46 @@ TEST_F(AccessRequest, DeniedCancelledAndLapsedRequestsGiveNoAccess) {
   EXPECT_EQ(events_of_kind(env_.bastion, "request.deny").size(), 1u);
   EXPECT_EQ(events_of_kind(env_.bastion, "request.cancel").size(), 1u);
   EXPECT_EQ(events_of_kind(env_.bastion, "request.lapse").size(), 1u);
+  expect_audit_intact();
+}
+
+TEST_F(AccessRequest, BreakGlassGrantWorksAndIsFlaggedWhereTheClientLooks) {
+  const std::vector<std::string> direct{"grant", "add", "--operator", alice_.who->name(), "--server", "web1",
+                                        "--login", env_.login(), "--ops", "hello", "--for", "1h"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> cmd = direct;
+    cmd.insert(cmd.end(), more.begin(), more.end());
+    return boss_.mux->run(cmd);
+  };
+  RunResult refused = with({"--reason", "'ticket 4411'"});
+  EXPECT_NE(refused.exit(), 0) << diag(env_, refused);
+  EXPECT_TRUE(mentions(refused.err, "request add web1")) << diag(env_, refused);
+  EXPECT_TRUE(mentions(refused.err, "--emergency")) << diag(env_, refused);
+  EXPECT_NE(on_web1("echo hello").exit(), 0);
+
+  RunResult glass = with({"--emergency", "--reason", "'database down, client unreachable'", "--json"});
+  ASSERT_EQ(glass.exit(), 0) << diag(env_, glass);
+  EXPECT_EQ(Json::parse(glass.out)["emergency"], true) << glass.out;
+  RunResult hello = on_web1("echo hello");
+  EXPECT_EQ(hello.exit(), 0) << diag(env_, hello);
+  EXPECT_EQ(hello.out, "hello\n") << diag(env_, hello);
+
+  // The client's reviewer, over SSH, sees the grant flagged and the event naming who and why.
+  RunResult grants = carol_.mux->run({"grant", "list", "--json"});
+  ASSERT_EQ(grants.exit(), 0) << diag(env_, grants);
+  const Json seen = Json::parse(grants.out);
+  ASSERT_EQ(seen.size(), 1u) << grants.out;
+  EXPECT_EQ(seen[0]["emergency"], true) << grants.out;
+  RunResult told = carol_.mux->run({"audit", "list", "--kind", "grant.emergency", "--json"});
+  ASSERT_EQ(told.exit(), 0) << diag(env_, told);
+  const Json events = Json::parse(told.out);
+  ASSERT_EQ(events.size(), 1u) << told.out;
+  EXPECT_EQ(events[0]["actor"], "boss") << told.out;
+  EXPECT_EQ(events[0]["details"]["reason"], "database down, client unreachable") << told.out;
+  // Another client's reviewer sees neither.
+  RunResult other = gina_.mux->run({"grant", "list", "--json"});
+  ASSERT_EQ(other.exit(), 0) << diag(env_, other);
+  EXPECT_EQ(Json::parse(other.out), Json::array()) << other.out;
   expect_audit_intact();
 }
 

@@ -1,7 +1,7 @@
 // Access-request webhooks (issue 17): bastiond started with --notify-url and --notify-secret-file
-// POSTs each request transition, as JSON, to a real local HTTP receiver (a python3 http.server
-// script the test starts), signed with HMAC-SHA256 under the secret; the test checks each
-// signature with `openssl dgst -hmac`. A receiver that is down costs a notify.failed event,
+// POSTs each request transition and each break-glass grant, as JSON, to a real local HTTP receiver
+// (a python3 http.server script the test starts), signed with HMAC-SHA256 under the secret; the
+// test checks each signature with `openssl dgst -hmac`. A receiver that is down costs a notify.failed event,
 // never a login.
 #include <gtest/gtest.h>
 
@@ -86,10 +86,20 @@ TEST_F(RequestNotify, EachTransitionArrivesSignedWithTheRequestAndWhomToTell) {
                                         "1h", "--reason", "ticket 4411", "--operator", alice.name()});
   const auto id = r["id"].get<std::int64_t>();
   env_.bastion.ctl_ok({"request", "approve", std::to_string(id)});
+  // A break-glass grant is told too: the client whose approval it bypassed must hear of it.
+  env_.bastion.ctl_ok({"grant", "add", "--operator", alice.name(), "--server", "web1", "--login", env_.login(), "--ops",
+                       "shell", "--for", "1h", "--emergency", "--reason", "outage"});
 
-  ASSERT_TRUE(wait_until([&] { return delivered().size() >= 2; }, 30s)) << env_.bastion.log();
-  const auto got = delivered();
-  ASSERT_EQ(got.size(), 2u);
+  ASSERT_TRUE(wait_until([&] { return delivered().size() >= 3; }, 30s)) << env_.bastion.log();
+  auto got = delivered();
+  ASSERT_EQ(got.size(), 3u);
+  const auto [glass, glass_signed] = got.back();
+  got.pop_back();
+  EXPECT_TRUE(glass_signed) << glass.dump();
+  EXPECT_EQ(glass["kind"], "grant.emergency") << glass.dump();
+  EXPECT_EQ(glass["actor"], "bastionctl") << glass.dump();
+  EXPECT_EQ(glass["notify"]["client"], "acme") << glass.dump();
+  EXPECT_EQ(glass["grant"]["reason"], "outage") << glass.dump();
   for (const auto& [body, signed_ok] : got) {
     EXPECT_TRUE(signed_ok) << body.dump();
     EXPECT_EQ(body["request"]["id"], id) << body.dump();

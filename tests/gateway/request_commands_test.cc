@@ -282,6 +282,13 @@ TEST_F(RequestCommandsTest, RevokingTheGrantRevokesTheRequest) {
   const auto grant_id = show(id).at("grant_id").get<std::int64_t>();
   ASSERT_EQ(run({"grant", "revoke", std::to_string(grant_id)}, "oscar"), kExitOk) << err_.str();
   EXPECT_EQ(show(id).at("state"), "revoked");
+  // A transition like the others: in the chain as request.*, so the webhook tells the requester.
+  const auto revoked = events_of("request.revoke");
+  ASSERT_EQ(revoked.size(), 1u);
+  EXPECT_EQ(revoked[0].event.actor, "oscar");
+  EXPECT_EQ(revoked[0].event.details.at("before").at("state"), "active");
+  EXPECT_EQ(revoked[0].event.details.at("after").at("state"), "revoked");
+  EXPECT_EQ(revoked[0].event.details.at("grant"), grant_id);
 }
 
 TEST_F(RequestCommandsTest, NothingChangesWhenTheEventCannotBeWritten) {
