@@ -67,7 +67,8 @@ TEST(ChannelWindow, OperatorUploadingKeepsAtLeastTwoMibInFlight) {
 
 TEST(ChannelWindow, ServerSendingKeepsAtLeastTwoMibInFlight) {
   TestEnv env;
-  env.target.reconfigure("LogLevel DEBUG2\n");
+  // A Match block: the first LogLevel of the file (VERBOSE) would win over one appended plainly.
+  env.target.reconfigure("Match all\n  LogLevel DEBUG2\n");
   const auto from = read_file(env.target.dir() + "/sshd.log").size();
   OperatorIdentity op = env.new_operator("alice");
   SpawnOptions o;
