@@ -138,6 +138,35 @@ def main():
         add(f"new authenticated sessions/s running `true` ({v0['n']} logins, {v0['parallel']} at a time)", ps, texts,
             ratio(ps["bastion"], ps["jump"]), {"detail": rt})
 
+    # Over a long link (the wan leg): jump against bastion, per round-trip time
+    wan_rows = []
+    wpath = os.path.join(res, "wan.txt")
+    if os.path.exists(wpath):
+        wt = {}
+        for line in open(wpath):
+            d, rtt, leg, v = line.split()
+            wt.setdefault((d, int(rtt), leg), []).append(float(v))
+        out["raw"]["wan_mbps"] = {f"{d}/{rtt}/{leg}": v for (d, rtt, leg), v in wt.items()}
+        for rtt in sorted({k[1] for k in wt}):
+            for d in ("download", "upload"):
+                j, b = wt.get((d, rtt, "jump")), wt.get((d, rtt, "bastion"))
+                mj, mb = (statistics.median(j) if j else None), (statistics.median(b) if b else None)
+                span = lambda v: f"{fmt(statistics.median(v))} [{fmt(min(v))}–{fmt(max(v))}]" if v else "–"
+                wan_rows.append((f"{d} MB/s (median [min–max] of {max(len(j or []), len(b or []))})", rtt,
+                                 span(j), span(b), ratio(mb, mj)))
+                out["rows"].append({"measurement": f"wan {d} MB/s", "rtt_ms": rtt, "jump": mj, "bastion": mb,
+                                    "bastion_over_jump": ratio(mb, mj)})
+            e = {leg: load(os.path.join(res, f"wan-echo-{rtt}-{leg}.json")) for leg in ("jump", "bastion")}
+            if any(e.values()):
+                txt = {leg: (f"{fmt(v['p50'])} / {fmt(v['p99'])}" if v else "–") for leg, v in e.items()}
+                p50 = {leg: v["p50"] if v else None for leg, v in e.items()}
+                n = max(v["n"] for v in e.values() if v)
+                wan_rows.append((f"keystroke echo p50 / p99 ms (n={n})", rtt, txt["jump"], txt["bastion"],
+                                 ratio(p50["bastion"], p50["jump"])))
+                out["rows"].append({"measurement": "wan keystroke echo p50 ms", "rtt_ms": rtt, "jump": p50["jump"],
+                                    "bastion": p50["bastion"], "bastion_over_jump": ratio(p50["bastion"], p50["jump"]),
+                                    "detail": e})
+
     ciphers = []
     cpath = os.path.join(res, "ciphers.jsonl")
     if os.path.exists(cpath):
@@ -156,6 +185,16 @@ def main():
     for label, texts, r in rows:
         print(f"| {label} | {texts['direct']} | {texts['jump']} | {texts['bastion']} | {fmt(r, 2) if r else '–'} |")
     print()
+    if wan_rows:
+        mib = meta.get("wan_bytes", 0) / (1 << 20)
+        print(f"Over a long link: bench/delay_relay between the client and the first hop only (jump sshd or "
+              f"bastiond), each chunk held RTT/2 each way; aes256-gcm@openssh.com; {mib:.0f} MiB per transfer:")
+        print()
+        print("| measurement | RTT ms | jump (`ssh -J`) | bastion | bastion ÷ jump |")
+        print("|---|---:|---:|---:|---:|")
+        for label, rtt, j, b, r in wan_rows:
+            print(f"| {label} | {rtt} | {j} | {b} | {fmt(r, 2) if r else '–'} |")
+        print()
     dec = load(os.path.join(res, "decide.json"))
     missing = load(os.path.join(res, "decide-missing.json"))
     if dec:

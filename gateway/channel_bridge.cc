@@ -17,10 +17,35 @@ constexpr std::size_t kMaxEnv = 32;
 // libssh keeps 10 bytes of the peer's maximum for headers, so a 32 KiB write goes out as 32758 + 10
 // bytes; move() therefore forwards in multiples of kChunk (see there).
 constexpr std::size_t kChunk = 32 * 1024 - 10;
-// At most this much is read (and recorded) at once, when that much is buffered: fewer, larger
-// recording writes; it is also the most a direction holds back (pending).
+// kMaxRead: the answers of the SFTP gate the operator may leave unread before its requests stop
+// being read (gate_backlog).
 constexpr std::size_t kMaxRead = 4 * kChunk;
+
+// The window each bridged channel offers its sender: the operator's channel (uploads) and the
+// server's (downloads). libssh 0.10 offers 1 280 000 bytes (WINDOWBASE in its channels.c) and tops
+// the window up only once it has fallen under half of that, so on a long link at most 0.6–1.3 MB
+// is in flight per round trip where OpenSSH keeps 2 MiB (issue 16). libssh has no setter, but its
+// ssh_channel_read_timeout() grows the window to `count - buffered` when a read asks for more than
+// the buffer and the window hold together. So read_all() below asks for everything buffered plus
+// kWindow: it copies the buffered bytes (never more: the buffer holds them all) and the window
+// goes back up to kWindow at once. It does so when kTopUpAfter bytes arrived since the last top-up:
+// the sender always has at least kWindow - kTopUpAfter = 2 MiB it may send ("refilled early"), for one 20-byte
+// WINDOW_ADJUST per kTopUpAfter bytes.
+//
+// Memory per channel and direction stays bounded (backpressure): a read always takes all that libssh
+// holds, so libssh never tops the window up on its own (it does when a read leaves the window under
+// 640 000 bytes, which a partial read would, window after window, whatever is buffered); the window
+// is topped up only by a read, and nothing is read while `pending` holds a packet's worth that the
+// receiver has not taken. So libssh buffers at most kWindow (stdout and stderr share it), pending
+// at most kReadCap + kChunk, and the one read buffer of the process is kReadCap: about 4 MiB per
+// direction in the worst case, none of it while a channel idles (a held interactive session stays
+// within its few KiB). A peer that sends past the window is read kReadCap at a time; libssh's own
+// buffer is then the sender's doing, as it was before.
+constexpr std::size_t kTopUpAfter = 4 * kChunk;
+constexpr std::uint32_t kWindow = (2u << 20) + kTopUpAfter;  // never under OpenSSH's 2 MiB
+constexpr std::size_t kReadCap = kWindow + kMaxRead;
 }  // namespace
+
 
 ChannelBridge::ChannelBridge(int number, ssh_channel client, std::uint64_t& arrivals)
     : number_(number), client_(client), arrivals_(arrivals) {
@@ -170,7 +195,20 @@ bool ChannelBridge::flush(ssh_channel to, bool to_stderr, Pending& pending, bool
                     : ssh_channel_write(to, pending.bytes.data(), static_cast<uint32_t>(n));
   if (w < 0) return false;
   pending.bytes.erase(0, static_cast<std::size_t>(w));
+  if (pending.bytes.empty() && pending.bytes.capacity() > kMaxRead) std::string().swap(pending.bytes);  // idle: give back
   return true;
+}
+
+int ChannelBridge::read_all(ssh_channel from, int from_stderr, std::size_t avail, char* buf) {
+  Inflow& in = from == client_.get() ? from_operator_ : from_server_;
+  const std::size_t take = std::min(avail, kReadCap);
+  std::size_t ask = take;
+  if (take == avail && in.since_top_up + avail >= kTopUpAfter) ask = avail + kWindow;  // see kWindow
+  // Timeout 0: libssh reads no packet when its buffer holds a byte already, so this copies `take`.
+  int n = ssh_channel_read_timeout(from, buf, static_cast<uint32_t>(ask), from_stderr, 0);
+  if (n <= 0) return n;
+  in.since_top_up = ask > take ? 0 : in.since_top_up + static_cast<std::size_t>(n);
+  return n;
 }
 
 // move reads what `from` holds, records it, and forwards it in whole packets; a shorter tail waits
@@ -180,7 +218,7 @@ bool ChannelBridge::flush(ssh_channel to, bool to_stderr, Pending& pending, bool
 // maximum packet for headers, and OpenSSH fills its packets to that maximum).
 ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr,
                                         audit::Stream stream, Pending& pending) {
-  static std::array<char, kMaxRead> buf;  // one session process, one thread: shared by all bridges
+  static std::array<char, kReadCap> buf;  // one session process, one thread: shared by all bridges
   bool moved = false;
   for (;;) {
     std::size_t before = pending.bytes.size();
@@ -199,9 +237,9 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
     }
     if (avail == SSH_ERROR) return failed("poll", from);
     if (avail <= 0) break;
-    const std::size_t want =
-        std::min({static_cast<std::size_t>(avail), window - pending.bytes.size(), kMaxRead - pending.bytes.size()});
-    int n = ssh_channel_read_nonblocking(from, buf.data(), static_cast<uint32_t>(want), from_stderr);
+    // All that is buffered, even past the receiver's window: a read that left bytes in libssh would
+    // let it grow the window on its own (see kWindow). pending then holds the rest until it is taken.
+    int n = read_all(from, from_stderr, static_cast<std::size_t>(avail), buf.data());
     if (n == SSH_ERROR) return failed("read", from);
     if (n <= 0) break;
     std::string_view got(buf.data(), static_cast<std::size_t>(n));

@@ -118,11 +118,19 @@ class ChannelBridge {
   // Pending: bytes read (and recorded) but not yet forwarded: a tail shorter than a packet held
   // for the next read (see move), or what the receiver's window does not take now (e.g. while a
   // key re-exchange holds its channel writes). Nothing more is read once it holds a packet's worth,
-  // so memory per direction stays bounded (kMaxRead).
+  // so memory per direction stays bounded (channel_bridge.cc, kWindow, states the bound).
   struct Pending {
     std::string bytes;
     std::chrono::steady_clock::time_point since{};  // when bytes last went from empty to not
   };
+  // Inflow: what a channel received since this bridge last topped its window up (see read_all()).
+  struct Inflow {
+    std::size_t since_top_up = SIZE_MAX / 2;  // the first read tops up
+  };
+  // read_all takes all `avail` bytes libssh holds for `from` (at most kReadCap) into buf and, once
+  // kTopUpAfter bytes came since the last time, grows the window `from` offers back to kWindow.
+  // Returns what ssh_channel_read_timeout returns.
+  int read_all(ssh_channel from, int from_stderr, std::size_t avail, char* buf);
   Flow move(ssh_channel from, int from_stderr, ssh_channel to, bool to_stderr, audit::Stream stream,
             Pending& pending);
   // flush writes what the window takes of pending (only whole packets if whole_packets); false on
@@ -171,6 +179,8 @@ class ChannelBridge {
   State state_ = State::AwaitingRequest;
   bool pty_ = false;
 
+  Inflow from_operator_;
+  Inflow from_server_;
   Pending to_server_;
   Pending to_operator_out_;
   Pending to_operator_err_;

@@ -1,0 +1,94 @@
+// The window the bastion keeps open for a sender on a bridged channel (issue 16), counted from the
+// sender's own log, not timed: the operator's ssh (-vv) for uploads, the target sshd (LogLevel
+// DEBUG2) for downloads. Each logs the window granted when the channel opened and every window
+// adjust it received, so after N bytes sent the window left is granted - N. With libssh's own
+// policy (1 280 000 bytes, topped up under half) that is at most 1.28 MB, and a long link then
+// carries half of what OpenSSH's 2 MiB carries; a change that shrinks the window fails here.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/e2e/harness/diagnostics.h"
+#include "tests/e2e/harness/files.h"
+#include "tests/e2e/harness/test_env.h"
+
+namespace bastion::e2e {
+namespace {
+
+constexpr std::uint64_t kSent = 8ull << 20;
+// At least OpenSSH's 2 MiB stays in flight, and no more than the bound the bridge states for its
+// memory per channel and direction (gateway/channel_bridge.cc, kWindow).
+constexpr std::uint64_t kAtLeast = 2ull << 20;
+constexpr std::uint64_t kAtMost = 4ull << 20;
+
+struct Credit {
+  std::uint64_t opened = 0;   // the window granted with the channel
+  std::uint64_t adjusted = 0; // the sum of the adjusts received
+  int adjusts = 0;
+  std::uint64_t left(std::uint64_t sent) const { return opened + adjusted - sent; }
+};
+
+// credit_in reads a log from the first match of `open` (its group 1 is the initial window) on.
+Credit credit_in(const std::string& log, const std::regex& open) {
+  Credit c;
+  std::smatch m;
+  if (!std::regex_search(log, m, open)) return c;
+  c.opened = std::stoull(m[1]);
+  const std::string rest = m.suffix();
+  static const std::regex adjust(R"(channel \d+: rcvd adjust (\d+))");
+  for (auto it = std::sregex_iterator(rest.begin(), rest.end(), adjust); it != std::sregex_iterator(); ++it) {
+    c.adjusted += std::stoull((*it)[1]);
+    ++c.adjusts;
+  }
+  return c;
+}
+
+TEST(ChannelWindow, OperatorUploadingKeepsAtLeastTwoMibInFlight) {
+  TestEnv env;
+  const std::string dir = env.scratch("client");
+  const std::string src = dir + "/up.bin";
+  const std::string log = dir + "/ssh.log";
+  write_random_file(src, kSent, 16);
+  OperatorIdentity op = env.new_operator("alice");
+  SpawnOptions o;
+  o.argv = op.ssh(op.user(env.login(), "web1"), {"wc -c"}, {"-vv", "-E", log});
+  o.env = op.env();
+  o.stdin_file = src;
+  RunResult r = run(std::move(o), std::chrono::seconds(60));
+  ASSERT_EQ(r.exit(), 0) << diag(env, r);
+  ASSERT_EQ(std::stoull(r.out), kSent) << "the server did not get every byte";
+
+  Credit c = credit_in(read_file(log), std::regex(R"(channel \d+: open confirm rwindow (\d+))"));
+  ASSERT_GT(c.opened, 0u) << "no channel open confirmation in the client's log";
+  EXPECT_GE(c.left(kSent), kAtLeast) << "window left once all was read: opened " << c.opened << " + "
+                                      << c.adjusts << " adjusts of " << c.adjusted << " in all";
+  EXPECT_LE(c.left(kSent), kAtMost) << "the bastion granted more than it may buffer";
+}
+
+TEST(ChannelWindow, ServerSendingKeepsAtLeastTwoMibInFlight) {
+  TestEnv env;
+  // A Match block: the first LogLevel of the file (VERBOSE) would win over one appended plainly.
+  env.target.reconfigure("Match all\n  LogLevel DEBUG2\n");
+  const auto from = read_file(env.target.dir() + "/sshd.log").size();
+  OperatorIdentity op = env.new_operator("alice");
+  SpawnOptions o;
+  o.argv = op.ssh(op.user(env.login(), "web1"), {"head -c " + std::to_string(kSent) + " /dev/zero"});
+  o.env = op.env();
+  const std::string got = env.scratch("client") + "/down.bin";
+  o.stdout_file = got;
+  RunResult r = run(std::move(o), std::chrono::seconds(60));
+  ASSERT_EQ(r.exit(), 0) << diag(env, r);
+  ASSERT_EQ(file_size(got), kSent);
+
+  // sshd logs the channel open of the bastion as "server_input_channel_open: ctype session rchan R
+  // win W max M".
+  const std::string log = read_file(env.target.dir() + "/sshd.log").substr(from);
+  Credit c = credit_in(log, std::regex(R"(ctype session rchan \d+ win (\d+))"));
+  ASSERT_GT(c.opened, 0u) << "no session channel open in the target's log:\n" << log.substr(0, 4000);
+  EXPECT_GE(c.left(kSent), kAtLeast) << "window left once all was read: opened " << c.opened << " + "
+                                      << c.adjusts << " adjusts of " << c.adjusted << " in all";
+  EXPECT_LE(c.left(kSent), kAtMost) << "the bastion granted more than it may buffer";
+}
+
+}  // namespace
+}  // namespace bastion::e2e
