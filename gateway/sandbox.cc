@@ -116,8 +116,9 @@ std::vector<Rule> allow_list() {
       {SCMP_SYS(clock_nanosleep), {}},
       // Randomness for key exchange, nonces and padding (libcrypto's DRBG reseeds from getrandom).
       {SCMP_SYS(getrandom), {}},
-      // Identity, for logs and the self-only signal rules below.
-      {SCMP_SYS(getpid), {}}, {SCMP_SYS(gettid), {}},
+      // Identity, for logs and the self-only signal rules below; reading ids changes nothing.
+      {SCMP_SYS(getpid), {}}, {SCMP_SYS(gettid), {}}, {SCMP_SYS(getuid), {}}, {SCMP_SYS(geteuid), {}},
+      {SCMP_SYS(getgid), {}}, {SCMP_SYS(getegid), {}},
       // Signals: handlers may be (re)installed and masks changed; a signal may be sent only to this
       // process itself (raise(), abort(): "cannot happen" aborts loudly, even here).
       {SCMP_SYS(rt_sigaction), {}}, {SCMP_SYS(rt_sigprocmask), {}}, {SCMP_SYS(rt_sigreturn), {}},

@@ -358,9 +358,9 @@ int serve_one_exec(ssh_session s, int report) {
     }
   }
   // Wait for the client to close its side (it disconnects once it has the exit status).
-  char buf[256];
-  while (ssh_channel_read_timeout(channel, buf, sizeof buf, 0, 5000) > 0) {
-  }
+  // Until then, keep answering its packets: a disconnect sent first would race the exit status.
+  ssh_blocking_flush(s, 5000);
+  while (MessagePtr m{ssh_message_get(s)}) ssh_message_reply_default(m.get());
   ssh_channel_free(channel);
   ssh_disconnect(s);
   say(report, "served\n");
