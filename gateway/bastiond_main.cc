@@ -22,7 +22,9 @@
 #include "gateway/housekeeping.h"
 #include "gateway/keys.h"
 #include "gateway/listener.h"
+#include "gateway/sandbox.h"
 #include "gateway/session_process.h"
+#include "gateway/ssh_options.h"
 #include "gateway/upstream.h"
 
 using namespace bastion;
@@ -59,13 +61,9 @@ Result<BindPtr> make_bind(const DaemonSettings& s) {
   // The bind takes ownership of the imported key.
   if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_IMPORT_KEY, key->release()) != SSH_OK)
     return Error{"cannot use host key " + s.host_key_path};
-  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_CIPHERS_C_S, kCiphers);
-  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_CIPHERS_S_C, kCiphers);
-  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_KEY_EXCHANGE, kKex);
-  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HMAC_C_S, kMacs);
-  ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HMAC_S_C, kMacs);
-  if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, host_key_algorithms.c_str()) != SSH_OK)
-    return Error{"cannot restrict host key algorithms to " + host_key_algorithms};
+  // A list libssh rejects would leave its defaults in force: start-up fails instead.
+  if (auto st = set_bind_algorithms(bind.get(), AlgorithmPolicy::standard(), host_key_algorithms); !st)
+    return st.error();
   return bind;
 }
 
@@ -164,6 +162,12 @@ int main(int argc, char** argv) {
   auto listener = Listener::bind(addr->first, addr->second);
   if (!listener) {
     std::cerr << "bastiond: " << listener.error().message << "\n";
+    return 1;
+  }
+  // Started as root, the network process will run as --preauth-user (gateway/sandbox.h): refuse
+  // now, with the command that fixes it, rather than fail every connection later.
+  if (auto st = check_preauth_user(cfg.preauth_user); !st) {
+    std::cerr << "bastiond: " << st.error().message << "\n";
     return 1;
   }
   if (auto st = drop_privileges(cfg.run_as); !st) {

@@ -27,6 +27,7 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("config,c", po::value(&c.config_path), "configuration file (key = value, same names as the options); re-read on SIGHUP")
       ("listen", po::value(&c.listen)->default_value(c.listen), "address to listen on, HOST:PORT ([V6]:PORT); port 0 picks a free one")
       ("user", po::value(&c.run_as), "when started as root: bind the port, then run as this unprivileged account")
+      ("preauth-user", po::value(&c.preauth_user)->default_value(c.preauth_user), "when started as root: the account the sandboxed network process (libssh, before and after authentication) runs as; must exist")
       ("db", po::value(&s.db_path), "database file (created by `bastionctl --db FILE init`)")
       ("state-dir", po::value(&s.state_dir), "directory for recordings and runtime files")
       ("host-key", po::value(&s.host_key_path), "host private key (default: beside the database)")
@@ -126,6 +127,8 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   c.bans.source_max_ban = minutes(std::max(m.source_max_ban, m.source_ban));
   c.bans.account_window = minutes(m.account_window);
   c.bans.account_lock = minutes(m.account_lock);
+  if (c.preauth_user.empty()) return Error{"--preauth-user must name an account"};
+  if (c.preauth_user == "root") return Error{"--preauth-user root is refused: name an unprivileged account (bastion-net)"};
   if (c.settings.db_path.empty()) return Error{"--db FILE is required (or db = FILE in --config)"};
   if (c.settings.state_dir.empty()) return Error{"--state-dir DIR is required (or state-dir = DIR in --config)"};
   if (!c.notify_url.empty()) {
@@ -160,7 +163,7 @@ std::string daemon_help() {
 }
 
 const std::vector<std::string>& restart_only_options() {
-  static const std::vector<std::string> kNames = {"listen", "user", "db", "state-dir", "host-key", "egress-key", "config"};
+  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "host-key", "egress-key", "config"};
   return kNames;
 }
 
@@ -182,6 +185,7 @@ ReloadPlan plan_reload(const DaemonConfig& current, DaemonConfig& next) {
   next.config_path = current.config_path;
   next.listen = current.listen;
   next.run_as = current.run_as;
+  next.preauth_user = current.preauth_user;
   next.settings.db_path = current.settings.db_path;
   next.settings.state_dir = current.settings.state_dir;
   next.settings.host_key_path = current.settings.host_key_path;

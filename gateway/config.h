@@ -18,6 +18,9 @@ struct DaemonConfig {
   std::string config_path;
   std::string listen = "0.0.0.0:2222";
   std::string run_as;  // --user: drop to this account after binding the port
+  // --preauth-user: the account the sandboxed network process runs as when bastiond is root
+  // (gateway/sandbox.h); bastiond refuses to start as root if it does not exist.
+  std::string preauth_user = "bastion-net";
   DaemonSettings settings;
   PreAuthLimits preauth;
   authz::BanPolicy bans;

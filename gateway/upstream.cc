@@ -2,6 +2,7 @@
 
 #include "gateway/keys.h"
 #include "gateway/read_ahead.h"
+#include "gateway/ssh_options.h"
 
 namespace bastion::gateway {
 
@@ -48,20 +49,20 @@ Result<SessionPtr> connect_upstream(const authz::Server& server, const std::stri
   long timeout = settings.connect_timeout_seconds;
   int no = 0;
   std::string algos = host_key_algorithms(registered->get());
-  ssh_options_set(s.get(), SSH_OPTIONS_HOST, server.host.c_str());
-  ssh_options_set(s.get(), SSH_OPTIONS_PORT, &port);
-  ssh_options_set(s.get(), SSH_OPTIONS_USER, login.c_str());
-  ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT, &timeout);
-  ssh_options_set(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no);
+  // Every option is checked (gateway/ssh_options.h): a refused one is a refusal with its name, and a
+  // refused algorithm list never leaves libssh's defaults in force.
+  for (auto st : {set_option(s.get(), SSH_OPTIONS_HOST, server.host.c_str(), "host"),
+                  set_option(s.get(), SSH_OPTIONS_PORT, &port, "port"),
+                  set_option(s.get(), SSH_OPTIONS_USER, login.c_str(), "login"),
+                  set_option(s.get(), SSH_OPTIONS_TIMEOUT, &timeout, "connect timeout"),
+                  set_option(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no, "config processing")}) {
+    if (!st) return Error{"server " + server.name + ": " + st.error().message};
+  }
   // Keystrokes are tiny packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms stalls.
   int yes = 1;
-  ssh_options_set(s.get(), SSH_OPTIONS_NODELAY, &yes);
-  ssh_options_set(s.get(), SSH_OPTIONS_HOSTKEYS, algos.c_str());
-  ssh_options_set(s.get(), SSH_OPTIONS_CIPHERS_C_S, kCiphers);
-  ssh_options_set(s.get(), SSH_OPTIONS_CIPHERS_S_C, kCiphers);
-  ssh_options_set(s.get(), SSH_OPTIONS_KEY_EXCHANGE, kKex);
-  ssh_options_set(s.get(), SSH_OPTIONS_HMAC_C_S, kMacs);
-  ssh_options_set(s.get(), SSH_OPTIONS_HMAC_S_C, kMacs);
+  if (auto st = set_option(s.get(), SSH_OPTIONS_NODELAY, &yes, "TCP_NODELAY"); !st) return st.error();
+  if (auto st = set_session_algorithms(s.get(), AlgorithmPolicy::standard(), algos); !st)
+    return Error{"server " + server.name + ": " + st.error().message};
   const std::string where = server.name + " (" + server.host + ":" + std::to_string(server.port) + ")";
   if (ssh_connect(s.get()) != SSH_OK)
     return Error{"cannot reach server " + where + ": " + ssh_get_error(s.get())};

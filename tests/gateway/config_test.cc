@@ -116,5 +116,16 @@ TEST(DaemonConfig, AReloadAppliesWhatItCanAndKeepsWhatNeedsARestart) {
   EXPECT_TRUE(plan_reload(*next, *next).changed.empty());
 }
 
+TEST(DaemonConfig, PreauthUserDefaultsToBastionNetAndRefusesRoot) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->preauth_user, "bastion-net");
+  std::vector<std::string> args = kMinimal;
+  args.insert(args.end(), {"--preauth-user", "root"});
+  auto refused = parse(args);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("--preauth-user root is refused"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace bastion::gateway
