@@ -261,7 +261,32 @@ constexpr std::string_view kV10[] = {
     "ALTER TABLE clients ADD COLUMN approvals TEXT CHECK (approvals IN ('officer', 'client', 'client,officer'))",
 };
 
-constexpr std::array<Migration, 10> kMigrations{{
+// Migration 13: the web portal (web/, issue 18). A reviewer's password is an argon2id string
+// (libsodium crypto_pwhash_str); enrolment links and portal sessions are known by the SHA-256 of
+// their token only, so a copy of the database opens no account and no session.
+constexpr std::string_view kV13[] = {
+    R"(CREATE TABLE web_passwords (
+         operator_id INTEGER PRIMARY KEY REFERENCES operators(id),
+         hash        TEXT NOT NULL,
+         set_at      INTEGER NOT NULL))",
+    R"(CREATE TABLE web_enrolments (
+         id          INTEGER PRIMARY KEY,
+         operator_id INTEGER NOT NULL REFERENCES operators(id),
+         token_hash  TEXT NOT NULL UNIQUE,
+         created_at  INTEGER NOT NULL,
+         expires_at  INTEGER NOT NULL CHECK (expires_at > created_at),
+         used_at     INTEGER))",
+    R"(CREATE TABLE web_sessions (
+         id          INTEGER PRIMARY KEY,
+         operator_id INTEGER NOT NULL REFERENCES operators(id),
+         token_hash  TEXT NOT NULL UNIQUE,
+         source      TEXT NOT NULL,
+         created_at  INTEGER NOT NULL,
+         last_seen   INTEGER NOT NULL,
+         ended_at    INTEGER))",
+};
+
+constexpr std::array<Migration, 11> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -272,6 +297,7 @@ constexpr std::array<Migration, 10> kMigrations{{
     {8, "per-server environment allow-list", kV8},
     {9, "session process start time beside its pid", kV9},
     {10, "access requests, approvals and approval policies", kV10},
+    {13, "web portal passwords, enrolment links and sessions", kV13},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a
