@@ -267,9 +267,32 @@ constexpr std::string_view kV10[] = {
 // this version were ordinary ones.
 constexpr std::string_view kV11[] = {
     "ALTER TABLE grants ADD COLUMN emergency INTEGER NOT NULL DEFAULT 0 CHECK (emergency IN (0, 1))",
+// Migration 12: the web portal (web/, issue 18). A reviewer's password is an argon2id string
+// (libsodium crypto_pwhash_str); enrolment links and portal sessions are known by the SHA-256 of
+// their token only, so a copy of the database opens no account and no session.
+constexpr std::string_view kV12[] = {
+    R"(CREATE TABLE web_passwords (
+         operator_id INTEGER PRIMARY KEY REFERENCES operators(id),
+         hash        TEXT NOT NULL,
+         set_at      INTEGER NOT NULL))",
+    R"(CREATE TABLE web_enrolments (
+         id          INTEGER PRIMARY KEY,
+         operator_id INTEGER NOT NULL REFERENCES operators(id),
+         token_hash  TEXT NOT NULL UNIQUE,
+         created_at  INTEGER NOT NULL,
+         expires_at  INTEGER NOT NULL CHECK (expires_at > created_at),
+         used_at     INTEGER))",
+    R"(CREATE TABLE web_sessions (
+         id          INTEGER PRIMARY KEY,
+         operator_id INTEGER NOT NULL REFERENCES operators(id),
+         token_hash  TEXT NOT NULL UNIQUE,
+         source      TEXT NOT NULL,
+         created_at  INTEGER NOT NULL,
+         last_seen   INTEGER NOT NULL,
+         ended_at    INTEGER))",
 };
 
-constexpr std::array<Migration, 11> kMigrations{{
+constexpr std::array<Migration, 12> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -281,6 +304,7 @@ constexpr std::array<Migration, 11> kMigrations{{
     {9, "session process start time beside its pid", kV9},
     {10, "access requests, approvals and approval policies", kV10},
     {11, "emergency (break-glass) grants", kV11},
+    {12, "web portal passwords, enrolment links and sessions", kV12},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

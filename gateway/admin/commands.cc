@@ -33,7 +33,10 @@ struct CommandEntry {
 };
 
 const CommandEntry kCommands[] = {
-    {{"operator", "add"}, "NAME --key FILE [--role operator|officer|client] [--client C]", operator_add, Access::Change},
+    {{"operator", "add"}, "NAME --key FILE|--web [--role operator|officer|client] [--client C] [--web]", operator_add,
+     Access::Change},
+    {{"operator", "web-enrol"}, "NAME [--portal-url URL]", operator_web_enrol, Access::Change},
+    {{"web-cert"}, "--cert FILE --key FILE [--host NAME] [--days N]", web_cert, Access::Inspect},
     {{"operator", "list"}, "", operator_list, Access::Inspect},
     {{"operator", "show"}, "NAME", operator_show, Access::Inspect},
     {{"operator", "disable"}, "NAME", operator_disable, Access::Change},

@@ -12,8 +12,11 @@ std::string otpauth_uri_of(const std::string& name, const std::string& secret) {
   return authz::otpauth_uri("Bastion", name, secret);
 }
 
-void print_enrolment_json(CommandContext& ctx, const std::string& name, const std::string& secret) {
-  print_json(ctx, {{"name", name}, {"totp_secret", secret}, {"otpauth_uri", otpauth_uri_of(name, secret)}});
+void print_enrolment_json(CommandContext& ctx, const std::string& name, const std::string& secret,
+                          const std::string& web_link) {
+  nlohmann::json j = {{"name", name}, {"totp_secret", secret}, {"otpauth_uri", otpauth_uri_of(name, secret)}};
+  if (!web_link.empty()) j["web_enrolment_url"] = web_link;
+  print_json(ctx, j);
 }
 
 void print_enrolment_text(CommandContext& ctx, const std::string& name, const std::string& secret) {

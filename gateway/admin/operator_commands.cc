@@ -9,6 +9,7 @@
 #include "gateway/admin/key_file.h"
 #include "gateway/admin/model_json.h"
 #include "gateway/admin/table.h"
+#include "gateway/admin/web_enrolment.h"
 #include "gateway/target.h"
 
 namespace bastion::gateway::admin {
@@ -77,9 +78,13 @@ void print_account(CommandContext& ctx, const authz::Operator& op, const std::ve
 }  // namespace
 
 int operator_add(const Args& args, CommandContext& ctx) {
-  CommandLine cl("operator add", "NAME --key FILE [--role operator|officer|client] [--client C]",
-                 "Register an account with its public key(s) and a new TOTP secret (both factors are required).");
-  cl.options()("key", po::value<std::string>()->required()->value_name("FILE"), "public key file (authorized_keys lines)")(
+  CommandLine cl("operator add", "NAME --key FILE|--web [--role operator|officer|client] [--client C] [--web]",
+                 "Register an account with its public key(s) and a new TOTP secret (both factors are required).\n"
+                 "--web also prints a one-time link to set a web portal password; a web-only reviewer needs no key.");
+  cl.options()("key", po::value<std::string>()->value_name("FILE"), "public key file (authorized_keys lines)")(
+      "web", po::bool_switch(), "print a web portal enrolment link (client reviewers and officers)")(
+      "portal-url", po::value<std::string>()->default_value(kDefaultPortalUrl)->value_name("URL"),
+      "where bastion-web is reached (with --web)")(
       "role", po::value<std::string>()->default_value("operator")->value_name("ROLE"), "operator, officer or client")(
       "client", po::value<std::string>()->default_value("")->value_name("C"), "the client a client account reviews");
   cl.positional("NAME");
@@ -90,7 +95,10 @@ int operator_add(const Args& args, CommandContext& ctx) {
   if (!valid_operator_name(op.name)) {
     return refuse(ctx, "operator name '" + op.name + "' is not valid: use [a-z_][a-z0-9_.-], at most 32 characters");
   }
-  auto keys = parse_keys((*vm)["key"].as<std::string>());
+  const bool web = (*vm)["web"].as<bool>();
+  if (vm->count("key") == 0 && !web) throw UsageError("--key FILE is required (or --web for a web-only reviewer)");
+  auto keys = vm->count("key") == 0 ? Result<std::vector<authz::OperatorKey>>(std::vector<authz::OperatorKey>{})
+                                    : parse_keys((*vm)["key"].as<std::string>());
   if (!keys) return refuse(ctx, keys.error().message);
   if (auto st = check_keys_free(ctx.store, *keys); !st) return refuse(ctx, st.error().message);
   auto added = ctx.store.add_operator(op);
@@ -100,10 +108,17 @@ int operator_add(const Args& args, CommandContext& ctx) {
   if (auto ev = record_change(ctx, {"admin.operator.add", "", nullptr, account_json(ctx, *added)}); !ev) {
     return refuse_unrecorded(ctx, ev.error());
   }
+  std::string web_link;
+  if (web) {
+    auto link = issue_web_enrolment(ctx, *added, (*vm)["portal-url"].as<std::string>());
+    if (!link) return refuse(ctx, link.error().message);  // the whole change is undone
+    web_link = *link;
+  }
   if (wants_json(*vm)) {
-    print_enrolment_json(ctx, op.name, op.totp_secret);
+    print_enrolment_json(ctx, op.name, op.totp_secret, web_link);
   } else {
     print_added(ctx, *added, *added_keys);
+    if (!web_link.empty()) ctx.out << "web enrolment link (once, 24 hours): " << web_link << "\n";
   }
   return kExitOk;
 }

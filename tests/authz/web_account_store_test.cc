@@ -1,0 +1,80 @@
+#include "authz/web_account_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "authz/sqlite_store.h"
+#include "authz/totp.h"
+#include "authz/web_password.h"
+
+namespace bastion::authz {
+namespace {
+
+const Seconds t0{std::chrono::seconds{1'800'000'000}};
+
+class WebAccountStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-web-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto db = db::Database::open(dir_ + "/bastion.db", true);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    db_ = *db;
+    SqliteStore store(db_);
+    db_->exec("INSERT INTO clients (name) VALUES ('acme')");
+    auto carol = store.add_operator({"carol", Role::Client, "acme", new_totp_secret()});
+    ASSERT_TRUE(carol.ok()) << carol.error().message;
+    carol_ = carol->id;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string dir_;
+  db::DatabasePtr db_;
+  std::int64_t carol_ = 0;
+};
+
+TEST_F(WebAccountStoreTest, AnEnrolmentLinkWorksOnceAndNeverAfterItExpires) {
+  WebAccountStore web(db_);
+  web.add_enrolment(carol_, token_hash("link-1"), t0, t0 + std::chrono::hours(24));
+  web.add_enrolment(carol_, token_hash("link-2"), t0, t0 + std::chrono::hours(24));
+  EXPECT_EQ(web.enrolment_operator(token_hash("link-1"), t0 + std::chrono::hours(1)), carol_);
+  EXPECT_FALSE(web.enrolment_operator(token_hash("link-1x"), t0).has_value());
+  EXPECT_TRUE(web.use_enrolment(token_hash("link-1"), t0 + std::chrono::hours(1)));
+  EXPECT_FALSE(web.use_enrolment(token_hash("link-1"), t0 + std::chrono::hours(1))) << "a second use";
+  EXPECT_FALSE(web.enrolment_operator(token_hash("link-1"), t0 + std::chrono::hours(1)).has_value());
+  EXPECT_FALSE(web.enrolment_operator(token_hash("link-2"), t0 + std::chrono::hours(24)).has_value());
+  EXPECT_FALSE(web.use_enrolment(token_hash("link-2"), t0 + std::chrono::hours(24))) << "expired";
+}
+
+TEST_F(WebAccountStoreTest, APasswordIsReplacedNotAdded) {
+  WebAccountStore web(db_);
+  EXPECT_FALSE(web.password_hash(carol_).has_value());
+  web.set_password(carol_, "$argon2id$first", t0);
+  web.set_password(carol_, "$argon2id$second", t0 + std::chrono::seconds(1));
+  EXPECT_EQ(web.password_hash(carol_), "$argon2id$second");
+}
+
+TEST_F(WebAccountStoreTest, ASessionIsFoundByItsTokenHashOnlyAndEndsOnce) {
+  WebAccountStore web(db_);
+  const std::string token = new_web_token();
+  const auto id = web.open_session(carol_, token_hash(token), "192.0.2.7:50000", t0);
+  EXPECT_FALSE(web.find_session(token).has_value()) << "the token itself is not stored";
+  auto row = web.find_session(token_hash(token));
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->id, id);
+  EXPECT_EQ(row->operator_name, "carol");
+  EXPECT_EQ(row->last_seen, t0);
+  web.touch_session(id, t0 + std::chrono::minutes(5));
+  EXPECT_EQ(web.find_session(token_hash(token))->last_seen, t0 + std::chrono::minutes(5));
+  web.end_session(id, t0 + std::chrono::minutes(6));
+  EXPECT_TRUE(web.find_session(token_hash(token))->ended);
+  auto q = db_->prepare("SELECT count(*) FROM web_sessions WHERE token_hash = ?");
+  q.bind(1, std::string_view(token));
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.col_int(0), 0);
+}
+
+}  // namespace
+}  // namespace bastion::authz

@@ -1,0 +1,191 @@
+// The browser half of WebPortal.ReviewerSignsIn… (portal_browser_test.cc): Debian's chromium,
+// headless, driven by playwright-core; accessibility checked by axe-core. Every check that fails
+// is printed; the exit status is the number of failures (0: all passed).
+'use strict';
+const path = require('path');
+const { execFileSync } = require('child_process');
+const modules = process.env.WEB_NODE_MODULES;
+const { chromium } = require(path.join(modules, 'playwright-core'));
+const axePath = path.join(modules, 'axe-core', 'axe.min.js');
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+};
+const base = env('PORTAL_URL');
+const enrolUrl = env('ENROL_URL');
+const account = env('ACCOUNT');
+const secret = env('TOTP_SECRET');
+const ownSession = env('OWN_SESSION');
+const otherSession = env('OTHER_SESSION');
+const artifacts = env('ARTIFACTS');
+const password = 'correct horse battery staple';
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+
+// totp: the code oathtool computes for the reviewer's secret, `offset` seconds from now.
+function totp(offset = 0) {
+  const args = ['--totp', '--base32'];
+  if (offset) args.push('--now', new Date(Date.now() + offset * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
+  args.push(secret);
+  return execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
+}
+
+async function axeCheck(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+  const v = result.violations.map((x) => `${x.id}: ${x.help} (${x.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  check(v.length === 0, `axe-core finds no violation on the ${name} page${v.length ? ': ' + v.join('; ') : ''}`);
+}
+
+async function fitsNarrowScreen(page, name) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(width <= 360, `the ${name} page fits 360 px without scrolling sideways (scrollWidth ${width})`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page, pass, code) {
+  await page.goto(`${base}/sign-in`);
+  await page.fill('#account', account);
+  await page.fill('#password', pass);
+  await page.fill('#code', code);
+  const [response] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  return response;
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
+  });
+  // bypassCSP only so that axe-core can be injected; the CSP header itself is checked below.
+  const contextOptions = { ignoreHTTPSErrors: true, viewport: { width: 360, height: 740 }, bypassCSP: true };
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  try {
+    // Enrolment: the one-time link sets the password; a short one is refused first.
+    await page.goto(enrolUrl);
+    await shot(page, 'enrol');
+    await axeCheck(page, 'enrolment');
+    await page.fill('#password', 'too-short');
+    await page.fill('#repeat', 'too-short');
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    check((await page.textContent('main')).includes('at least 12 characters'), 'a password under 12 characters is refused');
+    await page.fill('#password', password);
+    await page.fill('#repeat', password);
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    check(page.url().startsWith(`${base}/sign-in`), `the enrolment leads to the sign-in page (${page.url()})`);
+    const reuse = await page.goto(enrolUrl);
+    check(reuse.status() === 410, `the enrolment link works once (second use: ${reuse.status()})`);
+
+    // Refusals: wrong password, wrong code.
+    let r = await signIn(page, 'not the password at all', totp());
+    check(r.status() === 401 && page.url().endsWith('/sign-in'), `a wrong password is refused (${r.status()})`);
+    await shot(page, 'sign-in');
+    await axeCheck(page, 'sign-in');
+    await fitsNarrowScreen(page, 'sign-in');
+    r = await signIn(page, password, totp(600));
+    check(r.status() === 401 && (await page.textContent('main')).includes('wrong or expired'),
+          `a wrong code is refused (${r.status()})`);
+
+    // Success, then the same code again in another browser is refused.
+    const code = totp();
+    r = await signIn(page, password, code);
+    check(page.url() === `${base}/sessions`, `password and code sign in (${page.url()})`);
+    const other = await browser.newContext(contextOptions);
+    const otherPage = await other.newPage();
+    r = await signIn(otherPage, password, code);
+    check(r.status() === 401 && (await otherPage.textContent('main')).includes('already used'),
+          `a code used once is refused the second time (${r.status()})`);
+    await other.close();
+
+    // Cookie flags and headers.
+    const cookie = (await context.cookies()).find((c) => c.name === '__Host-bastion');
+    check(cookie && cookie.secure && cookie.httpOnly && cookie.sameSite === 'Strict',
+          `the session cookie is Secure, HttpOnly, SameSite=Strict (${JSON.stringify(cookie)})`);
+    const list = await page.goto(`${base}/sessions`);
+    const h = list.headers();
+    const csp = h['content-security-policy'] || '';
+    check(csp.includes("default-src 'none'") && csp.includes("frame-ancestors 'none'") && !csp.includes('unsafe-inline'),
+          `the CSP allows no inline script and no framing (${csp})`);
+    check((h['strict-transport-security'] || '').includes('max-age='), 'HSTS is sent');
+    check((h['cache-control'] || '').includes('no-store'), 'data pages are no-store');
+    check((await page.locator('script').count()) === 0, 'the page holds no script');
+
+    // The list: own client's sessions only.
+    await shot(page, 'sessions');
+    await axeCheck(page, 'sessions list');
+    await fitsNarrowScreen(page, 'sessions list');
+    const body = await page.textContent('main');
+    check(await page.locator(`a[href="/sessions/${ownSession}"]`).count() === 1, `acme's session ${ownSession} is listed`);
+    check(await page.locator(`a[href="/sessions/${otherSession}"]`).count() === 0 && !body.includes('web2'),
+          `globex's session ${otherSession} (server web2) is not listed`);
+    await page.goto(`${base}/sessions?server=web1&status=closed`);
+    check(await page.locator(`a[href="/sessions/${ownSession}"]`).count() === 1, 'the server and status filters keep it');
+    await page.goto(`${base}/sessions?status=live`);
+    check(await page.locator(`a[href="/sessions/${ownSession}"]`).count() === 0, 'the status filter "live" drops it');
+
+    // One session, its evidence and its recording.
+    await page.goto(`${base}/sessions/${ownSession}`);
+    const detail = await page.textContent('main');
+    check(detail.includes('verified against the audit chain') && !detail.includes('NOT verified'),
+          'the session page says its recording digest is verified against the chain');
+    check(detail.includes('web1') && detail.includes('Grant'), 'the session page names the server and the grant');
+    await shot(page, 'session');
+    await axeCheck(page, 'session');
+    await fitsNarrowScreen(page, 'session');
+    const href = await page.getAttribute('a[href*="/recordings/"]', 'href');
+    const download = await page.request.get(`${base}${href}`);
+    const cast = await download.text();
+    check(download.status() === 200 && cast.includes('portal-42') && cast.includes('"version"'),
+          `the raw asciicast recording downloads with what was shown (${download.status()}, ${cast.length} bytes)`);
+    check((download.headers()['content-disposition'] || '').includes('attachment'), 'the recording comes as an attachment');
+
+    // Another client's session by its id: 404, nothing shown.
+    const foreign = await page.goto(`${base}/sessions/${otherSession}`);
+    check(foreign.status() === 404 && !(await page.textContent('main')).includes('globex'),
+          `another client's session by URL gives 404 (${foreign.status()})`);
+    await shot(page, 'not-found');
+    const foreignRec = await page.request.get(`${base}/sessions/${otherSession}/recordings/1`);
+    check(foreignRec.status() === 404, `another client's recording by URL gives 404 (${foreignRec.status()})`);
+
+    // A forged POST (no CSRF token) is refused and leaves the session signed in.
+    // Sent from the portal's own origin with the session cookie, so that only the token is missing.
+    await page.goto(`${base}/sessions`);
+    const [forged] = await Promise.all([
+      page.waitForNavigation(),
+      page.evaluate(() => {
+        const f = document.createElement('form');
+        f.method = 'post';
+        f.action = '/sign-out';
+        document.body.appendChild(f);
+        f.submit();
+      }),
+    ]);
+    check(forged.status() === 403 && (await page.textContent('main')).includes('no valid CSRF token'),
+          `a POST without the CSRF token is refused (${forged.status()})`);
+    const wrongToken = await page.request.post(`${base}/sign-out`, { form: { csrf: '0'.repeat(64) } });
+    check(wrongToken.status() === 403, `a POST with a wrong CSRF token is refused (${wrongToken.status()})`);
+    const still = await page.goto(`${base}/sessions`);
+    check(page.url() === `${base}/sessions` && still.status() === 200, 'the forged POST did not sign the reviewer out');
+
+    // Signing out through the page's own form works and ends the session.
+    await Promise.all([page.waitForNavigation(), page.click('form.sign-out button')]);
+    await page.goto(`${base}/sessions`);
+    check(page.url().startsWith(`${base}/sign-in`), `after signing out the list asks to sign in (${page.url()})`);
+  } catch (e) {
+    check(false, `the browser run ended early: ${e.stack || e}`);
+  } finally {
+    await browser.close();
+  }
+  process.exit(failures);
+})();

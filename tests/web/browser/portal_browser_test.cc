@@ -1,0 +1,138 @@
+// The client's window in a browser (issue 18): sessions recorded by the real bastiond through a
+// real sshd, served by a real bastion-web over HTTPS, reviewed in Debian's chromium. The browser
+// half is portal.cjs (playwright-core + axe-core); this half builds the world, runs it, and checks
+// the audit trail afterwards. Screenshots: build/test-artifacts/web/<test>/.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "tests/e2e/harness/diagnostics.h"
+#include "tests/e2e/harness/live.h"
+#include "tests/e2e/harness/test_env.h"
+
+namespace bastion::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool exists(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// WebDaemon: bastion-web on a free port of 127.0.0.1, stopped on destruction.
+class WebDaemon {
+ public:
+  WebDaemon(const Bastion& b, const std::string& dir) : log_(dir + "/bastion-web.log") {
+    const std::string cert = dir + "/web.crt", key = dir + "/web.key";
+    b.ctl_ok({"web-cert", "--cert", cert, "--key", key, "--host", "127.0.0.1"});
+    SpawnOptions o;
+    o.argv = {BASTION_WEB_PATH, "--db", b.db(), "--cert", cert, "--key", key, "--listen", "127.0.0.1", "--port", "0"};
+    o.stdout_file = log_;
+    o.stderr_file = log_;
+    proc_ = std::make_unique<Process>(o);
+    const std::regex listening(R"(listening on (https://127\.0\.0\.1:\d+))");
+    for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
+      std::smatch m;
+      const std::string text = read_all(log_);
+      if (std::regex_search(text, m, listening)) {
+        url_ = m[1];
+        return;
+      }
+      if (!proc_->running()) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    throw HarnessError("bastion-web did not start: " + read_all(log_));
+  }
+  ~WebDaemon() {
+    if (proc_) proc_->terminate(5s);
+  }
+  const std::string& url() const { return url_; }
+  std::string log() const { return read_all(log_); }
+
+ private:
+  std::string log_, url_;
+  std::unique_ptr<Process> proc_;
+};
+
+std::int64_t last_session_on(const Bastion& b, const std::string& server) {
+  std::int64_t id = 0;
+  for (const auto& s : b.ctl_json({"sessions", "list"})) {
+    if (s["server"] == server) id = s["id"].get<std::int64_t>();
+  }
+  if (id == 0) throw HarnessError("no session on " + server);
+  return id;
+}
+
+std::size_t count_events(const Bastion& b, const std::string& kind) {
+  return b.ctl_json({"audit", "list", "--kind", kind}).size();
+}
+
+TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions) {
+  const std::string node_modules = WEB_NODE_MODULES;
+  ASSERT_TRUE(exists(node_modules + "/playwright-core") && exists(node_modules + "/axe-core"))
+      << "web/node_modules lacks playwright-core or axe-core: run scripts/install-deps (npm ci in web/); the "
+         "browser tests never fetch them at run time";
+  ASSERT_TRUE(exists("/usr/bin/chromium")) << "/usr/bin/chromium is missing: run scripts/install-deps";
+
+  TestEnv env;
+  env.bastion.add_server("web2", env.target.port(), "dedicated", env.target.host_key_line(), "globex");
+  // Two operators: one login each, so no TOTP step is needed twice (tests/e2e/harness/bastion.h).
+  OperatorIdentity op = env.new_operator("op");
+  OperatorIdentity op2 = env.new_operator("op", kAllOps, "web2");
+
+  // One recorded terminal session on acme's web1, one exec session on globex's web2.
+  RunResult pty = run_in_pty(op.ssh(op.user(env.login(), "web1"), {}, {"-t"}), op.env(),
+                             "echo portal-$((6*7))\nexit\n", 100, 30, 60s);
+  ASSERT_EQ(pty.exit(), 0) << diag(env, pty);
+  const std::int64_t own = last_session_on(env.bastion, "web1");
+  RunResult other = run_as(op2, op2.ssh(op2.user(env.login(), "web2"), {"echo", "globex-secret"}));
+  ASSERT_EQ(other.exit(), 0) << diag(env, other);
+  const std::int64_t foreign = last_session_on(env.bastion, "web2");
+
+  WebDaemon web(env.bastion, env.tmp.sub("web", true));
+  const auto carol = env.bastion.ctl_json(
+      {"operator", "add", "carol", "--role", "client", "--client", "acme", "--web", "--portal-url", web.url()});
+  const std::string artifacts = std::string(ARTIFACT_ROOT) + "/" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::filesystem::remove_all(artifacts);
+  std::filesystem::create_directories(artifacts);
+
+  const std::size_t viewed_before = count_events(env.bastion, "recording.viewed");
+  Env js_env = base_env();
+  js_env["WEB_NODE_MODULES"] = node_modules;
+  js_env["PORTAL_URL"] = web.url();
+  js_env["ENROL_URL"] = carol["web_enrolment_url"].get<std::string>();
+  js_env["ACCOUNT"] = "carol";
+  js_env["TOTP_SECRET"] = carol["totp_secret"].get<std::string>();
+  js_env["OWN_SESSION"] = std::to_string(own);
+  js_env["OTHER_SESSION"] = std::to_string(foreign);
+  js_env["ARTIFACTS"] = artifacts;
+  RunResult js = run({"node", PORTAL_SCRIPT}, js_env, std::nullopt, 200s);
+  EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
+
+  // The trail: carol's reading of a recording, and her try at globex's session, are on record.
+  EXPECT_EQ(count_events(env.bastion, "recording.viewed"), viewed_before + 1);
+  bool refused_logged = false;
+  for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "review.refused"})) {
+    refused_logged |= e["actor"] == "carol" && e["session_id"] == foreign;
+  }
+  EXPECT_TRUE(refused_logged) << "no review.refused event for carol and session " << foreign;
+  EXPECT_GE(count_events(env.bastion, "auth.failure"), 3u);  // wrong password, wrong code, reused code
+  for (const char* page : {"sign-in", "enrol", "sessions", "session", "not-found"}) {
+    EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
+  }
+}
+
+}  // namespace
+}  // namespace bastion::e2e

@@ -1,0 +1,122 @@
+// bastion-web: the client's window (issue 18). HTTPS only; reads and writes the bastion database
+// through the same stores and command rules as bastionctl and the SSH front.
+#include <signal.h>
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "authz/clock.h"
+#include "web/portal.h"
+
+namespace {
+
+namespace po = boost::program_options;
+
+struct Options {
+  std::string db, cert, key, listen, json_log;
+  int port = 8443;
+  int threads = 8;
+};
+
+httplib::Server* g_server = nullptr;
+
+void on_stop(int) {
+  if (g_server != nullptr) g_server->stop();  // only flips a flag and shuts the listening socket
+}
+
+int parse(int argc, char** argv, Options& o) {
+  po::options_description opts("bastion-web options (also KEY = VALUE lines in --config)");
+  std::string config;
+  opts.add_options()("help,h", "show this help")("config", po::value(&config)->value_name("FILE"), "configuration file")(
+      "db", po::value(&o.db)->value_name("FILE"), "the bastion database (required)")(
+      "cert", po::value(&o.cert)->value_name("FILE"), "TLS certificate chain, PEM (required)")(
+      "key", po::value(&o.key)->value_name("FILE"), "TLS private key, PEM (required)")(
+      "listen", po::value(&o.listen)->default_value("127.0.0.1")->value_name("ADDR"), "address to listen on")(
+      "port", po::value(&o.port)->default_value(8443)->value_name("N"), "TCP port (0: any free port, printed)")(
+      "threads", po::value(&o.threads)->default_value(8)->value_name("N"), "requests served at once")(
+      "json-log", po::value(&o.json_log)->value_name("FILE"), "also append each audit event here (JSON lines)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::notify(vm);
+    if (!config.empty()) {
+      std::ifstream in(config);
+      if (!in) {
+        std::cerr << "bastion-web: cannot read " << config << "\n";
+        return 2;
+      }
+      po::store(po::parse_config_file(in, opts), vm);
+      po::notify(vm);
+    }
+  } catch (const po::error& e) {
+    std::cerr << "bastion-web: " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  if (vm.count("help") != 0) {
+    std::cout << "usage: bastion-web --db FILE --cert FILE --key FILE [--listen ADDR] [--port N]\n\n" << opts;
+    return 0;
+  }
+  const std::pair<const char*, const std::string*> required[] = {{"--db", &o.db}, {"--cert", &o.cert}, {"--key", &o.key}};
+  for (const auto& [name, value] : required) {
+    if (value->empty()) {
+      std::cerr << "bastion-web: " << name << " is required (see --help)\n";
+      return 2;
+    }
+  }
+  if (o.threads < 1 || o.threads > 256) {
+    std::cerr << "bastion-web: --threads must be between 1 and 256\n";
+    return 2;
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (int rc = parse(argc, argv, o); rc >= 0) return rc;
+  httplib::SSLServer svr(o.cert.c_str(), o.key.c_str());
+  if (!svr.is_valid()) {
+    std::cerr << "bastion-web: the TLS certificate " << o.cert << " or key " << o.key
+              << " cannot be loaded (missing, unreadable or not a matching PEM pair)\n";
+    return 1;
+  }
+  bastion::web::PortalSettings settings;
+  settings.db_path = o.db;
+  settings.sinks.json_lines_path = o.json_log;
+  const bastion::Clock& clock = bastion::process_clock();
+  bastion::web::Portal portal(settings, clock);
+  portal.install(svr);
+  const int threads = o.threads;
+  // httplib takes ownership of the queue it is handed (its API wants a bare pointer).
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+  svr.set_read_timeout(10);
+  svr.set_write_timeout(30);
+  int port = o.port;
+  if (port == 0) {
+    port = svr.bind_to_any_port(o.listen);
+  } else if (!svr.bind_to_port(o.listen, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    std::cerr << "bastion-web: cannot listen on " << o.listen << ":" << o.port << "\n";
+    return 1;
+  }
+  g_server = &svr;
+  struct sigaction sa{};
+  sa.sa_handler = on_stop;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  // Tests and scripts/demo read this line for the port.
+  std::cout << "bastion-web listening on https://" << o.listen << ":" << port << std::endl;
+  spdlog::info("bastion-web serving database {} on {}:{}", o.db, o.listen, port);
+  svr.listen_after_bind();
+  spdlog::info("bastion-web stopped");
+  return 0;
+}

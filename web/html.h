@@ -1,0 +1,31 @@
+#pragma once
+// HTML of the portal: every page is rendered on the server, with no inline script or style, so
+// the Content-Security-Policy (web/http_policy.h) can forbid both.
+#include <string>
+#include <string_view>
+
+namespace bastion::web {
+
+// escape makes text safe in HTML element content and in double-quoted attributes.
+std::string escape(std::string_view text);
+
+// url_encode percent-encodes everything but unreserved characters (RFC 3986), for query values.
+std::string url_encode(std::string_view text);
+
+struct Page {
+  std::string title;    // the <title> and the <h1>
+  std::string body;     // HTML, already escaped where needed
+  std::string account;  // signed-in account ("" on sign-in and enrolment pages)
+  std::string csrf;     // the session's CSRF token, for the sign-out form
+};
+
+// render_page wraps body in the portal's layout (language, viewport, landmarks, navigation).
+std::string render_page(const Page& page);
+
+// notice: a paragraph with role="alert" (refusals) or role="status" (confirmations).
+std::string notice(std::string_view text, bool is_error);
+
+// kStyleSheet: /static/style.css. Readable at 360 px: tables scroll inside their own region.
+extern const std::string_view kStyleSheet;
+
+}  // namespace bastion::web

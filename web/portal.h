@@ -1,0 +1,79 @@
+#pragma once
+// Portal: the routes of bastion-web. Sign-in and enrolment, then the reviewer's views (sessions
+// list, one session, its recordings), each answered from a RequestScope of its own.
+//
+// Who sees what: client reviewers their own client's sessions only, officers everything
+// (gateway/admin/review.h, the command set's rule, with the client as the CHAIN states it).
+// Operators have no portal access at all: they review nothing, and their own sessions are on
+// the record for officers and clients, not for them to browse.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <httplib.h>
+
+#include "audit/event_sinks.h"
+#include "authz/bans.h"
+#include "authz/clock.h"
+#include "authz/model.h"
+
+namespace bastion::web {
+
+class RequestScope;
+
+struct PortalSettings {
+  std::string db_path;
+  authz::BanPolicy bans;
+  audit::EventSinks sinks;
+  int page_size = 50;  // sessions per page of the list
+};
+
+// Viewer: the signed-in account of a request.
+struct Viewer {
+  authz::Operator who;
+  std::int64_t web_session_id = 0;
+  std::string csrf;    // the form token of this session
+  std::string source;  // "address:port"
+};
+
+class Portal {
+ public:
+  Portal(PortalSettings settings, const Clock& clock) : settings_(std::move(settings)), clock_(clock) {}
+
+  // install registers every route and the response policy on svr.
+  void install(httplib::Server& svr);
+
+ private:
+  void sign_in_form(const httplib::Request& req, httplib::Response& res, const std::string& error = "");
+  void sign_in_post(const httplib::Request& req, httplib::Response& res);
+  void enrol_form(const httplib::Request& req, httplib::Response& res, const std::string& error = "");
+  void enrol_post(const httplib::Request& req, httplib::Response& res);
+  void sign_out(const httplib::Request& req, httplib::Response& res);
+  void sessions_list(const httplib::Request& req, httplib::Response& res);
+  void session_detail(const httplib::Request& req, httplib::Response& res);
+  void recording_download(const httplib::Request& req, httplib::Response& res);
+
+  // signed_in: the viewer of req, touching its session; nothing (and res set to a redirect to the
+  // sign-in page, or 403 for a POST) if there is no live session.
+  std::optional<Viewer> signed_in(RequestScope& scope, const httplib::Request& req, httplib::Response& res);
+  // csrf_ok: the request's "csrf" form field equals the viewer's token (constant time).
+  static bool csrf_ok(const httplib::Request& req, const std::string& expected);
+  // pre_session_form_ok: a sign-in or enrolment POST carries the token of its pre-session cookie;
+  // if not, res is the 403 refusal.
+  static bool pre_session_form_ok(const httplib::Request& req, httplib::Response& res);
+  // pre_session_csrf: the token of the sign-in/enrolment forms, from the pre-session cookie
+  // (a new cookie is set on res if there is none).
+  static std::string pre_session_csrf(const httplib::Request& req, httplib::Response& res);
+  // not_found: 404 for a session this viewer may not see, with an audit event saying who tried.
+  void not_found(RequestScope& scope, const Viewer& v, std::int64_t session_id, httplib::Response& res);
+
+  std::unique_ptr<RequestScope> open_scope(httplib::Response& res);
+
+  PortalSettings settings_;
+  const Clock& clock_;
+};
+
+// source_of: "address:port" of the request's peer.
+std::string source_of(const httplib::Request& req);
+
+}  // namespace bastion::web
