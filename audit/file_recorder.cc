@@ -192,24 +192,8 @@ class FileRecorderFactory final : public RecorderFactory {
                            pty.term, "", command.empty() ? std::string("shell") : std::string(command)};
   }
 
-  // create makes <dir>/<session_id>/ and opens <channel>-<suffix> there, exclusively, 0600.
   Result<std::pair<UniqueFd, std::string>> create(std::int64_t session_id, int channel, std::string_view suffix) {
-    if (session_id <= 0 || channel < 0) {
-      return Error{"invalid recording identity: session " + std::to_string(session_id) + ", channel " +
-                   std::to_string(channel)};
-    }
-    auto top = open_dir(AT_FDCWD, dir_, dir_);
-    if (!top) return top.error();
-    const std::string session_name = std::to_string(session_id);
-    const std::string session_path = dir_ + "/" + session_name;
-    auto session_dir = open_dir(top->get(), session_name, session_path);
-    if (!session_dir) return session_dir.error();
-    const std::string name = std::to_string(channel) + "-" + std::string(suffix);
-    const std::string path = session_path + "/" + name;
-    UniqueFd fd(::openat(session_dir->get(), name.c_str(),
-                         O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) return Error{errno_text("cannot create recording " + path)};
-    return std::pair{std::move(fd), path};
+    return create_recording_file(dir_, session_id, channel, suffix);
   }
 
   std::string dir_;
@@ -219,6 +203,26 @@ class FileRecorderFactory final : public RecorderFactory {
 };
 
 }  // namespace
+
+Result<std::pair<UniqueFd, std::string>> create_recording_file(const std::string& dir, std::int64_t session_id,
+                                                               int channel, std::string_view suffix) {
+  if (session_id <= 0 || channel < 0) {
+    return Error{"invalid recording identity: session " + std::to_string(session_id) + ", channel " +
+                 std::to_string(channel)};
+  }
+  auto top = open_dir(AT_FDCWD, dir, dir);
+  if (!top) return top.error();
+  const std::string session_name = std::to_string(session_id);
+  const std::string session_path = dir + "/" + session_name;
+  auto session_dir = open_dir(top->get(), session_name, session_path);
+  if (!session_dir) return session_dir.error();
+  const std::string name = std::to_string(channel) + "-" + std::string(suffix);
+  const std::string path = session_path + "/" + name;
+  UniqueFd fd(::openat(session_dir->get(), name.c_str(),
+                       O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return Error{errno_text("cannot create recording " + path)};
+  return std::pair{std::move(fd), path};
+}
 
 Result<ChannelRecorderPtr> pty_recorder_on(UniqueFd fd, std::string path, const AsciicastHeader& header,
                                            const MonotonicClock& elapsed) {

@@ -4,6 +4,8 @@
 // device, a closed descriptor) without any test hook in the production path.
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "audit/asciicast.h"
 #include "audit/monotonic.h"
@@ -18,6 +20,13 @@ namespace bastion::audit {
 // Both clocks must outlive the factory and every recorder it creates.
 RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, const MonotonicClock& elapsed,
                                          std::uint64_t max_stored_bytes = kDefaultMaxStoredBytes);
+
+// create_recording_file makes <dir>/<session_id>/ (0700, no symlink followed) and creates
+// <channel>-<suffix> there, exclusively, mode 0600; returns the descriptor and the path. The one
+// place recording files are created: by the factory, and by the monitor that passes the descriptor
+// to its network process (gateway/monitor.h).
+Result<std::pair<UniqueFd, std::string>> create_recording_file(const std::string& dir, std::int64_t session_id,
+                                                               int channel, std::string_view suffix);
 
 // pty_recorder_on writes an asciicast recording (header first) to fd, which the recorder then owns.
 // `path` must name the same file: close() re-opens it to compute the digest and checks that it is

@@ -267,6 +267,8 @@ constexpr std::string_view kV10[] = {
 // this version were ordinary ones.
 constexpr std::string_view kV11[] = {
     "ALTER TABLE grants ADD COLUMN emergency INTEGER NOT NULL DEFAULT 0 CHECK (emergency IN (0, 1))",
+};
+
 // Migration 12: the web portal (web/, issue 18). A reviewer's password is an argon2id string
 // (libsodium crypto_pwhash_str); enrolment links and portal sessions are known by the SHA-256 of
 // their token only, so a copy of the database opens no account and no session.

@@ -1,0 +1,122 @@
+#pragma once
+// Monitor: the privileged half of one connection. It holds what a stranger must never reach — the
+// database, the recordings directory, the egress key — and answers the unprivileged network
+// process (which runs libssh) over the monitor protocol (gateway/monitor_protocol.h).
+//
+// It trusts nothing the network process says. Every request is checked against what the monitor
+// itself established for this connection: the account the user name bound and whose key and TOTP
+// code it checked, the decisions it made (each with an id the network must name later), the
+// sessions it started. A request out of turn (a decision before both factors, a TOTP check before
+// a key), for something it did not decide (an upstream for a refused or unknown decision, a
+// recording or an event for another connection's session), or of a kind the network may not send,
+// is a violation: answer() returns an Error, the monitor records a `monitor.violation` event
+// naming the request and the reason, and the connection ends (fail closed, visibly).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "audit/event_log.h"
+#include "audit/session_store.h"
+#include "audit/unique_fd.h"
+#include "authz/clock.h"
+#include "authz/decide.h"
+#include "authz/store.h"
+#include "gateway/monitor_protocol.h"
+#include "gateway/target.h"
+
+namespace bastion::gateway {
+
+// MonitorServices: what the monitor reads and writes, all over its one database connection
+// (owned by whoever runs the monitor; they outlive it).
+struct MonitorServices {
+  authz::Store& store;
+  audit::SessionStore& sessions;
+  audit::EventLog& events;
+};
+
+struct MonitorSettings {
+  std::string recordings_dir;   // <state dir>/recordings
+  std::string egress_key_path;  // handed over only for a decided server/login (until egress certificates)
+  long connect_timeout_seconds = 10;
+  int max_sessions_per_operator = 10;
+  // Wrong TOTP codes one connection may try (AuthSettings::max_attempts): beyond it the network
+  // process, which should have disconnected, is guessing — a violation.
+  int max_totp_failures = 6;
+};
+
+class Monitor {
+ public:
+  // Reply: the answer to one request and the descriptor that goes with it (a recording file, the
+  // connected upstream socket), if any.
+  struct Reply {
+    monitor::Message message;
+    audit::UniqueFd fd;
+  };
+
+  // services, clock and settings must outlive the monitor; `source` is the peer ("203.0.113.7:51234").
+  Monitor(MonitorServices& services, const Clock& clock, const MonitorSettings& settings, std::string source);
+
+  // answer checks and answers one request from the network process. A refusal the operator may
+  // see (a wrong key, a wrong code, no grant) is a Verdict with ok = 0. An Error is a violation:
+  // it has been recorded as `monitor.violation`, and the caller must end the connection.
+  Result<Reply> answer(const monitor::Message& request);
+
+  // serve answers requests on `sock` until the network process closes it (returns 0) or commits
+  // a violation, sends something unparseable or oversized (recorded; the socket is shut down so
+  // that the network process's next request fails; returns 1).
+  int serve(int sock);
+
+  // The account bound to this connection once both factors passed (empty before).
+  const std::string& account() const { return account_; }
+
+ private:
+  struct Decided {
+    authz::Allow allow;
+    authz::Server server;
+    std::string login;
+    std::string request;  // what the operator asked, as the monitor classified it
+    bool started = false;
+  };
+  struct Started {
+    std::int64_t decision_id = 0;
+    int channel = 0;
+    bool recording_open = false;
+  };
+
+  int answer_all(int sock);
+  Result<Reply> key_check(const monitor::Message& m);
+  Result<Reply> totp_check(const monitor::Message& m);
+  Result<Reply> decide(const monitor::Message& m);
+  Result<Reply> start_session(const monitor::Message& m);
+  Result<Reply> open_recording(const monitor::Message& m);
+  Result<Reply> event(const monitor::Message& m);
+  Result<Reply> upstream(const monitor::Message& m);
+  Result<Reply> grant_live(const monitor::Message& m);
+
+  // violation records `monitor.violation` (request type and reason) and returns the Error.
+  Error violation(monitor::Type request, const std::string& reason);
+  Error violation(const std::string& request_name, const std::string& reason);
+  Status record(std::string kind, const std::string& server, std::optional<std::int64_t> session,
+                nlohmann::json details);
+  std::string actor() const;
+  Result<Started*> own_session(std::uint64_t session_id, const char* what);
+
+  MonitorServices& services_;
+  const Clock& clock_;
+  const MonitorSettings& settings_;
+  std::string source_;
+
+  std::optional<UserSpec> spec_;             // bound by the first key check
+  std::optional<authz::Operator> who_;
+  std::string key_fingerprint_;               // set once a registered key was presented
+  bool authenticated_ = false;                // both factors passed
+  int totp_failures_ = 0;
+  std::string account_;
+  std::map<std::int64_t, Decided> decisions_;  // allowed decisions made for this connection
+  std::int64_t next_decision_ = 1;
+  std::map<std::int64_t, Started> sessions_;   // session rows this monitor started
+};
+
+}  // namespace bastion::gateway

@@ -1,0 +1,322 @@
+// Tests for gateway/monitor.cc: the privileged half of a connection answers what it decided itself
+// and ends the connection, with a monitor.violation event naming the request, on anything else.
+#include "gateway/monitor.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "authz/totp.h"
+#include "gateway/monitor_client.h"
+#include "tests/gateway/admin_fixture.h"
+
+namespace bastion::gateway {
+namespace {
+
+using admin::testing::AdminFixture;
+using admin::testing::Json;
+using monitor::Message;
+using monitor::Type;
+
+// The registered key of alice as the network process names it (type and blob, no comment).
+const std::string kAliceLine = std::string(admin::testing::kAliceKey.substr(0, admin::testing::kAliceKey.rfind(' ')));
+
+class MonitorTest : public AdminFixture {
+ protected:
+  void SetUp() override {
+    AdminFixture::SetUp();
+    setup_web1();
+    settings_.recordings_dir = dir_ + "/recordings";
+    settings_.egress_key_path = dir_ + "/egress";
+    std::ofstream(settings_.egress_key_path) << "EGRESS KEY";
+    services_ = std::make_unique<MonitorServices>(MonitorServices{*store_, *sessions_, *events_});
+  }
+
+  Monitor make() { return Monitor(*services_, clock_, settings_, "203.0.113.7:51234"); }
+
+  // login passes both factors as `user` ("alice" or "alice+root+web1").
+  void login(Monitor& m, const std::string& user) {
+    clock_.advance(std::chrono::seconds(authz::kTotpStepSeconds));  // a code is accepted once: each login its own
+    auto key = m.answer(monitor::key_check(user, kAliceLine));
+    ASSERT_TRUE(key.ok()) << key.error().message;
+    ASSERT_EQ(key->message.numbers[0], 1U) << key->message.strings[0];
+    auto code = m.answer(monitor::totp_check(authz::totp_code(store_->find_operator("alice")->totp_secret, clock_.now())));
+    ASSERT_TRUE(code.ok()) << code.error().message;
+    ASSERT_EQ(code->message.numbers[0], 1U) << code->message.strings[0];
+  }
+
+  // start decides a shell on web1 as root and starts its session on `channel`; returns the session id.
+  std::int64_t start(Monitor& m, std::uint64_t channel = 0) {
+    auto d = m.answer(monitor::decide("web1", "root", "shell", "", "", 0));
+    EXPECT_TRUE(d.ok() && d->message.type == Type::Decision) << (d ? d->message.strings[0] : d.error().message);
+    if (!d || d->message.type != Type::Decision) return 0;
+    auto s = m.answer(monitor::start_session(d->message.numbers[0], channel, "shell"));
+    EXPECT_TRUE(s.ok() && s->message.type == Type::Started);
+    return s && s->message.type == Type::Started ? static_cast<std::int64_t>(s->message.numbers[0]) : 0;
+  }
+
+  // violations returns the details of every monitor.violation event, oldest first.
+  std::vector<Json> violations() {
+    std::vector<Json> out;
+    for (const auto& e : events_of("monitor.violation")) out.push_back(e.event.details);
+    return out;
+  }
+
+  // expect_cut checks that `r` ended the connection and that the one violation event names the
+  // request and contains `why`.
+  void expect_cut(const Result<Monitor::Reply>& r, const std::string& request, const std::string& why) {
+    ASSERT_FALSE(r.ok()) << "the monitor answered a request it must refuse";
+    auto v = violations();
+    ASSERT_EQ(v.size(), 1U);
+    EXPECT_EQ(v[0].at("request"), request);
+    EXPECT_NE(v[0].at("reason").get<std::string>().find(why), std::string::npos) << v[0].dump();
+  }
+
+  MonitorSettings settings_;
+  std::unique_ptr<MonitorServices> services_;
+};
+
+TEST_F(MonitorTest, AnswersTheWholeFlowOfAGrantedShell) {
+  grant("web1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  const auto sid = start(m, 2);
+  ASSERT_GT(sid, 0);
+  auto rec = m.answer(monitor::open_recording(sid, 2, true, 80, 24, "xterm"));
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_TRUE(rec->fd.valid()) << rec->message.strings[0];
+  struct stat st {};
+  ASSERT_EQ(::fstat(rec->fd.get(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  EXPECT_EQ(rec->message.strings[0], settings_.recordings_dir + "/" + std::to_string(sid) + "/2-pty.cast");
+  auto live = m.answer(monitor::grant_live(sid));
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(live->message.numbers[0], 1U) << live->message.strings[0];
+  auto ev = m.answer(monitor::event(sid, "session.env_dropped", R"({"dropped":[]})"));
+  ASSERT_TRUE(ev.ok());
+  EXPECT_EQ(ev->message.numbers[0], 1U);
+  EXPECT_EQ(events_of("session.start").size(), 1U);
+  EXPECT_EQ(events_of("session.env_dropped").size(), 1U);
+  EXPECT_TRUE(violations().empty());
+}
+
+TEST_F(MonitorTest, AWrongCodeIsARefusalNotAViolation) {
+  Monitor m = make();
+  ASSERT_EQ(m.answer(monitor::key_check("alice", kAliceLine))->message.numbers[0], 1U);
+  auto r = m.answer(monitor::totp_check("000000x"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->message.numbers[0], 0U);
+  EXPECT_EQ(r->message.strings[0], "verification code is wrong or expired");
+  EXPECT_TRUE(m.account().empty());
+}
+
+TEST_F(MonitorTest, GuessingCodesBeyondTheAttemptLimitEndsTheConnection) {
+  Monitor m = make();
+  ASSERT_EQ(m.answer(monitor::key_check("alice", kAliceLine))->message.numbers[0], 1U);
+  for (int i = 0; i < settings_.max_totp_failures; ++i) ASSERT_EQ(m.answer(monitor::totp_check("wrong!"))->message.numbers[0], 0U);
+  expect_cut(m.answer(monitor::totp_check("wrong!")), "totp_check", "after 6 wrong codes");
+}
+
+TEST_F(MonitorTest, AnUnregisteredKeyIsRefusedLikeAnUnknownAccount) {
+  Monitor m = make();
+  auto known = m.answer(monitor::key_check("alice", "ssh-ed25519 AAAAother"));
+  Monitor other = make();
+  auto unknown = other.answer(monitor::key_check("mallory", kAliceLine));
+  ASSERT_TRUE(known.ok() && unknown.ok());
+  EXPECT_EQ(known->message.numbers[0], 0U);
+  EXPECT_EQ(unknown->message.numbers[0], 0U);
+  EXPECT_EQ(unknown->message.strings[0], "key is not registered for mallory");
+}
+
+TEST_F(MonitorTest, ATotpCheckBeforeAKeyEndsTheConnection) {
+  Monitor m = make();
+  expect_cut(m.answer(monitor::totp_check("123456")), "totp_check", "before a registered key");
+}
+
+TEST_F(MonitorTest, ADecisionBeforeAuthenticationEndsTheConnection) {
+  grant("web1");
+  Monitor m = make();
+  ASSERT_EQ(m.answer(monitor::key_check("alice+root+web1", kAliceLine))->message.numbers[0], 1U);
+  expect_cut(m.answer(monitor::decide("web1", "root", "shell", "", "", 0)), "decide", "before authentication");
+}
+
+TEST_F(MonitorTest, AForgedStartOfARefusedDecisionForAServerWithoutGrantEndsTheConnection) {
+  grant("web1");
+  Monitor m = make();
+  login(m, "alice");
+  auto d = m.answer(monitor::decide("db1", "root", "shell", "", "", 0));
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->message.type, Type::Verdict);
+  EXPECT_EQ(d->message.strings[0], "no grant for alice as root on db1; ask a security officer for one");
+  // The network process pretends it was allowed and asks for the session and the server anyway.
+  expect_cut(m.answer(monitor::start_session(1, 0, "shell")), "start_session", "which this monitor did not allow");
+  EXPECT_TRUE(sessions_->list().empty());
+}
+
+TEST_F(MonitorTest, AnUpstreamForAnUndecidedServerEndsTheConnection) {
+  Monitor m = make();
+  login(m, "alice");
+  expect_cut(m.answer(monitor::upstream(7)), "upstream", "decision 7, which this monitor did not allow");
+}
+
+TEST_F(MonitorTest, ADecisionForAnotherTargetThanTheUserNameEndsTheConnection) {
+  grant("web1");
+  grant("db1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  expect_cut(m.answer(monitor::decide("db1", "root", "shell", "", "", 0)), "decide",
+             "decision for root@db1, but this connection was opened for root@web1");
+}
+
+TEST_F(MonitorTest, ARecordingForAnotherConnectionsSessionEndsTheConnection) {
+  grant("web1");
+  Monitor other = make();
+  login(other, "alice+root+web1");
+  const auto theirs = start(other);
+  ASSERT_GT(theirs, 0);
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  expect_cut(m.answer(monitor::open_recording(theirs, 0, false, 0, 0, "")), "open_recording",
+             "recording for session " + std::to_string(theirs) + ", which this connection did not start");
+  EXPECT_FALSE(std::filesystem::exists(settings_.recordings_dir + "/" + std::to_string(theirs)));
+}
+
+TEST_F(MonitorTest, ASecondRecordingOrAnotherChannelOfOwnSessionEndsTheConnection) {
+  grant("web1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  const auto sid = start(m, 1);
+  expect_cut(m.answer(monitor::open_recording(sid, 3, false, 0, 0, "")), "open_recording", "which runs on channel 1");
+}
+
+TEST_F(MonitorTest, AnEventTheMonitorWritesItselfCannotBeForged) {
+  Monitor m = make();
+  login(m, "alice");
+  expect_cut(m.answer(monitor::event(0, "session.start", "{}")), "event",
+             "event kind 'session.start' may not come from the network process");
+  EXPECT_TRUE(events_of("session.start").empty());
+}
+
+TEST_F(MonitorTest, AnUpstreamComesOnlyAfterItsSessionStartedAndCarriesTheSocketAndKey) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  audit::UniqueFd lfd(listener);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ASSERT_EQ(run({"server", "add", "local", "--host", "127.0.0.1", "--port", std::to_string(ntohs(addr.sin_port)),
+                 "--client", "acme", "--kind", "dedicated", "--host-key", std::string(admin::testing::kHostKey)}),
+            0)
+      << err_.str();
+  ASSERT_EQ(run({"catalogue", "add", "local", "shell", "--type", "shell"}), 0) << err_.str();
+  grant("local");
+  Monitor m = make();
+  login(m, "alice+root+local");
+  auto d = m.answer(monitor::decide("local", "root", "shell", "", "", 0));
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->message.type, Type::Decision);
+  auto s = m.answer(monitor::start_session(d->message.numbers[0], 0, "shell"));
+  ASSERT_TRUE(s.ok());
+  auto up = m.answer(monitor::upstream(d->message.numbers[0]));
+  ASSERT_TRUE(up.ok()) << up.error().message;
+  ASSERT_EQ(up->message.type, Type::UpstreamKey) << up->message.strings[0];
+  EXPECT_EQ(up->message.strings[0], "EGRESS KEY");
+  EXPECT_TRUE(up->fd.valid());
+  audit::UniqueFd accepted(::accept(listener, nullptr, nullptr));
+  EXPECT_TRUE(accepted.valid());
+
+  Monitor early = make();
+  login(early, "alice+root+local");
+  auto d2 = early.answer(monitor::decide("local", "root", "shell", "", "", 0));
+  ASSERT_TRUE(d2.ok());
+  expect_cut(early.answer(monitor::upstream(d2->message.numbers[0])), "upstream", "before its session was started");
+}
+
+TEST_F(MonitorTest, TheLiveCheckEndsASessionWhoseGrantWasRevoked) {
+  const auto g = grant("web1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  const auto sid = start(m);
+  ASSERT_EQ(run({"grant", "revoke", std::to_string(g)}), 0) << err_.str();
+  auto live = m.answer(monitor::grant_live(sid));
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(live->message.numbers[0], 0U);
+  EXPECT_NE(live->message.strings[0].find("grant " + std::to_string(g) + " was revoked at"), std::string::npos);
+}
+
+TEST_F(MonitorTest, ServingEndsOnAnUnparseableMessageAndRecordsIt) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+  audit::UniqueFd net(fds[0]), mon(fds[1]);
+  ASSERT_EQ(::send(net.get(), "\x03garbage", 8, 0), 8);
+  Monitor m = make();
+  EXPECT_EQ(m.serve(mon.get()), 1);
+  auto v = violations();
+  ASSERT_EQ(v.size(), 1U);
+  EXPECT_EQ(v[0].at("request"), "unreadable");
+  EXPECT_EQ(v[0].at("reason"), "unreadable message: decide: integer 1 is cut short");
+}
+
+TEST_F(MonitorTest, ServingEndsQuietlyWhenTheNetworkProcessLeaves) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+  audit::UniqueFd net(fds[0]), mon(fds[1]);
+  net = audit::UniqueFd();
+  Monitor m = make();
+  EXPECT_EQ(m.serve(mon.get()), 0);
+  EXPECT_TRUE(violations().empty());
+}
+
+TEST_F(MonitorTest, ANetworkProcessGetsItsRecordingByDescriptorAndIsCutForAForgedRequest) {
+  grant("web1");
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+  audit::UniqueFd mon(fds[1]);
+  MonitorClient net{audit::UniqueFd(fds[0])};
+  Monitor m = make();
+  int served = -1;
+  std::thread monitor_side([&] { served = m.serve(mon.get()); });
+  // Should an assertion return early, the monitor's socket is shut so that serve() returns.
+  struct Join {
+    std::thread& t;
+    int sock;
+    ~Join() {
+      if (!t.joinable()) return;
+      ::shutdown(sock, SHUT_RDWR);
+      t.join();
+    }
+  } join{monitor_side, mon.get()};
+
+  const auto secret = store_->find_operator("alice")->totp_secret;
+  ASSERT_EQ(net.ask(monitor::key_check("alice+root+web1", kAliceLine))->message.numbers[0], 1U);
+  ASSERT_EQ(net.ask(monitor::totp_check(authz::totp_code(secret, clock_.now())))->message.numbers[0], 1U);
+  auto d = net.ask(monitor::decide("web1", "root", "shell", "", "", 0));
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->message.type, Type::Decision) << d->message.strings[0];
+  auto s = net.ask(monitor::start_session(d->message.numbers[0], 0, "shell"));
+  ASSERT_TRUE(s.ok());
+  const auto sid = s->message.numbers[0];
+  auto rec = net.ask(monitor::open_recording(sid, 0, false, 0, 0, ""));
+  ASSERT_TRUE(rec.ok());
+  ASSERT_TRUE(rec->fd.valid()) << rec->message.strings[0];
+  ASSERT_EQ(::write(rec->fd.get(), "evidence", 8), 8);
+  std::ifstream written(rec->message.strings[0]);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(written), {}), "evidence");
+
+  auto forged = net.ask(monitor::grant_live(sid + 1));
+  EXPECT_FALSE(forged.ok());
+  monitor_side.join();
+  EXPECT_EQ(served, 1);
+  auto v = violations();
+  ASSERT_EQ(v.size(), 1U);
+  EXPECT_EQ(v[0].at("request"), "grant_live");
+  EXPECT_EQ(v[0].at("sessions"), Json::array({sid}));
+}
+
+}  // namespace
+}  // namespace bastion::gateway
