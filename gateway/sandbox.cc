@@ -131,6 +131,8 @@ std::vector<Rule> allow_list() {
       {SCMP_SYS(rt_sigaction), {}}, {SCMP_SYS(rt_sigprocmask), {}}, {SCMP_SYS(rt_sigreturn), {}},
       {SCMP_SYS(kill), {SCMP_A0(SCMP_CMP_EQ, self)}}, {SCMP_SYS(tgkill), {SCMP_A0(SCMP_CMP_EQ, self)}},
       {SCMP_SYS(restart_syscall), {}},
+      // The login grace timer (sshd's LoginGraceTime) is cancelled once the operator authenticated.
+      {SCMP_SYS(alarm), {}}, {SCMP_SYS(setitimer), {}},
       // Leaving.
       {SCMP_SYS(exit), {}}, {SCMP_SYS(exit_group), {}},
   };
@@ -149,6 +151,13 @@ Status install_seccomp() {
       return Error{"cannot add seccomp rule for " + what + ": " + std::strerror(-rc)};
     }
   }
+  // Read-only opens fail with EACCES instead of killing: libssh's client reads its known_hosts files
+  // during every key exchange to order host key algorithms, whatever the options say (the host key
+  // is checked against the registered one, so nothing is lost when that read fails). A read-only
+  // open in the chroot finds nothing; one that could create, truncate or write anything still kills.
+  const scmp_arg_cmp read_only = SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE, 0);
+  if (const int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1, read_only); rc != 0)
+    return Error{std::string("cannot add seccomp rule for openat: ") + std::strerror(-rc)};
   // no_new_privs is set separately (and checked); libseccomp must not silently set it for us.
   if (seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0) != 0) return Error{"cannot configure the seccomp filter"};
   if (const int rc = seccomp_load(ctx.get()); rc != 0)
@@ -181,7 +190,8 @@ std::string SandboxReport::describe() const {
   std::string layers;
   for (auto [on, name] : {std::pair{no_new_privs, "no_new_privs"}, {rlimits, "rlimits"}, {seccomp, "seccomp"}})
     if (on) layers += std::string(layers.empty() ? "" : ", ") + name;
-  return s + "; " + (layers.empty() ? "no other layer" : layers);
+  return s + "; " + (layers.empty() ? "no other layer" : layers) +
+         (sanitizer_build ? " (sanitized build: no seccomp filter, no resource limits)" : "");
 }
 
 std::string empty_root_for(const std::string& state_dir) { return state_dir + "/empty"; }
@@ -242,6 +252,10 @@ Result<SandboxReport> enter_sandbox(const SandboxOptions& options) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error{"cannot set no_new_privs: " + errno_text()};
   if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) return Error{"no_new_privs did not stick"};
   report.no_new_privs = true;
+  if (options.for_sanitizers) {
+    report.sanitizer_build = true;
+    return report;
+  }
   // Nothing of value in a core dump, and none written even if a limit below fails.
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return Error{"cannot make the process non-dumpable: " + errno_text()};
   if (auto st = apply_rlimits(options); !st) return st.error();

@@ -39,6 +39,12 @@ struct SandboxOptions {
   // exhaustion bug costs this much at most. 0 leaves it unbounded (the sanitizer builds, whose
   // shadow memory alone is terabytes of address space, are measured in tests/sanitizers).
   std::uint64_t max_data_bytes = std::uint64_t{512} << 20;
+  // The sanitized build (ASan + UBSan + LeakSanitizer): its runtime maps terabytes of shadow
+  // memory, writes reports to files, and checks leaks at exit from a cloned, ptrace-ing helper —
+  // none of which the seccomp filter, the data limit, the process limit or a non-dumpable process
+  // allows. There the network process gets no_new_privs, the uid change and the chroot only, and the
+  // report says so; the plain build, which ships, is the one whose filter the tests prove.
+  bool for_sanitizers = false;
 };
 
 // SandboxReport: which layers are in force. `describe()` is one line for the log, e.g.
@@ -50,6 +56,7 @@ struct SandboxReport {
   bool no_new_privs = false;
   bool rlimits = false;
   bool seccomp = false;
+  bool sanitizer_build = false;  // seccomp and the resource limits left out (SandboxOptions::for_sanitizers)
   std::string user;  // the account it runs as after the sandbox
   std::string root;  // the chroot directory, if any
   std::string describe() const;
