@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "audit/byte_cursor.h"
 
 namespace bastion::gateway::monitor {
@@ -23,18 +25,26 @@ struct Shape {
 };
 
 constexpr std::array kShapes = {
-    Shape{Type::KeyCheck, "key_check", 0, 2, true},
+    Shape{Type::UserBind, "user_bind", 0, 1, true},
+    Shape{Type::KeyCheck, "key_check", 1, 2, true},
     Shape{Type::TotpCheck, "totp_check", 0, 1, true},
+    Shape{Type::AuthFailure, "auth_failure", 1, 3, true},
     Shape{Type::Decide, "decide", 1, 5, true},
-    Shape{Type::StartSession, "start_session", 2, 1, true},
+    Shape{Type::StartSession, "start_session", 3, 1, true},
     Shape{Type::OpenRecording, "open_recording", 5, 1, true},
     Shape{Type::Event, "event", 1, 2, true},
     Shape{Type::Upstream, "upstream", 1, 0, true},
     Shape{Type::GrantLive, "grant_live", 1, 0, true},
+    Shape{Type::CloseSession, "close_session", 1, 1, true},
+    Shape{Type::Grants, "grants", 0, 0, true},
+    Shape{Type::Admin, "admin", 0, 1, true},
     Shape{Type::Verdict, "verdict", 1, 1, false},
-    Shape{Type::Decision, "decision", 3, 2, false},
+    Shape{Type::Decision, "decision", 3, 3, false},
     Shape{Type::Started, "started", 1, 0, false},
-    Shape{Type::UpstreamKey, "upstream_key", 0, 1, false},
+    Shape{Type::UpstreamKey, "upstream_key", 1, 4, false},
+    Shape{Type::Text, "text", 1, 2, false},
+    Shape{Type::Account, "account", 1, 3, false},
+    Shape{Type::Recording, "recording", 1, 1, false},
 };
 
 const Shape* shape_of(std::uint8_t raw) {
@@ -103,17 +113,21 @@ Result<Message> parse(std::string_view wire) {
   return m;
 }
 
-Message key_check(std::string account, std::string key_line) {
-  return make(Type::KeyCheck, {}, {std::move(account), std::move(key_line)});
+Message user_bind(std::string user) { return make(Type::UserBind, {}, {std::move(user)}); }
+Message key_check(std::string user, std::string key_line, bool signed_by_peer) {
+  return make(Type::KeyCheck, {signed_by_peer ? 1U : 0U}, {std::move(user), std::move(key_line)});
 }
 Message totp_check(std::string code) { return make(Type::TotpCheck, {}, {std::move(code)}); }
+Message auth_failure(std::string user, std::string method, std::string reason, bool unknown_user) {
+  return make(Type::AuthFailure, {unknown_user ? 1U : 0U}, {std::move(user), std::move(method), std::move(reason)});
+}
 Message decide(std::string server, std::string login, std::string kind, std::string command,
                std::string forward_host, std::uint64_t forward_port) {
   return make(Type::Decide, {forward_port},
               {std::move(server), std::move(login), std::move(kind), std::move(command), std::move(forward_host)});
 }
-Message start_session(std::uint64_t decision_id, std::uint64_t channel, std::string what) {
-  return make(Type::StartSession, {decision_id, channel}, {std::move(what)});
+Message start_session(std::uint64_t decision_id, std::uint64_t channel, std::string what, bool pty) {
+  return make(Type::StartSession, {decision_id, channel, pty ? 1U : 0U}, {std::move(what)});
 }
 Message open_recording(std::uint64_t session_id, std::uint64_t channel, bool pty, std::uint64_t cols,
                        std::uint64_t rows, std::string term) {
@@ -124,13 +138,47 @@ Message event(std::uint64_t session_id, std::string kind, std::string details_js
 }
 Message upstream(std::uint64_t decision_id) { return make(Type::Upstream, {decision_id}, {}); }
 Message grant_live(std::uint64_t session_id) { return make(Type::GrantLive, {session_id}, {}); }
-Message verdict(bool ok, std::string reason) { return make(Type::Verdict, {ok ? 1U : 0U}, {std::move(reason)}); }
+Message close_session(std::uint64_t session_id, std::string closing_record) {
+  return make(Type::CloseSession, {session_id}, {std::move(closing_record)});
+}
+Message grants() { return make(Type::Grants, {}, {}); }
+Message admin(const std::vector<std::string>& words) {
+  return make(Type::Admin, {}, {nlohmann::json(words).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+}
+Message verdict(bool ok, std::string reason) { return make(Type::Verdict, {ok ? kOk : kRefused}, {std::move(reason)}); }
+Message final_refusal(std::string reason) { return make(Type::Verdict, {kRefusedFinal}, {std::move(reason)}); }
 Message decision(std::uint64_t decision_id, std::uint64_t grant_id, bool any_command, std::string op_name,
-                 std::string command) {
-  return make(Type::Decision, {decision_id, grant_id, any_command ? 1U : 0U}, {std::move(op_name), std::move(command)});
+                 std::string command, std::string context_json) {
+  return make(Type::Decision, {decision_id, grant_id, any_command ? 1U : 0U},
+              {std::move(op_name), std::move(command), std::move(context_json)});
 }
 Message started(std::uint64_t session_id) { return make(Type::Started, {session_id}, {}); }
-Message upstream_key(std::string private_key) { return make(Type::UpstreamKey, {}, {std::move(private_key)}); }
+Message upstream_key(std::string private_key, std::string host_key_line, std::string server_name, std::string host,
+                     std::uint64_t port) {
+  return make(Type::UpstreamKey, {port},
+              {std::move(private_key), std::move(host_key_line), std::move(server_name), std::move(host)});
+}
+Message text(int exit_status, std::string out, std::string err) {
+  return make(Type::Text, {static_cast<std::uint64_t>(static_cast<std::uint32_t>(exit_status))}, {std::move(out), std::move(err)});
+}
+Message account(std::uint64_t id, std::string name, std::string role, std::string client) {
+  return make(Type::Account, {id}, {std::move(name), std::move(role), std::move(client)});
+}
+Message recording(std::uint64_t start_unix, std::string path) {
+  return make(Type::Recording, {start_unix}, {std::move(path)});
+}
+
+Result<std::vector<std::string>> admin_words(const Message& m) {
+  if (m.type != Type::Admin || m.strings.size() != 1) return Error{"not an admin request"};
+  auto j = nlohmann::json::parse(m.strings[0], nullptr, false);
+  if (j.is_discarded() || !j.is_array() || j.empty() || j.size() > 256) return Error{"the command's words are not a JSON array of 1 to 256 strings"};
+  std::vector<std::string> words;
+  for (const auto& w : j) {
+    if (!w.is_string()) return Error{"the command's words are not all strings"};
+    words.push_back(w.get<std::string>());
+  }
+  return words;
+}
 
 Status send_message(int sock, const Message& m, int fd) {
   const std::string wire = encode(m);

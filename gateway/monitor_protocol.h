@@ -27,22 +27,42 @@ namespace bastion::gateway::monitor {
 inline constexpr std::size_t kMaxMessageBytes = 64 * 1024;
 
 enum class Type : std::uint8_t {
-  // network → monitor
-  KeyCheck = 1,       // s: account, public key line ("ssh-ed25519 AAAA…")    → Verdict
-  TotpCheck = 2,      // s: code                                              → Verdict
+  // network → monitor. Before authentication:
+  UserBind = 9,       // s: user name as sent                                  → Verdict (1 known, 0 unknown, 2 stop)
+  KeyCheck = 1,       // n: signed (0: "would you accept it?", 1: libssh verified the signature)
+                      // s: user name as sent, public key line ("ssh-ed25519 AAAA…") → Verdict
+  TotpCheck = 2,      // s: code                                              → Account | Verdict
+  AuthFailure = 10,   // n: unknown user (0|1)  s: user, method, reason (what only libssh saw)  → Verdict
+  // After authentication:
   Decide = 3,         // s: server, login, kind (shell|exec|sftp|forward), command, forward host
                       // n: forward port                                      → Decision | Verdict(refused)
-  StartSession = 4,   // n: decision id, channel  s: what was asked (shown)  → Started | Verdict(refused)
-  OpenRecording = 5,  // n: session id, channel, pty (0|1), cols, rows  s: term → Verdict + fd
+  StartSession = 4,   // n: decision id, channel, pty (0|1)  s: what was asked (shown) → Started | Verdict(refused)
+  OpenRecording = 5,  // n: session id, channel, pty (0|1), cols, rows  s: term → Recording + fd | Verdict
   Event = 6,          // n: session id (0: none)  s: kind, details (JSON)    → Verdict
-  Upstream = 7,       // n: decision id                                     → Upstream + fd | Verdict(refused)
+  Upstream = 7,       // n: decision id                                     → UpstreamKey + fd | Verdict(refused)
   GrantLive = 8,      // n: session id                                      → Verdict (refused: the reason)
+  CloseSession = 11,  // n: session id  s: the closing as the network saw it: one closing-spool record
+                      //    (audit/closing_spool.h, without '\n'): status, reason, exit status, the
+                      //    recording's counts; the monitor fills in times, names and the digest → Verdict
+  Grants = 12,        // (nothing): the operator's current grants, as text  → Text
+  Admin = 13,         // s: the command's words (JSON array of strings)     → Text
   // monitor → network
-  Verdict = 64,       // n: ok (0|1)  s: reason (empty when ok)
-  Decision = 65,      // n: decision id, grant id, any command (0|1)  s: operation name, command to run
+  Verdict = 64,       // n: 1 ok, 0 refused, 2 refused and the connection must end  s: reason (empty when ok)
+  Decision = 65,      // n: decision id, grant id, any command (0|1)
+                      // s: operation name, command to run, what the network needs to run it (JSON:
+                      //    op_type, server {name, client, allowed_env}, transfer_entries [...])
   Started = 66,       // n: session id
-  UpstreamKey = 67,   // s: egress private key (OpenSSH format), until egress certificates land
+  UpstreamKey = 67,   // n: port  s: egress private key (OpenSSH format, until egress certificates),
+                      //    the server's registered host key line, the server's name, its host
+  Text = 68,          // n: exit status  s: standard output, standard error
+  Account = 69,       // n: account id  s: name, role, client (never the TOTP secret)
+  Recording = 70,     // n: start time (unix seconds)  s: path of the recording file
 };
+
+// Verdict's first number.
+inline constexpr std::uint64_t kRefused = 0;
+inline constexpr std::uint64_t kOk = 1;
+inline constexpr std::uint64_t kRefusedFinal = 2;
 
 // Message: one decoded message. `numbers` and `strings` have exactly the counts its type's shape
 // says (parse refuses anything else; encode of a message that does not is a programming error).
@@ -67,21 +87,34 @@ std::string encode(const Message& m);
 Result<Message> parse(std::string_view wire);
 
 // Builders for every message, so that the shapes live in one place.
-Message key_check(std::string account, std::string key_line);
+Message user_bind(std::string user);
+Message key_check(std::string user, std::string key_line, bool signed_by_peer = true);
 Message totp_check(std::string code);
+Message auth_failure(std::string user, std::string method, std::string reason, bool unknown_user);
 Message decide(std::string server, std::string login, std::string kind, std::string command,
                std::string forward_host, std::uint64_t forward_port);
-Message start_session(std::uint64_t decision_id, std::uint64_t channel, std::string what);
+Message start_session(std::uint64_t decision_id, std::uint64_t channel, std::string what, bool pty = false);
 Message open_recording(std::uint64_t session_id, std::uint64_t channel, bool pty, std::uint64_t cols,
                        std::uint64_t rows, std::string term);
 Message event(std::uint64_t session_id, std::string kind, std::string details_json);
 Message upstream(std::uint64_t decision_id);
 Message grant_live(std::uint64_t session_id);
+Message close_session(std::uint64_t session_id, std::string closing_record);
+Message grants();
+Message admin(const std::vector<std::string>& words);
 Message verdict(bool ok, std::string reason);
+Message final_refusal(std::string reason);
 Message decision(std::uint64_t decision_id, std::uint64_t grant_id, bool any_command, std::string op_name,
-                 std::string command);
+                 std::string command, std::string context_json = "{}");
 Message started(std::uint64_t session_id);
-Message upstream_key(std::string private_key);
+Message upstream_key(std::string private_key, std::string host_key_line = "", std::string server_name = "",
+                     std::string host = "", std::uint64_t port = 0);
+Message text(int exit_status, std::string out, std::string err);
+Message account(std::uint64_t id, std::string name, std::string role, std::string client);
+Message recording(std::uint64_t start_unix, std::string path);
+
+// admin_words decodes an Admin request's JSON array of strings; an Error if it is anything else.
+Result<std::vector<std::string>> admin_words(const Message& m);
 
 // Received: a message and the descriptor that came with it (if any).
 struct Received {

@@ -43,6 +43,17 @@ TEST(MonitorProtocol, EveryMessageSurvivesEncodeAndParse) {
       decision(7, 3, true, "anything", "uptime -p"),
       started(42),
       upstream_key(std::string("-----BEGIN\0KEY-----", 19)),
+      user_bind("alice+root+web1"),
+      key_check("alice", "ssh-ed25519 AAAA", false),
+      auth_failure("mallory", "publickey", "no such key", true),
+      close_session(42, "closing record"),
+      grants(),
+      admin({"grant", "list", "--json"}),
+      final_refusal("the bastion's database is busy; try again"),
+      text(2, "out", "err"),
+      account(3, "alice", "operator", ""),
+      recording(1700000000, "/var/lib/bastion/recordings/42/1-pty.cast"),
+      start_session(7, 2, "uptime", true),
   };
   for (const Message& m : all) {
     auto back = parse(encode(m));
@@ -64,8 +75,20 @@ TEST(MonitorProtocol, RequestsAreOnlyTheNetworkProcessTypes) {
 TEST(MonitorProtocol, RefusesAnEmptyMessage) { EXPECT_EQ(error_of(""), "empty message"); }
 
 TEST(MonitorProtocol, RefusesAnUnknownType) {
-  EXPECT_EQ(error_of(std::string(1, '\x09')), "unknown message type 9");
+  EXPECT_EQ(error_of(std::string(1, '\x0e')), "unknown message type 14");
+  EXPECT_EQ(error_of(std::string(1, '\x47')), "unknown message type 71");
   EXPECT_EQ(error_of(std::string(1, '\xff')), "unknown message type 255");
+}
+
+TEST(MonitorProtocol, AdminWordsAreAJsonArrayOfStrings) {
+  auto words = admin_words(admin({"session", "kill", "7"}));
+  ASSERT_TRUE(words.ok()) << words.error().message;
+  EXPECT_EQ(*words, (std::vector<std::string>{"session", "kill", "7"}));
+  Message forged = admin({});
+  forged.strings[0] = R"(["grant", 3])";
+  EXPECT_FALSE(admin_words(forged).ok());
+  forged.strings[0] = "not json";
+  EXPECT_FALSE(admin_words(forged).ok());
 }
 
 TEST(MonitorProtocol, RefusesTrailingBytes) {
