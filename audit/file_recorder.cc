@@ -22,13 +22,20 @@ namespace {
 
 class RecordingFile {
  public:
-  RecordingFile(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  RecordingFile(UniqueFd fd, std::string path, Sealing sealing)
+      : fd_(std::move(fd)), path_(std::move(path)), sealing_(sealing) {}
   int fd() const { return fd_.get(); }
   const std::string& path() const { return path_; }
 
   // seal makes the file durable (fsync), closes it, and returns the SHA-256 of its contents as
   // re-read from disk — from the same inode that was written, not whatever the path names now.
   Result<std::string> seal() {
+    if (sealing_ == Sealing::ByOwner) {
+      // The file's owner (the monitor) makes it durable and digests it; this process may not
+      // even open a path (gateway/sandbox.h).
+      if (fd_.close() != 0) return Error{errno_text("cannot close " + path_)};
+      return std::string();
+    }
     struct stat written {};
     if (::fstat(fd_.get(), &written) != 0) return Error{errno_text("cannot stat " + path_)};
     if (::fsync(fd_.get()) != 0) return Error{errno_text("cannot fsync " + path_)};
@@ -50,6 +57,7 @@ class RecordingFile {
 
   UniqueFd fd_;
   std::string path_;
+  Sealing sealing_;
 };
 
 // ---- FileRecorder: what pty and exec recordings share -------------------------------------------
@@ -176,13 +184,15 @@ class FileRecorderFactory final : public RecorderFactory {
                                       std::string_view command) override {
     auto file = create(session_id, channel, "pty.cast");
     if (!file) return file.error();
-    return pty_recorder_on(std::move(file->first), std::move(file->second), header(pty, command), elapsed_);
+    return pty_recorder_on(std::move(file->first), std::move(file->second), header(pty, command), elapsed_,
+                           Sealing::InProcess);
   }
 
   Result<ChannelRecorderPtr> open_exec(std::int64_t session_id, int channel, std::string_view) override {
     auto file = create(session_id, channel, "exec.rec");
     if (!file) return file.error();
-    return exec_recorder_on(std::move(file->first), std::move(file->second), elapsed_, max_stored_bytes_);
+    return exec_recorder_on(std::move(file->first), std::move(file->second), elapsed_, max_stored_bytes_,
+                            Sealing::InProcess);
   }
 
  private:
@@ -225,19 +235,19 @@ Result<std::pair<UniqueFd, std::string>> create_recording_file(const std::string
 }
 
 Result<ChannelRecorderPtr> pty_recorder_on(UniqueFd fd, std::string path, const AsciicastHeader& header,
-                                           const MonotonicClock& elapsed) {
+                                           const MonotonicClock& elapsed, Sealing sealing) {
   auto writer = AsciicastWriter::create(fd.get(), header, elapsed);
   if (!writer) return Error{path + ": " + writer.error().message};
   return ChannelRecorderPtr(
-      std::make_unique<PtyRecorder>(RecordingFile(std::move(fd), std::move(path)), std::move(writer.value())));
+      std::make_unique<PtyRecorder>(RecordingFile(std::move(fd), std::move(path), sealing), std::move(writer.value())));
 }
 
 Result<ChannelRecorderPtr> exec_recorder_on(UniqueFd fd, std::string path, const MonotonicClock& elapsed,
-                                            std::uint64_t max_stored_bytes) {
+                                            std::uint64_t max_stored_bytes, Sealing sealing) {
   auto writer = ExecRecordingWriter::create(fd.get(), elapsed, max_stored_bytes);
   if (!writer) return Error{path + ": " + writer.error().message};
   return ChannelRecorderPtr(
-      std::make_unique<ExecRecorder>(RecordingFile(std::move(fd), std::move(path)), std::move(writer.value())));
+      std::make_unique<ExecRecorder>(RecordingFile(std::move(fd), std::move(path), sealing), std::move(writer.value())));
 }
 
 RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, const MonotonicClock& elapsed,

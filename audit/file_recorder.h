@@ -28,15 +28,23 @@ RecorderFactoryPtr file_recorder_factory(std::string dir, const Clock& clock, co
 Result<std::pair<UniqueFd, std::string>> create_recording_file(const std::string& dir, std::int64_t session_id,
                                                                int channel, std::string_view suffix);
 
+// Sealing: who makes a closed recording durable and digests it. InProcess: close() fsyncs, re-opens
+// the path and returns the SHA-256 in the summary. ByOwner: close() only finishes the format and
+// closes the descriptor, and the summary's sha256 is empty — the process that created the file
+// (the monitor, gateway/monitor.h) seals it, because the sandboxed network process that writes it
+// may not open a path.
+enum class Sealing { InProcess, ByOwner };
+
 // pty_recorder_on writes an asciicast recording (header first) to fd, which the recorder then owns.
 // `path` must name the same file: close() re-opens it to compute the digest and checks that it is
 // the very inode it wrote. Fails if the header cannot be written.
 Result<ChannelRecorderPtr> pty_recorder_on(UniqueFd fd, std::string path, const AsciicastHeader& header,
-                                           const MonotonicClock& elapsed);
+                                           const MonotonicClock& elapsed, Sealing sealing = Sealing::InProcess);
 
 // exec_recorder_on: the same for a byte-exact exec recording (audit/exec_recording.h) storing at
 // most max_stored_bytes of data (0 = no cap); close() writes its trailer.
 Result<ChannelRecorderPtr> exec_recorder_on(UniqueFd fd, std::string path, const MonotonicClock& elapsed,
-                                            std::uint64_t max_stored_bytes = kDefaultMaxStoredBytes);
+                                            std::uint64_t max_stored_bytes = kDefaultMaxStoredBytes,
+                                            Sealing sealing = Sealing::InProcess);
 
 }  // namespace bastion::audit

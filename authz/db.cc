@@ -16,7 +16,9 @@ namespace bastion::db {
 namespace {
 
 [[noreturn]] void throw_sqlite(sqlite3* db, std::string_view what) {
-  throw DbError(std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+  const int code = db != nullptr ? (sqlite3_extended_errcode(db) & 0xff) : SQLITE_NOMEM;
+  throw DbError(std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"),
+                code == SQLITE_BUSY || code == SQLITE_LOCKED);
 }
 
 bool file_exists(const std::string& path) {

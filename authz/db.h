@@ -46,8 +46,28 @@ class Statement {
 // disk full). Callers at the edges turn it into a refusal: if the database is unreadable, nobody
 // gets in (DESIGN.md rule 5).
 struct DbError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit DbError(const std::string& what, bool busy = false) : std::runtime_error(what), busy(busy) {}
+  // busy: the database is locked by another process beyond the busy timeout (SQLITE_BUSY or
+  // SQLITE_LOCKED), as opposed to broken: a person may simply try again.
+  bool busy = false;
 };
+
+// kBusyRefusal is what a person is told when a request failed only because another process holds
+// the database locked.
+inline constexpr const char* kBusyRefusal = "the bastion's database is busy; try again";
+
+// names_busy: whether an error message passed up as text (an audit append's Status) comes from a
+// database locked by another process (SQLite's own words for SQLITE_BUSY and SQLITE_LOCKED).
+inline bool names_busy(std::string_view message) {
+  return message.find("database is locked") != std::string_view::npos ||
+         message.find("database table is locked") != std::string_view::npos;
+}
+
+// refusal_for words a DbError as a refusal a person can act on.
+inline std::string refusal_for(const DbError& e) {
+  if (e.busy) return kBusyRefusal;
+  return std::string("the bastion database cannot be read (") + e.what() + "); try again";
+}
 
 class Database {
  public:

@@ -1,17 +1,14 @@
 #include "gateway/auth.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <optional>
 
-#include "authz/text.h"
-#include "authz/totp.h"
 #include "gateway/keys.h"
+#include "gateway/monitor_client.h"
 
 namespace bastion::gateway {
 namespace {
+
+using monitor::Type;
 
 // Banner text reaches OpenSSH's stderr during authentication: the only way to tell a person why
 // a factor was refused before the session exists.
@@ -22,25 +19,17 @@ void send_banner(ssh_session session, const std::string& text) {
   ssh_string_free(s);
 }
 
-// source_address: the peer address of the session's socket, as the listener saw it at accept().
-std::string source_address(ssh_session session) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (getpeername(ssh_get_fd(session), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET6)
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
-  else if (ss.ss_family == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
-  return buf;
-}
+// Answer: the monitor's verdict on one step, as this side needs it.
+struct Answer {
+  enum Kind { Ok, Refused, Stop } kind = Stop;
+  std::string reason;
+  monitor::Message message;  // the whole answer (an Account once both factors passed)
+};
 
 class TwoFactorAuth {
  public:
-  TwoFactorAuth(ssh_session session, authz::Store* store, const Clock& clock, const AuthSettings& settings,
-                const AuthEventSink& on_event)
-      : session_(session), store_(store), clock_(clock), settings_(settings), on_event_(on_event),
-        source_(source_address(session)) {}
+  TwoFactorAuth(ssh_session session, MonitorClient& monitor, const AuthSettings& settings)
+      : session_(session), monitor_(monitor), settings_(settings) {}
 
   Result<Authenticated> run() {
     ssh_set_auth_methods(session_, SSH_AUTH_METHOD_PUBLICKEY);
@@ -48,21 +37,42 @@ class TwoFactorAuth {
       MessagePtr msg(ssh_message_get(session_));
       if (!msg) return Error{"client went away during authentication"};
       bool done = handle(msg.get());
-      if (unrecorded_) {
-        send_banner(session_, "bastion: the audit log cannot be written; nobody can log in until it is repaired");
-        return *unrecorded_;
-      }
-      if (refused_) return *refused_;
-      if (done) {
-        if (settings_.on_authenticated) settings_.on_authenticated();
-        return std::move(*done_);
-      }
+      if (stop_) return *stop_;
+      if (done) return std::move(*done_);
     }
     send_banner(session_, "bastion: too many failed authentication attempts; disconnecting");
     return Error{"too many failed authentication attempts"};
   }
 
  private:
+  // ask puts one step to the monitor. A final refusal, or a monitor that is gone, ends the
+  // authentication: the reason goes to the peer as a banner and in the disconnect message.
+  Answer ask(const monitor::Message& request) {
+    auto r = monitor_.ask(request);
+    if (!r) {
+      stop("the bastion cannot check this login now; try again", "monitor: " + r.error().message);
+      return {};
+    }
+    const monitor::Message& m = r->message;
+    if (m.type == Type::Verdict) {
+      if (m.numbers[0] == monitor::kOk) return {Answer::Ok, "", m};
+      if (m.numbers[0] == monitor::kRefused) return {Answer::Refused, m.strings[0], m};
+      stop(m.strings[0], m.strings[0]);
+      return {};
+    }
+    if (request.type == Type::TotpCheck && m.type == Type::Account) return {Answer::Ok, "", m};
+    stop("the bastion cannot check this login now; try again",
+         std::string("monitor answered ") + monitor::type_name(m.type) + " to " + monitor::type_name(request.type));
+    return {};
+  }
+
+  void stop(const std::string& shown, const std::string& why) {
+    if (stop_) return;
+    send_banner(session_, "bastion: " + shown);
+    ssh_session_set_disconnect_message(session_, ("bastion: " + shown).c_str());
+    stop_ = Error{why};
+  }
+
   // handle answers one message; true once both factors succeeded.
   bool handle(ssh_message msg) {
     int type = ssh_message_type(msg);
@@ -75,7 +85,7 @@ class TwoFactorAuth {
       return false;
     }
     if (!bind_user(ssh_message_auth_user(msg))) {
-      fail(msg, "none", user_error_);
+      if (!stop_) fail(msg, "none", user_error_);
       return false;
     }
     switch (ssh_message_subtype(msg)) {
@@ -91,32 +101,20 @@ class TwoFactorAuth {
   // A keyboard-interactive response carries no user name: it continues the bound one.
   bool bind_user(const char* raw) {
     std::string user = raw ? raw : "";
-    if (!user_.empty()) return (user.empty() || user == user_) && spec_.has_value() && who_.has_value();
+    if (bound_) return (user.empty() || user == user_) && known_;
+    bound_ = true;
     user_ = user;
-    auto spec = parse_user(user);
-    if (!spec) {
+    if (auto spec = parse_user(user); !spec) {
       user_error_ = spec.error().message;
       send_banner(session_, "bastion: " + user_error_);
       return false;
+    } else {
+      spec_ = *spec;
     }
-    spec_ = *spec;
-    if (settings_.guard != nullptr) {
-      if (auto why = settings_.guard->refusal(source_, spec_->operator_name)) {
-        user_error_ = *why;
-        refused_ = Error{*why};
-        send_banner(session_, "bastion: " + *why);
-        return false;
-      }
-    }
-    if (store_ == nullptr) {
-      user_error_ = "the bastion database is unavailable; nobody can log in until it is repaired";
-      send_banner(session_, "bastion: " + user_error_);
-      return false;
-    }
-    who_ = store_->find_operator(spec_->operator_name);
-    if (!who_) user_error_ = "unknown account '" + spec_->operator_name + "'";
-    // An unknown account is not told apart from a wrong key (no account enumeration).
-    return who_.has_value();
+    Answer a = ask(monitor::user_bind(user_));
+    if (a.kind == Answer::Refused) user_error_ = a.reason;  // an unknown account: not told to the peer
+    known_ = a.kind == Answer::Ok;
+    return known_;
   }
 
   bool on_publickey(ssh_message msg) {
@@ -125,26 +123,26 @@ class TwoFactorAuth {
       return false;
     }
     auto [offered, state] = offered_key(msg);
-    std::string fp = offered ? fingerprint(offered) : "";
-    if (!offered || !is_registered(offered)) {
-      fail(msg, "publickey", "key " + fp + " is not registered for " + user_);
+    auto line = offered != nullptr ? public_key_line(offered) : Result<std::string>(Error{"no key"});
+    if (!line) {
+      fail(msg, "publickey", "the offered key cannot be read");
+      return false;
+    }
+    const std::string fp = fingerprint(offered);
+    if (state != SSH_PUBLICKEY_STATE_NONE && state != SSH_PUBLICKEY_STATE_VALID) {
+      fail(msg, "publickey", "bad signature for key " + fp);
+      return false;
+    }
+    // The monitor checks the key is registered (and, once signed, records the first factor);
+    // libssh here has checked the signature over this connection's session id.
+    Answer a = ask(monitor::key_check(user_, *line, state == SSH_PUBLICKEY_STATE_VALID));
+    if (stop_) return false;
+    if (a.kind == Answer::Refused) {
+      refused(msg, a.reason);
       return false;
     }
     if (state == SSH_PUBLICKEY_STATE_NONE) {  // a query: "would you accept this key?"
       ssh_message_auth_reply_pk_ok_simple(msg);
-      return false;
-    }
-    if (state != SSH_PUBLICKEY_STATE_VALID) {
-      fail(msg, "publickey", "bad signature for key " + fp);
-      return false;
-    }
-    if (who_->disabled) {
-      send_banner(session_, "bastion: account " + who_->name + " is disabled; contact your security officer");
-      fail(msg, "publickey", "account disabled");
-      return false;
-    }
-    if (!record({true, user_, "publickey", "first factor, key " + fp})) {
-      ssh_message_reply_default(msg);
       return false;
     }
     key_ok_ = true;
@@ -164,15 +162,6 @@ class TwoFactorAuth {
 #pragma GCC diagnostic pop
   }
 
-  bool is_registered(ssh_key offered) {
-    auto line = public_key_line(offered);
-    if (!line) return false;
-    for (const auto& k : store_->keys_of(who_->id)) {
-      if (k.type + " " + k.base64 == *line) return true;
-    }
-    return false;
-  }
-
   bool on_kbdint(ssh_message msg) {
     if (!key_ok_) {
       fail(msg, "keyboard-interactive", "a registered key must be presented first");
@@ -190,61 +179,51 @@ class TwoFactorAuth {
       const char* answer = ssh_userauth_kbdint_getanswer(session_, 0);
       code = answer ? answer : "";
     }
-    auto step = authz::totp_match(who_->totp_secret, code, clock_.now());
-    if (!step) {
-      send_banner(session_, "bastion: verification code is wrong or expired");
-      fail(msg, "keyboard-interactive", "wrong TOTP code");
+    Answer a = ask(monitor::totp_check(code));
+    if (stop_) return false;
+    if (a.kind == Answer::Refused) {
+      refused(msg, a.reason);
       return false;
     }
-    if (!store_->consume_totp_step(who_->id, *step)) {
-      send_banner(session_, "bastion: this verification code was already used; wait for the next one");
-      fail(msg, "keyboard-interactive", "replayed TOTP code");
-      return false;
-    }
-    if (!record({true, user_, "keyboard-interactive", "second factor, TOTP"})) {
-      ssh_message_reply_default(msg);
+    const monitor::Message& acct = a.message;
+    auto role = authz::parse_role(acct.strings[1]);
+    if (!role) {
+      stop("the bastion cannot check this login now; try again", "monitor named an unknown role");
       return false;
     }
     ssh_message_auth_reply_success(msg, 0);
-    done_ = Authenticated{*who_, *spec_, fingerprint_};
+    authz::Operator who;
+    who.id = static_cast<std::int64_t>(acct.numbers[0]);
+    who.name = acct.strings[0];
+    who.role = *role;
+    who.client = acct.strings[2];
+    done_ = Authenticated{std::move(who), *spec_, fingerprint_};
     return true;
   }
 
-  // fail counts a failure against the source always, and against the account only once the peer
-  // has proved it holds one of the account's registered keys (key_ok_): a stranger who knows a
-  // name, or offers unregistered or unsigned keys, must not be able to lock its owner out; the
-  // source ban covers that guessing.
-  void fail(ssh_message msg, const std::string& method, const std::string& reason) {
+  // refused: the monitor refused a step and recorded it; `shown` (if any) is for the peer.
+  void refused(ssh_message msg, const std::string& shown) {
     ++failures_;
-    record({false, user_, method, reason, !who_.has_value()});
-    const bool account_owned = key_ok_ && spec_.has_value();
-    if (settings_.guard != nullptr) settings_.guard->failed(source_, account_owned ? spec_->operator_name : "");
+    if (!shown.empty()) send_banner(session_, "bastion: " + shown);
     ssh_message_reply_default(msg);
   }
 
-  // record reports an event with the user name as sent made safe for the trail: a stranger chose
-  // those bytes before authenticating, so they are escaped and cut to kShownUserBytes.
-  bool record(AuthEvent e) {
-    constexpr std::size_t kShownUserBytes = 128;
-    const bool cut = e.user.size() > kShownUserBytes;
-    e.user = escape_unprintable(std::string_view(e.user).substr(0, kShownUserBytes)) + (cut ? "…" : "");
-    auto st = on_event_(e);
-    if (!st && !unrecorded_) unrecorded_ = st.error();
-    return st.ok();
+  // fail reports a failure only this side saw (the monitor records it and counts it for bans).
+  void fail(ssh_message msg, const std::string& method, const std::string& reason) {
+    ++failures_;
+    (void)ask(monitor::auth_failure(user_, method, reason, !known_));
+    ssh_message_reply_default(msg);
   }
 
   ssh_session session_;
-  authz::Store* store_;
-  const Clock& clock_;
+  MonitorClient& monitor_;
   const AuthSettings& settings_;
-  const AuthEventSink& on_event_;
-  std::string source_;
-  std::optional<Error> unrecorded_;  // an auth event could not be written: we stop here
-  std::optional<Error> refused_;     // a ban or lock is in force: we stop here
+  std::optional<Error> stop_;  // a final refusal, or the monitor is gone: we stop here
+  bool bound_ = false;
+  bool known_ = false;
   std::string user_;
   std::string user_error_;
   std::optional<UserSpec> spec_;
-  std::optional<authz::Operator> who_;
   bool key_ok_ = false;
   std::string fingerprint_;
   int failures_ = 0;
@@ -253,9 +232,8 @@ class TwoFactorAuth {
 
 }  // namespace
 
-Result<Authenticated> authenticate(ssh_session session, authz::Store* store, const Clock& clock,
-                                   const AuthSettings& settings, const AuthEventSink& on_event) {
-  return TwoFactorAuth(session, store, clock, settings, on_event).run();
+Result<Authenticated> authenticate(ssh_session session, MonitorClient& monitor, const AuthSettings& settings) {
+  return TwoFactorAuth(session, monitor, settings).run();
 }
 
 }  // namespace bastion::gateway

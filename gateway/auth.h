@@ -15,15 +15,6 @@
 
 namespace bastion::gateway {
 
-// AuthEvent is what authentication reports for the audit trail (success and every failure).
-struct AuthEvent {
-  bool success = false;
-  std::string user;    // as sent by the client
-  std::string method;  // "publickey" | "keyboard-interactive" | "none"
-  std::string reason;  // for failures
-  bool unknown_user = false;
-};
-
 // AuthGuard is the brute-force protection authentication consults (gateway/bans.h): bans of the
 // source address and locks of the account, shared by every session process.
 class AuthGuard {
@@ -51,13 +42,13 @@ struct Authenticated {
   std::string key_fingerprint;
 };
 
-// AuthEventSink records an AuthEvent; an error means it could not be recorded, and then the
-// authentication ends in failure (DESIGN.md rule 5: nothing happens unrecorded).
-using AuthEventSink = std::function<Status(const AuthEvent&)>;
+class MonitorClient;
 
-// authenticate drives the auth phase of an accepted session (key exchange done) to completion.
-// `store` may be null when the database could not be opened: then every attempt fails (fail closed).
-Result<Authenticated> authenticate(ssh_session session, authz::Store* store, const Clock& clock,
-                                   const AuthSettings& settings, const AuthEventSink& on_event);
+// authenticate drives the auth phase of an accepted session (key exchange done) to completion. It
+// runs in the sandboxed network process and decides nothing itself: whether a key is registered,
+// whether a code is right, bans, locks and every auth event are the monitor's (gateway/monitor.h);
+// this side reports what only libssh saw (a bad signature, a malformed user name) and words the
+// answers for the peer.
+Result<Authenticated> authenticate(ssh_session session, MonitorClient& monitor, const AuthSettings& settings);
 
 }  // namespace bastion::gateway

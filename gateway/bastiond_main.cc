@@ -175,6 +175,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   DaemonSettings& settings = cfg.settings;
+  settings.preauth_user = cfg.preauth_user;
   if (auto st = check_startup(settings); !st) {
     std::cerr << "bastiond: " << st.error().message << "\n";
     return 1;
@@ -228,6 +229,7 @@ int main(int argc, char** argv) {
     }
     ReloadPlan plan = plan_reload(cfg, *next);
     cfg = std::move(*next);
+    settings.preauth_user = cfg.preauth_user;
     guard.emplace(settings.db_path, settings.sinks, cfg.bans, clock);
     settings.auth.guard = &*guard;
     settings.auth.on_authenticated = leave_preauth;

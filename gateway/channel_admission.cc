@@ -1,27 +1,83 @@
 // Channel admission: what a new channel asks (route), what that is (classify), whether this
-// operator may (authorize, authz::decide), and starting it — session row, evidence, upstream — or
-// refusing it with a reason and an event.
+// operator may (the monitor's decision, authz::decide over there), and starting it — session row,
+// evidence, upstream, each a request to the monitor — or refusing it with a reason and an event.
 #include <unistd.h>
 
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include <spdlog/spdlog.h>
 
+#include "audit/file_recorder.h"
+#include "audit/fd_io.h"
 #include "audit/sftp_gate.h"
 #include "audit/sftp_recorder.h"
 #include "authz/sftp_policy.h"
 #include "authz/text.h"
 #include "gateway/admin/commands.h"
 #include "gateway/net_session.h"
-#include "gateway/session_liveness.h"
 
 namespace bastion::gateway {
 namespace {
 
-std::string ops_list(const std::vector<std::string>& ops) {
-  std::string s;
-  for (const auto& o : ops) s += (s.empty() ? "" : ",") + o;
-  return s;
+// read_output reads a command's output that came as a sealed memory file (too large for a message).
+bool read_output(int fd, std::string& out) {
+  char buf[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// context_of reads what the monitor sent with a decision (the server's name and environment
+// policy, the operation's type, the transfer entries an SFTP gate enforces).
+Result<Decided> context_of(const monitor::Message& m) {
+  Decided d;
+  d.id = m.numbers[0];
+  d.grant_id = static_cast<std::int64_t>(m.numbers[1]);
+  d.any_command = m.numbers[2] == 1;
+  d.op_name = m.strings[0];
+  d.command = m.strings[1];
+  auto j = nlohmann::json::parse(m.strings[2], nullptr, false);
+  try {
+    auto type = authz::parse_op_type(j.at("op_type").get<std::string>());
+    if (!type) return Error{"unknown operation type"};
+    d.op_type = *type;
+    d.server = j.at("server").at("name").get<std::string>();
+    d.allowed_env = j.at("server").at("allowed_env").get<std::vector<std::string>>();
+    for (const auto& e : j.at("transfer_entries")) {
+      authz::CatalogueEntry entry;
+      entry.name = e.at("name").get<std::string>();
+      auto et = authz::parse_op_type(e.at("type").get<std::string>());
+      auto dir = authz::parse_transfer_limit(e.at("direction").get<std::string>());
+      if (!et || !dir) return Error{"unknown transfer entry type or direction"};
+      entry.type = *et;
+      entry.pattern = e.at("pattern").get<std::string>();
+      entry.direction = *dir;
+      entry.path = e.at("path").get<std::string>();
+      d.transfer_entries.push_back(std::move(entry));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Error{std::string("the monitor's decision is malformed: ") + e.what()};
+  }
+  return d;
+}
+
+const char* kind_name(RequestKind k, const std::string& subsystem) {
+  switch (k) {
+    case RequestKind::Shell: return "shell";
+    case RequestKind::Exec: return "exec";
+    case RequestKind::Subsystem: return subsystem == "sftp" ? "sftp" : "subsystem";
+    case RequestKind::Forward: return "forward";
+    case RequestKind::None: break;
+  }
+  return "none";
 }
 
 // asks_operator_command: an exec with no target in the user name whose first word is one of the
@@ -34,41 +90,38 @@ bool asks_operator_command(const ChannelRequest& req, bool has_target) {
 
 }  // namespace
 
-Result<authz::Allow> NetSession::authorize(const Target& target, const authz::Operation& op) {
-  auto server = store_.find_server(target.server);
-  if (!server) return Error{"unknown server '" + target.server + "'"};
-  auto grants = store_.grants_for(who_.who.id, server->id, target.login);
-  auto catalogue = store_.catalogue_of(server->id);
-  authz::Decision d = authz::decide({who_.who, *server, target.login, &op, grants, catalogue, clock_.now()});
-  if (auto* deny = std::get_if<authz::Deny>(&d)) return Error{deny->reason};
-  return std::get<authz::Allow>(std::move(d));
+Result<Decided> NetSession::decide(const Target& target, const std::string& kind, const std::string& command,
+                                   const std::string& forward_host, int forward_port) {
+  auto r = monitor_.ask(monitor::decide(target.server, target.login, kind, command, forward_host,
+                                        static_cast<std::uint64_t>(forward_port < 0 ? 0 : forward_port)));
+  if (!r) {
+    monitor_gone_ = true;
+    return Error{"the bastion cannot decide this request now (its monitor is gone)"};
+  }
+  if (r->message.type == monitor::Type::Verdict) return Error{r->message.strings[0]};
+  if (r->message.type != monitor::Type::Decision) {
+    monitor_gone_ = true;
+    return Error{"the bastion cannot decide this request now"};
+  }
+  return context_of(r->message);
+}
+
+int NetSession::ask_text(const monitor::Message& request, std::string& out, std::string& err) {
+  auto r = monitor_.ask(request);
+  if (!r || r->message.type != monitor::Type::Text) {
+    if (!r) monitor_gone_ = true;
+    err += "bastion: the bastion cannot run this command now; try again\n";
+    return 1;
+  }
+  out += r->message.strings[0];
+  if (r->fd.valid() && !read_output(r->fd.get(), out)) err += "bastion: the command's output was cut short\n";
+  err += r->message.strings[1];
+  return static_cast<int>(static_cast<std::int32_t>(r->message.numbers[0]));
 }
 
 int NetSession::run_admin(const std::vector<std::string>& args, std::string& out, std::string& err) {
-  std::ostringstream o;
-  std::ostringstream e;
-  admin::CommandContext ctx{.store = store_,
-                            .clock = clock_,
-                            .out = o,
-                            .err = e,
-                            .events = *services_.events,
-                            .sessions = sessions_,
-                            .actor = who_.who.name,
-                            .actor_role = who_.who.role,
-                            .actor_client = who_.who.client,
-                            .source = peer_.to_string(),
-                            .remote = true,
-                            .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path},
-                            .program = "bastion",
-                            .db = services_.db,
-                            .recordings_dir = settings_.state_dir + "/recordings",
-                            .out_is_terminal = false};
-  int rc = admin::run_command(args, ctx);
-  out += o.str();
-  err += e.str();
-  spdlog::info("{} from {}: admin command `{}` exited {}", who_.who.name, peer_.to_string(),
-               args.empty() ? "" : args[0] + (args.size() > 1 ? " " + args[1] : ""), rc);
-  return rc;
+  // The monitor runs it, as this account with its role: the command set's rules decide.
+  return ask_text(monitor::admin(args), out, err);
 }
 
 // start_admin: officers and client reviewers get the admin command set, never a proxied session
@@ -148,20 +201,10 @@ void NetSession::refuse(ChannelBridge& b, const std::string& reason) {
 }
 
 void NetSession::list_grants(ChannelBridge& b) {
-  std::ostringstream out;
-  out << "Bastion: you are " << who_.who.name << " (" << authz::to_string(who_.who.role) << ").\r\n"
-      << "Name a target: ssh " << who_.who.name << "+LOGIN+SERVER@bastion, or ssh -t " << who_.who.name
-      << "@bastion LOGIN@SERVER [COMMAND]\r\n\r\n";
-  int shown = 0;
-  auto now = clock_.now();
-  for (const auto& g : store_.grants_of(who_.who.id)) {
-    if (g.revoked_at || g.not_after <= now) continue;
-    if (shown++ == 0) out << "Your grants:\r\n";
-    out << "  grant " << g.id << ": " << g.login << "@" << g.server_name << "  operations " << ops_list(g.ops)
-        << "  from " << authz::format_utc(g.not_before) << " until " << authz::format_utc(g.not_after) << "\r\n";
-  }
-  if (shown == 0) out << "You have no current grants; ask a security officer for access.\r\n";
-  b.respond(out.str(), false, 0);
+  std::string out, err;
+  const int rc = ask_text(monitor::grants(), out, err);
+  if (rc != 0) return refuse(b, err.empty() ? "the grants cannot be listed now" : err.substr(0, err.find('\n')));
+  b.respond(out, false, 0);
 }
 
 
@@ -187,58 +230,67 @@ void NetSession::start(ChannelBridge& b) {
   if (r->kind == RequestKind::Shell && r->target.server.empty()) return list_grants(b);
   auto op = classify(*r, b.request());
   if (!op) return refuse(b, op.error().message);
-  auto allow = authorize(r->target, *op);
-  if (!allow) return refuse(b, allow.error().message);
-  b.grant_id = allow->grant.id;
+  // The monitor decides (and classifies the request again itself: what this process names is what
+  // was asked, never what it is allowed as).
+  const ChannelRequest& req = b.request();
+  auto d = decide(r->target, kind_name(r->kind, r->command), r->command, req.forward_host, req.forward_port);
+  if (!d) return refuse(b, d.error().message);
+  b.grant_id = d->grant_id;
   // The target runs, and the evidence shows, exactly the words that were matched: their
-  // serialisation, never the operator's line — except under the "any command" entry, which allowed
-  // the line as typed (a pipeline, a glob) and says so in session.start.
-  const bool as_typed = r->kind == RequestKind::Exec && allow->any_command;
-  if (r->kind == RequestKind::Exec && !as_typed) r->command = op->upstream_command;
-  auto server = store_.find_server(r->target.server);
-  if (!server) return refuse(b, "unknown server '" + r->target.server + "'");
-
-  audit::SessionStart row{who_.who.name, server->name, r->target.login, allow->grant.id, server->client,
-                          peer_.to_string(), clock_.now(), static_cast<int>(getpid()),
-                          settings_.max_sessions_per_operator};
-  row.pid_start = process_start_ticks(row.pid);
-  row.alive = session_process_alive;
-  // Refused either by the per-operator cap or because the journal cannot be written (fail closed);
-  // the store's message says which.
-  auto id = sessions_.start(row);
-  if (!id) return refuse(b, id.error().message);
-  b.session_id = *id;
-  b.started_at = clock_.now();
-  nlohmann::json start = {{"login", r->target.login},
-                          {"grant", allow->grant.id},
-                          {"operation", allow->op_name},
-                          {"client", server->client},
-                          {"started_at", to_unix(row.start)},
-                          {"request", r->kind == RequestKind::Shell ? "shell" : r->command},
-                          {"pty", b.request().pty.has_value()}};
-  if (as_typed) {
-    start["any_command"] = true;
-    start["request_as_typed"] = r->command;
-  }
-  if (!record("session.start", server->name, *id, std::move(start)))
-    return refuse(b, "the audit log cannot be written; access refused");
-
-  // The environment reaches the target's shell before the command: only what authz lets pass is
-  // sent, and what is dropped is on record (THREATS.md "Environment injection").
-  const auto env = authz::decide_env(b.request().env, server->allowed_env);
-  if (!record_dropped_env(b, env, server->name, *id)) return refuse(b, "the audit log cannot be written; access refused");
+  // serialisation, never the operator's line — except under the "any command" entry (the monitor
+  // says which in its decision and in session.start).
+  if (r->kind == RequestKind::Exec) r->command = d->command;
 
   std::string what = r->kind == RequestKind::Shell ? "shell"
                      : r->kind == RequestKind::Forward ? "forward " + r->command
                                                        : r->command;
-  auto rec = b.request().pty ? recorders_->open_pty(*id, b.number(), *b.request().pty, what)
-                             : recorders_->open_exec(*id, b.number(), what);
+  auto started = monitor_.ask(monitor::start_session(d->id, static_cast<std::uint64_t>(b.number()), what,
+                                                     req.pty.has_value()));
+  if (!started) {
+    monitor_gone_ = true;
+    return refuse(b, "the bastion cannot start this session now (its monitor is gone)");
+  }
+  if (started->message.type != monitor::Type::Started)
+    return refuse(b, started->message.type == monitor::Type::Verdict ? started->message.strings[0] : "session refused");
+  const auto id = static_cast<std::int64_t>(started->message.numbers[0]);
+  b.session_id = id;
+
+  // The environment reaches the target's shell before the command: only what authz lets pass is
+  // sent, and what is dropped is on record (THREATS.md "Environment injection").
+  const auto env = authz::decide_env(req.env, d->allowed_env);
+  if (!record_dropped_env(b, env, d->server, id)) return refuse(b, "the audit log cannot be written; access refused");
+
+  // The monitor creates the recording file and passes its descriptor: this process opens no path.
+  const audit::PtyInfo* pty = req.pty ? &*req.pty : nullptr;
+  auto file = monitor_.ask(monitor::open_recording(static_cast<std::uint64_t>(id), static_cast<std::uint64_t>(b.number()),
+                                                   pty != nullptr, pty ? static_cast<std::uint64_t>(std::max(pty->cols, 0)) : 0,
+                                                   pty ? static_cast<std::uint64_t>(std::max(pty->rows, 0)) : 0,
+                                                   pty ? pty->term : ""));
+  if (!file) {
+    monitor_gone_ = true;
+    return refuse(b, "the session cannot be recorded (the bastion's monitor is gone); access refused");
+  }
+  if (file->message.type != monitor::Type::Recording || !file->fd.valid())
+    return refuse(b, file->message.type == monitor::Type::Verdict ? file->message.strings[0]
+                                                                  : "the session cannot be recorded; access refused");
+  const std::string path = file->message.strings[0];
+  Result<audit::ChannelRecorderPtr> rec = Error{""};
+  if (pty) {
+    auto clamp = [](int v, int fallback) { return v <= 0 ? fallback : std::min(v, 10000); };
+    audit::AsciicastHeader header{clamp(pty->cols, 80), clamp(pty->rows, 24),
+                                  static_cast<std::int64_t>(file->message.numbers[0]), pty->term, "",
+                                  what.empty() ? std::string("shell") : what};
+    rec = audit::pty_recorder_on(std::move(file->fd), path, header, elapsed_, audit::Sealing::ByOwner);
+  } else {
+    rec = audit::exec_recorder_on(std::move(file->fd), path, elapsed_, settings_.recording_cap_bytes,
+                                  audit::Sealing::ByOwner);
+  }
   if (!rec) return refuse(b, "the session cannot be recorded (" + rec.error().message + "); access refused");
-  if (op->type == authz::OpType::Sftp) {
+  if (d->op_type == authz::OpType::Sftp) {
     // Each SFTP operation parsed in transit is an audit event; one that cannot be written ends
     // the session (the recorder then reports failure).
-    rec = audit::sftp_recorder(std::move(*rec), [this, sid = *id, srv = server->name](const std::string& kind,
-                                                                                    nlohmann::json details) {
+    rec = audit::sftp_recorder(std::move(*rec), [this, sid = id, srv = d->server](const std::string& kind,
+                                                                                nlohmann::json details) {
       return record(kind, srv, sid, std::move(details));
     });
   }
@@ -246,19 +298,25 @@ void NetSession::start(ChannelBridge& b) {
   // An SFTP channel under entries that limit direction or paths is gated request by request
   // (audit/sftp_gate.h); each refusal is an audit event, and one that cannot be written ends it.
   std::unique_ptr<audit::SftpGate> gate;
-  if (op->type == authz::OpType::Sftp && authz::sftp_gate_needed(allow->transfer_entries)) {
+  if (d->op_type == authz::OpType::Sftp && authz::sftp_gate_needed(d->transfer_entries)) {
     gate = std::make_unique<audit::SftpGate>(
-        allow->transfer_entries, [this, sid = *id, srv = server->name](const std::string& kind, nlohmann::json details) {
+        d->transfer_entries, [this, sid = id, srv = d->server](const std::string& kind, nlohmann::json details) {
           return record(kind, srv, sid, std::move(details));
         });
   }
 
-  auto up = upstream_for(*server, r->target.login);
-  if (!up) return refuse(b, up.error().message);
+  auto up = upstream_for(*d, r->target.login);
+  if (!up) {
+    b.hold_recorder(std::move(*rec));
+    return refuse(b, up.error().message);
+  }
   auto ch = open_upstream_channel(*up, b, *r, env.pass);
-  if (!ch) return refuse(b, ch.error().message);
-  spdlog::info("session {}: {} from {} → {}@{} ({}) under grant {}", *id, who_.who.name, peer_.to_string(),
-               r->target.login, server->name, what, allow->grant.id);
+  if (!ch) {
+    b.hold_recorder(std::move(*rec));
+    return refuse(b, ch.error().message);
+  }
+  spdlog::info("session {}: {} from {} → {}@{} ({}) under grant {}", id, who_.who.name, peer_.to_string(),
+               r->target.login, d->server, what, d->grant_id);
   b.attach(std::move(*ch), std::move(*rec), std::move(gate));
 }
 

@@ -103,6 +103,9 @@ class ChannelBridge {
   // Once Done: how it ended, for the session row.
   std::optional<int> exit_status() const { return exit_status_; }
   const std::string& end_reason() const { return end_reason_; }
+  // hold_recorder keeps a recording opened for a channel that is then refused (its server could
+  // not be reached): the refusal is written to it and it is closed with the session.
+  void hold_recorder(audit::ChannelRecorderPtr recorder) { recorder_ = std::move(recorder); }
   // take_recorder hands over the recorder (null if none), for the session process to close.
   audit::ChannelRecorderPtr take_recorder() { return std::move(recorder_); }
   bool client_gone() const { return client_closed_; }

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstring>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -51,6 +53,15 @@ Status ensure_key(const std::string& path) {
   pub << *line << " bastion\n";
   if (!pub.flush()) return Error{"cannot write public key " + path + ".pub"};
   return ok_status();
+}
+
+Result<KeyPtr> import_private_key(std::string& text) {
+  ssh_key raw = nullptr;
+  const int rc = ssh_pki_import_privkey_base64(text.c_str(), nullptr, nullptr, nullptr, &raw);
+  ::explicit_bzero(text.data(), text.size());
+  text.clear();
+  if (rc != SSH_OK) return Error{"the bastion's egress key cannot be read"};
+  return KeyPtr(raw);
 }
 
 Result<KeyPtr> load_private_key(const std::string& path) {

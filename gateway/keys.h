@@ -22,6 +22,10 @@ Status ensure_key(const std::string& path);
 // load_private_key refuses a key file that is group- or world-accessible, as sshd does.
 Result<KeyPtr> load_private_key(const std::string& path);
 
+// import_private_key reads a private key from memory (OpenSSH format), as the monitor hands it to
+// the network process; `text` is wiped afterwards.
+Result<KeyPtr> import_private_key(std::string& text);
+
 // public_key_line: "ssh-ed25519 AAAA…" of a key.
 Result<std::string> public_key_line(ssh_key key);
 

@@ -116,6 +116,12 @@ void leave_preauth() {
   g_preauth_fd = -1;
 }
 
+void release_preauth_pipe() {
+  if (g_preauth_fd < 0) return;
+  close(g_preauth_fd);
+  g_preauth_fd = -1;
+}
+
 int Listener::preauth_count(const std::string& address) const {
   const std::string subject = authz::source_subject(address);
   int n = 0;

@@ -32,6 +32,9 @@ struct PreAuthLimits {
 // listener stops counting it against PreAuthLimits. Later calls, and calls outside a session
 // process, do nothing.
 void leave_preauth();
+// release_preauth_pipe closes this process's copy of the pre-auth pipe without saying anything:
+// for the network process, whose monitor alone says when the connection has authenticated.
+void release_preauth_pipe();
 
 class Listener {
  public:

@@ -1,7 +1,11 @@
 #include "gateway/monitor.h"
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -10,11 +14,19 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <future>
 #include <sstream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "audit/closing_spool.h"
+#include "audit/fd_io.h"
 #include "audit/file_recorder.h"
+#include "audit/sha256.h"
+#include "authz/text.h"
+#include "gateway/admin/commands.h"
+#include "gateway/keys.h"
 #include "authz/db.h"
 #include "authz/liveness.h"
 #include "authz/operation.h"
@@ -82,8 +94,13 @@ Monitor::Monitor(MonitorServices& services, const Clock& clock, const MonitorSet
 Result<Monitor::Reply> Monitor::answer(const Message& request) {
   try {
     switch (request.type) {
+      case Type::UserBind: return user_bind(request);
       case Type::KeyCheck: return key_check(request);
       case Type::TotpCheck: return totp_check(request);
+      case Type::AuthFailure: return auth_failure(request);
+      case Type::CloseSession: return close_session(request);
+      case Type::Grants: return grants(request);
+      case Type::Admin: return admin(request);
       case Type::Decide: return decide(request);
       case Type::StartSession: return start_session(request);
       case Type::OpenRecording: return open_recording(request);
@@ -94,20 +111,34 @@ Result<Monitor::Reply> Monitor::answer(const Message& request) {
     }
     return violation(request.type, "the network process may not send this message");
   } catch (const db::DbError& e) {
-    // The database, not the network process, failed: refuse, the connection may go on.
-    return refused(std::string("the bastion database cannot be read (") + e.what() + "); try again");
+    // The database, not the network process, failed: refuse. Before authentication the login
+    // ends (the person tries again); after it, the connection may go on.
+    spdlog::error("{}: {}: {}", source_, monitor::type_name(request.type), e.what());
+    if (!authenticated_) return answer_with(monitor::final_refusal(db::refusal_for(e)));
+    return refused(db::refusal_for(e));
   }
 }
 
-int Monitor::serve(int sock) {
-  const int rc = answer_all(sock);
+int Monitor::serve(int sock, const std::function<void()>& interrupted) {
+  const int rc = answer_all(sock, interrupted);
   // The network process learns at once that it is cut off: its next ask() fails.
   if (rc != 0) ::shutdown(sock, SHUT_RDWR);
   return rc;
 }
 
-int Monitor::answer_all(int sock) {
+int Monitor::answer_all(int sock, const std::function<void()>& interrupted) {
+  auto last_retry = std::chrono::steady_clock::now();
   for (;;) {
+    // While a recording is being digested, wake often enough to write its row soon after.
+    pollfd p{sock, POLLIN, 0};
+    const int n = ::poll(&p, 1, closing_.empty() ? 200 : 5);
+    if (interrupted) interrupted();
+    if (!closing_.empty()) reap_closings(false);
+    if (!unwritten_.empty() && std::chrono::steady_clock::now() - last_retry >= std::chrono::seconds(1)) {
+      last_retry = std::chrono::steady_clock::now();
+      (void)write_closings(std::chrono::milliseconds(50));
+    }
+    if (n <= 0) continue;
     auto in = monitor::receive_message(sock);
     if (!in) {
       if (in.error().message == monitor::kPeerGone) return 0;
@@ -127,44 +158,115 @@ int Monitor::answer_all(int sock) {
   }
 }
 
+Result<Monitor::Reply> Monitor::user_bind(const Message& m) {
+  if (!user_.empty()) {
+    if (m.strings[0] != user_) return violation(m.type, "a second user name on one connection");
+  }
+  user_ = m.strings[0];
+  auto spec = parse_user(user_);
+  if (!spec) return refused(spec.error().message);
+  spec_ = *spec;
+  if (settings_.guard != nullptr) {
+    if (auto why = settings_.guard->refusal(ban_source(), spec_->operator_name)) {
+      // A ban or a lock refuses before any factor is checked, and the refusal is on record from
+      // this address (an officer sees who keeps trying).
+      (void)record_auth(false, "none", *why, false);
+      return answer_with(monitor::final_refusal(*why));
+    }
+  }
+  if (!who_) who_ = services_.store.find_operator(spec_->operator_name);
+  // The network process learns whether the account exists, as it did before the split (it words
+  // the failure); the peer is not told (no account enumeration).
+  if (!who_) return refused("unknown account '" + spec_->operator_name + "'");
+  return granted();
+}
+
 Result<Monitor::Reply> Monitor::key_check(const Message& m) {
   if (authenticated_) return violation(m.type, "key check after authentication");
-  auto spec = parse_user(m.strings[0]);
-  if (!spec) return refused(spec.error().message);
-  if (spec_ && (spec_->operator_name != spec->operator_name || spec_->target.has_value() != spec->target.has_value() ||
-                (spec_->target && (spec_->target->login != spec->target->login ||
-                                   spec_->target->server != spec->target->server))))
-    return violation(m.type, "key check for a second user name on one connection");
-  spec_ = *spec;
-  if (!who_) who_ = services_.store.find_operator(spec_->operator_name);
-  // An unknown account is not told apart from a wrong key (no account enumeration).
-  const std::string not_registered = "key is not registered for " + m.strings[0];
-  if (!who_) return refused(not_registered);
+  if (!spec_ || m.strings[0] != user_) return violation(m.type, "key check for a user name the connection did not bind");
+  if (m.numbers[0] > 1) return violation(m.type, "signed flag out of range");
+  const bool signed_by_peer = m.numbers[0] == 1;
+  auto key = parse_public_key_line(m.strings[1]);
+  if (!key) return violation(m.type, "the key is not a public key line: " + key.error().message);
+  const std::string fp = fingerprint(key->get());
+  const std::string not_registered = "key " + fp + " is not registered for " + user_;
+  if (!who_) return auth_failed(m.type, "publickey", not_registered, "", true);
   const auto keys = services_.store.keys_of(who_->id);
-  auto key = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.type + " " + k.base64 == m.strings[1]; });
-  if (key == keys.end()) return refused(not_registered);
-  if (who_->disabled) return refused("account " + who_->name + " is disabled; contact your security officer");
-  key_fingerprint_ = key->fingerprint;
+  auto found = std::find_if(keys.begin(), keys.end(), [&](const auto& k) { return k.type + " " + k.base64 == m.strings[1]; });
+  if (found == keys.end()) return auth_failed(m.type, "publickey", not_registered, "", false);
+  if (!signed_by_peer) return granted();  // "would you accept this key?": yes, nothing proved yet
+  if (who_->disabled)
+    return auth_failed(m.type, "publickey", "account disabled",
+                       "account " + who_->name + " is disabled; contact your security officer", false);
+  if (auto st = record_auth(true, "publickey", "first factor, key " + fp, false); !st)
+    return answer_with(monitor::final_refusal(db::names_busy(st.error().message)
+                                                  ? std::string(db::kBusyRefusal)
+                                                  : "the audit log cannot be written; nobody can log in until it is repaired"));
+  key_fingerprint_ = found->fingerprint;
   return granted();
 }
 
 Result<Monitor::Reply> Monitor::totp_check(const Message& m) {
   if (authenticated_) return violation(m.type, "second TOTP check on an authenticated connection");
   if (key_fingerprint_.empty() || !who_) return violation(m.type, "TOTP check before a registered key was presented");
-  if (totp_failures_ >= settings_.max_totp_failures)
-    return violation(m.type, "TOTP check after " + std::to_string(totp_failures_) + " wrong codes");
   auto step = authz::totp_match(who_->totp_secret, m.strings[0], clock_.now());
-  if (!step) {
-    ++totp_failures_;
-    return refused("verification code is wrong or expired");
-  }
-  if (!services_.store.consume_totp_step(who_->id, *step)) {
-    ++totp_failures_;
-    return refused("this verification code was already used; wait for the next one");
-  }
+  if (!step) return auth_failed(m.type, "keyboard-interactive", "wrong TOTP code", "verification code is wrong or expired", false);
+  if (!services_.store.consume_totp_step(who_->id, *step))
+    return auth_failed(m.type, "keyboard-interactive", "replayed TOTP code",
+                       "this verification code was already used; wait for the next one", false);
+  if (auto st = record_auth(true, "keyboard-interactive", "second factor, TOTP", false); !st)
+    return answer_with(monitor::final_refusal(db::names_busy(st.error().message)
+                                                  ? std::string(db::kBusyRefusal)
+                                                  : "the audit log cannot be written; nobody can log in until it is repaired"));
   authenticated_ = true;
   account_ = who_->name;
-  return granted();
+  if (settings_.on_authenticated) settings_.on_authenticated();
+  return answer_with(monitor::account(static_cast<std::uint64_t>(who_->id), who_->name, authz::to_string(who_->role),
+                                      who_->client));
+}
+
+Result<Monitor::Reply> Monitor::auth_failure(const Message& m) {
+  if (authenticated_) return violation(m.type, "authentication failure reported after authentication");
+  if (m.numbers[0] > 1) return violation(m.type, "unknown-user flag out of range");
+  if (user_.empty()) user_ = m.strings[0];
+  else if (m.strings[0] != user_ && !m.strings[0].empty()) return violation(m.type, "a second user name on one connection");
+  const std::string& method = m.strings[1];
+  if (method != "none" && method != "publickey" && method != "keyboard-interactive")
+    return violation(m.type, "unknown authentication method '" + method.substr(0, 32) + "'");
+  return auth_failed(m.type, method, m.strings[2].substr(0, 512), "", m.numbers[0] == 1 || !who_);
+}
+
+Result<Monitor::Reply> Monitor::auth_failed(Type request, const std::string& method, const std::string& reason,
+                                            std::string shown, bool unknown_user) {
+  if (++auth_failures_ > settings_.max_auth_failures)
+    return violation(request, "authentication step after " + std::to_string(settings_.max_auth_failures) + " failures");
+  auto st = record_auth(false, method, reason, unknown_user);
+  // A failure counts against the source always, and against the account only once the peer has
+  // proved it holds one of the account's registered keys: a stranger who knows a name must not be
+  // able to lock its owner out; the source ban covers that guessing.
+  const bool account_owned = !key_fingerprint_.empty() && spec_.has_value();
+  if (settings_.guard != nullptr) settings_.guard->failed(ban_source(), account_owned ? spec_->operator_name : "");
+  if (!st)
+    return answer_with(monitor::final_refusal(db::names_busy(st.error().message)
+                                                  ? std::string(db::kBusyRefusal)
+                                                  : "the audit log cannot be written; nobody can log in until it is repaired"));
+  return refused(std::move(shown));  // empty: nothing to tell the peer (no account enumeration)
+}
+
+// record_auth writes auth.success or auth.failure with the user name as sent made safe for the
+// trail: a stranger chose those bytes before authenticating, so they are escaped and cut.
+Status Monitor::record_auth(bool success, const std::string& method, const std::string& reason, bool unknown_user) {
+  constexpr std::size_t kShownUserBytes = 128;
+  const bool cut = user_.size() > kShownUserBytes;
+  const std::string shown = escape_unprintable(std::string_view(user_).substr(0, kShownUserBytes)) + (cut ? "…" : "");
+  // The actor is the account ("alice"), so `audit list --actor alice` finds her failures too.
+  const std::string actor_name = spec_ ? spec_->operator_name : shown;
+  const std::string server = spec_ && spec_->target ? spec_->target->server : "";
+  audit::Event ev{clock_.now(), success ? "auth.success" : "auth.failure", actor_name, source_, server, {}, {}};
+  ev.details = {{"method", method}, {"reason", reason}, {"invalid_user", unknown_user}, {"user", shown}};
+  auto st = services_.events.append(ev);
+  if (!st) spdlog::error("{}: audit event {} could not be written: {}", source_, ev.kind, st.error().message);
+  return st;
 }
 
 Result<Monitor::Reply> Monitor::decide(const Message& m) {
@@ -176,6 +278,8 @@ Result<Monitor::Reply> Monitor::decide(const Message& m) {
   if (spec_->target && (spec_->target->server != server_name || spec_->target->login != login))
     return violation(m.type, "decision for " + login + "@" + server_name + ", but this connection was opened for " +
                                  spec_->target->login + "@" + spec_->target->server);
+  if (who_->role != authz::Role::Operator)
+    return violation(m.type, "decision for a " + std::string(authz::to_string(who_->role)) + " account, which reaches no server");
   // The monitor classifies the request itself: the network process names what was asked, never
   // what it is allowed as.
   Result<authz::Operation> op = Error{""};
@@ -196,12 +300,23 @@ Result<Monitor::Reply> Monitor::decide(const Message& m) {
   authz::Decision d = authz::decide({*who_, *server, login, &*op, grants, catalogue, clock_.now()});
   if (auto* deny = std::get_if<authz::Deny>(&d)) return refused(deny->reason);
   auto& allow = std::get<authz::Allow>(d);
+  // The target runs, and the evidence shows, exactly the words that were matched: their
+  // serialisation, never the operator's line — except under the "any command" entry, which allowed
+  // the line as typed (a pipeline, a glob) and says so in session.start.
   const bool as_typed = kind == "exec" && allow.any_command;
   const std::string to_run = kind == "exec" && !as_typed ? op->upstream_command : command;
+  nlohmann::json entries = nlohmann::json::array();
+  for (const auto& e : allow.transfer_entries)
+    entries.push_back({{"name", e.name}, {"type", authz::to_string(e.type)}, {"pattern", e.pattern},
+                       {"direction", authz::to_string(e.direction)}, {"path", e.path}});
+  nlohmann::json context = {{"op_type", authz::to_string(op->type)},
+                            {"server", {{"name", server->name}, {"client", server->client}, {"allowed_env", server->allowed_env}}},
+                            {"transfer_entries", entries}};
   const std::int64_t id = next_decision_++;
   Message reply = monitor::decision(static_cast<std::uint64_t>(id), static_cast<std::uint64_t>(allow.grant.id),
-                                    allow.any_command, allow.op_name, to_run);
-  decisions_.emplace(id, Decided{std::move(allow), *server, login, kind == "shell" ? "shell" : to_run, false});
+                                    allow.any_command, allow.op_name, to_run,
+                                    context.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  decisions_.emplace(id, Decided{std::move(allow), *server, login, kind == "shell" ? "shell" : to_run, as_typed, false});
   return answer_with(std::move(reply));
 }
 
@@ -215,19 +330,36 @@ Result<Monitor::Reply> Monitor::start_session(const Message& m) {
   if (d.started) return violation(m.type, "decision " + std::to_string(m.numbers[0]) + " was already used");
   if (m.numbers[1] > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
     return violation(m.type, "channel number out of range");
+  if (m.numbers[2] > 1) return violation(m.type, "pty flag out of range");
   const Seconds now = clock_.now();
   audit::SessionStart row{who_->name, d.server.name, d.login, d.allow.grant.id, d.server.client, source_, now,
                           static_cast<int>(::getpid()), settings_.max_sessions_per_operator};
   row.pid_start = process_start_ticks(row.pid);
   row.alive = session_process_alive;
+  // Refused either by the per-operator cap or because the journal cannot be written (fail closed);
+  // the store's message says which.
   auto id = services_.sessions.start(row);
   if (!id) return refused(id.error().message);
   d.started = true;
-  sessions_[*id] = Started{it->first, static_cast<int>(m.numbers[1]), false};
+  Started started;
+  started.decision_id = it->first;
+  started.channel = static_cast<int>(m.numbers[1]);
+  started.started_at = now;
+  sessions_[*id] = std::move(started);
   nlohmann::json details = {{"login", d.login},         {"grant", d.allow.grant.id}, {"operation", d.allow.op_name},
-                            {"client", d.server.client}, {"started_at", to_unix(now)}, {"request", d.request}};
-  if (!record("session.start", d.server.name, *id, std::move(details)))
+                            {"client", d.server.client}, {"started_at", to_unix(now)}, {"request", d.request},
+                            {"pty", m.numbers[2] == 1}};
+  if (d.as_typed) {
+    details["any_command"] = true;
+    details["request_as_typed"] = d.request;
+  }
+  if (!record("session.start", d.server.name, *id, std::move(details))) {
+    audit::ClosingWrites w{*id, static_cast<int>(m.numbers[1]), now, now, std::nullopt, "refused",
+                           "the audit log cannot be written; access refused", std::nullopt, "", who_->name, source_,
+                           d.server.name};
+    close_row(*id, sessions_[*id], std::move(w));
     return refused("the audit log cannot be written; access refused");
+  }
   return answer_with(monitor::started(static_cast<std::uint64_t>(*id)));
 }
 
@@ -245,12 +377,20 @@ Result<Monitor::Reply> Monitor::open_recording(const Message& m) {
     return violation(m.type, "recording for channel " + std::to_string(m.numbers[1]) + " of session " +
                                  std::to_string(m.numbers[0]) + ", which runs on channel " + std::to_string((*s)->channel));
   if ((*s)->recording_open) return violation(m.type, "second recording for session " + std::to_string(m.numbers[0]));
+  if ((*s)->closed) return violation(m.type, "recording for session " + std::to_string(m.numbers[0]) + ", which it closed");
   if (m.numbers[2] > 1) return violation(m.type, "pty flag out of range");
   auto file = audit::create_recording_file(settings_.recordings_dir, static_cast<std::int64_t>(m.numbers[0]),
                                            (*s)->channel, m.numbers[2] == 1 ? "pty.cast" : "exec.rec");
   if (!file) return refused("the session cannot be recorded (" + file.error().message + "); access refused");
+  // The monitor digests this very inode when the session closes, whatever the path names by then.
+  struct stat st {};
+  if (::fstat(file->first.get(), &st) != 0) return refused("the session cannot be recorded (cannot stat its file); access refused");
   (*s)->recording_open = true;
-  return answer_with(monitor::verdict(true, file->second), std::move(file->first));
+  (*s)->recording_path = file->second;
+  (*s)->recording_dev = st.st_dev;
+  (*s)->recording_ino = st.st_ino;
+  return answer_with(monitor::recording(static_cast<std::uint64_t>(to_unix(clock_.now())), file->second),
+                     std::move(file->first));
 }
 
 Result<Monitor::Reply> Monitor::event(const Message& m) {
@@ -268,7 +408,8 @@ Result<Monitor::Reply> Monitor::event(const Message& m) {
   }
   auto details = nlohmann::json::parse(m.strings[1], nullptr, false);
   if (details.is_discarded() || !details.is_object()) return violation(m.type, "event details are not a JSON object");
-  if (!record(kind, server, session, std::move(details))) return refused("the audit log cannot be written");
+  if (auto st = record(kind, server, session, std::move(details)); !st)
+    return refused(db::names_busy(st.error().message) ? std::string(db::kBusyRefusal) : "the audit log cannot be written");
   return granted();
 }
 
@@ -286,7 +427,9 @@ Result<Monitor::Reply> Monitor::upstream(const Message& m) {
   if (!fd) return refused("cannot reach server " + where + ": " + fd.error().message);
   auto key = read_file(settings_.egress_key_path);
   if (!key) return refused("the bastion's egress key is unusable: " + key.error().message);
-  return answer_with(monitor::upstream_key(std::move(*key)), std::move(*fd));
+  return answer_with(monitor::upstream_key(std::move(*key), server.host_key, server.name, server.host,
+                                           static_cast<std::uint64_t>(server.port)),
+                     std::move(*fd));
 }
 
 Result<Monitor::Reply> Monitor::grant_live(const Message& m) {
@@ -303,6 +446,260 @@ Result<Monitor::Reply> Monitor::grant_live(const Message& m) {
   auto why = authz::why_not_live({d.allow.grant.id, grant ? &*grant : nullptr, who ? &*who : nullptr,
                                   server ? &*server : nullptr, keys, key_fingerprint_, clock_.now()});
   return why ? refused(*why) : granted();
+}
+
+// ---- Closing sessions ----------------------------------------------------------------------------
+
+// Closing: a session whose recording is being made durable and digested (fsync, then SHA-256 of
+// the file as re-read from disk: about 1.5 s for 1 GiB here) on a thread of its own, so that the
+// network process's next request does not wait for it.
+struct Monitor::Closing {
+  audit::ClosingWrites writes;
+  std::future<Result<std::string>> digest;
+};
+
+// Unwritten: closing writes the database has not taken yet (locked or failing). They stay here
+// and, from their first failure on, in the session's closing spool (audit/closing_spool.h), and are
+// tried again each second; bastiond's recovery sweep replays the spool if this process ends first.
+struct Monitor::Unwritten {
+  audit::ClosingWrites writes;
+  bool spooled = false;
+};
+
+namespace {
+
+// seal_recording makes the recording durable and returns its SHA-256, read back from the very
+// inode the monitor created (a file swapped in under the same path is refused, never digested).
+Result<std::string> seal_recording(const std::string& path, dev_t dev, ino_t ino) {
+  audit::UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in) return Error{"cannot re-open " + path + " to digest it: " + std::strerror(errno)};
+  struct stat now {};
+  if (::fstat(in.get(), &now) != 0) return Error{"cannot stat " + path + ": " + std::strerror(errno)};
+  if (!S_ISREG(now.st_mode) || now.st_dev != dev || now.st_ino != ino)
+    return Error{path + " was replaced while it was being recorded"};
+  if (::fsync(in.get()) != 0) return Error{"cannot fsync " + path + ": " + std::strerror(errno)};
+  return audit::sha256_hex_of_fd(in.get());
+}
+
+}  // namespace
+
+Result<Monitor::Reply> Monitor::close_session(const Message& m) {
+  auto s = own_session(m.numbers[0], "closing");
+  if (!s) return violation(m.type, s.error().message);
+  if ((*s)->closed) return violation(m.type, "second closing of session " + std::to_string(m.numbers[0]));
+  auto said = audit::parse_spool_record(m.strings[0]);
+  if (!said) return violation(m.type, "the closing record is malformed");
+  if (said->status != "closed" && said->status != "aborted" && said->status != "refused")
+    return violation(m.type, "closing status '" + said->status.substr(0, 32) + "'");
+  const auto sid = static_cast<std::int64_t>(m.numbers[0]);
+  const Decided& d = decisions_.at((*s)->decision_id);
+  // Times, names and the digest are the monitor's own; the network says only what it saw: how the
+  // channel ended and what its recording holds.
+  audit::ClosingWrites w{sid, (*s)->channel, (*s)->started_at, clock_.now(), said->exit_status, said->status,
+                         said->reason.substr(0, 1024), std::nullopt, said->recording_error.substr(0, 1024),
+                         who_->name, source_, d.server.name};
+  if (said->recording) {
+    if (!(*s)->recording_open || said->recording->path != (*s)->recording_path)
+      return violation(m.type, "closing names a recording this monitor did not open for session " + std::to_string(sid));
+    w.recording = std::move(said->recording);
+    w.recording->sha256.clear();
+  } else if ((*s)->recording_open && w.recording_error.empty()) {
+    w.recording_error = "the network process did not close the recording";
+  }
+  close_row(sid, **s, std::move(w));
+  return granted();
+}
+
+void Monitor::close_row(std::int64_t session_id, Started& s, audit::ClosingWrites w) {
+  s.closed = true;
+  auto c = std::make_unique<Closing>();
+  if (w.recording) {
+    c->digest = std::async(std::launch::async, [path = s.recording_path, dev = s.recording_dev, ino = s.recording_ino] {
+      return seal_recording(path, dev, ino);
+    });
+  } else if (s.recording_open && !s.recording_path.empty()) {
+    // No summary from the network process (it failed or was cut): the file is still made durable.
+    c->digest = std::async(std::launch::async, [path = s.recording_path, dev = s.recording_dev, ino = s.recording_ino] {
+      return seal_recording(path, dev, ino);
+    });
+  }
+  (void)session_id;
+  c->writes = std::move(w);
+  closing_.push_back(std::move(c));
+  reap_closings(false);
+}
+
+void Monitor::reap_closings(bool wait) {
+  bool finished = false;
+  std::erase_if(closing_, [&](std::unique_ptr<Closing>& c) {
+    if (c->digest.valid()) {
+      if (!wait && c->digest.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+      auto digest = c->digest.get();
+      if (c->writes.recording) {
+        if (digest) {
+          c->writes.recording->sha256 = *digest;
+        } else {
+          c->writes.recording_error = digest.error().message;
+          c->writes.recording.reset();
+          spdlog::error("session {}: closing the recording failed: {}", c->writes.session_id, digest.error().message);
+        }
+      }
+    }
+    unwritten_.push_back(std::make_unique<Unwritten>(Unwritten{std::move(c->writes), false}));
+    finished = true;
+    return true;
+  });
+  // A locked database delays the next request at most this long; then the writes are spooled and
+  // tried again each second.
+  if (finished) (void)write_closings(std::chrono::milliseconds(500));
+}
+
+bool Monitor::write_closings(std::chrono::milliseconds busy_wait) {
+  if (!services_.db) {
+    unwritten_.clear();  // unit tests without a database: nothing to write to
+    return true;
+  }
+  const std::string& dir = settings_.recordings_dir;
+  services_.db->set_busy_timeout(busy_wait);
+  std::erase_if(unwritten_, [&](std::unique_ptr<Unwritten>& u) {
+    const std::int64_t id = u->writes.session_id;
+    auto done = audit::apply_closing(services_.db, u->writes, settings_.sinks, clock_.now());
+    if (done) {
+      if (u->spooled) ::unlink(audit::spool_path(dir, id).c_str());
+      return true;
+    }
+    spdlog::error("session {}: {}", id, done.error().message);
+    if (!u->spooled) {
+      auto st = audit::append_spool(audit::spool_path(dir, id), u->writes);
+      if (!st) spdlog::error("session {}: {}", id, st.error().message);
+      u->spooled = static_cast<bool>(st);
+    }
+    // A sink error comes after the commit: the row is closed then, and the writes are not retried.
+    try {
+      auto row = services_.sessions.find(id);
+      if (row && row->status != "live") {
+        ::unlink(audit::spool_path(dir, id).c_str());
+        return true;
+      }
+    } catch (const db::DbError&) {
+    }
+    return false;
+  });
+  services_.db->set_busy_timeout(db::Database::kBusyTimeout);
+  return unwritten_.empty();
+}
+
+void Monitor::finish(const std::string& why) {
+  for (auto& [id, s] : sessions_) {
+    if (s.closed) continue;
+    const Decided& d = decisions_.at(s.decision_id);
+    audit::ClosingWrites w{id, s.channel, s.started_at, clock_.now(), std::nullopt, "aborted", why, std::nullopt,
+                           s.recording_open ? "the network process ended before closing the recording" : "",
+                           who_ ? who_->name : actor(), source_, d.server.name};
+    close_row(id, s, std::move(w));
+  }
+  reap_closings(true);
+  constexpr auto kClosingPatience = std::chrono::seconds(120);
+  const auto give_up = std::chrono::steady_clock::now() + kClosingPatience;
+  while (!write_closings(db::Database::kBusyTimeout)) {
+    const bool all_spooled = std::all_of(unwritten_.begin(), unwritten_.end(), [](const auto& u) { return u->spooled; });
+    if (all_spooled && std::chrono::steady_clock::now() >= give_up) {
+      spdlog::error("{} closing write(s) left to bastiond's recovery sweep in their spool", unwritten_.size());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+Monitor::~Monitor() {
+  // Digest threads must not outlive what they were given.
+  for (auto& c : closing_)
+    if (c->digest.valid()) c->digest.wait();
+}
+
+// ---- What only the database can answer -----------------------------------------------------------
+
+namespace {
+
+std::string ops_list(const std::vector<std::string>& ops) {
+  std::string s;
+  for (const auto& o : ops) s += (s.empty() ? "" : ",") + o;
+  return s;
+}
+
+// kInlineOutput: command output up to this size rides in the Text message; larger output goes in a
+// sealed memory file whose descriptor rides with it (the message itself is capped).
+constexpr std::size_t kInlineOutput = 48 * 1024;
+
+Result<Monitor::Reply> text_reply(int rc, std::string out, std::string err) {
+  if (err.size() > kInlineOutput) err = err.substr(0, kInlineOutput) + "\n(cut)\n";
+  if (out.size() <= kInlineOutput) return Monitor::Reply{monitor::text(rc, std::move(out), std::move(err)), {}};
+  audit::UniqueFd fd(::memfd_create("bastion-output", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd) return Monitor::Reply{monitor::text(1, "", "bastion: cannot pass the command's output: " + std::string(std::strerror(errno)) + "\n"), {}};
+  if (!audit::write_all(fd.get(), out) || ::lseek(fd.get(), 0, SEEK_SET) != 0 ||
+      ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    return Monitor::Reply{monitor::text(1, "", "bastion: cannot pass the command's output: " + std::string(std::strerror(errno)) + "\n"), {}};
+  return Monitor::Reply{monitor::text(rc, "", std::move(err)), std::move(fd)};
+}
+
+}  // namespace
+
+Result<Monitor::Reply> Monitor::grants(const Message& m) {
+  if (!authenticated_) return violation(m.type, "grant listing before authentication");
+  std::ostringstream out;
+  out << "Bastion: you are " << who_->name << " (" << authz::to_string(who_->role) << ").\r\n"
+      << "Name a target: ssh " << who_->name << "+LOGIN+SERVER@bastion, or ssh -t " << who_->name
+      << "@bastion LOGIN@SERVER [COMMAND]\r\n\r\n";
+  int shown = 0;
+  const auto now = clock_.now();
+  for (const auto& g : services_.store.grants_of(who_->id)) {
+    if (g.revoked_at || g.not_after <= now) continue;
+    if (shown++ == 0) out << "Your grants:\r\n";
+    out << "  grant " << g.id << ": " << g.login << "@" << g.server_name << "  operations " << ops_list(g.ops)
+        << "  from " << authz::format_utc(g.not_before) << " until " << authz::format_utc(g.not_after) << "\r\n";
+  }
+  if (shown == 0) out << "You have no current grants; ask a security officer for access.\r\n";
+  return text_reply(0, out.str(), "");
+}
+
+Result<Monitor::Reply> Monitor::admin(const Message& m) {
+  if (!authenticated_) return violation(m.type, "admin command before authentication");
+  auto words = monitor::admin_words(m);
+  if (!words) return violation(m.type, words.error().message);
+  if (!services_.db) return text_reply(1, "", "bastion: the bastion database is unavailable\n");
+  std::ostringstream o;
+  std::ostringstream e;
+  // The account, its role and its client are the monitor's: the command set's own role rules
+  // decide what this account may run.
+  admin::CommandContext ctx{.store = services_.store,
+                            .clock = clock_,
+                            .out = o,
+                            .err = e,
+                            .events = services_.events,
+                            .sessions = services_.sessions,
+                            .actor = who_->name,
+                            .actor_role = who_->role,
+                            .actor_client = who_->client,
+                            .source = source_,
+                            .remote = true,
+                            .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path},
+                            .program = "bastion",
+                            .db = services_.db,
+                            .recordings_dir = settings_.recordings_dir,
+                            .out_is_terminal = false};
+  const int rc = admin::run_command(*words, ctx);
+  spdlog::info("{} from {}: admin command `{}` exited {}", who_->name, source_,
+               (*words)[0] + (words->size() > 1 ? " " + (*words)[1] : ""), rc);
+  return text_reply(rc, o.str(), e.str());
+}
+
+void Monitor::network_died(const std::string& why) {
+  spdlog::error("{}: {}: {}", source_, actor(), why);
+  std::vector<std::int64_t> ids;
+  for (const auto& [id, s] : sessions_)
+    if (!s.closed) ids.push_back(id);
+  (void)record("connection.network_died", spec_ && spec_->target ? spec_->target->server : "", std::nullopt,
+               {{"reason", why}, {"sessions", ids}});
 }
 
 std::string Monitor::actor() const {

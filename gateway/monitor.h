@@ -11,19 +11,29 @@
 // recording or an event for another connection's session), or of a kind the network may not send,
 // is a violation: answer() returns an Error, the monitor records a `monitor.violation` event
 // naming the request and the reason, and the connection ends (fail closed, visibly).
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 
 #include "audit/event_log.h"
+#include "audit/event_sinks.h"
+#include "audit/session_closing.h"
+#include "authz/db.h"
 #include "audit/session_store.h"
 #include "audit/unique_fd.h"
 #include "authz/clock.h"
 #include "authz/decide.h"
 #include "authz/store.h"
 #include "gateway/monitor_protocol.h"
+#include "gateway/auth.h"
 #include "gateway/target.h"
 
 namespace bastion::gateway {
@@ -34,16 +44,27 @@ struct MonitorServices {
   authz::Store& store;
   audit::SessionStore& sessions;
   audit::EventLog& events;
+  // The connection's database handle (the one the stores above use): admin commands and closing
+  // writes need it. Null in unit tests that run neither.
+  db::DatabasePtr db;
 };
 
 struct MonitorSettings {
   std::string recordings_dir;   // <state dir>/recordings
   std::string egress_key_path;  // handed over only for a decided server/login (until egress certificates)
+  std::string host_key_path;    // shown by admin commands (fingerprints), never read for the network
   long connect_timeout_seconds = 10;
   int max_sessions_per_operator = 10;
-  // Wrong TOTP codes one connection may try (AuthSettings::max_attempts): beyond it the network
-  // process, which should have disconnected, is guessing — a violation.
-  int max_totp_failures = 6;
+  // Failed authentication steps one connection may take (AuthSettings::max_attempts): beyond it the
+  // network process, which should have disconnected, is guessing — a violation.
+  int max_auth_failures = 6;
+  // Bans and account locks (gateway/bans.h), consulted and fed by the monitor alone; null: none.
+  AuthGuard* guard = nullptr;
+  // The peer's address without its port ("127.0.0.1", "::1"): what bans count under.
+  std::string peer_address;
+  // Runs once both factors passed (the listener stops counting the connection as unauthenticated).
+  std::function<void()> on_authenticated;
+  audit::EventSinks sinks;  // where closing events go besides the database
 };
 
 class Monitor {
@@ -57,6 +78,9 @@ class Monitor {
 
   // services, clock and settings must outlive the monitor; `source` is the peer ("203.0.113.7:51234").
   Monitor(MonitorServices& services, const Clock& clock, const MonitorSettings& settings, std::string source);
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
 
   // answer checks and answers one request from the network process. A refusal the operator may
   // see (a wrong key, a wrong code, no grant) is a Verdict with ok = 0. An Error is a violation:
@@ -65,35 +89,72 @@ class Monitor {
 
   // serve answers requests on `sock` until the network process closes it (returns 0) or commits
   // a violation, sends something unparseable or oversized (recorded; the socket is shut down so
-  // that the network process's next request fails; returns 1).
-  int serve(int sock);
+  // that the network process's next request fails; returns 1). Between requests it finishes the
+  // closings of ended sessions (seal, digest, rows). `interrupted`, polled at least every 200 ms,
+  // lets the caller forward signals to the network process.
+  int serve(int sock, const std::function<void()>& interrupted = {});
+
+  // finish, once the network process is gone: closes every session it started and did not close
+  // (status "aborted", `why`), then waits until every closing is committed or spooled.
+  void finish(const std::string& why);
+
+  // network_died records that the network process ended abnormally (`why`: killed by which
+  // signal, by its sandbox): `connection.network_died`, with the sessions it carried.
+  void network_died(const std::string& why);
 
   // The account bound to this connection once both factors passed (empty before).
   const std::string& account() const { return account_; }
 
  private:
+  // ban_source: what failures count under, the address without the port.
+  const std::string& ban_source() const { return settings_.peer_address.empty() ? source_ : settings_.peer_address; }
+
   struct Decided {
     authz::Allow allow;
     authz::Server server;
     std::string login;
     std::string request;  // what the operator asked, as the monitor classified it
+    bool as_typed = false;
     bool started = false;
   };
   struct Started {
     std::int64_t decision_id = 0;
     int channel = 0;
+    Seconds started_at{};
     bool recording_open = false;
+    std::string recording_path;
+    dev_t recording_dev = 0;
+    ino_t recording_ino = 0;
+    bool closed = false;
   };
+  struct Closing;    // a closing waiting for its recording's digest (monitor.cc)
+  struct Unwritten;  // closing writes the database has not taken yet
 
-  int answer_all(int sock);
+  int answer_all(int sock, const std::function<void()>& interrupted);
+  Result<Reply> user_bind(const monitor::Message& m);
   Result<Reply> key_check(const monitor::Message& m);
   Result<Reply> totp_check(const monitor::Message& m);
+  Result<Reply> auth_failure(const monitor::Message& m);
   Result<Reply> decide(const monitor::Message& m);
   Result<Reply> start_session(const monitor::Message& m);
   Result<Reply> open_recording(const monitor::Message& m);
   Result<Reply> event(const monitor::Message& m);
   Result<Reply> upstream(const monitor::Message& m);
   Result<Reply> grant_live(const monitor::Message& m);
+  Result<Reply> close_session(const monitor::Message& m);
+  Result<Reply> grants(const monitor::Message& m);
+  Result<Reply> admin(const monitor::Message& m);
+
+  // auth_failed records a failed step (auth.failure), feeds the bans and counts it; returns the
+  // answer (final when the trail cannot be written or too many steps failed).
+  Result<Reply> auth_failed(monitor::Type request, const std::string& method, const std::string& reason,
+                            std::string shown, bool unknown_user);
+  Status record_auth(bool success, const std::string& method, const std::string& reason, bool unknown_user);
+  // close_row starts the closing of one session: its recording sealed and digested on a thread,
+  // then its row and closing event written (or spooled).
+  void close_row(std::int64_t session_id, Started& s, audit::ClosingWrites w);
+  void reap_closings(bool wait);
+  bool write_closings(std::chrono::milliseconds busy_wait);
 
   // violation records `monitor.violation` (request type and reason) and returns the Error.
   Error violation(monitor::Type request, const std::string& reason);
@@ -108,15 +169,18 @@ class Monitor {
   const MonitorSettings& settings_;
   std::string source_;
 
-  std::optional<UserSpec> spec_;             // bound by the first key check
+  std::string user_;                          // the user name as sent, bound by the first request
+  std::optional<UserSpec> spec_;             // bound by the first request
   std::optional<authz::Operator> who_;
-  std::string key_fingerprint_;               // set once a registered key was presented
+  std::string key_fingerprint_;               // set once a registered key was presented and signed
   bool authenticated_ = false;                // both factors passed
-  int totp_failures_ = 0;
+  int auth_failures_ = 0;
   std::string account_;
   std::map<std::int64_t, Decided> decisions_;  // allowed decisions made for this connection
   std::int64_t next_decision_ = 1;
   std::map<std::int64_t, Started> sessions_;   // session rows this monitor started
+  std::vector<std::unique_ptr<Closing>> closing_;
+  std::vector<std::unique_ptr<Unwritten>> unwritten_;
 };
 
 }  // namespace bastion::gateway

@@ -4,8 +4,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -18,24 +23,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "audit/closing_spool.h"
-#include "audit/event_log.h"
-#include "audit/session_store.h"
-#include "audit/sftp_recorder.h"
 #include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
-#include "authz/decide.h"
-#include "authz/env_policy.h"
-#include "authz/operation.h"
-#include "authz/sftp_policy.h"
 #include "authz/sqlite_store.h"
-#include "authz/text.h"
-#include "gateway/admin/commands.h"
 #include "gateway/channel_bridge.h"
-#include "gateway/keys.h"
+#include "gateway/monitor.h"
 #include "gateway/read_ahead.h"
-#include "gateway/session_liveness.h"
+#include "gateway/sandbox.h"
 
 namespace bastion::gateway {
 namespace {
@@ -107,7 +102,7 @@ int NetSession::handle_forward_open(ssh_message msg) {
     spdlog::warn("{}: forward to {} refused", who_.who.name, dest);
     return 1;
   }
-  auto allow = authorize(*who_.spec.target, authz::Operation::forward(host, port));
+  auto allow = decide(*who_.spec.target, "forward", dest, host, port);
   if (!allow) {
     spdlog::warn("{}: forward to {} refused: {}", who_.who.name, dest, allow.error().message);
     (void)record("channel.refused", who_.spec.target->server, std::nullopt,
@@ -123,13 +118,23 @@ int NetSession::handle_forward_open(ssh_message msg) {
 }
 
 
-Status NetSession::record(std::string kind, const std::string& server, std::optional<std::int64_t> session,
-                              nlohmann::json details) {
-  audit::Event ev{clock_.now(), std::move(kind), who_.who.name, peer_.to_string(), server, session,
-                  std::move(details)};
-  auto st = services_.events->append(ev);
-  if (!st) spdlog::error("audit event {} could not be written: {}", ev.kind, st.error().message);
-  return st;
+// record asks the monitor to write an event only this process sees; the monitor fills in the time,
+// the account, the source and the server itself, and refuses kinds it writes on its own.
+Status NetSession::record(std::string kind, const std::string&, std::optional<std::int64_t> session,
+                          nlohmann::json details) {
+  auto r = monitor_.ask(monitor::event(static_cast<std::uint64_t>(session.value_or(0)), kind,
+                                       details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  if (!r) {
+    monitor_gone_ = true;
+    spdlog::error("audit event {} could not be written: the monitor is gone ({})", kind, r.error().message);
+    return r.error();
+  }
+  if (r->message.type != monitor::Type::Verdict || r->message.numbers[0] != monitor::kOk) {
+    const std::string why = r->message.type == monitor::Type::Verdict ? r->message.strings[0] : "unexpected answer";
+    spdlog::error("audit event {} could not be written: {}", kind, why);
+    return Error{why};
+  }
+  return ok_status();
 }
 
 
@@ -142,7 +147,6 @@ void NetSession::notify_all(const std::string& text) {
 }
 
 void NetSession::tear_down() {
-  reap_closing(true);
   incoming_.clear();
   bridges_.clear();
   for (auto& [key, up] : upstreams_) {
@@ -220,7 +224,6 @@ std::string NetSession::watch_connection(Steady::time_point now) {
 }
 
 int NetSession::run() {
-  recorders_ = audit::file_recorder_factory(settings_.state_dir + "/recordings", clock_, settings_.recording_cap_bytes);
   event_.reset(ssh_event_new());
   // libssh consults channel callbacks (ChannelBridge) only when server callbacks are registered;
   // none of ours are needed beyond that, so the struct stays empty and everything else arrives
@@ -235,7 +238,7 @@ int NetSession::run() {
   bool holding = false;  // a bridge holds back a tail shorter than a packet (ChannelBridge::release)
   while (ssh_is_connected(client_)) {
     // While a recording is being sealed, wake often enough to close its row soon after.
-    int rc = ssh_event_dopoll(event_.get(), progress || holding ? 0 : closing_.empty() ? 200 : 5);
+    int rc = ssh_event_dopoll(event_.get(), progress || holding ? 0 : 200);
     if (rc == SSH_ERROR && !ssh_is_connected(client_)) break;
     // libssh marks a fatal protocol error (e.g. a packet over its 256 KiB limit: a megabyte exec
     // request) by the session's state alone, the socket still open: without this the loop would
@@ -279,7 +282,6 @@ int NetSession::run() {
       progress |= b->release(quiet && !progress);
       holding |= b->holding();
     }
-    if (!closing_.empty()) reap_closing(false);
     std::erase_if(bridges_, [](const auto& b) {
       return b->state() == ChannelBridge::State::Done && b->client_gone() && b->session_id == 0;
     });
@@ -290,9 +292,11 @@ int NetSession::run() {
     }
     if (now - last_check >= std::chrono::seconds(1) || g_stop_requested || g_stop_notice) {
       last_check = now;
-      // A retry waits little for a locked database: the other channels' bytes wait meanwhile.
-      if (!unwritten_.empty()) (void)write_closing(std::chrono::milliseconds(50));
       enforce_grants();
+      if (monitor_gone_) {
+        end_connection("the bastion's monitor for this connection is gone", "connection.cut");
+        break;
+      }
       if (auto why = watch_connection(now); !why.empty()) {
         end_connection(why, "connection.cut");
         break;
@@ -303,14 +307,21 @@ int NetSession::run() {
     if (b->state() == ChannelBridge::State::Running) b->cut("operator connection lost");
     if (b->session_id != 0) close_session_row(*b, "aborted");
   }
-  reap_closing(true);
-  drain_closing();
   return 0;
 }
 
 
-int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettings& settings) {
-  alarm(static_cast<unsigned>(settings.login_grace_seconds));  // sshd's LoginGraceTime: SIGALRM ends us
+namespace {
+
+// ---- The network process: libssh, the sandbox, the proxy loop -----------------------------------
+
+int run_network(int fd, const Peer& peer, ssh_bind bind, const DaemonSettings& settings, audit::UniqueFd sock,
+                pid_t monitor_pid) {
+  // Nothing outlives the monitor: it holds the rows and recordings of every session this process
+  // carries.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != monitor_pid) return 1;
+  ::alarm(static_cast<unsigned>(settings.login_grace_seconds));  // sshd's LoginGraceTime: SIGALRM ends us
   // Keystrokes are tiny packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms stalls.
   int yes = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
@@ -321,46 +332,34 @@ int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettin
   }
   // libssh reads 4 KiB per poll(); let it read what the kernel holds (gateway/read_ahead.h).
   read_ahead::watch(fd);
-  // The sandbox's place (gateway/sandbox.h, enter_sandbox()): the host key is loaded (in `bind`,
-  // the one secret this process is meant to hold) and no byte from the peer has been read yet.
-  // It cannot be entered here until this process stops opening things itself and asks its monitor
-  // (gateway/monitor.h) instead: the database below (the monitor answers key, TOTP, decision,
-  // session start, event and live-check requests), the egress key and upstream sockets
-  // (upstream_channels.cc; the monitor's upstream request), recording files (channel_admission.cc;
-  // its open_recording request). Not in the protocol yet: closing writes and spools
-  // (session_rows.cc), bans and auth events (auth.cc), the admin command set (officers' channels).
+  // The sandbox (gateway/sandbox.h): the host key is loaded (in `bind`, the one secret this process
+  // holds, as in OpenSSH's sshd-auth), the peer's socket and the monitor's are open, and no byte
+  // from the peer has been read yet. From here on this process opens nothing: it asks its monitor.
+  SandboxOptions sandbox;
+  sandbox.preauth_user = settings.preauth_user;
+  sandbox.empty_root = empty_root_for(settings.state_dir);
+#ifdef BASTION_SANITIZED
+  sandbox.for_sanitizers = true;
+#endif
+  auto entered = enter_sandbox(sandbox);
+  if (!entered) {
+    spdlog::error("{}: the network process cannot be sandboxed, connection closed unread: {}", peer.to_string(),
+                  entered.error().message);
+    return 1;
+  }
+  spdlog::debug("{}: network process {}: {}", peer.to_string(), ::getpid(), entered->describe());
   if (ssh_handle_key_exchange(client.get()) != SSH_OK) {
     spdlog::info("{}: key exchange failed: {}", peer.to_string(), ssh_get_error(client.get()));
     return 1;
   }
-  const Clock& clock = process_clock();
-  Services services;
-  if (auto db = db::Database::open(settings.db_path, false)) {
-    services.db = *db;
-    services.store = authz::open_sqlite_store(*db);
-    services.sessions = audit::open_sqlite_session_store(*db);
-    services.events = audit::open_event_log(*db, settings.sinks);
-  } else {
-    spdlog::error("{}: database unavailable: {}", peer.to_string(), db.error().message);
-  }
-  auto on_event = [&](const AuthEvent& e) -> Status {
-    if (!services.events) return Error{"no audit log"};
-    // The actor is the account ("alice"), so `audit list --actor alice` finds her failures too;
-    // the user name as sent ("alice+root+web1") stays in the details.
-    auto spec = parse_user(e.user);
-    std::string actor = spec ? spec->operator_name : e.user;
-    std::string server = spec && spec->target ? spec->target->server : "";
-    audit::Event ev{clock.now(), e.success ? "auth.success" : "auth.failure", actor, peer.to_string(), server, {}, {}};
-    ev.details = {{"method", e.method}, {"reason", e.reason}, {"invalid_user", e.unknown_user}, {"user", e.user}};
-    return services.events->append(ev);
-  };
-  auto who = authenticate(client.get(), services.store.get(), clock, settings.auth, on_event);
+  MonitorClient monitor(std::move(sock));
+  auto who = authenticate(client.get(), monitor, settings.auth);
   if (!who) {
     spdlog::info("{}: authentication ended: {}", peer.to_string(), who.error().message);
     ssh_disconnect(client.get());
     return 1;
   }
-  alarm(0);
+  ::alarm(0);
   struct sigaction sa {};
   sa.sa_handler = on_stop_notice;
   sigaction(SIGUSR1, &sa, nullptr);
@@ -370,11 +369,129 @@ int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettin
   {
     // The process (its channels and upstream sessions) must be gone before ssh_disconnect(),
     // which frees every channel of the client session.
-    NetSession process(client.get(), peer, settings, std::move(*who), services, clock);
+    NetSession process(client.get(), peer, settings, std::move(*who), monitor);
     rc = process.run();
   }
   ssh_disconnect(client.get());
   return rc;
+}
+
+// ---- The monitor: the database, the recordings, the egress key ----------------------------------
+
+volatile sig_atomic_t g_forward_notice = 0;  // SIGUSR1 to pass on to the network process
+volatile sig_atomic_t g_forward_stop = 0;    // SIGTERM to pass on
+void on_forward_notice(int) { g_forward_notice = 1; }
+void on_forward_stop(int) { g_forward_stop = 1; }
+
+// describe_end says how the network process ended, for the sessions it left open.
+std::string describe_end(int status) {
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (sig == SIGSYS) return "the connection's network process was killed by its sandbox (a forbidden system call)";
+    return "the connection's network process was killed by signal " + std::to_string(sig);
+  }
+  return "operator connection lost";
+}
+
+// serve_unavailable answers a network process when the database cannot be opened: nobody logs in.
+int serve_unavailable(int sock, const std::string& why) {
+  for (;;) {
+    auto in = monitor::receive_message(sock);
+    if (!in) return 1;
+    if (!monitor::send_message(sock, monitor::final_refusal(why))) return 1;
+  }
+}
+
+int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const DaemonSettings& settings) {
+  struct sigaction sa {};
+  sa.sa_handler = on_forward_notice;
+  sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = on_forward_stop;
+  sigaction(SIGTERM, &sa, nullptr);
+  auto forward = [network] {
+    if (g_forward_notice) {
+      g_forward_notice = 0;
+      ::kill(network, SIGUSR1);
+    }
+    if (g_forward_stop) {
+      g_forward_stop = 0;
+      ::kill(network, SIGTERM);
+    }
+  };
+  auto wait_network = [network, &peer] {
+    int status = 0;
+    while (::waitpid(network, &status, 0) < 0 && errno == EINTR) {
+    }
+    // Said like the listener says it of the monitor, so that one grep finds every death: SIGALRM is
+    // the login grace running out, SIGSYS the sandbox, anything else a crash.
+    if (WIFSIGNALED(status))
+      spdlog::warn("{}: network process {} killed by signal {}", peer.to_string(), network, WTERMSIG(status));
+    return status;
+  };
+  const Clock& clock = process_clock();
+  auto db = db::Database::open(settings.db_path, false);
+  if (!db) {
+    spdlog::error("{}: database unavailable: {}", peer.to_string(), db.error().message);
+    serve_unavailable(sock.get(), "the bastion database is unavailable; nobody can log in until it is repaired");
+    wait_network();
+    return 1;
+  }
+  auto store = authz::open_sqlite_store(*db);
+  auto sessions = audit::open_sqlite_session_store(*db);
+  auto events = audit::open_event_log(*db, settings.sinks);
+  MonitorServices services{*store, *sessions, *events, *db};
+  MonitorSettings ms;
+  ms.recordings_dir = settings.state_dir + "/recordings";
+  ms.egress_key_path = settings.egress_key_path;
+  ms.host_key_path = settings.host_key_path;
+  ms.connect_timeout_seconds = settings.upstream.connect_timeout_seconds;
+  ms.max_sessions_per_operator = settings.max_sessions_per_operator;
+  ms.max_auth_failures = settings.auth.max_attempts;
+  ms.guard = settings.auth.guard;
+  ms.peer_address = peer.address;
+  ms.on_authenticated = settings.auth.on_authenticated;
+  ms.sinks = settings.sinks;
+  Monitor monitor(services, clock, ms, peer.to_string());
+  const int rc = monitor.serve(sock.get(), forward);
+  // A violation ends the connection now: the network process is not asked to leave.
+  if (rc != 0) ::kill(network, SIGKILL);
+  const int status = wait_network();
+  // The login grace running out before authentication (SIGALRM) is a stranger being slow, not a
+  // death worth an audit event; every other signal is.
+  const bool grace_ran_out = WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM && monitor.account().empty();
+  if (rc == 0 && WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL && !grace_ran_out)
+    monitor.network_died(describe_end(status));
+  monitor.finish(rc != 0 ? "the connection was cut: its network process broke the monitor protocol"
+                         : describe_end(status));
+  return rc != 0 ? 1 : (WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+}  // namespace
+
+int serve_connection(int fd, const Peer& peer, ssh_bind bind, const DaemonSettings& settings) {
+  // Two processes per connection (gateway/monitor.h): this one becomes the monitor, privileged; its
+  // child, the network process, runs libssh in the sandbox and asks the monitor for everything else.
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    spdlog::error("{}: cannot create the monitor socket: {}", peer.to_string(), std::strerror(errno));
+    return 1;
+  }
+  audit::UniqueFd monitor_end(pair[0]);
+  audit::UniqueFd network_end(pair[1]);
+  const pid_t monitor_pid = ::getpid();
+  const pid_t network = ::fork();
+  if (network < 0) {
+    spdlog::error("{}: cannot fork the network process: {}", peer.to_string(), std::strerror(errno));
+    return 1;
+  }
+  if (network == 0) {
+    monitor_end.close();
+    release_preauth_pipe();  // the monitor says when the connection is authenticated
+    return run_network(fd, peer, bind, settings, std::move(network_end), monitor_pid);
+  }
+  network_end.close();
+  ::close(fd);  // the peer's socket is the network process's alone
+  return run_monitor(std::move(monitor_end), network, peer, settings);
 }
 
 }  // namespace bastion::gateway

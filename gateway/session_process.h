@@ -17,6 +17,8 @@ struct DaemonSettings {
   std::string state_dir;
   std::string host_key_path;
   std::string egress_key_path;
+  // --preauth-user: the account the sandboxed network process runs as when bastiond is root.
+  std::string preauth_user = "bastion-net";
   int login_grace_seconds = 60;
   AuthSettings auth;
   UpstreamSettings upstream;

@@ -1,5 +1,7 @@
 #include "gateway/upstream.h"
 
+#include <unistd.h>
+
 #include "gateway/keys.h"
 #include "gateway/read_ahead.h"
 #include "gateway/ssh_options.h"
@@ -39,12 +41,22 @@ Status verify_host_key(ssh_session s, const authz::Server& server, ssh_key regis
 }  // namespace
 
 Result<SessionPtr> connect_upstream(const authz::Server& server, const std::string& login, ssh_key egress_key,
-                                    const UpstreamSettings& settings) {
+                                    const UpstreamSettings& settings, int connected) {
   auto registered = parse_public_key_line(server.host_key);
   if (!registered) return Error{"server " + server.name + " has an unusable registered host key: " +
                                 registered.error().message};
   SessionPtr s(ssh_new());
-  if (!s) return Error{"out of memory creating the upstream session"};
+  if (!s) {
+    if (connected >= 0) ::close(connected);
+    return Error{"out of memory creating the upstream session"};
+  }
+  if (connected >= 0) {
+    socket_t fd = connected;
+    if (auto st = set_option(s.get(), SSH_OPTIONS_FD, &fd, "connected socket"); !st) {
+      ::close(connected);
+      return Error{"server " + server.name + ": " + st.error().message};
+    }
+  }
   int port = server.port;
   long timeout = settings.connect_timeout_seconds;
   int no = 0;
@@ -55,7 +67,13 @@ Result<SessionPtr> connect_upstream(const authz::Server& server, const std::stri
                   set_option(s.get(), SSH_OPTIONS_PORT, &port, "port"),
                   set_option(s.get(), SSH_OPTIONS_USER, login.c_str(), "login"),
                   set_option(s.get(), SSH_OPTIONS_TIMEOUT, &timeout, "connect timeout"),
-                  set_option(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no, "config processing")}) {
+                  set_option(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no, "config processing"),
+                  // Named outright, so that libssh never looks up a home directory (getpwuid reads
+                  // /etc/passwd) nor a known_hosts file: the host key is checked below against the
+                  // registered one, and the network process may open no path.
+                  set_option(s.get(), SSH_OPTIONS_SSH_DIR, "/nonexistent/.ssh", "ssh directory"),
+                  set_option(s.get(), SSH_OPTIONS_KNOWNHOSTS, "/dev/null", "known hosts"),
+                  set_option(s.get(), SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null", "global known hosts")}) {
     if (!st) return Error{"server " + server.name + ": " + st.error().message};
   }
   // Keystrokes are tiny packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms stalls.

@@ -15,8 +15,12 @@ struct UpstreamSettings {
 
 // connect_upstream connects, verifies the host key and authenticates as `login`. Every failure is
 // a sentence for the operator: unreachable, host key mismatch (both fingerprints), key refused.
+// With `connected` >= 0 (a TCP socket the monitor connected and passed, gateway/monitor.h) the
+// session runs over it and opens no socket of its own; the session then owns the descriptor. It
+// reads no file either way (no configuration, no known_hosts, no home directory): it may run in the
+// network process's sandbox.
 Result<SessionPtr> connect_upstream(const authz::Server& server, const std::string& login, ssh_key egress_key,
-                                    const UpstreamSettings& settings);
+                                    const UpstreamSettings& settings, int connected = -1);
 
 // The algorithms both legs offer (modern only; issue 5 widens the policy work).
 extern const char* const kCiphers;

@@ -5,8 +5,8 @@
 
 namespace bastion::gateway {
 
-Result<ssh_session> NetSession::upstream_for(const authz::Server& server, const std::string& login) {
-  std::string key = login + "@" + server.name;
+Result<ssh_session> NetSession::upstream_for(const Decided& d, const std::string& login) {
+  std::string key = login + "@" + d.server;
   if (auto it = upstreams_.find(key); it != upstreams_.end()) {
     if (ssh_is_connected(it->second.get())) return it->second.get();
     // Bridges may still hold channels of the dead session: it is freed only after them.
@@ -14,12 +14,25 @@ Result<ssh_session> NetSession::upstream_for(const authz::Server& server, const 
     retired_upstreams_.push_back(std::move(it->second));
     upstreams_.erase(it);
   }
-  if (!egress_key_) {
-    auto k = load_private_key(settings_.egress_key_path);
-    if (!k) return Error{"the bastion's egress key is unusable: " + k.error().message};
-    egress_key_ = std::move(*k);
+  // The monitor connects the TCP socket (this process may make none) and hands over the egress key
+  // for this decided login only (until egress certificates replace it).
+  auto r = monitor_.ask(monitor::upstream(d.id));
+  if (!r) {
+    monitor_gone_ = true;
+    return Error{"cannot reach server " + d.server + ": the bastion's monitor is gone"};
   }
-  auto s = connect_upstream(server, login, egress_key_.get(), settings_.upstream);
+  if (r->message.type == monitor::Type::Verdict) return Error{r->message.strings[0]};
+  if (r->message.type != monitor::Type::UpstreamKey || !r->fd.valid())
+    return Error{"cannot reach server " + d.server + ": the bastion's monitor sent no connection"};
+  monitor::Message& m = r->message;
+  auto egress = import_private_key(m.strings[0]);
+  if (!egress) return egress.error();
+  authz::Server server;
+  server.name = m.strings[2];
+  server.host = m.strings[3];
+  server.port = static_cast<int>(m.numbers[0]);
+  server.host_key = m.strings[1];
+  auto s = connect_upstream(server, login, egress->get(), settings_.upstream, r->fd.release());
   if (!s) return s.error();
   ssh_session raw = s->get();
   ssh_set_blocking(raw, 0);

@@ -31,7 +31,7 @@ class MonitorTest : public AdminFixture {
     settings_.recordings_dir = dir_ + "/recordings";
     settings_.egress_key_path = dir_ + "/egress";
     std::ofstream(settings_.egress_key_path) << "EGRESS KEY";
-    services_ = std::make_unique<MonitorServices>(MonitorServices{*store_, *sessions_, *events_});
+    services_ = std::make_unique<MonitorServices>(MonitorServices{*store_, *sessions_, *events_, nullptr});
   }
 
   Monitor make() { return Monitor(*services_, clock_, settings_, "203.0.113.7:51234"); }
@@ -39,12 +39,16 @@ class MonitorTest : public AdminFixture {
   // login passes both factors as `user` ("alice" or "alice+root+web1").
   void login(Monitor& m, const std::string& user) {
     clock_.advance(std::chrono::seconds(authz::kTotpStepSeconds));  // a code is accepted once: each login its own
+    auto bound = m.answer(monitor::user_bind(user));
+    ASSERT_TRUE(bound.ok()) << bound.error().message;
+    ASSERT_EQ(bound->message.numbers[0], 1U) << bound->message.strings[0];
     auto key = m.answer(monitor::key_check(user, kAliceLine));
     ASSERT_TRUE(key.ok()) << key.error().message;
     ASSERT_EQ(key->message.numbers[0], 1U) << key->message.strings[0];
     auto code = m.answer(monitor::totp_check(authz::totp_code(store_->find_operator("alice")->totp_secret, clock_.now())));
     ASSERT_TRUE(code.ok()) << code.error().message;
-    ASSERT_EQ(code->message.numbers[0], 1U) << code->message.strings[0];
+    ASSERT_EQ(code->message.type, Type::Account) << code->message.strings[0];
+    EXPECT_EQ(code->message.strings[0], "alice");
   }
 
   // start decides a shell on web1 as root and starts its session on `channel`; returns the session id.
@@ -104,6 +108,7 @@ TEST_F(MonitorTest, AnswersTheWholeFlowOfAGrantedShell) {
 
 TEST_F(MonitorTest, AWrongCodeIsARefusalNotAViolation) {
   Monitor m = make();
+  ASSERT_EQ(m.answer(monitor::user_bind("alice"))->message.numbers[0], 1U);
   ASSERT_EQ(m.answer(monitor::key_check("alice", kAliceLine))->message.numbers[0], 1U);
   auto r = m.answer(monitor::totp_check("000000x"));
   ASSERT_TRUE(r.ok());
@@ -114,20 +119,40 @@ TEST_F(MonitorTest, AWrongCodeIsARefusalNotAViolation) {
 
 TEST_F(MonitorTest, GuessingCodesBeyondTheAttemptLimitEndsTheConnection) {
   Monitor m = make();
+  ASSERT_EQ(m.answer(monitor::user_bind("alice"))->message.numbers[0], 1U);
   ASSERT_EQ(m.answer(monitor::key_check("alice", kAliceLine))->message.numbers[0], 1U);
-  for (int i = 0; i < settings_.max_totp_failures; ++i) ASSERT_EQ(m.answer(monitor::totp_check("wrong!"))->message.numbers[0], 0U);
-  expect_cut(m.answer(monitor::totp_check("wrong!")), "totp_check", "after 6 wrong codes");
+  for (int i = 0; i < settings_.max_auth_failures; ++i) ASSERT_EQ(m.answer(monitor::totp_check("wrong!"))->message.numbers[0], 0U);
+  expect_cut(m.answer(monitor::totp_check("wrong!")), "totp_check", "authentication step after 6 failures");
+  EXPECT_EQ(events_of("auth.failure").size(), 6U);
 }
 
 TEST_F(MonitorTest, AnUnregisteredKeyIsRefusedLikeAnUnknownAccount) {
   Monitor m = make();
-  auto known = m.answer(monitor::key_check("alice", "ssh-ed25519 AAAAother"));
+  ASSERT_EQ(m.answer(monitor::user_bind("alice"))->message.numbers[0], 1U);
+  auto known = m.answer(monitor::key_check("alice", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJHaR/N5wiMs4m7euo03H0Pbad1AQf97kiQZ6r6j/Ps7"));
   Monitor other = make();
+  auto bound = other.answer(monitor::user_bind("mallory"));
+  ASSERT_TRUE(bound.ok());
+  EXPECT_EQ(bound->message.numbers[0], 0U);
+  EXPECT_EQ(bound->message.strings[0], "unknown account 'mallory'");
   auto unknown = other.answer(monitor::key_check("mallory", kAliceLine));
-  ASSERT_TRUE(known.ok() && unknown.ok());
+  ASSERT_TRUE(known.ok()) << known.error().message;
+  ASSERT_TRUE(unknown.ok()) << unknown.error().message;
+  // The peer is told the same nothing either way; the trail says which.
   EXPECT_EQ(known->message.numbers[0], 0U);
   EXPECT_EQ(unknown->message.numbers[0], 0U);
-  EXPECT_EQ(unknown->message.strings[0], "key is not registered for mallory");
+  EXPECT_EQ(known->message.strings[0], unknown->message.strings[0]);
+  auto failures = events_of("auth.failure");
+  ASSERT_EQ(failures.size(), 2U);
+  EXPECT_EQ(failures[0].event.details.at("invalid_user"), false);
+  EXPECT_EQ(failures[1].event.details.at("invalid_user"), true);
+  EXPECT_NE(failures[1].event.details.at("reason").get<std::string>().find("is not registered for mallory"), std::string::npos);
+}
+
+TEST_F(MonitorTest, AKeyCheckForAnotherUserNameEndsTheConnection) {
+  Monitor m = make();
+  ASSERT_EQ(m.answer(monitor::user_bind("mallory"))->message.numbers[0], 0U);
+  expect_cut(m.answer(monitor::key_check("alice", kAliceLine)), "key_check", "a user name the connection did not bind");
 }
 
 TEST_F(MonitorTest, ATotpCheckBeforeAKeyEndsTheConnection) {
@@ -138,6 +163,7 @@ TEST_F(MonitorTest, ATotpCheckBeforeAKeyEndsTheConnection) {
 TEST_F(MonitorTest, ADecisionBeforeAuthenticationEndsTheConnection) {
   grant("web1");
   Monitor m = make();
+  ASSERT_EQ(m.answer(monitor::user_bind("alice+root+web1"))->message.numbers[0], 1U);
   ASSERT_EQ(m.answer(monitor::key_check("alice+root+web1", kAliceLine))->message.numbers[0], 1U);
   expect_cut(m.answer(monitor::decide("web1", "root", "shell", "", "", 0)), "decide", "before authentication");
 }
@@ -293,8 +319,9 @@ TEST_F(MonitorTest, ANetworkProcessGetsItsRecordingByDescriptorAndIsCutForAForge
   } join{monitor_side, mon.get()};
 
   const auto secret = store_->find_operator("alice")->totp_secret;
+  ASSERT_EQ(net.ask(monitor::user_bind("alice+root+web1"))->message.numbers[0], 1U);
   ASSERT_EQ(net.ask(monitor::key_check("alice+root+web1", kAliceLine))->message.numbers[0], 1U);
-  ASSERT_EQ(net.ask(monitor::totp_check(authz::totp_code(secret, clock_.now())))->message.numbers[0], 1U);
+  ASSERT_EQ(net.ask(monitor::totp_check(authz::totp_code(secret, clock_.now())))->message.type, Type::Account);
   auto d = net.ask(monitor::decide("web1", "root", "shell", "", "", 0));
   ASSERT_TRUE(d.ok());
   ASSERT_EQ(d->message.type, Type::Decision) << d->message.strings[0];
