@@ -322,7 +322,7 @@ RunResult logs_in(const TestEnv& env, const OperatorIdentity& op, const std::str
   }
 }
 
-// Deaths: what the listener logged of session processes killed by a signal — by SIGALRM (the
+// Deaths: what the listener and the monitors logged of processes killed by a signal — by SIGALRM (the
 // login grace ran out) or by anything else (a crash).
 struct Deaths {
   int alarms = 0;
@@ -331,7 +331,8 @@ struct Deaths {
 
 Deaths deaths_in(const std::string& log) {
   Deaths d;
-  static const std::regex killed("session process [0-9]+ killed by signal ([0-9]+)");
+  // The listener names its child (a connection's monitor), the monitor its network process.
+  static const std::regex killed("(?:session|network) process [0-9]+ killed by signal ([0-9]+)");
   for (auto it = std::sregex_iterator(log.begin(), log.end(), killed); it != std::sregex_iterator(); ++it) {
     if (std::stoi((*it)[1]) == SIGALRM)
       ++d.alarms;
