@@ -357,7 +357,7 @@ Result<Monitor::Reply> Monitor::start_session(const Message& m) {
     audit::ClosingWrites w{*id, static_cast<int>(m.numbers[1]), now, now, std::nullopt, "refused",
                            "the audit log cannot be written; access refused", std::nullopt, "", who_->name, source_,
                            d.server.name};
-    close_row(*id, sessions_[*id], std::move(w));
+    close_row(sessions_[*id], std::move(w));
     return refused("the audit log cannot be written; access refused");
   }
   return answer_with(monitor::started(static_cast<std::uint64_t>(*id)));
@@ -506,24 +506,21 @@ Result<Monitor::Reply> Monitor::close_session(const Message& m) {
   } else if ((*s)->recording_open && w.recording_error.empty()) {
     w.recording_error = "the network process did not close the recording";
   }
-  close_row(sid, **s, std::move(w));
+  close_row(**s, std::move(w));
   return granted();
 }
 
-void Monitor::close_row(std::int64_t session_id, Started& s, audit::ClosingWrites w) {
+void Monitor::close_row(Started& s, audit::ClosingWrites w) {
   s.closed = true;
   auto c = std::make_unique<Closing>();
-  if (w.recording) {
-    c->digest = std::async(std::launch::async, [path = s.recording_path, dev = s.recording_dev, ino = s.recording_ino] {
-      return seal_recording(path, dev, ino);
-    });
-  } else if (s.recording_open && !s.recording_path.empty()) {
-    // No summary from the network process (it failed or was cut): the file is still made durable.
+  // The monitor seals the file it opened (fsync, digest), on a thread of its own so that the next
+  // request is not kept waiting; also when the network process sent no summary (it failed or was
+  // cut), so that what was recorded is durable.
+  if (s.recording_open && !s.recording_path.empty()) {
     c->digest = std::async(std::launch::async, [path = s.recording_path, dev = s.recording_dev, ino = s.recording_ino] {
       return seal_recording(path, dev, ino);
     });
   }
-  (void)session_id;
   c->writes = std::move(w);
   closing_.push_back(std::move(c));
   reap_closings(false);
@@ -596,7 +593,7 @@ void Monitor::finish(const std::string& why) {
     audit::ClosingWrites w{id, s.channel, s.started_at, clock_.now(), std::nullopt, "aborted", why, std::nullopt,
                            s.recording_open ? "the network process ended before closing the recording" : "",
                            who_ ? who_->name : actor(), source_, d.server.name};
-    close_row(id, s, std::move(w));
+    close_row(s, std::move(w));
   }
   reap_closings(true);
   constexpr auto kClosingPatience = std::chrono::seconds(120);

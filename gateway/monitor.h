@@ -152,7 +152,7 @@ class Monitor {
   Status record_auth(bool success, const std::string& method, const std::string& reason, bool unknown_user);
   // close_row starts the closing of one session: its recording sealed and digested on a thread,
   // then its row and closing event written (or spooled).
-  void close_row(std::int64_t session_id, Started& s, audit::ClosingWrites w);
+  void close_row(Started& s, audit::ClosingWrites w);
   void reap_closings(bool wait);
   bool write_closings(std::chrono::milliseconds busy_wait);
 

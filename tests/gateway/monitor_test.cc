@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "audit/closing_spool.h"
 #include "authz/totp.h"
 #include "gateway/monitor_client.h"
 #include "tests/gateway/admin_fixture.h"
@@ -261,6 +262,74 @@ TEST_F(MonitorTest, AnUpstreamComesOnlyAfterItsSessionStartedAndCarriesTheSocket
   auto d2 = early.answer(monitor::decide("local", "root", "shell", "", "", 0));
   ASSERT_TRUE(d2.ok());
   expect_cut(early.answer(monitor::upstream(d2->message.numbers[0])), "upstream", "before its session was started");
+}
+
+// closing: the closing record the network process sends for `sid`, as it saw the end.
+std::string closing(std::int64_t sid, const std::string& status, std::optional<std::string> recording_path = std::nullopt) {
+  audit::ClosingWrites w;
+  w.session_id = sid;
+  w.status = status;
+  w.reason = "operator left";
+  w.exit_status = 0;
+  if (recording_path) {
+    audit::RecordingSummary r;
+    r.path = *recording_path;
+    r.kind = "asciicast";
+    r.sha256 = "0000000000000000000000000000000000000000000000000000000000000000";  // the monitor's own replaces it
+    r.bytes_out = 8;
+    w.recording = r;
+  }
+  std::string line = audit::encode_spool_record(w);
+  line.pop_back();  // without its '\n'
+  return line;
+}
+
+TEST_F(MonitorTest, ASessionIsClosedOnceWithTheMonitorsOwnDigest) {
+  grant("web1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  const auto sid = start(m, 0);
+  auto rec = m.answer(monitor::open_recording(sid, 0, true, 80, 24, "xterm"));
+  ASSERT_TRUE(rec.ok() && rec->fd.valid());
+  ASSERT_EQ(::write(rec->fd.get(), "evidence", 8), 8);
+  auto closed = m.answer(monitor::close_session(sid, closing(sid, "closed", rec->message.strings[0])));
+  ASSERT_TRUE(closed.ok()) << closed.error().message;
+  EXPECT_EQ(closed->message.numbers[0], 1U);
+  // A second closing of the same session is a forgery.
+  expect_cut(m.answer(monitor::close_session(sid, closing(sid, "closed"))), "close_session",
+             "second closing of session " + std::to_string(sid));
+}
+
+TEST_F(MonitorTest, AClosingThatNamesAnotherRecordingEndsTheConnection) {
+  grant("web1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  const auto sid = start(m, 0);
+  auto rec = m.answer(monitor::open_recording(sid, 0, false, 0, 0, ""));
+  ASSERT_TRUE(rec.ok() && rec->fd.valid());
+  expect_cut(m.answer(monitor::close_session(sid, closing(sid, "closed", "/var/lib/bastion/bastion.db"))),
+             "close_session", "closing names a recording this monitor did not open");
+}
+
+TEST_F(MonitorTest, AClosingWithAnInventedStatusOrForAnotherSessionEndsTheConnection) {
+  grant("web1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  const auto sid = start(m, 0);
+  expect_cut(m.answer(monitor::close_session(sid, closing(sid, "approved"))), "close_session", "the closing record is malformed");
+  Monitor other = make();
+  login(other, "alice+root+web1");
+  auto v = other.answer(monitor::close_session(sid, closing(sid, "closed")));
+  EXPECT_FALSE(v.ok()) << "another connection closed session " << sid;
+}
+
+TEST_F(MonitorTest, AdminCommandsAndGrantListsComeOnlyAfterAuthentication) {
+  Monitor m = make();
+  ASSERT_EQ(m.answer(monitor::user_bind("alice"))->message.numbers[0], 1U);
+  expect_cut(m.answer(monitor::admin({"grant", "list"})), "admin", "admin command before authentication");
+  Monitor g = make();
+  ASSERT_EQ(g.answer(monitor::user_bind("alice"))->message.numbers[0], 1U);
+  EXPECT_FALSE(g.answer(monitor::grants()).ok());
 }
 
 TEST_F(MonitorTest, TheLiveCheckEndsASessionWhoseGrantWasRevoked) {
