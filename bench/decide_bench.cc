@@ -39,7 +39,7 @@ void add_people_and_servers(authz::Store& store) {
     for (auto [name, type, pattern] : {std::tuple{"shell", authz::OpType::Shell, ""},
                                        std::tuple{"status", authz::OpType::Exec, "systemctl status *"},
                                        std::tuple{"files", authz::OpType::Sftp, ""}}) {
-      if (!store.add_catalogue_entry(s.name, {0, 0, name, type, pattern})) std::abort();
+      if (!store.add_catalogue_entry(s.name, {0, 0, name, type, pattern, authz::TransferLimit::Both, ""})) std::abort();
     }
   }
 }
