@@ -84,6 +84,24 @@ void ChannelBridge::attach(ChannelPtr upstream, audit::ChannelRecorderPtr record
   ssh_callbacks_init(&upstream_cb_);
   ssh_set_channel_callbacks(upstream_.get(), &upstream_cb_);
   state_ = State::Running;
+  // Opening the channel and asking for the command waited for the server's replies, and libssh
+  // handled whatever came in the same reads before these callbacks existed: a command as quick as
+  // `true` may already have sent its output, exit status, EOF and close. Data and EOF are read from
+  // the channel's state by pump(); the close and the exit status are caught up here, or the bridge
+  // would wait for callbacks that already had their moment.
+  if (ssh_channel_is_closed(upstream_.get())) upstream_closed_ = true;
+  catch_up_exit_status();
+  ++arrivals_;  // one pump() now, for what is already buffered
+}
+
+// catch_up_exit_status takes the exit status libssh holds for a closed upstream channel whose
+// exit-status message came before the callbacks were set (an exit signal that came then is not
+// kept by libssh 0.10: the session then ends without one).
+void ChannelBridge::catch_up_exit_status() {
+  if (!upstream_closed_ || exit_status_ || exit_signal_) return;
+  // The channel is closed, so this answers at once from what libssh recorded; -1: none came.
+  const int status = ssh_channel_get_exit_status(upstream_.get());
+  if (status >= 0) exit_status_ = status;
 }
 
 void ChannelBridge::respond(const std::string& text, bool to_stderr, int exit_status) {
@@ -402,6 +420,7 @@ bool ChannelBridge::pump() {
   // that order: an OpenSSH mux master that has sent its own EOF closes the channel on seeing ours,
   // and would then never see the exit status. So once the operator half-closed, the server's EOF is
   // held until its exit status (or close) arrives, and finish() sends exit-status, EOF, close.
+  catch_up_exit_status();
   bool exited = exit_status_ || exit_signal_ || upstream_closed_;
   if (exited) {
     finish("");

@@ -162,6 +162,7 @@ class ChannelBridge {
   static int on_window_change(ssh_session, ssh_channel, int cols, int rows, int, int, void* self);
   int begin(RequestKind kind, const char* text);
 
+  void catch_up_exit_status();
   static int on_data(ssh_session, ssh_channel, void*, uint32_t, int, void* self);
   static void on_eof(ssh_session, ssh_channel, void* self);
   static void on_client_close(ssh_session, ssh_channel, void* self);
