@@ -127,6 +127,17 @@ def main():
                             f"processes ÷ {b['held']}); marginal {fmt(marginal)}"},
                 None, {"pss_total_kib": b["pss_kib"], "pss_idle_kib": idle and idle["pss_kib"],
                        "marginal_kib_per_session": marginal})
+            # Each connection is two processes (its monitor and its network process, README "Trust
+            # boundaries"); the held sessions share few connections (ControlMaster), so this is
+            # the cost of a connection carrying held/connections sessions.
+            if idle and "processes" in idle and b["pss_processes"] > idle["processes"]:
+                conns = (b["pss_processes"] - idle["processes"]) / 2
+                per_conn = (b["pss_kib"] - idle["pss_kib"]) / conns
+                add("bastiond PSS per connection (monitor + network process), KiB, marginal over idle",
+                    {"bastion": per_conn},
+                    {"direct": "–", "jump": "–",
+                     "bastion": f"{fmt(per_conn)} ({conns:.0f} connections carrying {b['held'] / conns:.0f} sessions each)"},
+                    None, {"connections": conns})
 
     # Rate
     rt = {leg: load(os.path.join(res, f"rate-{leg}.json")) for leg in LEGS}

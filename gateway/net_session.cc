@@ -246,6 +246,11 @@ int NetSession::run() {
     // sent in the disconnect message.
     if ((ssh_get_status(client_) & SSH_CLOSED_ERROR) != 0) {
       const std::string why = ssh_get_error(client_);
+      // libssh reports the operator's own SSH_MSG_DISCONNECT the same way: that is a normal end.
+      if (why.rfind("Received SSH_MSG_DISCONNECT", 0) == 0) {
+        spdlog::debug("{}: the operator disconnected: {}", peer_.to_string(), why);
+        break;
+      }
       spdlog::warn("{}: connection ended by a protocol error: {}", peer_.to_string(), why);
       ssh_session_set_disconnect_message(client_, ("bastion: request refused: " + why).c_str());
       break;
