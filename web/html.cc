@@ -34,20 +34,31 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
-std::string render_page(const Page& page) {
+std::string page_open(const Page& page, const std::vector<std::string>& scripts, const std::vector<std::string>& styles) {
   std::string nav;
   if (!page.account.empty()) {
-    nav = "<nav aria-label=\"Portal\"><ul><li><a href=\"/sessions\">Sessions</a></li></ul>"
+    nav = "<nav aria-label=\"Portal\"><ul><li><a href=\"/sessions\">Sessions</a></li>"
+          "</ul>"
           "<form method=\"post\" action=\"/sign-out\" class=\"sign-out\">"
           "<input type=\"hidden\" name=\"csrf\" value=\"" + escape(page.csrf) + "\">"
           "<span>" + escape(page.account) + "</span> <button type=\"submit\">Sign out</button></form></nav>";
   }
+  std::string script_tags;
+  for (const auto& href : styles) script_tags += "<link rel=\"stylesheet\" href=\"" + escape(href) + "\">";
+  for (const auto& src : scripts) script_tags += "<script defer src=\"" + escape(src) + "\"></script>";
   return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
          "<title>" + escape(page.title) + " · Bastion</title>"
-         "<link rel=\"stylesheet\" href=\"/static/style.css\"></head><body>"
+         "<link rel=\"stylesheet\" href=\"/static/style.css\">" + script_tags + "</head><body>"
          "<header><p class=\"brand\">Bastion</p>" + nav + "</header>"
-         "<main><h1>" + escape(page.title) + "</h1>" + page.body + "</main></body></html>\n";
+         "<main><h1>" + escape(page.title) + "</h1>";
+}
+
+std::string page_close() { return "</main></body></html>\n"; }
+
+std::string render_page(const Page& page, const std::vector<std::string>& scripts,
+                        const std::vector<std::string>& styles) {
+  return page_open(page, scripts, styles) + page.body + page_close();
 }
 
 std::string notice(std::string_view text, bool is_error) {
