@@ -12,6 +12,7 @@
 #include "web/sign_in.h"
 
 namespace bastion::web {
+extern const std::string_view kPlayScript;  // web/static/play.js, embedded by web/embed_js.cmake
 namespace {
 
 constexpr const char* kHtml = "text/html; charset=utf-8";
@@ -79,6 +80,21 @@ void Portal::install(httplib::Server& svr) {
   svr.Get(R"(/sessions/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) { session_detail(req, res); });
   svr.Get(R"(/sessions/(\d{1,18})/recordings/(\d{1,18}))",
           [this](const httplib::Request& req, httplib::Response& res) { recording_download(req, res); });
+  svr.Get(R"(/sessions/(\d{1,18})/recordings/(\d{1,18})/view)",
+          [this](const httplib::Request& req, httplib::Response& res) { recording_view(req, res); });
+  svr.Get(R"(/sessions/(\d{1,18})/recordings/(\d{1,18})/cast)",
+          [this](const httplib::Request& req, httplib::Response& res) { recording_cast(req, res); });
+  svr.Get("/static/play.js", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(kPlayScript), "text/javascript; charset=utf-8");
+  });
+  svr.Get("/static/player/asciinema-player.min.js", [this](const httplib::Request&, httplib::Response& res) {
+    if (settings_.player_js.empty()) res.status = 404;
+    else res.set_content(settings_.player_js, "text/javascript; charset=utf-8");
+  });
+  svr.Get("/static/player/asciinema-player.css", [this](const httplib::Request&, httplib::Response& res) {
+    if (settings_.player_css.empty()) res.status = 404;
+    else res.set_content(settings_.player_css, "text/css; charset=utf-8");
+  });
 }
 
 std::unique_ptr<RequestScope> Portal::open_scope(httplib::Response& res) {

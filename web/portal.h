@@ -26,6 +26,8 @@ struct PortalSettings {
   authz::BanPolicy bans;
   audit::EventSinks sinks;
   int page_size = 50;  // sessions per page of the list
+  // asciinema-player's bundle (read from --player-dir at start); empty: the player page says so.
+  std::string player_js, player_css;
 };
 
 // Viewer: the signed-in account of a request.
@@ -52,6 +54,11 @@ class Portal {
   void sessions_list(const httplib::Request& req, httplib::Response& res);
   void session_detail(const httplib::Request& req, httplib::Response& res);
   void recording_download(const httplib::Request& req, httplib::Response& res);
+  void recording_view(const httplib::Request& req, httplib::Response& res);
+  void recording_cast(const httplib::Request& req, httplib::Response& res);
+  // serve_recording streams a recording's file: as a download, or to the player (no attachment).
+  // Either is a recording.viewed event first.
+  void serve_recording(const httplib::Request& req, httplib::Response& res, bool for_player);
 
   // signed_in: the viewer of req, touching its session; nothing (and res set to a redirect to the
   // sign-in page, or 403 for a POST) if there is no live session.

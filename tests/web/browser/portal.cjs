@@ -143,12 +143,37 @@ async function signIn(page, pass, code) {
     await shot(page, 'session');
     await axeCheck(page, 'session');
     await fitsNarrowScreen(page, 'session');
-    const href = await page.getAttribute('a[href*="/recordings/"]', 'href');
+    const href = await page.getAttribute('a[href*="/recordings/"]:not([href$="/view"])', 'href');
     const download = await page.request.get(`${base}${href}`);
     const cast = await download.text();
     check(download.status() === 200 && cast.includes('portal-42') && cast.includes('"version"'),
           `the raw asciicast recording downloads with what was shown (${download.status()}, ${cast.length} bytes)`);
     check((download.headers()['content-disposition'] || '').includes('attachment'), 'the recording comes as an attachment');
+
+    // The player: served by the portal, started by play.js; the typed line is a marker to jump to.
+    await page.goto(`${base}/sessions/${ownSession}`);
+    await Promise.all([page.waitForNavigation(), page.click('a[href$="/view"]')]);
+    const errors = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    const marker = page.locator('#commands button', { hasText: 'echo portal-$((6*7))' });
+    check(await marker.count() === 1, 'the typed line "echo portal-$((6*7))" is listed as a marker');
+    await page.waitForSelector('#player .ap-player', { timeout: 15000 });
+    await marker.click();
+    await page.waitForFunction(() => document.getElementById('player').dataset.marker === '0', null, { timeout: 10000 });
+    // The test's session was typed ahead of the remote shell (the keys precede its prompt), so the
+    // screen at the marker is still blank; played on from the marker, the command's output appears.
+    await page.click('#player .ap-playback-button');
+    const played = await page.waitForFunction(
+      () => document.querySelector('#player .ap-term-text').textContent.includes('portal-42'), null, { timeout: 15000 })
+      .then(() => true, () => false);
+    check(played, 'played on from the marker, the player shows the command\'s output (portal-42)');
+    check((await page.textContent('#player-status')).includes('echo portal-$((6*7))'), 'the status line names the line jumped to');
+    check(errors.length === 0, `the player page runs without errors under its CSP (${errors.join('; ')})`);
+    const playerCsp = (await page.request.get(page.url())).headers()['content-security-policy'] || '';
+    check(playerCsp.includes("script-src 'self'") && !playerCsp.includes('unsafe-inline'),
+          `the player page allows same-origin script files only (${playerCsp})`);
+    await shot(page, 'player');
+    await axeCheck(page, 'player');
 
     // Another client's session by its id: 404, nothing shown.
     const foreign = await page.goto(`${base}/sessions/${otherSession}`);

@@ -37,7 +37,8 @@ class WebDaemon {
     const std::string cert = dir + "/web.crt", key = dir + "/web.key";
     b.ctl_ok({"web-cert", "--cert", cert, "--key", key, "--host", "127.0.0.1"});
     SpawnOptions o;
-    o.argv = {BASTION_WEB_PATH, "--db", b.db(), "--cert", cert, "--key", key, "--listen", "127.0.0.1", "--port", "0"};
+    o.argv = {BASTION_WEB_PATH, "--db", b.db(), "--cert", cert, "--key", key, "--listen", "127.0.0.1", "--port", "0",
+              "--player-dir", std::string(WEB_NODE_MODULES) + "/asciinema-player/dist/bundle"};
     o.stdout_file = log_;
     o.stderr_file = log_;
     proc_ = std::make_unique<Process>(o);
@@ -121,15 +122,17 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   RunResult js = run({"node", PORTAL_SCRIPT}, js_env, std::nullopt, 200s);
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
 
-  // The trail: carol's reading of a recording, and her try at globex's session, are on record.
-  EXPECT_EQ(count_events(env.bastion, "recording.viewed"), viewed_before + 1);
+  // The trail: carol's readings of a recording (the download, the player page twice — opened, then
+  // fetched again for its headers — and the player's fetch of the cast), and her try at globex's
+  // session, are on record.
+  EXPECT_EQ(count_events(env.bastion, "recording.viewed"), viewed_before + 4);
   bool refused_logged = false;
   for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "review.refused"})) {
     refused_logged |= e["actor"] == "carol" && e["session_id"] == foreign;
   }
   EXPECT_TRUE(refused_logged) << "no review.refused event for carol and session " << foreign;
   EXPECT_GE(count_events(env.bastion, "auth.failure"), 3u);  // wrong password, wrong code, reused code
-  for (const char* page : {"sign-in", "enrol", "sessions", "session", "not-found"}) {
+  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "not-found"}) {
     EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
   }
 }
