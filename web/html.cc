@@ -97,6 +97,10 @@ dd{margin:0;overflow-wrap:anywhere}
 .mismatch{color:#8a0b0b;font-weight:600}
 .pager{display:flex;gap:1rem}
 code{overflow-wrap:anywhere}
+pre.stream{overflow:auto;max-height:30rem;border:1px solid #bbb;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere}
+.player{margin:1rem 0;max-width:100%}
+#commands button{margin:.25rem 0;text-align:left}
+#commands button[aria-current]{outline:3px solid #0b5a1e}
 @media print{header,nav,.filters,.pager{display:none}}
 )";
 

@@ -13,6 +13,7 @@
 #include <httplib.h>
 
 #include "audit/event_sinks.h"
+#include "audit/session_store.h"
 #include "authz/bans.h"
 #include "authz/clock.h"
 #include "authz/model.h"
@@ -58,6 +59,9 @@ class Portal {
   void recording_cast(const httplib::Request& req, httplib::Response& res);
   // serve_recording streams a recording's file: as a download, or to the player (no attachment).
   // Either is a recording.viewed event first.
+  // exec_text: the page of an exec recording, its stdin, stdout and stderr as text.
+  void exec_text(RequestScope& scope, const Viewer& v, const audit::SessionRow& s, const audit::RecordingRow& rec,
+                 httplib::Response& res);
   void serve_recording(const httplib::Request& req, httplib::Response& res, bool for_player);
 
   // signed_in: the viewer of req, touching its session; nothing (and res set to a redirect to the

@@ -144,9 +144,8 @@ std::string recordings_html(RequestScope& scope, const audit::SessionRow& s, con
             std::to_string(r.summary.bytes_total_in ? r.summary.bytes_total_in : r.summary.bytes_in) + " / " +
             std::to_string(r.summary.bytes_total_out ? r.summary.bytes_total_out : r.summary.bytes_out) +
             "</td><td><code>" + escape(r.summary.sha256) + "</code><br>" + verdict(it == ev.recordings.end() ? "" : it->second) +
-            "</td><td>" + (r.summary.kind == "asciicast" ? "<a href=\"/sessions/" + std::to_string(s.id) + "/recordings/" +
-                              std::to_string(r.id) + "/view\">Play recording " + std::to_string(r.id) + "</a><br>"
-                                                    : std::string()) +
+            "</td><td>" + "<a href=\"/sessions/" + std::to_string(s.id) + "/recordings/" + std::to_string(r.id) + "/view\">" +
+            (r.summary.kind == "asciicast" ? "Play" : "Read") + " recording " + std::to_string(r.id) + "</a><br>" +
             "<a href=\"/sessions/" + std::to_string(s.id) + "/recordings/" + std::to_string(r.id) +
             "\">Download recording " + std::to_string(r.id) + "</a></td></tr>";
   }

@@ -19,6 +19,7 @@ const account = env('ACCOUNT');
 const secret = env('TOTP_SECRET');
 const ownSession = env('OWN_SESSION');
 const otherSession = env('OTHER_SESSION');
+const execSession = env('EXEC_SESSION');
 const artifacts = env('ARTIFACTS');
 const password = 'correct horse battery staple';
 
@@ -174,6 +175,17 @@ async function signIn(page, pass, code) {
           `the player page allows same-origin script files only (${playerCsp})`);
     await shot(page, 'player');
     await axeCheck(page, 'player');
+
+    // An exec recording reads as its three streams.
+    await page.goto(`${base}/sessions/${execSession}`);
+    await Promise.all([page.waitForNavigation(), page.click('a[href$="/view"]')]);
+    const stdoutText = await page.textContent('section[aria-labelledby="stdout-h"]');
+    const stderrText = await page.textContent('section[aria-labelledby="stderr-h"]');
+    check(stdoutText.includes('exec-out-7') && !stdoutText.includes('exec-err'), `the exec page shows standard output (${stdoutText})`);
+    check(stderrText.includes('exec-err'), `the exec page shows standard error apart (${stderrText})`);
+    await shot(page, 'exec');
+    await axeCheck(page, 'exec recording');
+    await fitsNarrowScreen(page, 'exec recording');
 
     // Another client's session by its id: 404, nothing shown.
     const foreign = await page.goto(`${base}/sessions/${otherSession}`);

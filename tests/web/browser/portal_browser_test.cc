@@ -100,6 +100,11 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   RunResult other = run_as(op2, op2.ssh(op2.user(env.login(), "web2"), {"echo", "globex-secret"}));
   ASSERT_EQ(other.exit(), 0) << diag(env, other);
   const std::int64_t foreign = last_session_on(env.bastion, "web2");
+  // And an exec session on acme's web1, by a third operator (its own TOTP step).
+  OperatorIdentity op3 = env.new_operator("op");
+  RunResult exec = run_as(op3, op3.ssh(op3.user(env.login(), "web1"), {"echo", "exec-out-$((3+4))", ";", "echo", "exec-err", ">&2"}));
+  ASSERT_EQ(exec.exit(), 0) << diag(env, exec);
+  const std::int64_t exec_session = last_session_on(env.bastion, "web1");
 
   WebDaemon web(env.bastion, env.tmp.sub("web", true));
   const auto carol = env.bastion.ctl_json(
@@ -118,21 +123,22 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   js_env["TOTP_SECRET"] = carol["totp_secret"].get<std::string>();
   js_env["OWN_SESSION"] = std::to_string(own);
   js_env["OTHER_SESSION"] = std::to_string(foreign);
+  js_env["EXEC_SESSION"] = std::to_string(exec_session);
   js_env["ARTIFACTS"] = artifacts;
   RunResult js = run({"node", PORTAL_SCRIPT}, js_env, std::nullopt, 200s);
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
 
   // The trail: carol's readings of a recording (the download, the player page twice — opened, then
-  // fetched again for its headers — and the player's fetch of the cast), and her try at globex's
-  // session, are on record.
-  EXPECT_EQ(count_events(env.bastion, "recording.viewed"), viewed_before + 4);
+  // fetched again for its headers — the player's fetch of the cast, and the exec text page), and
+  // her try at globex's session, are on record.
+  EXPECT_EQ(count_events(env.bastion, "recording.viewed"), viewed_before + 5);
   bool refused_logged = false;
   for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "review.refused"})) {
     refused_logged |= e["actor"] == "carol" && e["session_id"] == foreign;
   }
   EXPECT_TRUE(refused_logged) << "no review.refused event for carol and session " << foreign;
   EXPECT_GE(count_events(env.bastion, "auth.failure"), 3u);  // wrong password, wrong code, reused code
-  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "not-found"}) {
+  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "not-found"}) {
     EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
   }
 }
