@@ -38,7 +38,7 @@ std::string page_open(const Page& page, const std::vector<std::string>& scripts,
   std::string nav;
   if (!page.account.empty()) {
     nav = "<nav aria-label=\"Portal\"><ul><li><a href=\"/sessions\">Sessions</a></li>"
-          "</ul>"
+          "<li><a href=\"/requests\">Requests</a></li></ul>"
           "<form method=\"post\" action=\"/sign-out\" class=\"sign-out\">"
           "<input type=\"hidden\" name=\"csrf\" value=\"" + escape(page.csrf) + "\">"
           "<span>" + escape(page.account) + "</span> <button type=\"submit\">Sign out</button></form></nav>";

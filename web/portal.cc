@@ -84,6 +84,9 @@ void Portal::install(httplib::Server& svr) {
           [this](const httplib::Request& req, httplib::Response& res) { recording_view(req, res); });
   svr.Get(R"(/sessions/(\d{1,18})/recordings/(\d{1,18})/cast)",
           [this](const httplib::Request& req, httplib::Response& res) { recording_cast(req, res); });
+  svr.Get("/requests", [this](const httplib::Request& req, httplib::Response& res) { requests_page(req, res); });
+  svr.Post(R"(/requests/(\d{1,18})/decide)",
+           [this](const httplib::Request& req, httplib::Response& res) { request_decide(req, res); });
   svr.Get("/static/play.js", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(std::string(kPlayScript), "text/javascript; charset=utf-8");
   });

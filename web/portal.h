@@ -55,6 +55,8 @@ class Portal {
   void sessions_list(const httplib::Request& req, httplib::Response& res);
   void session_detail(const httplib::Request& req, httplib::Response& res);
   void recording_download(const httplib::Request& req, httplib::Response& res);
+  void requests_page(const httplib::Request& req, httplib::Response& res);
+  void request_decide(const httplib::Request& req, httplib::Response& res);
   void recording_view(const httplib::Request& req, httplib::Response& res);
   void recording_cast(const httplib::Request& req, httplib::Response& res);
   // serve_recording streams a recording's file: as a download, or to the player (no attachment).

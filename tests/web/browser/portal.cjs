@@ -20,6 +20,8 @@ const secret = env('TOTP_SECRET');
 const ownSession = env('OWN_SESSION');
 const otherSession = env('OTHER_SESSION');
 const execSession = env('EXEC_SESSION');
+const reqApprove = env('REQ_APPROVE');
+const reqDeny = env('REQ_DENY');
 const artifacts = env('ARTIFACTS');
 const password = 'correct horse battery staple';
 
@@ -186,6 +188,25 @@ async function signIn(page, pass, code) {
     await shot(page, 'exec');
     await axeCheck(page, 'exec recording');
     await fitsNarrowScreen(page, 'exec recording');
+
+    // Requests waiting for acme: approve one, deny one (a deny needs its reason).
+    await page.goto(`${base}/requests`);
+    check((await page.textContent('main')).includes('ticket 101'), 'the waiting request is listed with its reason');
+    await axeCheck(page, 'requests');
+    await fitsNarrowScreen(page, 'requests');
+    const forgedDecision = await page.request.post(`${base}/requests/${reqApprove}/decide`, { form: { decision: 'approve' } });
+    check(forgedDecision.status() === 403, `a decision without the CSRF token is refused (${forgedDecision.status()})`);
+    await page.fill(`#note-${reqApprove}`, 'fine by acme');
+    await Promise.all([page.waitForNavigation(), page.click(`button:has-text("Approve request ${reqApprove}")`)]);
+    check((await page.textContent('main')).includes(`request ${reqApprove} approved`), `request ${reqApprove} is approved (${(await page.textContent('main')).slice(0, 200)})`);
+    await Promise.all([page.waitForNavigation(), page.click(`button:has-text("Deny request ${reqDeny}")`)]);
+    check((await page.textContent('main')).includes('not denied'), 'a deny without a reason is refused by the command\'s own rule');
+    await page.goto(`${base}/requests`);
+    await page.fill(`#note-${reqDeny}`, 'not this week');
+    await Promise.all([page.waitForNavigation(), page.click(`button:has-text("Deny request ${reqDeny}")`)]);
+    const decided = await page.textContent('main');
+    check(decided.includes(`request ${reqDeny} denied`) && decided.includes('not this week'), `request ${reqDeny} is denied and listed as decided`);
+    await shot(page, 'requests');
 
     // Another client's session by its id: 404, nothing shown.
     const foreign = await page.goto(`${base}/sessions/${otherSession}`);

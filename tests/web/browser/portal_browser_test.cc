@@ -106,6 +106,14 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   ASSERT_EQ(exec.exit(), 0) << diag(env, exec);
   const std::int64_t exec_session = last_session_on(env.bastion, "web1");
 
+  // Two requests on acme's web1 that wait for acme's approval: carol approves one and denies the other.
+  env.bastion.ctl_ok({"client", "set-approvals", "acme", "client"});
+  const auto ask = [&](const char* why) {
+    return env.bastion.ctl_json({"request", "add", "web1", "--login", env.login(), "--ops", "shell", "--for", "1h",
+                                 "--reason", why, "--operator", op.name()})["id"].get<std::int64_t>();
+  };
+  const std::int64_t to_approve = ask("ticket 101"), to_deny = ask("ticket 102");
+
   WebDaemon web(env.bastion, env.tmp.sub("web", true));
   const auto carol = env.bastion.ctl_json(
       {"operator", "add", "carol", "--role", "client", "--client", "acme", "--web", "--portal-url", web.url()});
@@ -124,6 +132,8 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   js_env["OWN_SESSION"] = std::to_string(own);
   js_env["OTHER_SESSION"] = std::to_string(foreign);
   js_env["EXEC_SESSION"] = std::to_string(exec_session);
+  js_env["REQ_APPROVE"] = std::to_string(to_approve);
+  js_env["REQ_DENY"] = std::to_string(to_deny);
   js_env["ARTIFACTS"] = artifacts;
   RunResult js = run({"node", PORTAL_SCRIPT}, js_env, std::nullopt, 200s);
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
@@ -132,13 +142,21 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   // fetched again for its headers — the player's fetch of the cast, and the exec text page), and
   // her try at globex's session, are on record.
   EXPECT_EQ(count_events(env.bastion, "recording.viewed"), viewed_before + 5);
+  // The decisions went through the command set: the request store says so, with carol as decider.
+  const auto approved = env.bastion.ctl_json({"request", "show", std::to_string(to_approve)});
+  EXPECT_TRUE(approved["state"] == "active" || approved["state"] == "approved") << approved.dump();
+  EXPECT_EQ(approved["approvals"].at(0)["approver"], "carol") << approved.dump();
+  const auto denied = env.bastion.ctl_json({"request", "show", std::to_string(to_deny)});
+  EXPECT_EQ(denied["state"], "denied") << denied.dump();
+  EXPECT_EQ(denied["decided_by"], "carol") << denied.dump();
+  EXPECT_EQ(denied["decision_reason"], "not this week") << denied.dump();
   bool refused_logged = false;
   for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "review.refused"})) {
     refused_logged |= e["actor"] == "carol" && e["session_id"] == foreign;
   }
   EXPECT_TRUE(refused_logged) << "no review.refused event for carol and session " << foreign;
   EXPECT_GE(count_events(env.bastion, "auth.failure"), 3u);  // wrong password, wrong code, reused code
-  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "not-found"}) {
+  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "requests", "not-found"}) {
     EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
   }
 }
