@@ -38,7 +38,7 @@ std::string page_open(const Page& page, const std::vector<std::string>& scripts,
   std::string nav;
   if (!page.account.empty()) {
     nav = "<nav aria-label=\"Portal\"><ul><li><a href=\"/sessions\">Sessions</a></li>"
-          "<li><a href=\"/requests\">Requests</a></li></ul>"
+          "<li><a href=\"/report\">Access report</a></li><li><a href=\"/requests\">Requests</a></li></ul>"
           "<form method=\"post\" action=\"/sign-out\" class=\"sign-out\">"
           "<input type=\"hidden\" name=\"csrf\" value=\"" + escape(page.csrf) + "\">"
           "<span>" + escape(page.account) + "</span> <button type=\"submit\">Sign out</button></form></nav>";
@@ -101,7 +101,7 @@ pre.stream{overflow:auto;max-height:30rem;border:1px solid #bbb;padding:.5rem;wh
 .player{margin:1rem 0;max-width:100%}
 #commands button{margin:.25rem 0;text-align:left}
 #commands button[aria-current]{outline:3px solid #0b5a1e}
-@media print{header,nav,.filters,.pager{display:none}}
+@media print{header,nav,.filters,.pager{display:none}body{font-size:10pt}.table-wrap{overflow:visible}th,td{padding:.1rem .25rem}a{color:inherit;text-decoration:none}}
 )";
 
 }  // namespace bastion::web

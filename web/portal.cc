@@ -84,6 +84,8 @@ void Portal::install(httplib::Server& svr) {
           [this](const httplib::Request& req, httplib::Response& res) { recording_view(req, res); });
   svr.Get(R"(/sessions/(\d{1,18})/recordings/(\d{1,18})/cast)",
           [this](const httplib::Request& req, httplib::Response& res) { recording_cast(req, res); });
+  svr.Get("/report", [this](const httplib::Request& req, httplib::Response& res) { access_report(req, res); });
+  svr.Get("/report.csv", [this](const httplib::Request& req, httplib::Response& res) { access_report(req, res); });
   svr.Get("/requests", [this](const httplib::Request& req, httplib::Response& res) { requests_page(req, res); });
   svr.Post(R"(/requests/(\d{1,18})/decide)",
            [this](const httplib::Request& req, httplib::Response& res) { request_decide(req, res); });

@@ -1,6 +1,7 @@
 #pragma once
 // Portal: the routes of bastion-web. Sign-in and enrolment, then the reviewer's views (sessions
-// list, one session, its recordings), each answered from a RequestScope of its own.
+// list, one session, its recordings: download, player, exec text; the access report; requests to
+// approve or deny), each answered from a RequestScope of its own.
 //
 // Who sees what: client reviewers their own client's sessions only, officers everything
 // (gateway/admin/review.h, the command set's rule, with the client as the CHAIN states it).
@@ -55,6 +56,7 @@ class Portal {
   void sessions_list(const httplib::Request& req, httplib::Response& res);
   void session_detail(const httplib::Request& req, httplib::Response& res);
   void recording_download(const httplib::Request& req, httplib::Response& res);
+  void access_report(const httplib::Request& req, httplib::Response& res);  // /report and /report.csv
   void requests_page(const httplib::Request& req, httplib::Response& res);
   void request_decide(const httplib::Request& req, httplib::Response& res);
   void recording_view(const httplib::Request& req, httplib::Response& res);

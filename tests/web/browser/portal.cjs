@@ -189,6 +189,22 @@ async function signIn(page, pass, code) {
     await axeCheck(page, 'exec recording');
     await fitsNarrowScreen(page, 'exec recording');
 
+    // The access report of this month: acme's sessions with totals, as a page and as CSV.
+    await page.goto(`${base}/report`);
+    const report = await page.textContent('main');
+    check(report.includes('web1') && !report.includes('web2') && report.includes('Total'),
+          'the access report lists acme\'s server with totals and not globex\'s');
+    await axeCheck(page, 'access report');
+    await fitsNarrowScreen(page, 'access report');
+    await shot(page, 'report');
+    const csvHref = await page.getAttribute('a[href^="/report.csv"]', 'href');
+    const csv = await page.request.get(`${base}${csvHref}`);
+    const csvText = await csv.text();
+    check(csv.status() === 200 && csvText.startsWith('session,operator,server') && csvText.includes(`${ownSession},`) &&
+          !csvText.includes('web2'), `the report downloads as CSV, scoped to acme (${csvText.slice(0, 300)})`);
+    const media = await page.request.get(`${base}/static/style.css`);
+    check((await media.text()).includes('@media print'), 'the style sheet has a print layout');
+
     // Requests waiting for acme: approve one, deny one (a deny needs its reason).
     await page.goto(`${base}/requests`);
     check((await page.textContent('main')).includes('ticket 101'), 'the waiting request is listed with its reason');

@@ -156,7 +156,7 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   }
   EXPECT_TRUE(refused_logged) << "no review.refused event for carol and session " << foreign;
   EXPECT_GE(count_events(env.bastion, "auth.failure"), 3u);  // wrong password, wrong code, reused code
-  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "requests", "not-found"}) {
+  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "report", "requests", "not-found"}) {
     EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
   }
 }
