@@ -38,7 +38,10 @@ std::string page_open(const Page& page, const std::vector<std::string>& scripts,
   std::string nav;
   if (!page.account.empty()) {
     nav = "<nav aria-label=\"Portal\"><ul><li><a href=\"/sessions\">Sessions</a></li>"
-          "<li><a href=\"/report\">Access report</a></li><li><a href=\"/requests\">Requests</a></li></ul>"
+          "<li><a href=\"/report\">Access report</a></li><li><a href=\"/requests\">Requests</a></li>"
+          "<li><a href=\"/live\">Live</a></li><li><a href=\"/grants\">Grants</a></li>"
+          "<li><a href=\"/export\">" + std::string(page.officer ? "Export a client's data" : "Export our data") +
+          "</a></li></ul>"
           "<form method=\"post\" action=\"/sign-out\" class=\"sign-out\">"
           "<input type=\"hidden\" name=\"csrf\" value=\"" + escape(page.csrf) + "\">"
           "<span>" + escape(page.account) + "</span> <button type=\"submit\">Sign out</button></form></nav>";
@@ -72,7 +75,7 @@ header{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-betw
 header a,header span{color:#fff}
 .brand{margin:0;font-weight:700}
 nav{display:flex;flex-wrap:wrap;align-items:center;gap:1rem}
-nav ul{list-style:none;margin:0;padding:0;display:flex;gap:1rem}
+nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
 .sign-out{display:flex;align-items:center;gap:.5rem;margin:0}
 main{padding:1rem;max-width:72rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
@@ -93,6 +96,8 @@ dt{font-weight:600}
 dd{margin:0;overflow-wrap:anywhere}
 .error{color:#8a0b0b;font-weight:600}
 .ok{color:#0b5a1e;font-weight:600}
+button.danger{background:#8a0b0b;border-color:#8a0b0b}
+a.danger{color:#8a0b0b;font-weight:600}
 .verified{color:#0b5a1e}
 .mismatch{color:#8a0b0b;font-weight:600}
 .pager{display:flex;gap:1rem}

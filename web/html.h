@@ -18,6 +18,7 @@ struct Page {
   std::string body;     // HTML, already escaped where needed
   std::string account;  // signed-in account ("" on sign-in and enrolment pages)
   std::string csrf;     // the session's CSRF token, for the sign-out form
+  bool officer = false;  // the navigation names the export for an officer (any client) or a reviewer (her own)
 };
 
 // render_page wraps body in the portal's layout (language, viewport, landmarks, navigation).

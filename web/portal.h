@@ -38,6 +38,7 @@ struct Viewer {
   std::int64_t web_session_id = 0;
   std::string csrf;    // the form token of this session
   std::string source;  // "address:port"
+  bool officer() const { return who.role == authz::Role::Officer; }
 };
 
 class Portal {
@@ -59,6 +60,14 @@ class Portal {
   void access_report(const httplib::Request& req, httplib::Response& res);  // /report and /report.csv
   void requests_page(const httplib::Request& req, httplib::Response& res);
   void request_decide(const httplib::Request& req, httplib::Response& res);
+  // Live sessions (everyone sees those of the servers they review; officers may end one, after a
+  // confirmation page, through `sessions kill`), grants (`grant list`), and the client export.
+  void live_sessions(const httplib::Request& req, httplib::Response& res);
+  void end_confirm(const httplib::Request& req, httplib::Response& res);
+  void end_post(const httplib::Request& req, httplib::Response& res);
+  void grants_page(const httplib::Request& req, httplib::Response& res);
+  void export_page(const httplib::Request& req, httplib::Response& res);
+  void export_post(const httplib::Request& req, httplib::Response& res);
   void recording_view(const httplib::Request& req, httplib::Response& res);
   void recording_cast(const httplib::Request& req, httplib::Response& res);
   // serve_recording streams a recording's file: as a download, or to the player (no attachment).
@@ -87,6 +96,11 @@ class Portal {
   PortalSettings settings_;
   const Clock& clock_;
 };
+
+// done_notice: the confirmation a page shows after a POST redirected to it with ?done=CODE&id=N.
+// CODE is one of a fixed set (approved, denied, kill-requested) and N digits only; anything else
+// shows nothing, so a crafted link cannot make the portal say what it did not do.
+std::string done_notice(const httplib::Request& req);
 
 // source_of: "address:port" of the request's peer.
 std::string source_of(const httplib::Request& req);

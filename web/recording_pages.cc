@@ -70,7 +70,7 @@ void Portal::exec_text(RequestScope& scope, const Viewer& v, const audit::Sessio
     res.status = 410;
     res.set_content(render_page({"Recording unavailable",
                                  notice("Recording " + std::to_string(rec.id) + " cannot be read (purged or moved).", true),
-                                 v.who.name, v.csrf}),
+                                 v.who.name, v.csrf, v.officer()}),
                     "text/html; charset=utf-8");
     return;
   }
@@ -80,7 +80,7 @@ void Portal::exec_text(RequestScope& scope, const Viewer& v, const audit::Sessio
   if (auto ok = scope.events->append(ev); !ok) {
     res.status = 503;
     res.set_content(render_page({"Unavailable", notice("The audit log cannot be written; the recording is not shown.", true),
-                                 v.who.name, v.csrf}),
+                                 v.who.name, v.csrf, v.officer()}),
                     "text/html; charset=utf-8");
     return;
   }
@@ -94,7 +94,7 @@ void Portal::exec_text(RequestScope& scope, const Viewer& v, const audit::Sessio
   body += stream_html(fd.get(), size, audit::Stream::Output, "stdout-h", "Standard output");
   body += stream_html(fd.get(), size, audit::Stream::Error, "stderr-h", "Standard error");
   res.set_content(render_page({"Session " + std::to_string(s.id) + ": recording " + std::to_string(rec.id), body,
-                               v.who.name, v.csrf}),
+                               v.who.name, v.csrf, v.officer()}),
                   "text/html; charset=utf-8");
 }
 
@@ -119,7 +119,7 @@ void Portal::recording_view(const httplib::Request& req, httplib::Response& res)
     res.status = 410;
     res.set_content(render_page({"Recording unavailable",
                                  notice("Recording " + std::to_string(rec->id) + " cannot be read (purged or moved).", true),
-                                 v->who.name, v->csrf}),
+                                 v->who.name, v->csrf, v->officer()}),
                     "text/html; charset=utf-8");
     return;
   }
@@ -130,7 +130,7 @@ void Portal::recording_view(const httplib::Request& req, httplib::Response& res)
   if (auto ok = scope->events->append(ev); !ok) {
     res.status = 503;
     res.set_content(render_page({"Unavailable", notice("The audit log cannot be written; the recording is not shown.", true),
-                                 v->who.name, v->csrf}),
+                                 v->who.name, v->csrf, v->officer()}),
                     "text/html; charset=utf-8");
     return;
   }
@@ -162,7 +162,7 @@ void Portal::recording_view(const httplib::Request& req, httplib::Response& res)
   }
   res.set_header("Content-Security-Policy", std::string(kPlayerPolicy));
   res.set_content(render_page({"Session " + std::to_string(s->id) + ": recording " + std::to_string(rec->id), body,
-                               v->who.name, v->csrf},
+                               v->who.name, v->csrf, v->officer()},
                               {"/static/player/asciinema-player.min.js", "/static/play.js"},
                               {"/static/player/asciinema-player.css"}),
                   "text/html; charset=utf-8");

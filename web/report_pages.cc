@@ -73,6 +73,21 @@ void Portal::access_report(const httplib::Request& req, httplib::Response& res) 
     }
     rows.push_back(std::move(r));
   }
+  // Reading who accessed what is itself on record: who, which client, which period, which form.
+  audit::Event viewed{now, "report.viewed", v->who.name, v->source, "", std::nullopt,
+                      {{"front", "web"},
+                       {"client", client->empty() ? "all" : *client},
+                       {"since", format_utc(since)},
+                       {"until", format_utc(until)},
+                       {"as", req.path == "/report.csv" ? "csv" : "page"},
+                       {"sessions", rows.size()}}};
+  if (auto st = scope->events->append(viewed); !st) {
+    res.status = 503;
+    res.set_content(render_page({"Unavailable", notice("The audit log cannot be written, so the report is not shown.", true),
+                                 v->who.name, v->csrf, v->officer()}),
+                    "text/html; charset=utf-8");
+    return;
+  }
   if (req.path == "/report.csv") {
     std::string csv = "session,operator,server,login,start,end,seconds,grant,reason,approvals\r\n";
     for (const auto& r : rows) {
@@ -109,7 +124,7 @@ void Portal::access_report(const httplib::Request& req, httplib::Response& res) 
           (trs.empty() ? "<tr><td colspan=\"8\">No access in this period.</td></tr>" : trs) +
           "</tbody><tfoot><tr><th scope=\"row\">Total</th><td colspan=\"3\">" + std::to_string(rows.size()) +
           " session(s)</td><td>" + duration(total) + "</td><td colspan=\"3\"></td></tr></tfoot></table></div>";
-  res.set_content(render_page({"Access report", body, v->who.name, v->csrf}), "text/html; charset=utf-8");
+  res.set_content(render_page({"Access report", body, v->who.name, v->csrf, v->officer()}), "text/html; charset=utf-8");
 }
 
 }  // namespace bastion::web

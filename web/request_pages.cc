@@ -46,7 +46,7 @@ void Portal::requests_page(const httplib::Request& req, httplib::Response& res) 
   const auto waiting = run_listed(*scope, ctx, "--pending");
   const auto all = run_listed(*scope, ctx, "--all");
   std::string body;
-  if (req.has_param("done")) body += notice(req.get_param_value("done"), false);
+  body += done_notice(req);
   body += "<h2>Waiting for your decision</h2>";
   if (waiting.empty()) body += "<p>No request waits for you.</p>";
   for (const auto& r : waiting) {
@@ -75,7 +75,7 @@ void Portal::requests_page(const httplib::Request& req, httplib::Response& res) 
           "scope=\"col\">Server</th><th scope=\"col\">Operations</th><th scope=\"col\">State</th><th scope=\"col\">"
           "Decided by</th><th scope=\"col\">Why</th></tr></thead><tbody>" +
           (rows.empty() ? "<tr><td colspan=\"7\">None yet.</td></tr>" : rows) + "</tbody></table></div>";
-  res.set_content(render_page({"Requests", body, v->who.name, v->csrf}), kHtml);
+  res.set_content(render_page({"Requests", body, v->who.name, v->csrf, v->officer()}), kHtml);
 }
 
 void Portal::request_decide(const httplib::Request& req, httplib::Response& res) {
@@ -87,7 +87,7 @@ void Portal::request_decide(const httplib::Request& req, httplib::Response& res)
     res.status = 403;
     res.set_content(render_page({"Refused", notice("This form was not sent by the portal's own page (no valid CSRF "
                                                    "token). Reload the page and try again.", true),
-                                 v->who.name, v->csrf}),
+                                 v->who.name, v->csrf, v->officer()}),
                     kHtml);
     return;
   }
@@ -95,7 +95,7 @@ void Portal::request_decide(const httplib::Request& req, httplib::Response& res)
   const std::string decision = req.has_param("decision") ? req.get_param_value("decision") : "";
   if (decision != "approve" && decision != "deny") {
     res.status = 400;
-    res.set_content(render_page({"Not decided", notice("Choose approve or deny.", true), v->who.name, v->csrf}), kHtml);
+    res.set_content(render_page({"Not decided", notice("Choose approve or deny.", true), v->who.name, v->csrf, v->officer()}), kHtml);
     return;
   }
   std::vector<std::string> args{"request", decision, id};
@@ -110,12 +110,12 @@ void Portal::request_decide(const httplib::Request& req, httplib::Response& res)
     res.set_content(render_page({"Not decided", notice("Request " + id + " was not " + (decision == "deny" ? "denied" : "approved") +
                                                            ": " + scope->err.str(), true) +
                                                     "<p><a href=\"/requests\">Back to the requests</a></p>",
-                                 v->who.name, v->csrf}),
+                                 v->who.name, v->csrf, v->officer()}),
                     kHtml);
     return;
   }
   res.status = 303;
-  res.set_header("Location", "/requests?done=" + url_encode(scope->out.str()));
+  res.set_header("Location", "/requests?done=" + std::string(decision == "deny" ? "denied" : "approved") + "&id=" + id);
 }
 
 }  // namespace bastion::web

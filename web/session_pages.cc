@@ -200,7 +200,7 @@ void Portal::sessions_list(const httplib::Request& req, httplib::Response& res) 
   if (page > 1) body += page_link(req, page - 1, "Newer sessions");
   if (page < pages) body += page_link(req, page + 1, "Older sessions");
   body += "</nav>";
-  res.set_content(render_page({"Sessions", body, v->who.name, v->csrf}), kHtml);
+  res.set_content(render_page({"Sessions", body, v->who.name, v->csrf, v->officer()}), kHtml);
 }
 
 void Portal::session_detail(const httplib::Request& req, httplib::Response& res) {
@@ -225,7 +225,7 @@ void Portal::session_detail(const httplib::Request& req, httplib::Response& res)
   body += dl_row("Session record", verdict(ev.session));
   body += "</dl>" + recordings_html(*scope, *s, ev);
   body += "<p><a href=\"/sessions\">Back to the sessions</a></p>";
-  res.set_content(render_page({"Session " + std::to_string(s->id), body, v->who.name, v->csrf}), kHtml);
+  res.set_content(render_page({"Session " + std::to_string(s->id), body, v->who.name, v->csrf, v->officer()}), kHtml);
 }
 
 void Portal::recording_download(const httplib::Request& req, httplib::Response& res) { serve_recording(req, res, false); }
@@ -252,7 +252,7 @@ void Portal::serve_recording(const httplib::Request& req, httplib::Response& res
     res.status = 410;
     res.set_content(render_page({"Recording unavailable",
                                  notice("Recording " + std::to_string(rec->id) + " cannot be read (purged or moved).", true),
-                                 v->who.name, v->csrf}),
+                                 v->who.name, v->csrf, v->officer()}),
                     kHtml);
     return;
   }
@@ -263,7 +263,7 @@ void Portal::serve_recording(const httplib::Request& req, httplib::Response& res
     // No view unrecorded (DESIGN.md rule 5).
     res.status = 503;
     res.set_content(render_page({"Unavailable", notice("The audit log cannot be written; the recording is not shown.", true),
-                                 v->who.name, v->csrf}),
+                                 v->who.name, v->csrf, v->officer()}),
                     kHtml);
     return;
   }

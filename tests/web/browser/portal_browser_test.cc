@@ -137,6 +137,7 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   js_env["ARTIFACTS"] = artifacts;
   RunResult js = run({"node", PORTAL_SCRIPT}, js_env, std::nullopt, 200s);
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
+  std::ofstream(artifacts + "/checks.txt") << js.out;  // every check the browser made, kept with the screenshots
 
   // The trail: carol's readings of a recording (the download, the player page twice — opened, then
   // fetched again for its headers — the player's fetch of the cast, and the exec text page), and
@@ -156,7 +157,18 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   }
   EXPECT_TRUE(refused_logged) << "no review.refused event for carol and session " << foreign;
   EXPECT_GE(count_events(env.bastion, "auth.failure"), 3u);  // wrong password, wrong code, reused code
-  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "report", "requests", "not-found"}) {
+  // Her readings of the access report (the page, then the CSV), and her one export, acme's.
+  std::size_t report_views = 0;
+  for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "report.viewed"})) {
+    report_views += e["actor"] == "carol" && e["details"]["client"] == "acme" ? 1 : 0;
+  }
+  EXPECT_EQ(report_views, 2u);
+  const auto exports = env.bastion.ctl_json({"audit", "list", "--kind", "admin.client.export"});
+  ASSERT_EQ(exports.size(), 1u) << exports.dump();
+  EXPECT_EQ(exports[0]["actor"], "carol");
+  EXPECT_EQ(exports[0]["details"]["client"], "acme");
+  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "report", "requests", "not-found",
+                           "grants", "export"}) {
     EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
   }
 }
