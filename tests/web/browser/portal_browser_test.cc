@@ -135,7 +135,7 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   js_env["REQ_APPROVE"] = std::to_string(to_approve);
   js_env["REQ_DENY"] = std::to_string(to_deny);
   js_env["ARTIFACTS"] = artifacts;
-  RunResult js = run({"node", PORTAL_SCRIPT}, js_env, std::nullopt, 200s);
+  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/portal.cjs"}, js_env, std::nullopt, 200s);
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
   std::ofstream(artifacts + "/checks.txt") << js.out;  // every check the browser made, kept with the screenshots
 
@@ -169,6 +169,63 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   EXPECT_EQ(exports[0]["details"]["client"], "acme");
   for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "report", "requests", "not-found",
                            "grants", "export"}) {
+    EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
+  }
+}
+
+// An officer ends a running SSH session from the portal: the live list, the confirmation page, the
+// POST (with its CSRF token) that runs `sessions kill`; the ssh client is really cut, and the end is
+// on record under the officer's name. Then the grants, and a client's export.
+TEST(WebPortal, OfficerEndsALiveSessionFromThePortal) {
+  ASSERT_TRUE(exists(std::string(WEB_NODE_MODULES) + "/playwright-core")) << "run scripts/install-deps";
+  ASSERT_TRUE(exists("/usr/bin/chromium")) << "/usr/bin/chromium is missing: run scripts/install-deps";
+  TestEnv env;
+  OperatorIdentity op = env.new_operator("op", {"shell"});
+  LiveClient ssh(op.ssh(op.user(env.login(), "web1"), {}, {"-tt"}), op.env(), env.tmp.sub("stdin"));
+  ssh.type("echo ready-$((6*7))\n");
+  ASSERT_TRUE(ssh.wait_for_output("ready-42", 30s)) << diag(env, ssh.result());
+  ssh.type("sleep 600\n");
+  std::int64_t live = 0;
+  for (const auto& s : env.bastion.ctl_json({"sessions", "list", "--live"})) live = s["id"].get<std::int64_t>();
+  ASSERT_NE(live, 0) << "no live session";
+
+  WebDaemon web(env.bastion, env.tmp.sub("web", true));
+  const auto olga = env.bastion.ctl_json({"operator", "add", "olga", "--role", "officer", "--web", "--portal-url", web.url()});
+  const std::string artifacts = std::string(ARTIFACT_ROOT) + "/" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::filesystem::remove_all(artifacts);
+  std::filesystem::create_directories(artifacts);
+  Env js_env = base_env();
+  js_env["WEB_NODE_MODULES"] = WEB_NODE_MODULES;
+  js_env["PORTAL_URL"] = web.url();
+  js_env["ENROL_URL"] = olga["web_enrolment_url"].get<std::string>();
+  js_env["ACCOUNT"] = "olga";
+  js_env["TOTP_SECRET"] = olga["totp_secret"].get<std::string>();
+  js_env["LIVE_SESSION"] = std::to_string(live);
+  js_env["ARTIFACTS"] = artifacts;
+  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/officer.cjs"}, js_env, std::nullopt, 200s);
+  EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
+  std::ofstream(artifacts + "/checks.txt") << js.out;
+
+  // The ssh client was cut (not the 600 s sleep ending), and told by whom.
+  const auto status = ssh.wait(10s);
+  ASSERT_TRUE(status.has_value()) << "the session still runs after the portal ended it\n" << diag(env, ssh.result());
+  EXPECT_NE(status->exit_code(), 0);
+  EXPECT_NE(ssh.err().find("ended by"), std::string::npos) << diag(env, ssh.result());
+  for (const auto& s : env.bastion.ctl_json({"sessions", "list"})) {
+    if (s["id"] == live) {
+      EXPECT_NE(s["status"], "live") << s.dump();
+    }
+  }
+  bool killed_by_olga = false;
+  for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "admin.session.kill"})) {
+    killed_by_olga |= e["actor"] == "olga" && e["server"] == "web1";
+  }
+  EXPECT_TRUE(killed_by_olga) << "no admin.session.kill event by olga";
+  const auto exports = env.bastion.ctl_json({"audit", "list", "--kind", "admin.client.export"});
+  ASSERT_EQ(exports.size(), 1u) << exports.dump();
+  EXPECT_EQ(exports[0]["actor"], "olga");
+  for (const char* page : {"live", "end-confirm"}) {
     EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
   }
 }
