@@ -18,6 +18,13 @@ const password = 'correct horse battery staple';
 const totp = (offset = 0) => c.totp(secret, offset);
 const signIn = (page, pass, code) => c.signIn(page, base, account, pass, code);
 
+// wideShot: a screenshot at 1024 px too (docs/ shows these), then back to 360 px.
+async function wideShot(page, name) {
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await shot(page, name);
+  await page.setViewportSize({ width: 360, height: 740 });
+}
+
 (async () => {
   const { browser, contextOptions } = await c.launch();
   const context = await browser.newContext(contextOptions);
@@ -74,6 +81,7 @@ const signIn = (page, pass, code) => c.signIn(page, base, account, pass, code);
 
     // The list: own client's sessions only.
     await shot(page, 'sessions');
+    await wideShot(page, 'sessions-wide');
     await axeCheck(page, 'sessions list');
     await fitsNarrowScreen(page, 'sessions list');
     const body = await page.textContent('main');
@@ -124,6 +132,7 @@ const signIn = (page, pass, code) => c.signIn(page, base, account, pass, code);
     check(playerCsp.includes("script-src 'self'") && !playerCsp.includes('unsafe-inline'),
           `the player page allows same-origin script files only (${playerCsp})`);
     await shot(page, 'player');
+    await wideShot(page, 'player-wide');
     await axeCheck(page, 'player');
 
     // An exec recording reads as its three streams.
