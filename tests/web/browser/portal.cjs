@@ -213,6 +213,12 @@ async function wideShot(page, name) {
     const otherExport = await page.request.post(`${base}/export`, { form: { csrf, client: 'globex' } });
     check(otherExport.status() === 403 && (await otherExport.text()).includes('own client'),
           `another client's export is refused (${otherExport.status()})`);
+    const direct = await page.request.post(`${base}/export`, { form: { csrf } });
+    const dh = direct.headers();
+    const bytes = (await direct.body()).length;
+    check(direct.status() === 200 && dh['content-type'] === 'application/gzip' && Number(dh['content-length']) === bytes &&
+          (dh['content-disposition'] || '').startsWith('attachment') && (dh['cache-control'] || '').includes('no-store'),
+          `the archive is sent with its length, as an attachment, no-store (${direct.status()}, ${JSON.stringify(dh)})`);
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download the archive")')]);
     const file = await dl.path();
     const members = c.archiveMembers(file);
