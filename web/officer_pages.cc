@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "authz/text.h"
-#include "authz/web_password.h"
 
 #include "gateway/admin/commands.h"
 #include "gateway/admin/review.h"
@@ -45,10 +44,6 @@ nlohmann::json listed(RequestScope& scope, gateway::admin::CommandContext& ctx, 
 
 std::string hidden_csrf(const std::string& token) {
   return "<input type=\"hidden\" name=\"csrf\" value=\"" + escape(token) + "\">";
-}
-
-bool csrf_matches(const httplib::Request& req, const std::string& expected) {
-  return !expected.empty() && req.has_param("csrf") && authz::same_secret(req.get_param_value("csrf"), expected);
 }
 
 void refuse_forged(httplib::Response& res, const Viewer& v) {
@@ -135,7 +130,7 @@ void Portal::end_post(const httplib::Request& req, httplib::Response& res) {
   if (!scope) return;
   auto v = signed_in(*scope, req, res);
   if (!v) return;
-  if (!csrf_matches(req, v->csrf)) return refuse_forged(res, *v);
+  if (!csrf_ok(req, v->csrf)) return refuse_forged(res, *v);
   const std::string id = req.matches[1];
   auto& ctx = scope->context(v->who, v->source);
   // Who may end a session, and which, is the command's rule (officers; a live session), as over SSH.
@@ -214,7 +209,7 @@ void Portal::export_post(const httplib::Request& req, httplib::Response& res) {
   if (!scope) return;
   auto v = signed_in(*scope, req, res);
   if (!v) return;
-  if (!csrf_matches(req, v->csrf)) return refuse_forged(res, *v);
+  if (!csrf_ok(req, v->csrf)) return refuse_forged(res, *v);
   // A reviewer's form names no client: hers. One that names another is refused by the rule itself.
   const std::string client = req.has_param("client") ? req.get_param_value("client") : v->who.client;
   auto& ctx = scope->context(v->who, v->source);
