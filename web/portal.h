@@ -1,7 +1,8 @@
 #pragma once
 // Portal: the routes of bastion-web. Sign-in and enrolment, then the reviewer's views (sessions
 // list, one session, its recordings: download, player, exec text; the access report; requests to
-// approve or deny), each answered from a RequestScope of its own.
+// approve or deny; live sessions, with an officer's end button; grants; the client export), each
+// answered from a RequestScope of its own.
 //
 // Who sees what: client reviewers their own client's sessions only, officers everything
 // (gateway/admin/review.h, the command set's rule, with the client as the CHAIN states it).
