@@ -61,6 +61,8 @@ const password = 'officer passphrase 2026';
     // An officer exports any client: acme, chosen in the form.
     await page.goto(`${base}/export`);
     await axeCheck(page, 'export (officer)');
+    await fitsNarrowScreen(page, 'export (officer)');
+    await shot(page, 'export-officer');
     await page.selectOption('#client', 'acme');
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download the archive")')]);
     const members = c.archiveMembers(await dl.path());
