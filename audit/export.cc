@@ -127,7 +127,7 @@ Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string&
   return exporter.report();
 }
 
-Result<ExportReport> export_client_to(const db::DatabasePtr& db, const std::string& client, std::ostream& out) {
+Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::string& client) {
   if (!find_client_terms(*db, client)) return Error{"no client named '" + client + "'"};
   UniqueFd mem(::memfd_create("bastion-export", MFD_CLOEXEC));
   if (!mem) return Error{errno_text("cannot create the export's memory file")};
@@ -139,17 +139,36 @@ Result<ExportReport> export_client_to(const db::DatabasePtr& db, const std::stri
   Status st = exporter.run();
   if (st) st = tar->finish();
   if (!st) return st.error();
-  if (::lseek(mem.get(), 0, SEEK_SET) != 0) return Error{errno_text("cannot rewind the export's memory file")};
-  std::array<char, 65536> buf{};
+  const off_t end = ::lseek(mem.get(), 0, SEEK_END);
+  if (end < 0) return Error{errno_text("cannot size the export's memory file")};
+  BuiltExport built;
+  built.memory = std::move(mem);
+  built.bytes = static_cast<std::uint64_t>(end);
+  built.report = exporter.report();
+  return built;
+}
+
+Result<std::size_t> BuiltExport::read_at(std::uint64_t offset, char* buf, std::size_t len) const {
   for (;;) {
-    const ssize_t n = ::read(mem.get(), buf.data(), buf.size());
+    const ssize_t n = ::pread(memory.get(), buf, len, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Error{errno_text("cannot read the export's memory file")};
-    if (n == 0) break;
-    out.write(buf.data(), n);
+    return static_cast<std::size_t>(n);
+  }
+}
+
+Status BuiltExport::copy_to(std::ostream& out) const {
+  std::array<char, 65536> buf{};
+  for (std::uint64_t at = 0;;) {
+    auto n = read_at(at, buf.data(), buf.size());
+    if (!n) return n.error();
+    if (*n == 0) break;
+    out.write(buf.data(), static_cast<std::streamsize>(*n));
+    at += *n;
   }
   out.flush();
-  return exporter.report();
+  if (!out) return Error{"the export could not be written out"};
+  return ok_status();
 }
 
 }  // namespace bastion::audit

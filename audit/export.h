@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/unique_fd.h"
 #include "authz/db.h"
 #include "authz/result.h"
 
@@ -36,9 +37,21 @@ struct ExportReport {
 // partial archive is removed.
 Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string& client, const std::string& out_path);
 
-// export_client_to writes the same archive to `out` (an SSH channel, over which an account must
-// not name a path on the bastion host): built in an anonymous memory file, then copied; nothing
-// is written to `out` unless the archive is complete.
-Result<ExportReport> export_client_to(const db::DatabasePtr& db, const std::string& client, std::ostream& out);
+// BuiltExport: a complete archive in an anonymous memory file (memfd: kernel pages, not the
+// process's heap), for a front that sends it itself (an SSH channel, a web download).
+struct BuiltExport {
+  UniqueFd memory;
+  std::uint64_t bytes = 0;
+  ExportReport report;
+
+  // read_at: up to `len` bytes of the archive from `offset` into buf (0 at the end).
+  Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t len) const;
+  // copy_to writes the whole archive to out in 64 KiB pieces.
+  Status copy_to(std::ostream& out) const;
+};
+
+// build_client_export builds the archive of export_client in memory. Nothing leaves the process:
+// the caller records the export, then sends it, so no byte goes out of an unrecorded export.
+Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::string& client);
 
 }  // namespace bastion::audit

@@ -19,11 +19,18 @@ namespace po = boost::program_options;
 
 struct Options {
   std::string db, cert, key, listen, json_log;
+  std::string player_dir = BASTION_PLAYER_DIR;
   int port = 8443;
   int threads = 8;
 };
 
 httplib::Server* g_server = nullptr;
+
+// read_file: the whole (small) file, or "" if it cannot be read.
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 void on_stop(int) {
   if (g_server != nullptr) g_server->stop();  // only flips a flag and shuts the listening socket
@@ -39,7 +46,9 @@ int parse(int argc, char** argv, Options& o) {
       "listen", po::value(&o.listen)->default_value("127.0.0.1")->value_name("ADDR"), "address to listen on")(
       "port", po::value(&o.port)->default_value(8443)->value_name("N"), "TCP port (0: any free port, printed)")(
       "threads", po::value(&o.threads)->default_value(8)->value_name("N"), "requests served at once")(
-      "json-log", po::value(&o.json_log)->value_name("FILE"), "also append each audit event here (JSON lines)");
+      "json-log", po::value(&o.json_log)->value_name("FILE"), "also append each audit event here (JSON lines)")(
+      "player-dir", po::value(&o.player_dir)->value_name("DIR"),
+      "asciinema-player's bundle (asciinema-player.min.js and .css), served by the portal itself");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -89,6 +98,11 @@ int main(int argc, char** argv) {
   bastion::web::PortalSettings settings;
   settings.db_path = o.db;
   settings.sinks.json_lines_path = o.json_log;
+  settings.player_js = read_file(o.player_dir + "/asciinema-player.min.js");
+  settings.player_css = read_file(o.player_dir + "/asciinema-player.css");
+  if (settings.player_js.empty() || settings.player_css.empty()) {
+    spdlog::error("asciinema-player is not in {}: recordings can be downloaded but not played", o.player_dir);
+  }
   const bastion::Clock& clock = bastion::process_clock();
   bastion::web::Portal portal(settings, clock);
   portal.install(svr);

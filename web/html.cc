@@ -34,20 +34,34 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
-std::string render_page(const Page& page) {
+std::string page_open(const Page& page, const std::vector<std::string>& scripts, const std::vector<std::string>& styles) {
   std::string nav;
   if (!page.account.empty()) {
-    nav = "<nav aria-label=\"Portal\"><ul><li><a href=\"/sessions\">Sessions</a></li></ul>"
+    nav = "<nav aria-label=\"Portal\"><ul><li><a href=\"/sessions\">Sessions</a></li>"
+          "<li><a href=\"/report\">Access report</a></li><li><a href=\"/requests\">Requests</a></li>"
+          "<li><a href=\"/live\">Live</a></li><li><a href=\"/grants\">Grants</a></li>"
+          "<li><a href=\"/export\">" + std::string(page.officer ? "Export a client's data" : "Export our data") +
+          "</a></li></ul>"
           "<form method=\"post\" action=\"/sign-out\" class=\"sign-out\">"
           "<input type=\"hidden\" name=\"csrf\" value=\"" + escape(page.csrf) + "\">"
           "<span>" + escape(page.account) + "</span> <button type=\"submit\">Sign out</button></form></nav>";
   }
+  std::string script_tags;
+  for (const auto& href : styles) script_tags += "<link rel=\"stylesheet\" href=\"" + escape(href) + "\">";
+  for (const auto& src : scripts) script_tags += "<script defer src=\"" + escape(src) + "\"></script>";
   return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
          "<title>" + escape(page.title) + " · Bastion</title>"
-         "<link rel=\"stylesheet\" href=\"/static/style.css\"></head><body>"
+         "<link rel=\"stylesheet\" href=\"/static/style.css\">" + script_tags + "</head><body>"
          "<header><p class=\"brand\">Bastion</p>" + nav + "</header>"
-         "<main><h1>" + escape(page.title) + "</h1>" + page.body + "</main></body></html>\n";
+         "<main><h1>" + escape(page.title) + "</h1>";
+}
+
+std::string page_close() { return "</main></body></html>\n"; }
+
+std::string render_page(const Page& page, const std::vector<std::string>& scripts,
+                        const std::vector<std::string>& styles) {
+  return page_open(page, scripts, styles) + page.body + page_close();
 }
 
 std::string notice(std::string_view text, bool is_error) {
@@ -61,7 +75,7 @@ header{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-betw
 header a,header span{color:#fff}
 .brand{margin:0;font-weight:700}
 nav{display:flex;flex-wrap:wrap;align-items:center;gap:1rem}
-nav ul{list-style:none;margin:0;padding:0;display:flex;gap:1rem}
+nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}
 .sign-out{display:flex;align-items:center;gap:.5rem;margin:0}
 main{padding:1rem;max-width:72rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
@@ -82,11 +96,17 @@ dt{font-weight:600}
 dd{margin:0;overflow-wrap:anywhere}
 .error{color:#8a0b0b;font-weight:600}
 .ok{color:#0b5a1e;font-weight:600}
+button.danger{background:#8a0b0b;border-color:#8a0b0b}
+a.danger{color:#8a0b0b;font-weight:600}
 .verified{color:#0b5a1e}
 .mismatch{color:#8a0b0b;font-weight:600}
 .pager{display:flex;gap:1rem}
 code{overflow-wrap:anywhere}
-@media print{header,nav,.filters,.pager{display:none}}
+pre.stream{overflow:auto;max-height:30rem;border:1px solid #bbb;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere}
+.player{margin:1rem 0;max-width:100%}
+#commands button{margin:.25rem 0;text-align:left}
+#commands button[aria-current]{outline:3px solid #0b5a1e}
+@media print{header,nav,.filters,.pager{display:none}body{font-size:10pt}.table-wrap{overflow:visible}th,td{padding:.1rem .25rem}a{color:inherit;text-decoration:none}}
 )";
 
 }  // namespace bastion::web

@@ -3,6 +3,7 @@
 // the Content-Security-Policy (web/http_policy.h) can forbid both.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bastion::web {
 
@@ -17,10 +18,18 @@ struct Page {
   std::string body;     // HTML, already escaped where needed
   std::string account;  // signed-in account ("" on sign-in and enrolment pages)
   std::string csrf;     // the session's CSRF token, for the sign-out form
+  bool officer = false;  // the navigation names the export for an officer (any client) or a reviewer (her own)
 };
 
 // render_page wraps body in the portal's layout (language, viewport, landmarks, navigation).
-std::string render_page(const Page& page);
+// page_open and page_close are its two halves, for pages streamed in pieces (page.body unused).
+// scripts, styles: paths of same-origin script files and extra style sheets the page loads (the
+// player page only); the portal sends no inline script or style.
+std::string render_page(const Page& page, const std::vector<std::string>& scripts = {},
+                        const std::vector<std::string>& styles = {});
+std::string page_open(const Page& page, const std::vector<std::string>& scripts = {},
+                      const std::vector<std::string>& styles = {});
+std::string page_close();
 
 // notice: a paragraph with role="alert" (refusals) or role="status" (confirmations).
 std::string notice(std::string_view text, bool is_error);

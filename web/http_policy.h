@@ -15,6 +15,11 @@ namespace bastion::web {
 inline constexpr std::string_view kSessionCookie = "__Host-bastion";
 inline constexpr std::string_view kPreSessionCookie = "__Host-bastion-pre";
 
+// kPagePolicy: the Content-Security-Policy of every page: no script at all. kPlayerPolicy: the
+// player page's: script files of this origin only, no inline script.
+extern const std::string_view kPagePolicy;
+extern const std::string_view kPlayerPolicy;
+
 // set_policy_headers: CSP, HSTS, X-Content-Type-Options, Referrer-Policy, and Cache-Control
 // no-store (every page of the portal is data or a form with a token).
 void set_policy_headers(httplib::Response& res);

@@ -12,6 +12,7 @@
 #include "web/sign_in.h"
 
 namespace bastion::web {
+extern const std::string_view kPlayScript;  // web/static/play.js, embedded by web/embed_js.cmake
 namespace {
 
 constexpr const char* kHtml = "text/html; charset=utf-8";
@@ -41,6 +42,15 @@ std::string hidden_csrf(const std::string& token) {
 }
 
 }  // namespace
+
+std::string done_notice(const httplib::Request& req) {
+  const std::string code = form_value(req, "done"), id = form_value(req, "id");
+  if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) return "";
+  if (code == "approved") return notice("Request " + id + " approved.", false);
+  if (code == "denied") return notice("Request " + id + " denied.", false);
+  if (code == "kill-requested") return notice("Session " + id + " is being ended: its process cuts it within a second.", false);
+  return "";
+}
 
 std::string source_of(const httplib::Request& req) {
   const bool v6 = req.remote_addr.find(':') != std::string::npos;
@@ -79,6 +89,32 @@ void Portal::install(httplib::Server& svr) {
   svr.Get(R"(/sessions/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) { session_detail(req, res); });
   svr.Get(R"(/sessions/(\d{1,18})/recordings/(\d{1,18}))",
           [this](const httplib::Request& req, httplib::Response& res) { recording_download(req, res); });
+  svr.Get(R"(/sessions/(\d{1,18})/recordings/(\d{1,18})/view)",
+          [this](const httplib::Request& req, httplib::Response& res) { recording_view(req, res); });
+  svr.Get(R"(/sessions/(\d{1,18})/recordings/(\d{1,18})/cast)",
+          [this](const httplib::Request& req, httplib::Response& res) { recording_cast(req, res); });
+  svr.Get("/report", [this](const httplib::Request& req, httplib::Response& res) { access_report(req, res); });
+  svr.Get("/report.csv", [this](const httplib::Request& req, httplib::Response& res) { access_report(req, res); });
+  svr.Get("/requests", [this](const httplib::Request& req, httplib::Response& res) { requests_page(req, res); });
+  svr.Post(R"(/requests/(\d{1,18})/decide)",
+           [this](const httplib::Request& req, httplib::Response& res) { request_decide(req, res); });
+  svr.Get("/live", [this](const httplib::Request& req, httplib::Response& res) { live_sessions(req, res); });
+  svr.Get(R"(/live/(\d{1,18})/end)", [this](const httplib::Request& req, httplib::Response& res) { end_confirm(req, res); });
+  svr.Post(R"(/live/(\d{1,18})/end)", [this](const httplib::Request& req, httplib::Response& res) { end_post(req, res); });
+  svr.Get("/grants", [this](const httplib::Request& req, httplib::Response& res) { grants_page(req, res); });
+  svr.Get("/export", [this](const httplib::Request& req, httplib::Response& res) { export_page(req, res); });
+  svr.Post("/export", [this](const httplib::Request& req, httplib::Response& res) { export_post(req, res); });
+  svr.Get("/static/play.js", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(kPlayScript), "text/javascript; charset=utf-8");
+  });
+  svr.Get("/static/player/asciinema-player.min.js", [this](const httplib::Request&, httplib::Response& res) {
+    if (settings_.player_js.empty()) res.status = 404;
+    else res.set_content(settings_.player_js, "text/javascript; charset=utf-8");
+  });
+  svr.Get("/static/player/asciinema-player.css", [this](const httplib::Request&, httplib::Response& res) {
+    if (settings_.player_css.empty()) res.status = 404;
+    else res.set_content(settings_.player_css, "text/css; charset=utf-8");
+  });
 }
 
 std::unique_ptr<RequestScope> Portal::open_scope(httplib::Response& res) {
@@ -246,7 +282,7 @@ void Portal::not_found(RequestScope& scope, const Viewer& v, std::int64_t sessio
                   {{"front", "web"}, {"reason", "session " + std::to_string(session_id) + " is not one of your client's sessions"}}};
   if (auto st = scope.events->append(ev); !st) spdlog::error("review.refused could not be recorded: {}", st.error().message);
   show(res, {"Not found", notice("There is no session " + std::to_string(session_id) + " among those you may review.", true),
-             v.who.name, v.csrf},
+             v.who.name, v.csrf, v.officer()},
        404);
 }
 

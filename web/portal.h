@@ -1,6 +1,8 @@
 #pragma once
 // Portal: the routes of bastion-web. Sign-in and enrolment, then the reviewer's views (sessions
-// list, one session, its recordings), each answered from a RequestScope of its own.
+// list, one session, its recordings: download, player, exec text; the access report; requests to
+// approve or deny; live sessions, with an officer's end button; grants; the client export), each
+// answered from a RequestScope of its own.
 //
 // Who sees what: client reviewers their own client's sessions only, officers everything
 // (gateway/admin/review.h, the command set's rule, with the client as the CHAIN states it).
@@ -13,6 +15,7 @@
 #include <httplib.h>
 
 #include "audit/event_sinks.h"
+#include "audit/session_store.h"
 #include "authz/bans.h"
 #include "authz/clock.h"
 #include "authz/model.h"
@@ -26,6 +29,8 @@ struct PortalSettings {
   authz::BanPolicy bans;
   audit::EventSinks sinks;
   int page_size = 50;  // sessions per page of the list
+  // asciinema-player's bundle (read from --player-dir at start); empty: the player page says so.
+  std::string player_js, player_css;
 };
 
 // Viewer: the signed-in account of a request.
@@ -34,6 +39,7 @@ struct Viewer {
   std::int64_t web_session_id = 0;
   std::string csrf;    // the form token of this session
   std::string source;  // "address:port"
+  bool officer() const { return who.role == authz::Role::Officer; }
 };
 
 class Portal {
@@ -52,6 +58,25 @@ class Portal {
   void sessions_list(const httplib::Request& req, httplib::Response& res);
   void session_detail(const httplib::Request& req, httplib::Response& res);
   void recording_download(const httplib::Request& req, httplib::Response& res);
+  void access_report(const httplib::Request& req, httplib::Response& res);  // /report and /report.csv
+  void requests_page(const httplib::Request& req, httplib::Response& res);
+  void request_decide(const httplib::Request& req, httplib::Response& res);
+  // Live sessions (everyone sees those of the servers they review; officers may end one, after a
+  // confirmation page, through `sessions kill`), grants (`grant list`), and the client export.
+  void live_sessions(const httplib::Request& req, httplib::Response& res);
+  void end_confirm(const httplib::Request& req, httplib::Response& res);
+  void end_post(const httplib::Request& req, httplib::Response& res);
+  void grants_page(const httplib::Request& req, httplib::Response& res);
+  void export_page(const httplib::Request& req, httplib::Response& res);
+  void export_post(const httplib::Request& req, httplib::Response& res);
+  void recording_view(const httplib::Request& req, httplib::Response& res);
+  void recording_cast(const httplib::Request& req, httplib::Response& res);
+  // serve_recording streams a recording's file: as a download, or to the player (no attachment).
+  // Either is a recording.viewed event first.
+  // exec_text: the page of an exec recording, its stdin, stdout and stderr as text.
+  void exec_text(RequestScope& scope, const Viewer& v, const audit::SessionRow& s, const audit::RecordingRow& rec,
+                 httplib::Response& res);
+  void serve_recording(const httplib::Request& req, httplib::Response& res, bool for_player);
 
   // signed_in: the viewer of req, touching its session; nothing (and res set to a redirect to the
   // sign-in page, or 403 for a POST) if there is no live session.
@@ -72,6 +97,11 @@ class Portal {
   PortalSettings settings_;
   const Clock& clock_;
 };
+
+// done_notice: the confirmation a page shows after a POST redirected to it with ?done=CODE&id=N.
+// CODE is one of a fixed set (approved, denied, kill-requested) and N digits only; anything else
+// shows nothing, so a crafted link cannot make the portal say what it did not do.
+std::string done_notice(const httplib::Request& req);
 
 // source_of: "address:port" of the request's peer.
 std::string source_of(const httplib::Request& req);

@@ -144,7 +144,9 @@ std::string recordings_html(RequestScope& scope, const audit::SessionRow& s, con
             std::to_string(r.summary.bytes_total_in ? r.summary.bytes_total_in : r.summary.bytes_in) + " / " +
             std::to_string(r.summary.bytes_total_out ? r.summary.bytes_total_out : r.summary.bytes_out) +
             "</td><td><code>" + escape(r.summary.sha256) + "</code><br>" + verdict(it == ev.recordings.end() ? "" : it->second) +
-            "</td><td><a href=\"/sessions/" + std::to_string(s.id) + "/recordings/" + std::to_string(r.id) +
+            "</td><td>" + "<a href=\"/sessions/" + std::to_string(s.id) + "/recordings/" + std::to_string(r.id) + "/view\">" +
+            (r.summary.kind == "asciicast" ? "Play" : "Read") + " recording " + std::to_string(r.id) + "</a><br>" +
+            "<a href=\"/sessions/" + std::to_string(s.id) + "/recordings/" + std::to_string(r.id) +
             "\">Download recording " + std::to_string(r.id) + "</a></td></tr>";
   }
   return "<div class=\"table-wrap\" role=\"region\" aria-label=\"Recordings\" tabindex=\"0\"><table><caption>Recordings"
@@ -198,7 +200,7 @@ void Portal::sessions_list(const httplib::Request& req, httplib::Response& res) 
   if (page > 1) body += page_link(req, page - 1, "Newer sessions");
   if (page < pages) body += page_link(req, page + 1, "Older sessions");
   body += "</nav>";
-  res.set_content(render_page({"Sessions", body, v->who.name, v->csrf}), kHtml);
+  res.set_content(render_page({"Sessions", body, v->who.name, v->csrf, v->officer()}), kHtml);
 }
 
 void Portal::session_detail(const httplib::Request& req, httplib::Response& res) {
@@ -223,10 +225,14 @@ void Portal::session_detail(const httplib::Request& req, httplib::Response& res)
   body += dl_row("Session record", verdict(ev.session));
   body += "</dl>" + recordings_html(*scope, *s, ev);
   body += "<p><a href=\"/sessions\">Back to the sessions</a></p>";
-  res.set_content(render_page({"Session " + std::to_string(s->id), body, v->who.name, v->csrf}), kHtml);
+  res.set_content(render_page({"Session " + std::to_string(s->id), body, v->who.name, v->csrf, v->officer()}), kHtml);
 }
 
-void Portal::recording_download(const httplib::Request& req, httplib::Response& res) {
+void Portal::recording_download(const httplib::Request& req, httplib::Response& res) { serve_recording(req, res, false); }
+
+void Portal::recording_cast(const httplib::Request& req, httplib::Response& res) { serve_recording(req, res, true); }
+
+void Portal::serve_recording(const httplib::Request& req, httplib::Response& res, bool for_player) {
   auto scope = open_scope(res);
   if (!scope) return;
   auto v = signed_in(*scope, req, res);
@@ -239,34 +245,34 @@ void Portal::recording_download(const httplib::Request& req, httplib::Response& 
   for (auto& r : scope->sessions.recordings_of(s->id)) {
     if (r.id == recording_id) rec = r;
   }
-  if (!rec) return not_found(*scope, *v, id, res);
+  if (!rec || (for_player && rec->summary.kind != "asciicast")) return not_found(*scope, *v, id, res);
   auto fd = std::make_shared<audit::UniqueFd>(::open(rec->summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st{};
   if (!*fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     res.status = 410;
     res.set_content(render_page({"Recording unavailable",
                                  notice("Recording " + std::to_string(rec->id) + " cannot be read (purged or moved).", true),
-                                 v->who.name, v->csrf}),
+                                 v->who.name, v->csrf, v->officer()}),
                     kHtml);
     return;
   }
   audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,
                   {{"front", "web"}, {"recording_id", rec->id}, {"channel", rec->channel}, {"sha256", rec->summary.sha256},
-                   {"how", "download"}}};
+                   {"how", for_player ? "player" : "download"}}};
   if (auto ok = scope->events->append(ev); !ok) {
     // No view unrecorded (DESIGN.md rule 5).
     res.status = 503;
     res.set_content(render_page({"Unavailable", notice("The audit log cannot be written; the recording is not shown.", true),
-                                 v->who.name, v->csrf}),
+                                 v->who.name, v->csrf, v->officer()}),
                     kHtml);
     return;
   }
   const std::string name = "session-" + std::to_string(s->id) + "-recording-" + std::to_string(rec->id) +
                            (rec->summary.kind == "asciicast" ? ".cast" : ".rec");
-  res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+  if (!for_player) res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
   // Streamed in 64 KiB pieces read at the offset asked for: a recording of any size costs the
   // portal one buffer, never the file.
-  res.set_content_provider(static_cast<std::size_t>(st.st_size), "application/octet-stream",
+  res.set_content_provider(static_cast<std::size_t>(st.st_size), for_player ? "text/plain; charset=utf-8" : "application/octet-stream",
                            [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
                              std::array<char, 64 * 1024> buf{};
                              const std::size_t want = std::min(length, buf.size());

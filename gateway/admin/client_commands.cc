@@ -162,13 +162,48 @@ int purge_now(const Args& args, CommandContext& ctx) {
   return kExitOk;
 }
 
+namespace {
+
+Json export_summary(const std::string& client, const std::string& out, const audit::ExportReport& r) {
+  return {{"client", client},         {"out", out},
+          {"sessions", r.sessions},   {"events", r.events},
+          {"recordings", r.recordings}, {"grants", r.grants},
+          {"emergency_grants", r.emergency_grants}, {"requests", r.requests}};
+}
+
+// may_export: officers export any client; a client reviewer her own client's data, as a stream
+// (never to a path of the bastion host); operators nothing.
+Status may_export(const CommandContext& ctx, const std::string& client) {
+  if (ctx.sees_client(client)) return ok_status();
+  if (ctx.actor_role == authz::Role::Client) {
+    return Error{"a client reviewer exports her own client's data only ('" + ctx.actor_client + "'), not '" + client + "'"};
+  }
+  return Error{"only officers and the client's own reviewers may export a client's data"};
+}
+
+}  // namespace
+
+Result<audit::BuiltExport> prepare_client_export(CommandContext& ctx, const std::string& client) {
+  if (auto st = may_export(ctx, client); !st) return st.error();
+  database(ctx);
+  auto built = audit::build_client_export(ctx.db, client);
+  if (!built) return built.error();
+  audit::Event e{ctx.clock.now(), "admin.client.export", ctx.actor, ctx.source, "", std::nullopt,
+                 export_summary(client, "-", built->report)};
+  if (auto st = ctx.events.append(e); !st) {
+    return Error{"the export was not sent, because it could not be recorded: " + st.error().message};
+  }
+  return built;
+}
+
 int export_command(const Args& args, CommandContext& ctx) {
   CommandLine cl("export", "--client C (--out FILE.tar.gz | over SSH: > FILE.tar.gz)",
                  "Write everything held about one client (sessions.json, events.json, grants.json,\n"
                  "requests.json, recordings/) to a new\n"
                  ".tar.gz, e.g. for them to take away at the end of a contract. Over SSH the archive is\n"
                  "written to standard output (ssh officer@bastion export --client C > C.tar.gz); --out,\n"
-                 "a path on the bastion host, is for bastionctl only.");
+                 "a path on the bastion host, is for bastionctl only. A client reviewer exports her own\n"
+                 "client's data, over SSH or from the web portal.");
   cl.options()("client", po::value<std::string>()->required()->value_name("C"), "the client")(
       "out", po::value<std::string>()->value_name("FILE"), "bastionctl: the archive to create (must not exist)");
   const auto vm = cl.parse(args, ctx);
@@ -180,28 +215,28 @@ int export_command(const Args& args, CommandContext& ctx) {
     return refuse(ctx, "over SSH the archive goes to standard output (`export --client " + client +
                            " > FILE.tar.gz`); --out names a path on the bastion host and is for bastionctl only");
   if (!ctx.remote && !to_path) throw UsageError("--out FILE is required");
-  const std::string out = to_path ? (*vm)["out"].as<std::string>() : "-";
+  if (!to_path) {
+    // Standard output carries the archive alone; the summary goes to standard error.
+    auto built = prepare_client_export(ctx, client);
+    if (!built) return refuse(ctx, built.error().message);
+    if (auto st = built->copy_to(ctx.out); !st) return refuse(ctx, st.error().message);
+    ctx.err << "exported " << client << ": " << export_counts(built->report) << "\n";
+    return kExitOk;
+  }
+  if (ctx.actor_role != authz::Role::Officer) {
+    return refuse(ctx, "--out writes a file on the bastion host, for officers only; the client's own export comes as a "
+                       "stream (over SSH: `export --client " + client + " > FILE.tar.gz`, or the web portal's download)");
+  }
+  const std::string out = (*vm)["out"].as<std::string>();
   database(ctx);
-  std::ostringstream archive;
-  auto report = to_path ? audit::export_client(ctx.db, client, out) : audit::export_client_to(ctx.db, client, archive);
+  auto report = audit::export_client(ctx.db, client, out);
   if (!report) return refuse(ctx, report.error().message);
-  const Json summary{{"client", client},
-                     {"out", out},
-                     {"sessions", report->sessions},
-                     {"events", report->events},
-                     {"recordings", report->recordings},
-                     {"grants", report->grants},
-                     {"emergency_grants", report->emergency_grants},
-                     {"requests", report->requests}};
+  const Json summary = export_summary(client, out, *report);
   audit::Event e{ctx.clock.now(), "admin.client.export", ctx.actor, ctx.source, "", std::nullopt, summary};
   if (auto st = ctx.events.append(e); !st) {
     return refuse(ctx, "the export was written but not recorded: " + st.error().message);
   }
-  if (!to_path) {
-    // Standard output carries the archive alone; the summary goes to standard error.
-    ctx.out << archive.str() << std::flush;
-    ctx.err << "exported " << client << ": " << export_counts(*report) << "\n";
-  } else if (wants_json(*vm)) {
+  if (wants_json(*vm)) {
     print_json(ctx, summary);
   } else {
     ctx.out << "exported " << client << " to " << out << ": " << export_counts(*report) << "\n";

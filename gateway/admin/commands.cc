@@ -79,7 +79,7 @@ const CommandEntry kCommands[] = {
     // purge and export record their own audit events (purge in the same transaction as its
     // deletions, before it unlinks files), so they run outside run_change's transaction.
     {{"purge"}, "[--recordings-dir DIR]", purge_now, Access::Inspect},
-    {{"export"}, "--client C --out FILE.tar.gz", export_command, Access::Inspect},
+    {{"export"}, "--client C --out FILE.tar.gz", export_command, Access::Review},
     {{"settings", "show"}, "", settings_show, Access::Inspect},
     {{"settings", "set"}, "max-grant-duration D | pending-ttl D", settings_set, Access::Change},
     {{"egress-key"}, "", egress_key, Access::Inspect},

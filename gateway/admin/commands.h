@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audit/event_log.h"
+#include "audit/export.h"
 #include "audit/session_store.h"
 #include "authz/clock.h"
 #include "authz/db.h"
@@ -52,6 +53,13 @@ struct CommandContext {
 // run_command runs one command ("grant", "add", "--operator", …). Returns an exit status above;
 // output goes to ctx.out, a single "<program>: <reason>" line to ctx.err on failure.
 int run_command(const std::vector<std::string>& args, CommandContext& ctx);
+
+// prepare_client_export: `export --client C` for a front that sends the archive itself (the SSH
+// front's standard output, bastion-web's download): the rule of who may export what (officers any
+// client, a client reviewer her own), the archive built in memory, and the admin.client.export
+// event recorded, in that order, before the caller sends a byte. Error: why not (nothing recorded
+// or sent).
+Result<audit::BuiltExport> prepare_client_export(CommandContext& ctx, const std::string& client);
 
 // is_admin_command: the first word names a command of the set ("grant", "sessions", …), so the
 // SSH front can answer an operator who typed one with the role rule instead of a target error.

@@ -85,5 +85,22 @@ TEST_F(ClientReviewer, SeesOnlyHerClientsAuditEventsAndChangesNothing) {
   for (const auto& g : env_.bastion.ctl_json({"grant", "list"})) EXPECT_NE(g["reason"], "carol-self-grant");
 }
 
+// "Export our data" over SSH: the reviewer streams her own client's archive (the same rule and
+// record as the web portal's download); another client's is refused and recorded nowhere.
+TEST_F(ClientReviewer, ExportsHerOwnClientsDataOnly) {
+  RunResult own = mux_->run({"export", "--client", "acme"});
+  ASSERT_EQ(own.exit(), 0) << diag(env_, own);
+  ASSERT_GT(own.out.size(), 2u) << diag(env_, own);
+  EXPECT_EQ(own.out.substr(0, 2), std::string("\x1f\x8b")) << "not a gzip stream";
+  RunResult other = mux_->run({"export", "--client", "globex"});
+  EXPECT_NE(other.exit(), 0) << diag(env_, other);
+  EXPECT_TRUE(mentions(other.err, "own client's data only")) << diag(env_, other);
+  EXPECT_TRUE(other.out.empty()) << diag(env_, other);
+  const auto exports = env_.bastion.ctl_json({"audit", "list", "--kind", "admin.client.export"});
+  ASSERT_EQ(exports.size(), 1u) << exports.dump();
+  EXPECT_EQ(exports[0]["actor"], "carol");
+  EXPECT_EQ(exports[0]["details"]["client"], "acme");
+}
+
 }  // namespace
 }  // namespace bastion::e2e

@@ -186,5 +186,30 @@ TEST_F(AuditCommandsTest, ClientTermsPurgeAndExport) {
   EXPECT_EQ(as_carol({"export", "--client", "acme", "--out", dir_ + "/x.tar.gz"}), kExitRefused);
 }
 
+// A client reviewer exports her own client's data as a stream (the web portal's download, SSH's
+// standard output), recorded before a byte is sent; another client's, or a file on the host, never.
+TEST_F(AuditCommandsTest, AClientReviewerExportsHerOwnClientOnlyAndAsAStream) {
+  CommandContext ctx{.store = *store_, .clock = clock_, .out = out_, .err = err_, .events = *events_,
+                     .sessions = *sessions_, .actor = "carol", .actor_role = authz::Role::Client,
+                     .actor_client = "acme", .source = "203.0.113.7:51234", .remote = true, .keys = {}, .db = db_, .recordings_dir = {}};
+  auto other = prepare_client_export(ctx, "globex");
+  ASSERT_FALSE(other.ok());
+  EXPECT_THAT(other.error().message, HasSubstr("her own client's data only"));
+  EXPECT_EQ(events_of("admin.client.export").size(), 0u);
+  auto own = prepare_client_export(ctx, "acme");
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->report.sessions, 1);
+  EXPECT_GT(own->bytes, 0u);
+  std::ostringstream sent;
+  ASSERT_TRUE(own->copy_to(sent).ok());
+  EXPECT_EQ(sent.str().size(), own->bytes);
+  EXPECT_EQ(sent.str().substr(0, 2), std::string("\x1f\x8b"));  // gzip
+  const auto recorded = events_of("admin.client.export");
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].event.actor, "carol");
+  EXPECT_EQ(as_carol({"export", "--client", "acme", "--out", dir_ + "/y.tar.gz"}), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("for officers only"));
+}
+
 }  // namespace
 }  // namespace bastion::gateway::admin

@@ -2,73 +2,31 @@
 // headless, driven by playwright-core; accessibility checked by axe-core. Every check that fails
 // is printed; the exit status is the number of failures (0: all passed).
 'use strict';
-const path = require('path');
-const { execFileSync } = require('child_process');
-const modules = process.env.WEB_NODE_MODULES;
-const { chromium } = require(path.join(modules, 'playwright-core'));
-const axePath = path.join(modules, 'axe-core', 'axe.min.js');
+const c = require('./common.cjs');
+const { env, check, axeCheck, fitsNarrowScreen, shot } = c;
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-};
 const base = env('PORTAL_URL');
 const enrolUrl = env('ENROL_URL');
 const account = env('ACCOUNT');
 const secret = env('TOTP_SECRET');
 const ownSession = env('OWN_SESSION');
 const otherSession = env('OTHER_SESSION');
-const artifacts = env('ARTIFACTS');
+const execSession = env('EXEC_SESSION');
+const reqApprove = env('REQ_APPROVE');
+const reqDeny = env('REQ_DENY');
 const password = 'correct horse battery staple';
+const totp = (offset = 0) => c.totp(secret, offset);
+const signIn = (page, pass, code) => c.signIn(page, base, account, pass, code);
 
-let failures = 0;
-function check(ok, what) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!ok) failures++;
-}
-
-// totp: the code oathtool computes for the reviewer's secret, `offset` seconds from now.
-function totp(offset = 0) {
-  const args = ['--totp', '--base32'];
-  if (offset) args.push('--now', new Date(Date.now() + offset * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
-  args.push(secret);
-  return execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
-}
-
-async function axeCheck(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
-  const v = result.violations.map((x) => `${x.id}: ${x.help} (${x.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  check(v.length === 0, `axe-core finds no violation on the ${name} page${v.length ? ': ' + v.join('; ') : ''}`);
-}
-
-async function fitsNarrowScreen(page, name) {
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  check(width <= 360, `the ${name} page fits 360 px without scrolling sideways (scrollWidth ${width})`);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
-}
-
-async function signIn(page, pass, code) {
-  await page.goto(`${base}/sign-in`);
-  await page.fill('#account', account);
-  await page.fill('#password', pass);
-  await page.fill('#code', code);
-  const [response] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-  return response;
+// wideShot: a screenshot at 1024 px too (docs/ shows these), then back to 360 px.
+async function wideShot(page, name) {
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await shot(page, name);
+  await page.setViewportSize({ width: 360, height: 740 });
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
-  });
-  // bypassCSP only so that axe-core can be injected; the CSP header itself is checked below.
-  const contextOptions = { ignoreHTTPSErrors: true, viewport: { width: 360, height: 740 }, bypassCSP: true };
+  const { browser, contextOptions } = await c.launch();
   const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   try {
@@ -123,6 +81,7 @@ async function signIn(page, pass, code) {
 
     // The list: own client's sessions only.
     await shot(page, 'sessions');
+    await wideShot(page, 'sessions-wide');
     await axeCheck(page, 'sessions list');
     await fitsNarrowScreen(page, 'sessions list');
     const body = await page.textContent('main');
@@ -143,12 +102,133 @@ async function signIn(page, pass, code) {
     await shot(page, 'session');
     await axeCheck(page, 'session');
     await fitsNarrowScreen(page, 'session');
-    const href = await page.getAttribute('a[href*="/recordings/"]', 'href');
+    const href = await page.getAttribute('a[href*="/recordings/"]:not([href$="/view"])', 'href');
     const download = await page.request.get(`${base}${href}`);
     const cast = await download.text();
     check(download.status() === 200 && cast.includes('portal-42') && cast.includes('"version"'),
           `the raw asciicast recording downloads with what was shown (${download.status()}, ${cast.length} bytes)`);
     check((download.headers()['content-disposition'] || '').includes('attachment'), 'the recording comes as an attachment');
+
+    // The player: served by the portal, started by play.js; the typed line is a marker to jump to.
+    await page.goto(`${base}/sessions/${ownSession}`);
+    await Promise.all([page.waitForNavigation(), page.click('a[href$="/view"]')]);
+    const errors = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    const marker = page.locator('#commands button', { hasText: 'echo portal-$((6*7))' });
+    check(await marker.count() === 1, 'the typed line "echo portal-$((6*7))" is listed as a marker');
+    await page.waitForSelector('#player .ap-player', { timeout: 15000 });
+    await marker.click();
+    await page.waitForFunction(() => document.getElementById('player').dataset.marker === '0', null, { timeout: 10000 });
+    // The test's session was typed ahead of the remote shell (the keys precede its prompt), so the
+    // screen at the marker is still blank; played on from the marker, the command's output appears.
+    await page.click('#player .ap-playback-button');
+    const played = await page.waitForFunction(
+      () => document.querySelector('#player .ap-term-text').textContent.includes('portal-42'), null, { timeout: 15000 })
+      .then(() => true, () => false);
+    check(played, 'played on from the marker, the player shows the command\'s output (portal-42)');
+    check((await page.textContent('#player-status')).includes('echo portal-$((6*7))'), 'the status line names the line jumped to');
+    check(errors.length === 0, `the player page runs without errors under its CSP (${errors.join('; ')})`);
+    const playerCsp = (await page.request.get(page.url())).headers()['content-security-policy'] || '';
+    check(playerCsp.includes("script-src 'self'") && !playerCsp.includes('unsafe-inline'),
+          `the player page allows same-origin script files only (${playerCsp})`);
+    await shot(page, 'player');
+    await wideShot(page, 'player-wide');
+    await axeCheck(page, 'player');
+
+    // An exec recording reads as its three streams.
+    await page.goto(`${base}/sessions/${execSession}`);
+    await Promise.all([page.waitForNavigation(), page.click('a[href$="/view"]')]);
+    const stdoutText = await page.textContent('section[aria-labelledby="stdout-h"]');
+    const stderrText = await page.textContent('section[aria-labelledby="stderr-h"]');
+    check(stdoutText.includes('exec-out-7') && !stdoutText.includes('exec-err'), `the exec page shows standard output (${stdoutText})`);
+    check(stderrText.includes('exec-err'), `the exec page shows standard error apart (${stderrText})`);
+    await shot(page, 'exec');
+    await axeCheck(page, 'exec recording');
+    await fitsNarrowScreen(page, 'exec recording');
+
+    // The access report of this month: acme's sessions with totals, as a page and as CSV.
+    await page.goto(`${base}/report`);
+    const report = await page.textContent('main');
+    check(report.includes('web1') && !report.includes('web2') && report.includes('Total'),
+          'the access report lists acme\'s server with totals and not globex\'s');
+    await axeCheck(page, 'access report');
+    await fitsNarrowScreen(page, 'access report');
+    await shot(page, 'report');
+    const csvHref = await page.getAttribute('a[href^="/report.csv"]', 'href');
+    const csv = await page.request.get(`${base}${csvHref}`);
+    const csvText = await csv.text();
+    check(csv.status() === 200 && csvText.startsWith('session,operator,server') && csvText.includes(`${ownSession},`) &&
+          !csvText.includes('web2'), `the report downloads as CSV, scoped to acme (${csvText.slice(0, 300)})`);
+    const media = await page.request.get(`${base}/static/style.css`);
+    check((await media.text()).includes('@media print'), 'the style sheet has a print layout');
+
+    // Requests waiting for acme: approve one, deny one (a deny needs its reason).
+    await page.goto(`${base}/requests`);
+    check((await page.textContent('main')).includes('ticket 101'), 'the waiting request is listed with its reason');
+    await axeCheck(page, 'requests');
+    await fitsNarrowScreen(page, 'requests');
+    const forgedDecision = await page.request.post(`${base}/requests/${reqApprove}/decide`, { form: { decision: 'approve' } });
+    check(forgedDecision.status() === 403, `a decision without the CSRF token is refused (${forgedDecision.status()})`);
+    await page.fill(`#note-${reqApprove}`, 'fine by acme');
+    await Promise.all([page.waitForNavigation(), page.click(`button:has-text("Approve request ${reqApprove}")`)]);
+    check((await page.textContent('main')).includes(`Request ${reqApprove} approved.`), `request ${reqApprove} is approved (${(await page.textContent('main')).slice(0, 200)})`);
+    await Promise.all([page.waitForNavigation(), page.click(`button:has-text("Deny request ${reqDeny}")`)]);
+    check((await page.textContent('main')).includes('not denied'), 'a deny without a reason is refused by the command\'s own rule');
+    await page.goto(`${base}/requests`);
+    await page.fill(`#note-${reqDeny}`, 'not this week');
+    await Promise.all([page.waitForNavigation(), page.click(`button:has-text("Deny request ${reqDeny}")`)]);
+    const decided = await page.textContent('main');
+    check(decided.includes(`Request ${reqDeny} denied.`) && decided.includes('not this week'), `request ${reqDeny} is denied and listed as decided`);
+    await shot(page, 'requests');
+    // The confirmation comes from a fixed set of codes: a crafted link cannot make the page say anything else.
+    await page.goto(`${base}/requests?done=${encodeURIComponent('Your data was deleted')}&id=1`);
+    const crafted = await page.textContent('main');
+    check(!crafted.includes('deleted') && (await page.locator('[role=status]').count()) === 0,
+          'a ?done= text that is not one of the codes shows nothing');
+
+    // Live sessions and grants of acme, read only: a client reviewer cannot end a session.
+    await page.goto(`${base}/live`);
+    check((await page.textContent('main')).includes('Only the hosting company') &&
+          (await page.locator('a[href$="/end"]').count()) === 0, 'the live page offers a reviewer no end button');
+    await axeCheck(page, 'live sessions (reviewer)');
+    await fitsNarrowScreen(page, 'live sessions (reviewer)');
+    const csrf = await page.getAttribute('form.sign-out input[name=csrf]', 'value');
+    const end = await page.request.post(`${base}/live/${ownSession}/end`, { form: { csrf } });
+    check(end.status() === 403 && (await end.text()).includes('officer command'),
+          `a reviewer's POST to end a session is refused by the command set's role rule (${end.status()})`);
+    await page.goto(`${base}/grants`);
+    const grants = await page.textContent('main');
+    check(grants.includes('web1') && !grants.includes('web2'), 'the grants page lists acme\'s grants only');
+    await axeCheck(page, 'grants');
+    await fitsNarrowScreen(page, 'grants');
+    await shot(page, 'grants');
+
+    // "Export our data": acme's archive, recorded, with acme's sessions and nothing of globex.
+    await page.goto(`${base}/export`);
+    await axeCheck(page, 'export');
+    await fitsNarrowScreen(page, 'export');
+    await shot(page, 'export');
+    const forgedExport = await page.request.post(`${base}/export`, { form: { client: 'acme' } });
+    check(forgedExport.status() === 403, `an export without the CSRF token is refused (${forgedExport.status()})`);
+    const otherExport = await page.request.post(`${base}/export`, { form: { csrf, client: 'globex' } });
+    check(otherExport.status() === 403 && (await otherExport.text()).includes('own client'),
+          `another client's export is refused (${otherExport.status()})`);
+    const direct = await page.request.post(`${base}/export`, { form: { csrf } });
+    const dh = direct.headers();
+    const bytes = (await direct.body()).length;
+    check(direct.status() === 200 && dh['content-type'] === 'application/gzip' && Number(dh['content-length']) === bytes &&
+          (dh['content-disposition'] || '').startsWith('attachment') && (dh['cache-control'] || '').includes('no-store'),
+          `the archive is sent with its length, as an attachment, no-store (${direct.status()}, ${JSON.stringify(dh)})`);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download the archive")')]);
+    const file = await dl.path();
+    const members = c.archiveMembers(file);
+    check(/^acme-export-\d{4}-\d\d-\d\d\.tar\.gz$/.test(dl.suggestedFilename()), `the archive is named for acme (${dl.suggestedFilename()})`);
+    check(members.includes('sessions.json') && members.includes('events.json') &&
+          members.some((m) => m.startsWith(`recordings/${ownSession}/`)),
+          `the archive holds sessions, events and the recordings of session ${ownSession} (${members.join(', ')})`);
+    const exported = JSON.parse(c.archiveMember(file, 'sessions.json'));
+    check(exported.some((s) => s.id === Number(ownSession)) && exported.every((s) => s.server !== 'web2'),
+          'the archive\'s sessions are acme\'s only');
 
     // Another client's session by its id: 404, nothing shown.
     const foreign = await page.goto(`${base}/sessions/${otherSession}`);
@@ -187,5 +267,5 @@ async function signIn(page, pass, code) {
   } finally {
     await browser.close();
   }
-  process.exit(failures);
+  process.exit(c.state.failures);
 })();

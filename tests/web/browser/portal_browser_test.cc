@@ -37,7 +37,8 @@ class WebDaemon {
     const std::string cert = dir + "/web.crt", key = dir + "/web.key";
     b.ctl_ok({"web-cert", "--cert", cert, "--key", key, "--host", "127.0.0.1"});
     SpawnOptions o;
-    o.argv = {BASTION_WEB_PATH, "--db", b.db(), "--cert", cert, "--key", key, "--listen", "127.0.0.1", "--port", "0"};
+    o.argv = {BASTION_WEB_PATH, "--db", b.db(), "--cert", cert, "--key", key, "--listen", "127.0.0.1", "--port", "0",
+              "--player-dir", std::string(WEB_NODE_MODULES) + "/asciinema-player/dist/bundle"};
     o.stdout_file = log_;
     o.stderr_file = log_;
     proc_ = std::make_unique<Process>(o);
@@ -99,6 +100,19 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   RunResult other = run_as(op2, op2.ssh(op2.user(env.login(), "web2"), {"echo", "globex-secret"}));
   ASSERT_EQ(other.exit(), 0) << diag(env, other);
   const std::int64_t foreign = last_session_on(env.bastion, "web2");
+  // And an exec session on acme's web1, by a third operator (its own TOTP step).
+  OperatorIdentity op3 = env.new_operator("op");
+  RunResult exec = run_as(op3, op3.ssh(op3.user(env.login(), "web1"), {"echo", "exec-out-$((3+4))", ";", "echo", "exec-err", ">&2"}));
+  ASSERT_EQ(exec.exit(), 0) << diag(env, exec);
+  const std::int64_t exec_session = last_session_on(env.bastion, "web1");
+
+  // Two requests on acme's web1 that wait for acme's approval: carol approves one and denies the other.
+  env.bastion.ctl_ok({"client", "set-approvals", "acme", "client"});
+  const auto ask = [&](const char* why) {
+    return env.bastion.ctl_json({"request", "add", "web1", "--login", env.login(), "--ops", "shell", "--for", "1h",
+                                 "--reason", why, "--operator", op.name()})["id"].get<std::int64_t>();
+  };
+  const std::int64_t to_approve = ask("ticket 101"), to_deny = ask("ticket 102");
 
   WebDaemon web(env.bastion, env.tmp.sub("web", true));
   const auto carol = env.bastion.ctl_json(
@@ -117,19 +131,103 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   js_env["TOTP_SECRET"] = carol["totp_secret"].get<std::string>();
   js_env["OWN_SESSION"] = std::to_string(own);
   js_env["OTHER_SESSION"] = std::to_string(foreign);
+  js_env["EXEC_SESSION"] = std::to_string(exec_session);
+  js_env["REQ_APPROVE"] = std::to_string(to_approve);
+  js_env["REQ_DENY"] = std::to_string(to_deny);
   js_env["ARTIFACTS"] = artifacts;
-  RunResult js = run({"node", PORTAL_SCRIPT}, js_env, std::nullopt, 200s);
+  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/portal.cjs"}, js_env, std::nullopt, 200s);
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
+  std::ofstream(artifacts + "/checks.txt") << js.out;  // every check the browser made, kept with the screenshots
 
-  // The trail: carol's reading of a recording, and her try at globex's session, are on record.
-  EXPECT_EQ(count_events(env.bastion, "recording.viewed"), viewed_before + 1);
+  // The trail: carol's readings of a recording (the download, the player page twice — opened, then
+  // fetched again for its headers — the player's fetch of the cast, and the exec text page), and
+  // her try at globex's session, are on record.
+  EXPECT_EQ(count_events(env.bastion, "recording.viewed"), viewed_before + 5);
+  // The decisions went through the command set: the request store says so, with carol as decider.
+  const auto approved = env.bastion.ctl_json({"request", "show", std::to_string(to_approve)});
+  EXPECT_TRUE(approved["state"] == "active" || approved["state"] == "approved") << approved.dump();
+  EXPECT_EQ(approved["approvals"].at(0)["approver"], "carol") << approved.dump();
+  const auto denied = env.bastion.ctl_json({"request", "show", std::to_string(to_deny)});
+  EXPECT_EQ(denied["state"], "denied") << denied.dump();
+  EXPECT_EQ(denied["decided_by"], "carol") << denied.dump();
+  EXPECT_EQ(denied["decision_reason"], "not this week") << denied.dump();
   bool refused_logged = false;
   for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "review.refused"})) {
     refused_logged |= e["actor"] == "carol" && e["session_id"] == foreign;
   }
   EXPECT_TRUE(refused_logged) << "no review.refused event for carol and session " << foreign;
   EXPECT_GE(count_events(env.bastion, "auth.failure"), 3u);  // wrong password, wrong code, reused code
-  for (const char* page : {"sign-in", "enrol", "sessions", "session", "not-found"}) {
+  // Her readings of the access report (the page, then the CSV), and her two exports, acme's.
+  std::size_t report_views = 0;
+  for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "report.viewed"})) {
+    report_views += e["actor"] == "carol" && e["details"]["client"] == "acme" ? 1 : 0;
+  }
+  EXPECT_EQ(report_views, 2u);
+  const auto exports = env.bastion.ctl_json({"audit", "list", "--kind", "admin.client.export"});
+  ASSERT_EQ(exports.size(), 2u) << exports.dump();
+  for (const auto& e : exports) {
+    EXPECT_EQ(e["actor"], "carol");
+    EXPECT_EQ(e["details"]["client"], "acme");
+  }
+  for (const char* page : {"sign-in", "enrol", "sessions", "session", "player", "exec", "report", "requests", "not-found",
+                           "grants", "export"}) {
+    EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
+  }
+}
+
+// An officer ends a running SSH session from the portal: the live list, the confirmation page, the
+// POST (with its CSRF token) that runs `sessions kill`; the ssh client is really cut, and the end is
+// on record under the officer's name. Then the grants, and a client's export.
+TEST(WebPortal, OfficerEndsALiveSessionFromThePortal) {
+  ASSERT_TRUE(exists(std::string(WEB_NODE_MODULES) + "/playwright-core")) << "run scripts/install-deps";
+  ASSERT_TRUE(exists("/usr/bin/chromium")) << "/usr/bin/chromium is missing: run scripts/install-deps";
+  TestEnv env;
+  OperatorIdentity op = env.new_operator("op", {"shell"});
+  LiveClient ssh(op.ssh(op.user(env.login(), "web1"), {}, {"-tt"}), op.env(), env.tmp.sub("stdin"));
+  ssh.type("echo ready-$((6*7))\n");
+  ASSERT_TRUE(ssh.wait_for_output("ready-42", 30s)) << diag(env, ssh.result());
+  ssh.type("sleep 600\n");
+  std::int64_t live = 0;
+  for (const auto& s : env.bastion.ctl_json({"sessions", "list", "--live"})) live = s["id"].get<std::int64_t>();
+  ASSERT_NE(live, 0) << "no live session";
+
+  WebDaemon web(env.bastion, env.tmp.sub("web", true));
+  const auto olga = env.bastion.ctl_json({"operator", "add", "olga", "--role", "officer", "--web", "--portal-url", web.url()});
+  const std::string artifacts = std::string(ARTIFACT_ROOT) + "/" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::filesystem::remove_all(artifacts);
+  std::filesystem::create_directories(artifacts);
+  Env js_env = base_env();
+  js_env["WEB_NODE_MODULES"] = WEB_NODE_MODULES;
+  js_env["PORTAL_URL"] = web.url();
+  js_env["ENROL_URL"] = olga["web_enrolment_url"].get<std::string>();
+  js_env["ACCOUNT"] = "olga";
+  js_env["TOTP_SECRET"] = olga["totp_secret"].get<std::string>();
+  js_env["LIVE_SESSION"] = std::to_string(live);
+  js_env["ARTIFACTS"] = artifacts;
+  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/officer.cjs"}, js_env, std::nullopt, 200s);
+  EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
+  std::ofstream(artifacts + "/checks.txt") << js.out;
+
+  // The ssh client was cut (not the 600 s sleep ending), and told by whom.
+  const auto status = ssh.wait(10s);
+  ASSERT_TRUE(status.has_value()) << "the session still runs after the portal ended it\n" << diag(env, ssh.result());
+  EXPECT_NE(status->exit_code(), 0);
+  EXPECT_NE(ssh.err().find("ended by"), std::string::npos) << diag(env, ssh.result());
+  for (const auto& s : env.bastion.ctl_json({"sessions", "list"})) {
+    if (s["id"] == live) {
+      EXPECT_NE(s["status"], "live") << s.dump();
+    }
+  }
+  bool killed_by_olga = false;
+  for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "admin.session.kill"})) {
+    killed_by_olga |= e["actor"] == "olga" && e["server"] == "web1";
+  }
+  EXPECT_TRUE(killed_by_olga) << "no admin.session.kill event by olga";
+  const auto exports = env.bastion.ctl_json({"audit", "list", "--kind", "admin.client.export"});
+  ASSERT_EQ(exports.size(), 1u) << exports.dump();
+  EXPECT_EQ(exports[0]["actor"], "olga");
+  for (const char* page : {"live", "end-confirm"}) {
     EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of the " << page << " page";
   }
 }

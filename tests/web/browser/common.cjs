@@ -1,0 +1,85 @@
+// What the browser halves of the portal tests share (portal.cjs, officer.cjs): the environment,
+// checks that count failures, TOTP codes from oathtool, axe-core, the 360 px rule, screenshots,
+// the browser itself and the sign-in form.
+'use strict';
+const path = require('path');
+const { execFileSync } = require('child_process');
+const modules = process.env.WEB_NODE_MODULES;
+const { chromium } = require(path.join(modules, 'playwright-core'));
+const axePath = path.join(modules, 'axe-core', 'axe.min.js');
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+const state = { failures: 0 };
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) state.failures++;
+}
+
+// totp: the code oathtool computes for a base32 secret, `offset` seconds from now.
+function totp(secret, offset = 0) {
+  const args = ['--totp', '--base32'];
+  if (offset) args.push('--now', new Date(Date.now() + offset * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
+  args.push(secret);
+  return execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
+}
+
+async function axeCheck(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+  const v = result.violations.map((x) => `${x.id}: ${x.help} (${x.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  check(v.length === 0, `axe-core finds no violation on the ${name} page${v.length ? ': ' + v.join('; ') : ''}`);
+}
+
+async function fitsNarrowScreen(page, name) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(width <= 360, `the ${name} page fits 360 px without scrolling sideways (scrollWidth ${width})`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(env('ARTIFACTS'), `${name}.png`), fullPage: true });
+}
+
+// launch: Debian's chromium, headless; contexts 360 px wide. bypassCSP only so that axe-core can
+// be injected; the CSP header itself is checked by the tests.
+async function launch() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [],
+  });
+  const contextOptions = { ignoreHTTPSErrors: true, viewport: { width: 360, height: 740 }, bypassCSP: true };
+  return { browser, contextOptions };
+}
+
+async function signIn(page, base, account, pass, code) {
+  await page.goto(`${base}/sign-in`);
+  await page.fill('#account', account);
+  await page.fill('#password', pass);
+  await page.fill('#code', code);
+  const [response] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  return response;
+}
+
+// enrol: sets the account's password through its one-time enrolment link.
+async function enrol(page, url, password) {
+  await page.goto(url);
+  await page.fill('#password', password);
+  await page.fill('#repeat', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+}
+
+// archiveMembers: the member names of a .tar.gz, and the text of one member.
+function archiveMembers(file) {
+  return execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+function archiveMember(file, member) {
+  return execFileSync('tar', ['-xzOf', file, member], { encoding: 'utf8' });
+}
+
+module.exports = { env, state, check, totp, axeCheck, fitsNarrowScreen, shot, launch, signIn, enrol, archiveMembers,
+                   archiveMember };

@@ -1,0 +1,171 @@
+// The player page of a terminal recording: asciinema-player (served by the portal itself, started
+// by /static/play.js) and the lines the operator typed as markers to jump between.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <cstdio>
+
+#include "audit/asciicast.h"
+#include "audit/unique_fd.h"
+#include "gateway/admin/review.h"
+#include "web/html.h"
+#include "web/http_policy.h"
+#include "web/portal.h"
+#include "web/recording_file.h"
+#include "web/request_scope.h"
+#include "web/typed_lines.h"
+
+namespace bastion::web {
+namespace {
+
+constexpr std::size_t kMaxCastLine = 1024 * 1024;  // an input event is a few bytes; output lines are skipped
+
+std::string seconds_text(double t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", t);
+  return buf;
+}
+
+std::string clock_text(double t) {
+  const long s = static_cast<long>(t);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+
+constexpr std::size_t kShownPerStream = 256 * 1024;
+
+// stream_html: the first kShownPerStream bytes of one stream of an exec recording as escaped text
+// (ill-formed UTF-8 as U+FFFD), read record by record: the file is never held.
+std::string stream_html(int fd, std::uint64_t size, audit::Stream s, const char* id, const char* title) {
+  std::string text;
+  audit::Utf8Carry carry;
+  const ExecWalk walk = for_each_exec_piece(fd, size, s, [&](std::string_view d) {
+    const std::size_t room = kShownPerStream - std::min(kShownPerStream, text.size());
+    carry.feed(d.substr(0, room), text);
+    return text.size() < kShownPerStream && d.size() <= room;
+  });
+  carry.finish(text);
+  std::string out = "<section aria-labelledby=\"" + std::string(id) + "\"><h2 id=\"" + id + "\">" + title + "</h2>";
+  out += walk.bytes == 0 ? "<p>Nothing.</p>"
+                         : "<pre class=\"stream\" tabindex=\"0\" aria-labelledby=\"" + std::string(id) + "\">" +
+                               escape(text) + "</pre>";
+  if (walk.stopped) {
+    out += "<p>The first " + std::to_string(kShownPerStream / 1024) + " KiB of " + std::to_string(walk.bytes) +
+           " bytes are shown; the downloaded recording has them all.</p>";
+  }
+  if (!walk.complete) out += "<p class=\"mismatch\">The recording ends inside a record (cut short).</p>";
+  return out + "</section>";
+}
+
+}  // namespace
+
+void Portal::exec_text(RequestScope& scope, const Viewer& v, const audit::SessionRow& s, const audit::RecordingRow& rec,
+                       httplib::Response& res) {
+  audit::UniqueFd fd(::open(rec.summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st{};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    res.status = 410;
+    res.set_content(render_page({"Recording unavailable",
+                                 notice("Recording " + std::to_string(rec.id) + " cannot be read (purged or moved).", true),
+                                 v.who.name, v.csrf, v.officer()}),
+                    "text/html; charset=utf-8");
+    return;
+  }
+  audit::Event ev{clock_.now(), "recording.viewed", v.who.name, v.source, s.server, s.id,
+                  {{"front", "web"}, {"recording_id", rec.id}, {"channel", rec.channel}, {"sha256", rec.summary.sha256},
+                   {"how", "text"}}};
+  if (auto ok = scope.events->append(ev); !ok) {
+    res.status = 503;
+    res.set_content(render_page({"Unavailable", notice("The audit log cannot be written; the recording is not shown.", true),
+                                 v.who.name, v.csrf, v.officer()}),
+                    "text/html; charset=utf-8");
+    return;
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const std::string base = "/sessions/" + std::to_string(s.id) + "/recordings/" + std::to_string(rec.id);
+  std::string body = "<p>" + escape(s.operator_name) + " as " + escape(s.login) + " on " + escape(s.server) +
+                     ", channel " + std::to_string(rec.channel) + " (a command, no terminal). <a href=\"" + base +
+                     "\">Download the recording</a> · <a href=\"/sessions/" + std::to_string(s.id) +
+                     "\">Back to the session</a></p>";
+  body += stream_html(fd.get(), size, audit::Stream::Input, "stdin-h", "Standard input (sent by the operator)");
+  body += stream_html(fd.get(), size, audit::Stream::Output, "stdout-h", "Standard output");
+  body += stream_html(fd.get(), size, audit::Stream::Error, "stderr-h", "Standard error");
+  res.set_content(render_page({"Session " + std::to_string(s.id) + ": recording " + std::to_string(rec.id), body,
+                               v.who.name, v.csrf, v.officer()}),
+                  "text/html; charset=utf-8");
+}
+
+void Portal::recording_view(const httplib::Request& req, httplib::Response& res) {
+  auto scope = open_scope(res);
+  if (!scope) return;
+  auto v = signed_in(*scope, req, res);
+  if (!v) return;
+  const std::int64_t id = std::stoll(req.matches[1].str());
+  const std::int64_t recording_id = std::stoll(req.matches[2].str());
+  auto s = gateway::admin::visible_session(scope->context(v->who, v->source), id);
+  if (!s) return not_found(*scope, *v, id, res);
+  std::optional<audit::RecordingRow> rec;
+  for (auto& r : scope->sessions.recordings_of(s->id)) {
+    if (r.id == recording_id) rec = r;
+  }
+  if (!rec) return not_found(*scope, *v, id, res);
+  if (rec->summary.kind == "exec") return exec_text(*scope, *v, *s, *rec, res);
+  audit::UniqueFd fd(::open(rec->summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  TypedLines typed;
+  if (!fd || !for_each_line(fd.get(), kMaxCastLine, [&](std::string_view l) { typed.feed_line(l); })) {
+    res.status = 410;
+    res.set_content(render_page({"Recording unavailable",
+                                 notice("Recording " + std::to_string(rec->id) + " cannot be read (purged or moved).", true),
+                                 v->who.name, v->csrf, v->officer()}),
+                    "text/html; charset=utf-8");
+    return;
+  }
+  // The typed lines are the recording's content: showing them is a view (DESIGN.md rule 5).
+  audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,
+                  {{"front", "web"}, {"recording_id", rec->id}, {"channel", rec->channel}, {"sha256", rec->summary.sha256},
+                   {"how", "player page (typed lines)"}}};
+  if (auto ok = scope->events->append(ev); !ok) {
+    res.status = 503;
+    res.set_content(render_page({"Unavailable", notice("The audit log cannot be written; the recording is not shown.", true),
+                                 v->who.name, v->csrf, v->officer()}),
+                    "text/html; charset=utf-8");
+    return;
+  }
+  const std::string base = "/sessions/" + std::to_string(s->id) + "/recordings/" + std::to_string(rec->id);
+  std::string body = "<p>" + escape(s->operator_name) + " as " + escape(s->login) + " on " + escape(s->server) +
+                     ", channel " + std::to_string(rec->channel) + ". <a href=\"" + base +
+                     "\">Download the recording</a> · <a href=\"/sessions/" + std::to_string(s->id) +
+                     "\">Back to the session</a></p>";
+  if (settings_.player_js.empty()) {
+    body += notice("The player is not installed on this portal (asciinema-player, see scripts/install-deps); the "
+                   "recording can still be downloaded.", true);
+  }
+  body += "<div id=\"player\" class=\"player\" data-src=\"" + escape(base + "/cast") + "\"></div>";
+  body += "<p id=\"player-status\" role=\"status\"></p>";
+  body += "<h2 id=\"commands-h\">Typed lines</h2>";
+  if (typed.lines().empty()) {
+    body += "<p>No line was typed in this recording.</p>";
+  } else {
+    body += "<p>Each button jumps the player to the moment the line was sent. The text is rebuilt from the keys; "
+            "lines edited with arrow or tab keys are marked, and the screen shows what was really run.</p>"
+            "<ol id=\"commands\" aria-labelledby=\"commands-h\">";
+    for (const auto& t : typed.lines()) {
+      body += "<li><button type=\"button\" class=\"marker\" data-time=\"" + seconds_text(t.time) + "\" data-label=\"" +
+              escape(t.label) + "\"><code>" + escape(t.label) + "</code></button> at " + clock_text(t.time) +
+              (t.inexact ? " (edited: approximate)" : "") + "</li>";
+    }
+    body += "</ol>";
+    if (typed.dropped() > 0) body += "<p>" + std::to_string(typed.dropped()) + " more lines are not listed.</p>";
+  }
+  res.set_header("Content-Security-Policy", std::string(kPlayerPolicy));
+  res.set_content(render_page({"Session " + std::to_string(s->id) + ": recording " + std::to_string(rec->id), body,
+                               v->who.name, v->csrf, v->officer()},
+                              {"/static/player/asciinema-player.min.js", "/static/play.js"},
+                              {"/static/player/asciinema-player.css"}),
+                  "text/html; charset=utf-8");
+}
+
+}  // namespace bastion::web
