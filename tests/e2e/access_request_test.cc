@@ -179,6 +179,13 @@ TEST_F(AccessRequest, DeniedCancelledAndLapsedRequestsGiveNoAccess) {
   EXPECT_NE(hello.exit(), 0) << diag(env_, hello);
   EXPECT_EQ(hello.out.find("hello"), std::string::npos) << diag(env_, hello);
 
+  // Told, not polled: alice's plain `request list` over SSH tells her what others decided.
+  RunResult told = alice_.mux->run({"request", "list"});
+  ASSERT_EQ(told.exit(), 0) << diag(env_, told);
+  EXPECT_TRUE(mentions(told.out, "request " + std::to_string(denied) + " was denied by carol at .*: change freeze"))
+      << diag(env_, told);
+  EXPECT_TRUE(mentions(told.out, "request " + std::to_string(lapsing) + " lapsed at ")) << diag(env_, told);
+
   // The operator still sees them all, decided ones included.
   RunResult mine = alice_.mux->run({"request", "list", "--all", "--json"});
   ASSERT_EQ(mine.exit(), 0) << diag(env_, mine);
