@@ -16,7 +16,8 @@ std::string shell_quote(std::string_view word);
 
 // serialise_argv joins the quoted words with single spaces. For every argv that split_command_line
 // produced, split_command_line(serialise_argv(argv)) == argv, and a POSIX shell reading the line
-// hands the program exactly argv (tests/fuzz/operation_fuzz.cc checks the first).
+// hands the program exactly argv (tests/fuzz/operation_fuzz.cc checks the first; the RealShell tests
+// in tests/authz/shell_words_test.cc check the second with dash and bash).
 std::string serialise_argv(const std::vector<std::string>& argv);
 
 // is_valid_utf8: well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above

@@ -2,6 +2,7 @@
 // are authz/access_request.h's; this file asks them, writes through the stores and records each
 // transition as an audit event. run_command runs every request command in one transaction, so a
 // transition and its event (and the grant the last approval creates) commit together or not at all.
+#include <chrono>
 #include <ostream>
 
 #include "authz/access_request.h"
@@ -49,6 +50,20 @@ std::optional<AccessRequest> settled_request(CommandContext& ctx, authz::Request
                                              const po::variables_map& vm) {
   settle_lapsed_requests(ctx, requests);
   return visible_request(ctx, requests, request_id(vm));
+}
+
+// How long `request list` keeps telling a requester of a decision on their request.
+constexpr std::chrono::hours kDecisionsToldFor{24};
+
+// decision_line: "request 7 was denied by carol at 2026-12-05 23:10 UTC: change freeze", or "request
+// 7 lapsed at … : nobody decided within the pending TTL".
+std::string decision_line(const AccessRequest& r) {
+  const std::string id = "request " + std::to_string(r.id);
+  const std::string at = authz::format_utc(*r.decided_at);
+  if (r.status == authz::RequestStatus::Lapsed) return id + " lapsed at " + at + ": nobody decided within the pending TTL";
+  std::string line = id + " was " + authz::to_string(r.status) + " by " + r.decided_by + " at " + at;
+  if (!r.decision_reason.empty()) line += ": " + r.decision_reason;
+  return line;
 }
 
 int no_such_request(CommandContext& ctx, std::int64_t id) {
@@ -186,9 +201,17 @@ int request_list(const Args& args, CommandContext& ctx) {
     return kExitOk;
   }
   table.print(ctx.out);
-  // Told, not polled: whoever lists is told what waits for them.
+  // Told, not polled: whoever lists is told what waits for them, and a requester what others (or
+  // the pending TTL) decided on their requests in the last day, which the open list no longer shows.
   if (awaiting_me > 0 && !pending) {
     ctx.out << awaiting_me << " request(s) wait for your decision: request list --pending\n";
+  }
+  if (!all) {
+    for (const auto& r : requests.list()) {
+      if (r.operator_name != me.name || !r.decided_at || r.decided_by == me.name) continue;
+      if (now - *r.decided_at > kDecisionsToldFor) continue;
+      ctx.out << decision_line(r) << "\n";
+    }
   }
   return kExitOk;
 }

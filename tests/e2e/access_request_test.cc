@@ -3,7 +3,8 @@
 // work, for the requested operations only. Denied, cancelled and lapsed requests give nothing; the
 // requester cannot approve their own request, one person cannot give both approvals, a reviewer of
 // another client neither sees nor decides; the grant starts at the last approval (the daemon and
-// bastionctl run on a shifted test clock); `audit verify` is intact after all of it. Break-glass:
+// bastionctl run on a shifted test clock); revoking the request's grant ends the live session and the
+// request reads revoked; `audit verify` is intact after all of it. Break-glass:
 // on a server needing its client's approval an officer's direct grant over SSH is refused unless it
 // is --emergency with a reason, and then it works, flagged where the client's reviewer looks.
 // Every account logs in once (TOTP codes are accepted once) and multiplexes its commands.
@@ -179,6 +180,13 @@ TEST_F(AccessRequest, DeniedCancelledAndLapsedRequestsGiveNoAccess) {
   EXPECT_NE(hello.exit(), 0) << diag(env_, hello);
   EXPECT_EQ(hello.out.find("hello"), std::string::npos) << diag(env_, hello);
 
+  // Told, not polled: alice's plain `request list` over SSH tells her what others decided.
+  RunResult told = alice_.mux->run({"request", "list"});
+  ASSERT_EQ(told.exit(), 0) << diag(env_, told);
+  EXPECT_TRUE(mentions(told.out, "request " + std::to_string(denied) + " was denied by carol at .*: change freeze"))
+      << diag(env_, told);
+  EXPECT_TRUE(mentions(told.out, "request " + std::to_string(lapsing) + " lapsed at ")) << diag(env_, told);
+
   // The operator still sees them all, decided ones included.
   RunResult mine = alice_.mux->run({"request", "list", "--all", "--json"});
   ASSERT_EQ(mine.exit(), 0) << diag(env_, mine);
@@ -186,6 +194,37 @@ TEST_F(AccessRequest, DeniedCancelledAndLapsedRequestsGiveNoAccess) {
   EXPECT_EQ(events_of_kind(env_.bastion, "request.deny").size(), 1u);
   EXPECT_EQ(events_of_kind(env_.bastion, "request.cancel").size(), 1u);
   EXPECT_EQ(events_of_kind(env_.bastion, "request.lapse").size(), 1u);
+  expect_audit_intact();
+}
+
+// Revoking a request's grant ends the operator's live session as any revocation does, and the
+// request reads revoked, with its event in the chain.
+TEST_F(AccessRequest, RevokingTheRequestsGrantEndsTheLiveSessionAndTheRequest) {
+  env_.bastion.ctl_ok({"catalogue", "add", "web1", "nap", "--type", "exec", "--pattern", "sleep *"});
+  const auto id = ask("nap");
+  ASSERT_EQ(decide(carol_, "approve", id).exit(), 0);
+  ASSERT_EQ(decide(boss_, "approve", id).exit(), 0);
+  const auto grant_id = shown(id)["grant_id"].get<std::int64_t>();
+
+  LiveClient live(alice_.mux->ssh({env_.login() + "@web1", "sleep 60"}), alice_.who->env(), env_.tmp.sub("nap.in"));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& s : sessions_of(env_.bastion, alice_.who->name()))
+          if (s["status"] == "live") return true;
+        return false;
+      },
+      30s))
+      << diag(env_, live.result());
+  RunResult revoke = boss_.mux->run({"grant", "revoke", std::to_string(grant_id)});
+  ASSERT_EQ(revoke.exit(), 0) << diag(env_, revoke);
+
+  auto ended = live.wait(10s);
+  ASSERT_TRUE(ended.has_value()) << "the session outlived its revoked grant by 10 s\n" << diag(env_, live.result());
+  EXPECT_NE(ended->exit_code(), 0);
+  EXPECT_TRUE(mentions(live.err(), "revoked")) << diag(env_, live.result());
+  EXPECT_EQ(shown(id)["state"], "revoked");
+  EXPECT_EQ(events_of_kind(env_.bastion, "request.revoke").size(), 1u);
+  EXPECT_NE(on_web1("sleep 0").exit(), 0);
   expect_audit_intact();
 }
 

@@ -1,7 +1,10 @@
 // The audit trail is evidence (DESIGN.md rules 6 and 7): SFTP operations parsed in transit become
-// events, `audit verify` finds an altered event or recording and names it, and every failed login is
-// an event and a fail2ban-matchable log line.
+// events, `audit verify` finds an altered event or recording and names it (and the tampering of issue
+// 13: a swapped recording with its row updated, a deleted row and file, an edited session row), and
+// every failed login is an event and a fail2ban-matchable log line.
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "tests/e2e/harness/diagnostics.h"
 #include "tests/e2e/harness/files.h"
@@ -113,6 +116,58 @@ TEST_F(Verify, NamesAnAlteredRecording) {
   RunResult bad = env_.bastion.ctl({"audit", "verify"});
   EXPECT_NE(bad.exit(), 0) << bad.describe();
   EXPECT_TRUE(mentions(bad.err, "recording " + std::to_string(recording) + "[^0-9]")) << bad.describe();
+}
+
+// The tampering of issue 13, done with the stock sqlite3 shell against the running bastion: the
+// true digest sits in the chained session.end event and the session's facts in its chained start,
+// so neither a convenience row updated to match a swapped file, nor a deleted row and file, nor an
+// edited session row passes `audit verify`; and the edited row moves nothing between clients.
+TEST_F(Verify, ASwappedRecordingWithItsRowUpdatedIsReported) {
+  const std::string path =
+      trim(sqlite(env_, "SELECT path FROM recordings WHERE session_id=" + std::to_string(session_)).out);
+  ASSERT_TRUE(file_exists(path)) << path;
+  const std::string forged = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.1, \"o\", \"nothing here\"]\n";
+  write_file(path, forged, 0600);
+  const std::string forged_digest = sha256_of(path);
+  sqlite(env_, "UPDATE recordings SET sha256='" + forged_digest + "' WHERE session_id=" + std::to_string(session_));
+
+  RunResult bad = env_.bastion.ctl({"audit", "verify"});
+  EXPECT_NE(bad.exit(), 0) << bad.describe();
+  EXPECT_TRUE(mentions(bad.err, "session " + std::to_string(session_) + "[^0-9].*row holds SHA-256 " + forged_digest))
+      << bad.describe();
+}
+
+TEST_F(Verify, ADeletedRecordingRowAndFileAreReported) {
+  const std::string path =
+      trim(sqlite(env_, "SELECT path FROM recordings WHERE session_id=" + std::to_string(session_)).out);
+  sqlite(env_, "DELETE FROM recordings WHERE session_id=" + std::to_string(session_));
+  std::filesystem::remove(path);
+
+  RunResult bad = env_.bastion.ctl({"audit", "verify"});
+  EXPECT_NE(bad.exit(), 0) << bad.describe();
+  EXPECT_TRUE(mentions(bad.err, "has no recordings row \\(deleted\\)")) << bad.describe();
+}
+
+TEST_F(Verify, AnEditedSessionRowIsReportedAndMovesNothingToAnotherClient) {
+  env_.bastion.add_server("web2", env_.target.port(), "dedicated", env_.target.host_key_line(), "globex");
+  sqlite(env_, "UPDATE sessions SET client='globex', server='web2' WHERE id=" + std::to_string(session_));
+
+  RunResult bad = env_.bastion.ctl({"audit", "verify", "--json"});
+  EXPECT_NE(bad.exit(), 0) << bad.describe();
+  const nlohmann::json report = nlohmann::json::parse(bad.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << bad.describe();
+  EXPECT_EQ(report["intact"], false) << bad.out;
+  std::string findings;
+  for (const auto& f : report["findings"]) {
+    if (f["session_id"] == session_) findings += f["message"].get<std::string>() + "\n";
+  }
+  EXPECT_TRUE(mentions(findings, "its row says client 'globex', its chained event [0-9]+ says 'acme'")) << bad.out;
+  EXPECT_TRUE(mentions(findings, "its row says server 'web2', its chained event [0-9]+ says 'web1'")) << bad.out;
+  const nlohmann::json globex = env_.bastion.ctl_json({"sessions", "list", "--client", "globex"});
+  EXPECT_EQ(globex, nlohmann::json::array()) << globex.dump();
+  const nlohmann::json acme = env_.bastion.ctl_json({"sessions", "list", "--client", "acme"});
+  ASSERT_EQ(acme.size(), 1u) << acme.dump();
+  EXPECT_EQ(acme[0]["id"], session_) << acme.dump();
 }
 
 TEST(AuditTrail, WrongTotpIsAnAuthFailureEventAndAFail2banLine) {

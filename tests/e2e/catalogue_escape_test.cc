@@ -146,6 +146,27 @@ TEST_F(CatalogueEscape, GlobTildeCommentAndDollarReachTheCommandAsLiteralWords) 
   EXPECT_EQ(dollar.out.find('/'), std::string::npos) << diag(env_, dollar);
 }
 
+// Bytes that are not UTF-8 are refused before any entry is tried, the "any command" one included: a
+// target whose shell reads a multibyte locale would take 0xa5 and the backslash after it for one
+// character, leaving the ';' bare. The refusal reaches the operator and is an event.
+TEST_F(CatalogueEscape, ALineThatIsNotUtf8IsRefusedEvenUnderTheAnyCommandEntry) {
+  exec_entry("echo3", "echo * * *");
+  const std::string marker = env_.scratch("out") + "/pwned";
+  const std::string attack = "echo \xa5\\; touch " + marker;
+  for (const char* entry : {"echo3", "exec-any"}) {
+    RunResult r = ssh({entry}, attack);
+    EXPECT_NE(r.exit(), 0) << entry << "\n" << diag(env_, r);
+    EXPECT_TRUE(mentions(r.err, "bastion: .*not valid UTF-8")) << entry << "\n" << diag(env_, r);
+    EXPECT_FALSE(file_exists(marker)) << entry << ": touch ran on the target\n" << diag(env_, r);
+  }
+  EXPECT_TRUE(events_of_kind(env_.bastion, "session.start").empty());
+  const auto refused = events_of_kind(env_.bastion, "channel.refused");
+  ASSERT_EQ(refused.size(), 2u) << env_.bastion.ctl_ok({"audit", "list"}).out;
+  for (const auto& e : refused) {
+    EXPECT_TRUE(mentions(e["details"]["reason"].get<std::string>(), "not valid UTF-8")) << e.dump();
+  }
+}
+
 TEST_F(CatalogueEscape, LegacyScpTransfersStillWorkByteExact) {
   const std::string src = env_.scratch("tree");
   make_tree(src);

@@ -269,6 +269,48 @@ TEST_F(RequestCommandsTest, ListShowsOpenOnesByDefaultAndTellsApproversWhatWaits
   EXPECT_EQ(Json::parse(out_.str()).size(), 1u);  // the operator's own pending ones
 }
 
+TEST_F(RequestCommandsTest, TheRequesterIsToldOfDecisionsTheOpenListNoLongerShows) {
+  ASSERT_EQ(run({"settings", "set", "pending-ttl", "2h"}), kExitOk) << err_.str();
+  const auto denied = ask();
+  const auto withdrawn = ask();
+  const auto lapsing = ask();
+  const auto open = ask();
+  ASSERT_EQ(as_carol({"request", "deny", std::to_string(denied), "--reason", "change freeze"}), kExitOk) << err_.str();
+  ASSERT_EQ(as_alice({"request", "cancel", std::to_string(withdrawn)}), kExitOk) << err_.str();
+  clock_.advance(hours{2});  // `lapsing` and `open` lapse; `open` is asked for again
+  const auto again = ask();
+
+  ASSERT_EQ(as_alice({"request", "list"}), kExitOk) << err_.str();
+  const std::string told = out_.str();
+  EXPECT_THAT(told, HasSubstr("request " + std::to_string(denied) + " was denied by carol at 2026-11-23 10:00:00 UTC: "
+                              "change freeze"));
+  EXPECT_THAT(told, HasSubstr("request " + std::to_string(lapsing) +
+                              " lapsed at 2026-11-23 12:00:00 UTC: nobody decided within the pending TTL"));
+  EXPECT_THAT(told, HasSubstr("request " + std::to_string(open) + " lapsed"));
+  // Their own cancel is no news to them; the open request is in the table, not a line of its own.
+  EXPECT_THAT(told, ::testing::Not(HasSubstr("request " + std::to_string(withdrawn) + " was")));
+  EXPECT_THAT(told, ::testing::Not(HasSubstr("request " + std::to_string(again) + " ")));
+  // Only the requester is told: the reviewer sees the open request and what waits for them.
+  ASSERT_EQ(as_carol({"request", "list"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("was denied")));
+  // --json stays a plain list, and --all shows the decided ones in the table instead.
+  ASSERT_EQ(as_alice({"request", "list", "--json"}), kExitOk) << err_.str();
+  EXPECT_EQ(Json::parse(out_.str()).size(), 1u);
+  ASSERT_EQ(as_alice({"request", "list", "--all"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr(" was denied by ")));
+
+  // A day after a decision it is no longer news.
+  clock_.advance(hours{22} + std::chrono::seconds{1});
+  ASSERT_EQ(as_alice({"request", "list"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("was denied")));
+  EXPECT_THAT(out_.str(), HasSubstr("request " + std::to_string(lapsing) + " lapsed"));
+  clock_.advance(hours{2});
+  ASSERT_EQ(as_alice({"request", "list"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("request " + std::to_string(lapsing) + " lapsed")));
+  EXPECT_THAT(out_.str(), ::testing::Not(HasSubstr("request " + std::to_string(open) + " lapsed")));
+  EXPECT_THAT(out_.str(), HasSubstr("request " + std::to_string(again) + " lapsed at 2026-11-23 14:00:00 UTC"));
+}
+
 TEST_F(RequestCommandsTest, OperatorsRunOnlyRequestCommands) {
   EXPECT_EQ(as_alice({"grant", "list"}), kExitRefused);
   EXPECT_THAT(err_.str(), HasSubstr("(yours: request add, request list, request show, request cancel"));
