@@ -98,8 +98,12 @@ std::string grant_html(RequestScope& scope, const audit::SessionRow& s) {
                                            format_utc(g->not_before) + " to " + format_utc(g->not_after) +
                                            ", by " + g->granted_by + (g->revoked_at ? " (revoked)" : "")));
   out += dl_row("Grant reason", escape(g->reason));
+  // Break-glass: given without the approvals the server's policy names; the client reviews it.
+  if (g->emergency)
+    out += dl_row("Emergency", "<strong>yes: granted by " + escape(g->granted_by) +
+                                   " without the approvals this server's policy asks for; review it</strong>");
   const auto r = authz::SqliteRequestStore(scope.db).find_by_grant(g->id);
-  if (!r) return out + dl_row("Request", "none (granted directly)");
+  if (!r) return out + dl_row("Request", g->emergency ? "none (emergency grant)" : "none (granted directly)");
   out += dl_row("Request", escape("#" + std::to_string(r->id) + " by " + r->operator_name + ": " + r->reason));
   std::string approvals;
   for (const auto& a : r->approvals) {

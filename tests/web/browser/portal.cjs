@@ -135,8 +135,12 @@ async function wideShot(page, name) {
     await wideShot(page, 'player-wide');
     await axeCheck(page, 'player');
 
-    // An exec recording reads as its three streams.
+    // An exec recording reads as its three streams; its session ran under a break-glass grant,
+    // which the page flags for the reviewer.
     await page.goto(`${base}/sessions/${execSession}`);
+    const execDetail = await page.textContent('main');
+    check(execDetail.includes('Emergency') && execDetail.includes('outage 77'),
+          'the session page flags the emergency grant and its reason');
     await Promise.all([page.waitForNavigation(), page.click('a[href$="/view"]')]);
     const stdoutText = await page.textContent('section[aria-labelledby="stdout-h"]');
     const stderrText = await page.textContent('section[aria-labelledby="stderr-h"]');

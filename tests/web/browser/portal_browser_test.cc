@@ -100,8 +100,11 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   RunResult other = run_as(op2, op2.ssh(op2.user(env.login(), "web2"), {"echo", "globex-secret"}));
   ASSERT_EQ(other.exit(), 0) << diag(env, other);
   const std::int64_t foreign = last_session_on(env.bastion, "web2");
-  // And an exec session on acme's web1, by a third operator (its own TOTP step).
-  OperatorIdentity op3 = env.new_operator("op");
+  // And an exec session on acme's web1, by a third operator (its own TOTP step), under a break-glass
+  // grant: the client's view flags it.
+  OperatorIdentity op3 = env.new_operator("op", {});
+  env.bastion.ctl_ok({"grant", "add", "--operator", op3.name(), "--server", "web1", "--login", env.login(), "--ops",
+                      "exec-any", "--for", "1h", "--emergency", "--reason", "outage 77"});
   RunResult exec = run_as(op3, op3.ssh(op3.user(env.login(), "web1"), {"echo", "exec-out-$((3+4))", ";", "echo", "exec-err", ">&2"}));
   ASSERT_EQ(exec.exit(), 0) << diag(env, exec);
   const std::int64_t exec_session = last_session_on(env.bastion, "web1");
