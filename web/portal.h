@@ -77,6 +77,17 @@ class Portal {
   void exec_text(RequestScope& scope, const Viewer& v, const audit::SessionRow& s, const audit::RecordingRow& rec,
                  httplib::Response& res);
   void serve_recording(const httplib::Request& req, httplib::Response& res, bool for_player);
+  // visible_recording: the session and recording the URL names (/sessions/N/recordings/M), if this
+  // viewer may see the session and the recording is one of its; otherwise nothing, and res is the
+  // 404 (with its audit event).
+  struct SessionRecording {
+    audit::SessionRow session;
+    audit::RecordingRow recording;
+  };
+  std::optional<SessionRecording> visible_recording(RequestScope& scope, const Viewer& v, const httplib::Request& req,
+                                                    httplib::Response& res);
+  // recording_gone: the 410 page of a recording whose file cannot be read (purged or moved).
+  static void recording_gone(const Viewer& v, std::int64_t recording_id, httplib::Response& res);
 
   // signed_in: the viewer of req, touching its session; nothing (and res set to a redirect to the
   // sign-in page, or 403 for a POST) if there is no live session.

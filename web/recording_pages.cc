@@ -66,14 +66,7 @@ void Portal::exec_text(RequestScope& scope, const Viewer& v, const audit::Sessio
                        httplib::Response& res) {
   audit::UniqueFd fd(::open(rec.summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st{};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    res.status = 410;
-    res.set_content(render_page({"Recording unavailable",
-                                 notice("Recording " + std::to_string(rec.id) + " cannot be read (purged or moved).", true),
-                                 v.who.name, v.csrf, v.officer()}),
-                    "text/html; charset=utf-8");
-    return;
-  }
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return recording_gone(v, rec.id, res);
   audit::Event ev{clock_.now(), "recording.viewed", v.who.name, v.source, s.server, s.id,
                   {{"front", "web"}, {"recording_id", rec.id}, {"channel", rec.channel}, {"sha256", rec.summary.sha256},
                    {"how", "text"}}};
@@ -103,26 +96,15 @@ void Portal::recording_view(const httplib::Request& req, httplib::Response& res)
   if (!scope) return;
   auto v = signed_in(*scope, req, res);
   if (!v) return;
-  const std::int64_t id = std::stoll(req.matches[1].str());
-  const std::int64_t recording_id = std::stoll(req.matches[2].str());
-  auto s = gateway::admin::visible_session(scope->context(v->who, v->source), id);
-  if (!s) return not_found(*scope, *v, id, res);
-  std::optional<audit::RecordingRow> rec;
-  for (auto& r : scope->sessions.recordings_of(s->id)) {
-    if (r.id == recording_id) rec = r;
-  }
-  if (!rec) return not_found(*scope, *v, id, res);
+  auto found = visible_recording(*scope, *v, req, res);
+  if (!found) return;
+  const audit::SessionRow* s = &found->session;
+  const audit::RecordingRow* rec = &found->recording;
   if (rec->summary.kind == "exec") return exec_text(*scope, *v, *s, *rec, res);
   audit::UniqueFd fd(::open(rec->summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   TypedLines typed;
-  if (!fd || !for_each_line(fd.get(), kMaxCastLine, [&](std::string_view l) { typed.feed_line(l); })) {
-    res.status = 410;
-    res.set_content(render_page({"Recording unavailable",
-                                 notice("Recording " + std::to_string(rec->id) + " cannot be read (purged or moved).", true),
-                                 v->who.name, v->csrf, v->officer()}),
-                    "text/html; charset=utf-8");
-    return;
-  }
+  if (!fd || !for_each_line(fd.get(), kMaxCastLine, [&](std::string_view l) { typed.feed_line(l); }))
+    return recording_gone(*v, rec->id, res);
   // The typed lines are the recording's content: showing them is a view (DESIGN.md rule 5).
   audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,
                   {{"front", "web"}, {"recording_id", rec->id}, {"channel", rec->channel}, {"sha256", rec->summary.sha256},

@@ -236,30 +236,43 @@ void Portal::recording_download(const httplib::Request& req, httplib::Response& 
 
 void Portal::recording_cast(const httplib::Request& req, httplib::Response& res) { serve_recording(req, res, true); }
 
+std::optional<Portal::SessionRecording> Portal::visible_recording(RequestScope& scope, const Viewer& v,
+                                                                  const httplib::Request& req, httplib::Response& res) {
+  const std::int64_t id = std::stoll(req.matches[1].str());
+  const std::int64_t recording_id = std::stoll(req.matches[2].str());
+  auto s = gateway::admin::visible_session(scope.context(v.who, v.source), id);
+  if (!s) {
+    not_found(scope, v, id, res);
+    return std::nullopt;
+  }
+  for (auto& r : scope.sessions.recordings_of(s->id)) {
+    if (r.id == recording_id) return SessionRecording{*s, r};
+  }
+  not_found(scope, v, id, res);
+  return std::nullopt;
+}
+
+void Portal::recording_gone(const Viewer& v, std::int64_t recording_id, httplib::Response& res) {
+  res.status = 410;
+  res.set_content(render_page({"Recording unavailable",
+                               notice("Recording " + std::to_string(recording_id) + " cannot be read (purged or moved).", true),
+                               v.who.name, v.csrf, v.officer()}),
+                  kHtml);
+}
+
 void Portal::serve_recording(const httplib::Request& req, httplib::Response& res, bool for_player) {
   auto scope = open_scope(res);
   if (!scope) return;
   auto v = signed_in(*scope, req, res);
   if (!v) return;
-  const std::int64_t id = std::stoll(req.matches[1].str());
-  const std::int64_t recording_id = std::stoll(req.matches[2].str());
-  auto s = gateway::admin::visible_session(scope->context(v->who, v->source), id);
-  if (!s) return not_found(*scope, *v, id, res);
-  std::optional<audit::RecordingRow> rec;
-  for (auto& r : scope->sessions.recordings_of(s->id)) {
-    if (r.id == recording_id) rec = r;
-  }
-  if (!rec || (for_player && rec->summary.kind != "asciicast")) return not_found(*scope, *v, id, res);
+  auto found = visible_recording(*scope, *v, req, res);
+  if (!found) return;
+  const audit::SessionRow* s = &found->session;
+  const audit::RecordingRow* rec = &found->recording;
+  if (for_player && rec->summary.kind != "asciicast") return not_found(*scope, *v, s->id, res);
   auto fd = std::make_shared<audit::UniqueFd>(::open(rec->summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st{};
-  if (!*fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    res.status = 410;
-    res.set_content(render_page({"Recording unavailable",
-                                 notice("Recording " + std::to_string(rec->id) + " cannot be read (purged or moved).", true),
-                                 v->who.name, v->csrf, v->officer()}),
-                    kHtml);
-    return;
-  }
+  if (!*fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return recording_gone(*v, rec->id, res);
   audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,
                   {{"front", "web"}, {"recording_id", rec->id}, {"channel", rec->channel}, {"sha256", rec->summary.sha256},
                    {"how", for_player ? "player" : "download"}}};
