@@ -38,7 +38,8 @@ TEST_F(ExportTest, ArchiveHoldsThatClientsDataAndNothingOfAnother) {
   ASSERT_TRUE(sessions && events && cast);
   EXPECT_EQ(*cast, testing::kCast);
   EXPECT_THAT(*sessions, HasSubstr("\"web1\""));
-  EXPECT_THAT(*sessions + *events, Not(HasSubstr("db1")));
+  // As a JSON string: "db1" alone also turns up in hex digests of the chain now and then.
+  EXPECT_THAT(*sessions + *events, Not(HasSubstr("\"db1\"")));
   EXPECT_THAT(*sessions + *events, Not(HasSubstr("globex")));
   EXPECT_EQ(nlohmann::json::parse(*events).size(), 4u);
 }
