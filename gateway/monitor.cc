@@ -158,6 +158,14 @@ int Monitor::answer_all(int sock, const std::function<void()>& interrupted) {
   }
 }
 
+// login_unrecorded: a login whose auth event could not be written ends (fail closed), saying
+// whether to try again (the database is busy) or to have it repaired.
+Result<Monitor::Reply> Monitor::login_unrecorded(const Error& e) {
+  return answer_with(monitor::final_refusal(db::names_busy(e.message)
+                                                ? std::string(db::kBusyRefusal)
+                                                : "the audit log cannot be written; nobody can log in until it is repaired"));
+}
+
 Result<Monitor::Reply> Monitor::user_bind(const Message& m) {
   if (!user_.empty()) {
     if (m.strings[0] != user_) return violation(m.type, "a second user name on one connection");
@@ -199,9 +207,7 @@ Result<Monitor::Reply> Monitor::key_check(const Message& m) {
     return auth_failed(m.type, "publickey", "account disabled",
                        "account " + who_->name + " is disabled; contact your security officer", false);
   if (auto st = record_auth(true, "publickey", "first factor, key " + fp, false); !st)
-    return answer_with(monitor::final_refusal(db::names_busy(st.error().message)
-                                                  ? std::string(db::kBusyRefusal)
-                                                  : "the audit log cannot be written; nobody can log in until it is repaired"));
+    return login_unrecorded(st.error());
   key_fingerprint_ = found->fingerprint;
   return granted();
 }
@@ -215,9 +221,7 @@ Result<Monitor::Reply> Monitor::totp_check(const Message& m) {
     return auth_failed(m.type, "keyboard-interactive", "replayed TOTP code",
                        "this verification code was already used; wait for the next one", false);
   if (auto st = record_auth(true, "keyboard-interactive", "second factor, TOTP", false); !st)
-    return answer_with(monitor::final_refusal(db::names_busy(st.error().message)
-                                                  ? std::string(db::kBusyRefusal)
-                                                  : "the audit log cannot be written; nobody can log in until it is repaired"));
+    return login_unrecorded(st.error());
   authenticated_ = true;
   account_ = who_->name;
   if (settings_.on_authenticated) settings_.on_authenticated();
@@ -247,9 +251,7 @@ Result<Monitor::Reply> Monitor::auth_failed(Type request, const std::string& met
   const bool account_owned = !key_fingerprint_.empty() && spec_.has_value();
   if (settings_.guard != nullptr) settings_.guard->failed(ban_source(), account_owned ? spec_->operator_name : "");
   if (!st)
-    return answer_with(monitor::final_refusal(db::names_busy(st.error().message)
-                                                  ? std::string(db::kBusyRefusal)
-                                                  : "the audit log cannot be written; nobody can log in until it is repaired"));
+    return login_unrecorded(st.error());
   return refused(std::move(shown));  // empty: nothing to tell the peer (no account enumeration)
 }
 

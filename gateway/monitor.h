@@ -107,6 +107,7 @@ class Monitor {
 
  private:
   // ban_source: what failures count under, the address without the port.
+  Result<Reply> login_unrecorded(const Error& e);
   const std::string& ban_source() const { return settings_.peer_address.empty() ? source_ : settings_.peer_address; }
 
   struct Decided {
