@@ -1,5 +1,8 @@
 #include "gateway/keys.h"
 
+#include "audit/byte_cursor.h"
+#include "gateway/openssh_key.h"
+
 #include <sys/stat.h>
 
 #include <cstring>
@@ -14,7 +17,8 @@ namespace fs = std::filesystem;
 KeyPaths default_key_paths(const std::string& db_path) {
   fs::path dir = fs::path(db_path).parent_path();
   if (dir.empty()) dir = ".";
-  return {(dir / "host_ed25519_key").string(), (dir / "egress_ed25519_key").string()};
+  return {(dir / "host_ed25519_key").string(), (dir / "egress_ed25519_key").string(),
+          (dir / "egress_ca_ed25519_key").string()};
 }
 
 Result<std::string> public_key_line(ssh_key key) {
@@ -62,6 +66,37 @@ Result<KeyPtr> import_private_key(std::string& text) {
   text.clear();
   if (rc != SSH_OK) return Error{"the bastion's egress key cannot be read"};
   return KeyPtr(raw);
+}
+
+Status attach_certificate(ssh_key key, const std::string& certificate_line) {
+  std::istringstream in(certificate_line);
+  std::string type, b64;
+  in >> type >> b64;
+  const enum ssh_keytypes_e kt = ssh_key_type_from_name(type.c_str());
+  if (kt != SSH_KEYTYPE_ED25519_CERT01 || b64.empty()) return Error{"the monitor's certificate is not an ed25519 certificate"};
+  // libssh attaches any certificate to any key: check that it certifies this one (its third field,
+  // PROTOCOL.certkeys, is the certified public key) against the key's own public blob.
+  auto blob = unbase64(b64);
+  if (!blob) return Error{"the monitor's certificate does not decode"};
+  audit::ByteCursor cert_in(*blob);
+  std::string_view cert_type, nonce, certified;
+  char* own_b64 = nullptr;
+  if (!cert_in.get_string(cert_type) || !cert_in.get_string(nonce) || !cert_in.get_string(certified) ||
+      ssh_pki_export_pubkey_base64(key, &own_b64) != SSH_OK)
+    return Error{"the monitor's certificate does not decode"};
+  SshCharPtr owned(own_b64);
+  auto own_blob = unbase64(own_b64);
+  if (!own_blob) return Error{"the key the monitor's certificate came with does not export"};
+  audit::ByteCursor own_in(*own_blob);
+  std::string_view own_type, own_key;
+  if (!own_in.get_string(own_type) || !own_in.get_string(own_key) || own_key != certified)
+    return Error{"the monitor's certificate is not for the key it came with"};
+  ssh_key raw = nullptr;
+  if (ssh_pki_import_cert_base64(b64.c_str(), kt, &raw) != SSH_OK) return Error{"the monitor's certificate does not decode"};
+  KeyPtr cert(raw);
+  if (ssh_pki_copy_cert_to_privkey(cert.get(), key) != SSH_OK)
+    return Error{"the monitor's certificate cannot be attached to its key"};
+  return ok_status();
 }
 
 Result<KeyPtr> load_private_key(const std::string& path) {

@@ -11,9 +11,11 @@ namespace bastion::gateway {
 struct KeyPaths {
   std::string host_key;    // private key; ".pub" beside it
   std::string egress_key;  // private key; ".pub" beside it
+  std::string egress_ca;   // the egress certificate authority (gateway/egress_ca.h)
 };
 
-// default_key_paths: "<dir of db>/host_ed25519_key" and "<dir of db>/egress_ed25519_key".
+// default_key_paths: "<dir of db>/host_ed25519_key", "<dir of db>/egress_ed25519_key" and
+// "<dir of db>/egress_ca_ed25519_key".
 KeyPaths default_key_paths(const std::string& db_path);
 
 // ensure_key creates an ed25519 key pair at path (0600, .pub 0644) unless one exists.
@@ -25,6 +27,10 @@ Result<KeyPtr> load_private_key(const std::string& path);
 // import_private_key reads a private key from memory (OpenSSH format), as the monitor hands it to
 // the network process; `text` is wiped afterwards.
 Result<KeyPtr> import_private_key(std::string& text);
+
+// attach_certificate imports a certificate line ("ssh-ed25519-cert-v01@openssh.com AAAA… [comment]")
+// and attaches it to `key`, its private half, for a certificate login.
+Status attach_certificate(ssh_key key, const std::string& certificate_line);
 
 // public_key_line: "ssh-ed25519 AAAA…" of a key.
 Result<std::string> public_key_line(ssh_key key);
