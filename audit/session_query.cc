@@ -58,4 +58,17 @@ nlohmann::json session_json(const SessionRow& s, const std::string& client) {
           {"pid", s.pid}};
 }
 
+std::optional<EgressFact> egress_of(db::Database& db, const SessionRow& s) {
+  auto q = db.prepare(
+      "SELECT e.kind, e.session_id, e.details FROM events e JOIN sessions o ON o.id = e.session_id "
+      "WHERE e.kind IN ('egress.certificate', 'egress.signature') AND e.session_id <= ?1 AND o.server = ?2 "
+      "AND o.login = ?3 AND o.pid = ?4 AND o.pid_start = ?5 AND coalesce(o.grant_id, 0) = ?6 "
+      "ORDER BY e.id DESC LIMIT 1");
+  q.bind(1, s.id).bind(2, s.server).bind(3, s.login).bind(4, std::int64_t{s.pid}).bind(5, s.pid_start)
+      .bind(6, s.grant_id.value_or(0));
+  if (!q.step()) return std::nullopt;
+  auto details = nlohmann::json::parse(q.col_text(2), nullptr, false);
+  return EgressFact{q.col_text(0), q.col_int(1), details.is_discarded() ? nlohmann::json::object() : details};
+}
+
 }  // namespace bastion::audit

@@ -41,4 +41,15 @@ std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFi
 // and pid (the session process that served it: what an operator of the host kills or traces).
 nlohmann::json session_json(const SessionRow& s, const std::string& client);
 
+// EgressFact: how the bastion logged in to the server for a session: the egress.certificate or
+// egress.signature event of its upstream login. A session that reused its connection's upstream
+// login (same process, server, login and grant) shares the event of the session that made it.
+struct EgressFact {
+  std::string kind;  // "egress.certificate" | "egress.signature"
+  std::int64_t session_id = 0;  // the session whose upstream login it was
+  nlohmann::json details;
+};
+// egress_of returns that fact, if the trail has one. Throws db::DbError.
+std::optional<EgressFact> egress_of(db::Database& db, const SessionRow& s);
+
 }  // namespace bastion::audit

@@ -18,6 +18,10 @@ constexpr std::array<std::pair<ServerKind, const char*>, 2> kKinds{{
     {ServerKind::Dedicated, "dedicated"},
     {ServerKind::Shared, "shared"},
 }};
+constexpr std::array<std::pair<EgressMode, const char*>, 2> kEgressModes{{
+    {EgressMode::Certificate, "certificate"},
+    {EgressMode::Key, "key"},
+}};
 
 constexpr std::array<std::pair<OpType, const char*>, 6> kOpTypes{{
     {OpType::Shell, "shell"},
@@ -56,11 +60,13 @@ std::optional<E> parse_exact(const std::array<std::pair<E, const char*>, N>& tab
 
 const char* to_string(Role r) { return name_of(kRoles, r); }
 const char* to_string(ServerKind k) { return name_of(kKinds, k); }
+const char* to_string(EgressMode m) { return name_of(kEgressModes, m); }
 const char* to_string(OpType t) { return name_of(kOpTypes, t); }
 const char* to_string(TransferLimit l) { return name_of(kLimits, l); }
 
 std::optional<Role> parse_role(std::string_view s) { return parse_exact(kRoles, s); }
 std::optional<ServerKind> parse_server_kind(std::string_view s) { return parse_exact(kKinds, s); }
+std::optional<EgressMode> parse_egress_mode(std::string_view s) { return parse_exact(kEgressModes, s); }
 std::optional<OpType> parse_op_type(std::string_view s) { return parse_exact(kOpTypes, s); }
 std::optional<TransferLimit> parse_transfer_limit(std::string_view s) { return parse_exact(kLimits, s); }
 

@@ -11,14 +11,19 @@ namespace bastion::authz {
 
 enum class Role { Operator, Officer, Client };
 enum class ServerKind { Dedicated, Shared };
+// How the bastion logs in to a server (gateway/egress_ca.h): a certificate issued for each login
+// by its egress CA (the default), or its standing egress key, which the monitor signs with.
+enum class EgressMode { Certificate, Key };
 // The kinds of operation a catalogue entry can allow (DESIGN.md, issue 3).
 enum class OpType { Shell, Exec, Sftp, Scp, Rsync, Forward };
 
 const char* to_string(Role r);
 const char* to_string(ServerKind k);
+const char* to_string(EgressMode m);
 const char* to_string(OpType t);
 std::optional<Role> parse_role(std::string_view s);
 std::optional<ServerKind> parse_server_kind(std::string_view s);
+std::optional<EgressMode> parse_egress_mode(std::string_view s);
 std::optional<OpType> parse_op_type(std::string_view s);
 
 struct Operator {
@@ -48,6 +53,7 @@ struct Server {
   ServerKind kind = ServerKind::Dedicated;
   std::string host_key;  // "ssh-ed25519 AAAA…" as registered by the officer
   std::vector<std::string> allowed_env;  // names an operator may send besides LANG/LC_* (authz/env_policy.h)
+  EgressMode egress = EgressMode::Certificate;
 };
 
 // Which way a transfer entry (scp, rsync, sftp) lets files move, seen from the operator.

@@ -294,7 +294,14 @@ constexpr std::string_view kV12[] = {
          ended_at    INTEGER))",
 };
 
-constexpr std::array<Migration, 12> kMigrations{{
+// Migration 13: egress by certificate (issue 15). Servers registered before it trust the bastion's
+// standing egress key in their authorized_keys, so they keep `key`; `server add` makes new ones
+// `certificate` unless told otherwise.
+constexpr std::string_view kV13[] = {
+    "ALTER TABLE servers ADD COLUMN egress TEXT NOT NULL DEFAULT 'key' CHECK (egress IN ('certificate', 'key'))",
+};
+
+constexpr std::array<Migration, 13> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -307,6 +314,7 @@ constexpr std::array<Migration, 12> kMigrations{{
     {10, "access requests, approvals and approval policies", kV10},
     {11, "emergency (break-glass) grants", kV11},
     {12, "web portal passwords, enrolment links and sessions", kV12},
+    {13, "egress mode of servers: certificate or key", kV13},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

@@ -71,6 +71,7 @@ Server read_server(const db::Statement& s) {
   v.kind = must(parse_server_kind(s.col_text(5)), "server kind");
   v.host_key = s.col_text(6);
   v.allowed_env = split_ops(s.col_text(7));
+  v.egress = must(parse_egress_mode(s.col_text(8)), "egress mode");
   return v;
 }
 

@@ -21,7 +21,7 @@ std::string format_span(std::chrono::seconds d);
 
 constexpr std::string_view kOperatorColumns = "SELECT id, name, role, client, disabled, totp_secret FROM operators";
 // Removed servers (removed_at set) keep their row for history; queries for live ones add kLiveServer.
-constexpr std::string_view kServerColumns = "SELECT id, name, host, port, client, kind, host_key, allowed_env FROM servers";
+constexpr std::string_view kServerColumns = "SELECT id, name, host, port, client, kind, host_key, allowed_env, egress FROM servers";
 constexpr std::string_view kLiveServer = "removed_at IS NULL";
 constexpr std::string_view kEntryColumns = "SELECT id, server_id, name, type, pattern, direction, path FROM catalogue";
 constexpr std::string_view kKeyColumns =

@@ -353,8 +353,8 @@ Result<Server> SqliteStore::add_server(const Server& s) {
   if (find_server(s.name)) return Error{"server " + s.name + " already exists"};
   if (auto st = check_name_not_retired(*db_, s.name); !st) return st.error();
   ensure_client(*db_, s.client);
-  db_->prepare("INSERT INTO servers(name, host, port, client, kind, host_key, created_at, allowed_env)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+  db_->prepare("INSERT INTO servers(name, host, port, client, kind, host_key, created_at, allowed_env, egress)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(1, s.name)
       .bind(2, s.host)
       .bind(3, std::int64_t{s.port})
@@ -363,6 +363,7 @@ Result<Server> SqliteStore::add_server(const Server& s) {
       .bind(6, s.host_key)
       .bind(7, to_unix(clock_.now()))
       .bind(8, join(s.allowed_env, ","))
+      .bind(9, to_string(s.egress))
       .step();
   Server added = s;
   added.id = db_->last_insert_id();

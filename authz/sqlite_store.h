@@ -41,6 +41,7 @@ class SqliteStore final : public Store {
   Result<CatalogueEntry> remove_catalogue_entry(std::string_view server_name, std::string_view op) override;
   Result<std::vector<Grant>> set_server_kind(std::string_view name, ServerKind kind, Seconds at) override;
   Status set_host_key(std::string_view name, std::string_view host_key) override;
+  Status set_egress_mode(std::string_view name, EgressMode mode) override;
   Status set_allowed_env(std::string_view name, const std::vector<std::string>& names) override;
   Result<std::vector<Grant>> remove_server(std::string_view name, bool force, Seconds at) override;
 

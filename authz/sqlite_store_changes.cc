@@ -124,6 +124,16 @@ Status SqliteStore::set_host_key(std::string_view name, std::string_view host_ke
   return ok_status();
 }
 
+Status SqliteStore::set_egress_mode(std::string_view name, EgressMode mode) {
+  db::Database::Transaction tx(*db_);
+  const auto server = find_server(name);
+  if (!server) return Error{"unknown server " + quoted(name)};
+  if (server->egress == mode) return Error{"server " + server->name + " already uses " + to_string(mode) + " egress"};
+  db_->prepare("UPDATE servers SET egress = ? WHERE id = ?").bind(1, to_string(mode)).bind(2, server->id).step();
+  tx.commit();
+  return ok_status();
+}
+
 Status SqliteStore::set_allowed_env(std::string_view name, const std::vector<std::string>& names) {
   for (const auto& n : names)
     if (auto why = unallowable_env_name(n)) return Error{"cannot allow " + *why};

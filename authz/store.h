@@ -80,6 +80,8 @@ class Store {
   virtual Result<std::vector<Grant>> set_server_kind(std::string_view name, ServerKind kind, Seconds at) = 0;
   // set_host_key replaces the pinned host key ("type base64", already canonical).
   virtual Status set_host_key(std::string_view name, std::string_view host_key) = 0;
+  // set_egress_mode: how the bastion logs in to the server from its next login on.
+  virtual Status set_egress_mode(std::string_view name, EgressMode mode) = 0;
   // set_allowed_env replaces the server's environment allow-list; a name of the unsafe set (or
   // not a name) is refused with the reason (authz/env_policy.h), and nothing changes.
   virtual Status set_allowed_env(std::string_view name, const std::vector<std::string>& names) = 0;

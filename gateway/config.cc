@@ -1,5 +1,8 @@
 #include "gateway/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
@@ -14,6 +17,32 @@
 namespace bastion::gateway {
 namespace po = boost::program_options;
 namespace {
+
+// parse_source_addresses: "192.0.2.7,2001:db8::/64" → each an address or CIDR range sshd's
+// source-address option accepts; anything else is refused with its text.
+Result<std::vector<std::string>> parse_source_addresses(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+    if (b == std::string::npos) continue;
+    item = item.substr(b, e - b + 1);
+    const auto slash = item.find('/');
+    const std::string addr = item.substr(0, slash);
+    unsigned char buf[sizeof(in6_addr)];
+    const bool v4 = ::inet_pton(AF_INET, addr.c_str(), buf) == 1;
+    const bool v6 = !v4 && ::inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+    bool ok = v4 || v6;
+    if (ok && slash != std::string::npos) {
+      const std::string bits = item.substr(slash + 1);
+      ok = !bits.empty() && bits.size() <= 3 && bits.find_first_not_of("0123456789") == std::string::npos &&
+           std::stoi(bits) <= (v4 ? 32 : 128);
+    }
+    if (!ok) return Error{"--egress-source-address: '" + item + "' is not an IPv4/IPv6 address or CIDR range"};
+    out.push_back(item);
+  }
+  return out;
+}
 
 // Minutes: the ban and lock durations, given in whole minutes on the command line.
 struct Minutes {
@@ -31,7 +60,9 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("db", po::value(&s.db_path), "database file (created by `bastionctl --db FILE init`)")
       ("state-dir", po::value(&s.state_dir), "directory for recordings and runtime files")
       ("host-key", po::value(&s.host_key_path), "host private key (default: beside the database)")
-      ("egress-key", po::value(&s.egress_key_path), "egress private key (default: beside the database)")
+      ("egress-key", po::value(&s.egress_key_path), "egress private key of servers in key mode (default: beside the database)")
+      ("egress-ca", po::value(&s.egress_ca_path), "egress certificate authority key (default: beside the database)")
+      ("egress-source-address", po::value(&c.egress_source_addresses), "the bastion's addresses (or CIDR ranges, comma-separated) as servers see them: each egress certificate is valid only from there")
       ("login-grace", po::value(&s.login_grace_seconds)->default_value(s.login_grace_seconds), "seconds to complete authentication")
       ("max-auth-tries", po::value(&s.auth.max_attempts)->default_value(6), "failed attempts before disconnect")
       ("max-startups", po::value(&c.preauth.max_total)->default_value(c.preauth.max_total), "unauthenticated connections at once; more are closed on accept")
@@ -138,10 +169,15 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   auto keys = default_key_paths(c.settings.db_path);
   if (c.settings.host_key_path.empty()) c.settings.host_key_path = keys.host_key;
   if (c.settings.egress_key_path.empty()) c.settings.egress_key_path = keys.egress_key;
+  if (c.settings.egress_ca_path.empty()) c.settings.egress_ca_path = keys.egress_ca;
+  auto sources = parse_source_addresses(c.egress_source_addresses);
+  if (!sources) return sources.error();
+  c.settings.egress_source_addresses = std::move(*sources);
   c.settings.stop_grace_seconds = c.stop_grace_seconds;
   for (const auto& [name, value] : vm) c.values[name] = render(value.value());
   c.values["host-key"] = c.settings.host_key_path;
   c.values["egress-key"] = c.settings.egress_key_path;
+  c.values["egress-ca"] = c.settings.egress_ca_path;
   return c;
 }
 
@@ -163,7 +199,7 @@ std::string daemon_help() {
 }
 
 const std::vector<std::string>& restart_only_options() {
-  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "host-key", "egress-key", "config"};
+  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "host-key", "egress-key", "egress-ca", "config"};
   return kNames;
 }
 
@@ -190,6 +226,7 @@ ReloadPlan plan_reload(const DaemonConfig& current, DaemonConfig& next) {
   next.settings.state_dir = current.settings.state_dir;
   next.settings.host_key_path = current.settings.host_key_path;
   next.settings.egress_key_path = current.settings.egress_key_path;
+  next.settings.egress_ca_path = current.settings.egress_ca_path;
   for (const auto& name : fixed) {
     if (current.values.count(name)) next.values[name] = current.values.at(name);
     else next.values.erase(name);

@@ -30,6 +30,8 @@ struct DaemonConfig {
   // Access-request webhook (gateway/notifier.h): --notify-url, --notify-secret-file.
   std::string notify_url;
   std::string notify_secret_file;
+  // --egress-source-address, as given (comma-separated); parsed into settings.egress_source_addresses.
+  std::string egress_source_addresses;
   bool help = false;
   // Every option as given or defaulted, rendered as text: what a reload compares.
   std::map<std::string, std::string> values;

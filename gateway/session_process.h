@@ -3,6 +3,7 @@
 // then every channel routed, authorized, recorded and proxied until the operator leaves.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "audit/event_sinks.h"
 #include "gateway/auth.h"
@@ -17,6 +18,10 @@ struct DaemonSettings {
   std::string state_dir;
   std::string host_key_path;
   std::string egress_key_path;
+  std::string egress_ca_path;  // the egress certificate authority (gateway/egress_ca.h)
+  // --egress-source-address: the bastion's own addresses as client servers see them; when set, each
+  // egress certificate may be used only from them (critical option source-address).
+  std::vector<std::string> egress_source_addresses;
   // --preauth-user: the account the sandboxed network process runs as when bastiond is root.
   std::string preauth_user = "bastion-net";
   int login_grace_seconds = 60;

@@ -34,6 +34,11 @@ int grant_list(const Args& args, CommandContext& ctx);
 int grant_show(const Args& args, CommandContext& ctx);
 
 int egress_key(const Args& args, CommandContext& ctx);
+int egress_ca_show(const Args& args, CommandContext& ctx);
+int egress_ca_rotate(const Args& args, CommandContext& ctx);
+int egress_ca_remove(const Args& args, CommandContext& ctx);
+int server_set_egress(const Args& args, CommandContext& ctx);
+int sessions_show(const Args& args, CommandContext& ctx);
 
 int sessions_kill(const Args& args, CommandContext& ctx);
 int settings_show(const Args& args, CommandContext& ctx);

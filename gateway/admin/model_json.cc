@@ -18,7 +18,8 @@ nlohmann::json keys_json(const std::vector<authz::OperatorKey>& keys) {
 
 nlohmann::json server_json(const authz::Server& s) {
   return {{"name", s.name},     {"host", s.host}, {"port", s.port}, {"client", s.client},
-          {"kind", authz::to_string(s.kind)}, {"host_key", s.host_key}, {"allowed_env", s.allowed_env}};
+          {"kind", authz::to_string(s.kind)}, {"host_key", s.host_key}, {"allowed_env", s.allowed_env},
+          {"egress", authz::to_string(s.egress)}};
 }
 
 nlohmann::json entry_json(std::string_view server, const authz::CatalogueEntry& e) {

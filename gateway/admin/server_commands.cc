@@ -1,4 +1,4 @@
-// server add | list | show | set-kind | set-host-key | set-env | remove
+// server add | list | show | set-kind | set-host-key | set-env | set-egress | remove
 #include <algorithm>
 #include <cctype>
 #include <ostream>
@@ -64,6 +64,9 @@ Result<authz::Server> server_from_options(const po::variables_map& vm) {
   if (!host_key) return host_key.error();
   s.host_key = *host_key;
   s.allowed_env = env_names(vm["allow-env"].as<std::string>());
+  const auto egress = authz::parse_egress_mode(vm["egress"].as<std::string>());
+  if (!egress) throw UsageError("--egress must be certificate or key");
+  s.egress = *egress;
   return s;
 }
 
@@ -92,6 +95,10 @@ void print_server(CommandContext& ctx, const authz::Server& s, const std::vector
           << "  address:  " << s.host << ":" << s.port << "\n"
           << "  client:   " << s.client << "\n"
           << "  kind:     " << authz::to_string(s.kind) << "\n"
+          << "  egress:   " << authz::to_string(s.egress)
+          << (s.egress == authz::EgressMode::Certificate ? " (a certificate per login; see `egress-ca`)"
+                                                         : " (the bastion's egress key; see `egress-key`)")
+          << "\n"
           << "  host key: " << s.host_key << "\n"
           << "  env:      LANG, LC_* (UTF-8 or C locales)" << (s.allowed_env.empty() ? "" : ", " + env_text(s.allowed_env))
           << "\n";
@@ -132,7 +139,9 @@ int server_add(const Args& args, CommandContext& ctx) {
       "kind", po::value<std::string>()->required()->value_name("KIND"), "dedicated or shared")(
       "host-key", po::value<std::string>()->required()->value_name("KEY"), "\"ssh-ed25519 AAAA…\" of the server")(
       "allow-env", po::value<std::string>()->default_value("")->value_name("VAR[,VAR…]"),
-      "environment variables operators may send besides LANG/LC_* (never the unsafe set: README \"Environment\")");
+      "environment variables operators may send besides LANG/LC_* (never the unsafe set: README \"Environment\")")(
+      "egress", po::value<std::string>()->default_value("certificate")->value_name("MODE"),
+      "how the bastion logs in: certificate (one per login, from `egress-ca`) or key (the standing `egress-key`)");
   cl.positional("NAME");
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
@@ -157,11 +166,12 @@ int server_list(const Args& args, CommandContext& ctx) {
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   nlohmann::json all = nlohmann::json::array();
-  Table table({"NAME", "HOST", "PORT", "CLIENT", "KIND", "ALLOWED ENV"});
+  Table table({"NAME", "HOST", "PORT", "CLIENT", "KIND", "EGRESS", "ALLOWED ENV"});
   for (const auto& s : ctx.store.list_servers()) {
     if (!ctx.sees_client(s.client)) continue;
     all.push_back(server_json(s));
-    table.add({s.name, s.host, std::to_string(s.port), s.client, authz::to_string(s.kind), env_text(s.allowed_env)});
+    table.add({s.name, s.host, std::to_string(s.port), s.client, authz::to_string(s.kind), authz::to_string(s.egress),
+               env_text(s.allowed_env)});
   }
   if (wants_json(*vm)) {
     print_json(ctx, all);
@@ -246,6 +256,22 @@ int server_set_env(const Args& args, CommandContext& ctx) {
   if (auto st = ctx.store.set_allowed_env(before->name, names); !st) return refuse(ctx, st.error().message);
   return record_server_change(ctx, *vm, "admin.server.set-env", *before,
                               "now lets operators send " + env_text(names) + " besides LANG and LC_*");
+}
+
+int server_set_egress(const Args& args, CommandContext& ctx) {
+  CommandLine cl("server set-egress", "NAME certificate|key",
+                 "Choose how the bastion logs in to a server from its next login on: certificate (a short-lived "
+                 "certificate per login, trusted through `egress-ca`) or key (the standing `egress-key`).");
+  cl.positional("NAME").positional("MODE");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  const auto mode = authz::parse_egress_mode((*vm)["MODE"].as<std::string>());
+  if (!mode) throw UsageError("MODE must be certificate or key");
+  auto before = server_named(ctx, (*vm)["NAME"].as<std::string>());
+  if (!before) return refuse(ctx, before.error().message);
+  if (auto st = ctx.store.set_egress_mode(before->name, *mode); !st) return refuse(ctx, st.error().message);
+  return record_server_change(ctx, *vm, "admin.server.set-egress", *before,
+                              std::string("now uses ") + authz::to_string(*mode) + " egress");
 }
 
 int server_remove(const Args& args, CommandContext& ctx) {

@@ -1,4 +1,4 @@
-// sessions list | play | export: reviewing proxied sessions and their recordings. Officers see
+// sessions list | show | play | export: reviewing proxied sessions and their recordings. Officers see
 // every session; a client reviewer only those on their own client's servers.
 #include <ostream>
 
@@ -124,6 +124,60 @@ int sessions_list(const Args& args, CommandContext& ctx) {
   } else {
     table.print(ctx.out);
   }
+  return kExitOk;
+}
+
+// egress_text: one line saying how the bastion logged in to the server for a session, and what to
+// look for in that server's own log.
+std::string egress_text(const audit::EgressFact& e) {
+  const Json& d = e.details;
+  if (e.kind == "egress.certificate") {
+    return "certificate serial " + std::to_string(d.value("serial", std::uint64_t{0})) + ", key id " +
+           d.value("key_id", std::string("?")) + ", valid " + d.value("valid_after", std::string("?")) + " to " +
+           d.value("valid_before", std::string("?")) + " (the server's log names it: \"ID " +
+           d.value("key_id", std::string("?")) + " (serial " + std::to_string(d.value("serial", std::uint64_t{0})) + ")\")";
+  }
+  return "the bastion's egress key " + d.value("fingerprint", std::string("?")) + ", signed by the monitor";
+}
+
+int sessions_show(const Args& args, CommandContext& ctx) {
+  CommandLine cl("sessions show", "ID",
+                 "Show one session: who, where, when, how it ended, how the bastion logged in to the server "
+                 "(the certificate serial to look up in the server's own log), and its recordings.");
+  cl.positional("ID");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  auto session = visible_session(ctx, positive_id((*vm)["ID"].as<std::string>(), "session"));
+  if (!session) return refuse(ctx, session.error().message);
+  const auto clients = audit::chained_clients(database(ctx));
+  const std::string client = audit::client_of(*session, clients);
+  const auto egress = audit::egress_of(database(ctx), *session);
+  const auto recordings = ctx.sessions.recordings_of(session->id);
+  if (wants_json(*vm)) {
+    Json j = audit::session_json(*session, client);
+    j["egress"] = egress ? Json{{"kind", egress->kind}, {"session_id", egress->session_id}, {"details", egress->details}}
+                         : Json(nullptr);
+    j["recordings"] = Json::array();
+    for (const auto& r : recordings)
+      j["recordings"].push_back({{"id", r.id}, {"channel", r.channel}, {"kind", r.summary.kind},
+                                 {"sha256", r.summary.sha256}, {"bytes_in", r.summary.bytes_in},
+                                 {"bytes_out", r.summary.bytes_out}});
+    print_json(ctx, j);
+    return kExitOk;
+  }
+  const auto& s = *session;
+  ctx.out << "session " << s.id << "\n"
+          << "  operator: " << s.operator_name << " from " << s.source << "\n"
+          << "  server:   " << s.server << " as " << s.login << (client.empty() ? "" : " (client " + client + ")") << "\n"
+          << "  grant:    " << (s.grant_id ? std::to_string(*s.grant_id) : "-") << "\n"
+          << "  start:    " << iso8601(s.start) << "\n"
+          << "  end:      " << (s.end ? iso8601(*s.end) : "-") << "\n"
+          << "  status:   " << s.status << (s.reason.empty() ? "" : " (" + s.reason + ")") << "\n"
+          << "  exit:     " << optional_text(s.exit_status) << "\n"
+          << "  egress:   " << (egress ? egress_text(*egress) : "-") << "\n";
+  for (const auto& r : recordings)
+    ctx.out << "  recording " << r.id << ": channel " << r.channel << ", " << r.summary.kind << ", sha256 "
+            << r.summary.sha256 << "\n";
   return kExitOk;
 }
 

@@ -37,6 +37,25 @@ TEST(DaemonConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c->values.at("max-startups"), "100");
 }
 
+TEST(DaemonConfig, EgressCaAndSourceAddresses) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->settings.egress_ca_path, "/var/lib/bastion/egress_ca_ed25519_key");
+  EXPECT_TRUE(c->settings.egress_source_addresses.empty());
+  auto args = kMinimal;
+  args.insert(args.end(), {"--egress-source-address", "192.0.2.7, 2001:db8::/64,198.51.100.0/24"});
+  auto pinned = parse(args);
+  ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+  EXPECT_EQ(pinned->settings.egress_source_addresses,
+            (std::vector<std::string>{"192.0.2.7", "2001:db8::/64", "198.51.100.0/24"}));
+  for (const std::string bad : {"bastion.example", "192.0.2.7/33", "2001:db8::/129", "10.0.0.1/", "1.2.3.4,x"}) {
+    auto refused = parse({"--db", "/d", "--state-dir", "/s", "--egress-source-address", bad});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("not an IPv4/IPv6 address or CIDR range"), std::string::npos)
+        << refused.error().message;
+  }
+}
+
 TEST(DaemonConfig, TheFileFillsWhatTheCommandLineLeavesAndTheCommandLineWins) {
   auto c = parse({"--config", "/etc/bastion/bastion.conf", "--idle-timeout", "900"},
                  "db = /srv/b.db\nstate-dir = /srv/state\n# comment\nidle-timeout = 60\nidle-warning = 30\n"
