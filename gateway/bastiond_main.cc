@@ -20,6 +20,7 @@
 #include "gateway/bans.h"
 #include "gateway/config.h"
 #include "gateway/housekeeping.h"
+#include "gateway/egress_ca.h"
 #include "gateway/keys.h"
 #include "gateway/listener.h"
 #include "gateway/sandbox.h"
@@ -87,6 +88,7 @@ Status check_startup(const DaemonSettings& s) {
   auto db = db::Database::open(s.db_path, false);
   if (!db) return db.error();
   if (auto k = load_private_key(s.egress_key_path); !k) return k.error();
+  if (auto ca = load_egress_ca(s.egress_ca_path); !ca) return ca.error();
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir + "/recordings", ec);
   if (ec) return Error{"cannot create state directory " + s.state_dir + ": " + ec.message()};

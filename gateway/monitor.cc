@@ -26,7 +26,10 @@
 #include "audit/sha256.h"
 #include "authz/text.h"
 #include "gateway/admin/commands.h"
+#include "gateway/egress_agent.h"
+#include "gateway/egress_ca.h"
 #include "gateway/keys.h"
+#include "gateway/ssh_certificate.h"
 #include "authz/db.h"
 #include "authz/liveness.h"
 #include "authz/operation.h"
@@ -88,6 +91,15 @@ Result<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
+// Agent: one key-mode agent socket (gateway/egress_agent.h), bound to the decision whose upstream
+// login it signs.
+struct Monitor::Agent {
+  audit::UniqueFd fd;
+  std::int64_t decision_id = 0;
+  Ed25519Key key;
+  std::string buffer;  // bytes of a request not yet whole
+};
+
 Monitor::Monitor(MonitorServices& services, const Clock& clock, const MonitorSettings& settings, std::string source)
     : services_(services), clock_(clock), settings_(settings), source_(std::move(source)) {}
 
@@ -106,6 +118,7 @@ Result<Monitor::Reply> Monitor::answer(const Message& request) {
       case Type::OpenRecording: return open_recording(request);
       case Type::Event: return event(request);
       case Type::Upstream: return upstream(request);
+      case Type::EgressAgent: return egress_agent(request);
       case Type::GrantLive: return grant_live(request);
       default: break;
     }
@@ -130,8 +143,9 @@ int Monitor::answer_all(int sock, const std::function<void()>& interrupted) {
   auto last_retry = std::chrono::steady_clock::now();
   for (;;) {
     // While a recording is being digested, wake often enough to write its row soon after.
-    pollfd p{sock, POLLIN, 0};
-    const int n = ::poll(&p, 1, closing_.empty() ? 200 : 5);
+    std::vector<pollfd> polled{{sock, POLLIN, 0}};
+    for (const auto& a : agents_) polled.push_back({a->fd.get(), POLLIN, 0});
+    const int n = ::poll(polled.data(), polled.size(), closing_.empty() ? 200 : 5);
     if (interrupted) interrupted();
     if (!closing_.empty()) reap_closings(false);
     if (!unwritten_.empty() && std::chrono::steady_clock::now() - last_retry >= std::chrono::seconds(1)) {
@@ -139,6 +153,14 @@ int Monitor::answer_all(int sock, const std::function<void()>& interrupted) {
       (void)write_closings(std::chrono::milliseconds(50));
     }
     if (n <= 0) continue;
+    // Agent sockets first: the network process waits on one while it logs in upstream.
+    for (std::size_t i = polled.size(); i-- > 1;) {
+      if (polled[i].revents == 0) continue;
+      auto keep = serve_agent(*agents_[i - 1]);
+      if (!keep) return 1;
+      if (!*keep) agents_.erase(agents_.begin() + static_cast<std::ptrdiff_t>(i - 1));
+    }
+    if (polled[0].revents == 0) continue;
     auto in = monitor::receive_message(sock);
     if (!in) {
       if (in.error().message == monitor::kPeerGone) return 0;
@@ -427,11 +449,116 @@ Result<Monitor::Reply> Monitor::upstream(const Message& m) {
   const std::string where = server.name + " (" + server.host + ":" + std::to_string(server.port) + ")";
   auto fd = connect_tcp(server.host, server.port, settings_.connect_timeout_seconds);
   if (!fd) return refused("cannot reach server " + where + ": " + fd.error().message);
-  auto key = read_file(settings_.egress_key_path);
-  if (!key) return refused("the bastion's egress key is unusable: " + key.error().message);
-  return answer_with(monitor::upstream_key(std::move(*key), server.host_key, server.name, server.host,
-                                           static_cast<std::uint64_t>(server.port)),
+  if (server.egress == authz::EgressMode::Key) {
+    // The egress key stays here: the network process logs in through an agent socket it asks for
+    // next (EgressAgent), which signs for this login only.
+    it->second.agent_allowed = true;
+    return answer_with(monitor::upstream_key("", "", server.host_key, server.name, server.host,
+                                             static_cast<std::uint64_t>(server.port)),
+                       std::move(*fd));
+  }
+  auto issued = certificate_for(it->first, server);
+  if (!issued) return refused(issued.error().message);
+  return answer_with(monitor::upstream_key(std::move(issued->first), std::move(issued->second), server.host_key,
+                                           server.name, server.host, static_cast<std::uint64_t>(server.port)),
                      std::move(*fd));
+}
+
+std::int64_t Monitor::session_of(std::int64_t decision_id) const {
+  for (const auto& [id, s] : sessions_)
+    if (s.decision_id == decision_id) return id;
+  return 0;
+}
+
+Result<std::pair<std::string, std::string>> Monitor::certificate_for(std::int64_t decision_id, const authz::Server& server) {
+  const Decided& d = decisions_.at(decision_id);
+  auto ca = load_egress_ca(settings_.egress_ca_path);
+  if (!ca) {
+    spdlog::error("{}: {}", source_, ca.error().message);
+    return Error{"the bastion cannot sign its certificate for " + server.name + ": " + ca.error().message};
+  }
+  EgressLogin login{.operator_name = who_->name,
+                    .session_id = session_of(decision_id),
+                    .grant_id = d.allow.grant.id,
+                    .login = d.login,
+                    .granted_types = {},
+                    .source_addresses = settings_.egress_source_addresses};
+  for (const auto& e : services_.store.catalogue_of(server.id))
+    if (std::find(d.allow.grant.ops.begin(), d.allow.grant.ops.end(), e.name) != d.allow.grant.ops.end())
+      login.granted_types.push_back(e.type);
+  Ed25519Key ephemeral = generate_ed25519("bastion-egress");
+  const CertificateFields fields = egress_certificate_fields(login, ephemeral.public_key, clock_.now());
+  const std::string blob = sign_certificate(fields, *ca);
+  nlohmann::json details{{"serial", fields.serial},
+                         {"key_id", fields.key_id},
+                         {"principals", fields.principals},
+                         {"valid_after", iso8601_utc(fields.valid_after)},
+                         {"valid_before", iso8601_utc(fields.valid_before)},
+                         {"fingerprint", blob_fingerprint(public_blob(ephemeral.public_key))},
+                         {"ca", blob_fingerprint(public_blob(ca->public_key))},
+                         {"extensions", fields.extensions},
+                         {"source_address", fields.source_addresses},
+                         {"grant", d.allow.grant.id}};
+  // A certificate nobody could later find in the trail is not issued.
+  if (auto st = record("egress.certificate", server.name, login.session_id, std::move(details)); !st)
+    return Error{db::names_busy(st.error().message) ? std::string(db::kBusyRefusal) : "the audit log cannot be written"};
+  return std::make_pair(openssh_private_key(ephemeral), certificate_line(blob, fields.key_id));
+}
+
+// ---- Key mode: the egress agent ------------------------------------------------------------------
+
+Result<Monitor::Reply> Monitor::egress_agent(const Message& m) {
+  if (!authenticated_) return violation(m.type, "egress agent before authentication");
+  auto it = decisions_.find(static_cast<std::int64_t>(std::min<std::uint64_t>(m.numbers[0], std::numeric_limits<std::int64_t>::max())));
+  if (it == decisions_.end() || !it->second.agent_allowed)
+    return violation(m.type, "egress agent for decision " + std::to_string(m.numbers[0]) +
+                                 ", whose upstream in key mode this monitor did not hand over");
+  it->second.agent_allowed = false;  // one agent per upstream login
+  auto text = read_file(settings_.egress_key_path);
+  if (!text) return refused("the bastion's egress key is unusable: " + text.error().message);
+  auto key = parse_openssh_private_key(*text);
+  std::fill(text->begin(), text->end(), '\0');
+  if (!key) return refused("the bastion's egress key is unusable: " + key.error().message);
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    return refused(std::string("cannot open the egress agent: ") + std::strerror(errno));
+  auto agent = std::make_unique<Agent>();
+  agent->fd = audit::UniqueFd(pair[0]);
+  agent->decision_id = it->first;
+  agent->key = std::move(*key);
+  agents_.push_back(std::move(agent));
+  return answer_with(monitor::verdict(true, ""), audit::UniqueFd(pair[1]));
+}
+
+Result<bool> Monitor::serve_agent(Agent& a) {
+  char chunk[4096];
+  const ssize_t n = ::recv(a.fd.get(), chunk, sizeof chunk, MSG_DONTWAIT);
+  if (n < 0) return errno == EAGAIN || errno == EINTR;
+  if (n == 0) return false;  // the network process closed it
+  a.buffer.append(chunk, static_cast<std::size_t>(n));
+  const Decided& d = decisions_.at(a.decision_id);
+  std::string payload;
+  for (;;) {
+    auto whole = take_agent_frame(a.buffer, payload);
+    if (!whole) return violation("egress_agent", whole.error().message);
+    if (!*whole) return true;
+    auto answer = answer_agent_request(payload, a.key, d.login);
+    if (!answer) return violation("egress_agent", answer.error().message);
+    if (answer->signed_request) {
+      // The signature is recorded before it is given: none leaves unrecorded.
+      nlohmann::json details{{"login", d.login},
+                             {"fingerprint", blob_fingerprint(public_blob(a.key.public_key))},
+                             {"grant", d.allow.grant.id}};
+      if (auto st = record("egress.signature", d.server.name, session_of(a.decision_id), std::move(details)); !st) {
+        spdlog::error("{}: egress signature for {} refused: {}", source_, d.server.name, st.error().message);
+        answer->reply = std::string(1, static_cast<char>(kAgentFailure));
+        answer->signed_request = false;
+      }
+    }
+    const std::string frame = agent_frame(answer->reply);
+    if (!audit::write_all(a.fd.get(), frame)) return false;
+    if (answer->signed_request) return false;  // one login, one signature: the socket is done
+  }
 }
 
 Result<Monitor::Reply> Monitor::grant_live(const Message& m) {
@@ -681,7 +808,7 @@ Result<Monitor::Reply> Monitor::admin(const Message& m) {
                             .actor_client = who_->client,
                             .source = source_,
                             .remote = true,
-                            .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path},
+                            .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path, settings_.egress_ca_path},
                             .program = "bastion",
                             .db = services_.db,
                             .recordings_dir = settings_.recordings_dir,

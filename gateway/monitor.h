@@ -51,7 +51,9 @@ struct MonitorServices {
 
 struct MonitorSettings {
   std::string recordings_dir;   // <state dir>/recordings
-  std::string egress_key_path;  // handed over only for a decided server/login (until egress certificates)
+  std::string egress_key_path;  // servers in key mode: signs their logins (gateway/egress_agent.h), never handed over
+  std::string egress_ca_path;   // servers in certificate mode: signs a certificate per login (gateway/egress_ca.h)
+  std::vector<std::string> egress_source_addresses;  // source-address of those certificates, if configured
   std::string host_key_path;    // shown by admin commands (fingerprints), never read for the network
   long connect_timeout_seconds = 10;
   int max_sessions_per_operator = 10;
@@ -117,7 +119,14 @@ class Monitor {
     std::string request;  // what the operator asked, as the monitor classified it
     bool as_typed = false;
     bool started = false;
+    bool agent_allowed = false;  // key mode: its upstream was handed over, its agent not yet
   };
+  // Agent: an ssh-agent socket answered for one upstream login in key mode (gateway/egress_agent.h).
+  struct Agent;
+  // serve_agent reads what the network process sent on one agent socket and answers it; false when
+  // the socket is done with (closed, or its one signature given); an Error is a violation.
+  Result<bool> serve_agent(Agent& a);
+  std::int64_t session_of(std::int64_t decision_id) const;
   struct Started {
     std::int64_t decision_id = 0;
     int channel = 0;
@@ -141,6 +150,10 @@ class Monitor {
   Result<Reply> open_recording(const monitor::Message& m);
   Result<Reply> event(const monitor::Message& m);
   Result<Reply> upstream(const monitor::Message& m);
+  Result<Reply> egress_agent(const monitor::Message& m);
+  // certificate_for issues the certificate of one upstream login in certificate mode (and records
+  // it): the ephemeral private key and the certificate line, or the refusal.
+  Result<std::pair<std::string, std::string>> certificate_for(std::int64_t decision_id, const authz::Server& server);
   Result<Reply> grant_live(const monitor::Message& m);
   Result<Reply> close_session(const monitor::Message& m);
   Result<Reply> grants(const monitor::Message& m);
@@ -182,6 +195,7 @@ class Monitor {
   std::map<std::int64_t, Started> sessions_;   // session rows this monitor started
   std::vector<std::unique_ptr<Closing>> closing_;
   std::vector<std::unique_ptr<Unwritten>> unwritten_;
+  std::vector<std::unique_ptr<Agent>> agents_;
 };
 
 }  // namespace bastion::gateway

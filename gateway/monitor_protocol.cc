@@ -38,10 +38,11 @@ constexpr std::array kShapes = {
     Shape{Type::CloseSession, "close_session", 1, 1, true},
     Shape{Type::Grants, "grants", 0, 0, true},
     Shape{Type::Admin, "admin", 0, 1, true},
+    Shape{Type::EgressAgent, "egress_agent", 1, 0, true},
     Shape{Type::Verdict, "verdict", 1, 1, false},
     Shape{Type::Decision, "decision", 3, 3, false},
     Shape{Type::Started, "started", 1, 0, false},
-    Shape{Type::UpstreamKey, "upstream_key", 1, 4, false},
+    Shape{Type::UpstreamKey, "upstream_key", 1, 5, false},
     Shape{Type::Text, "text", 1, 2, false},
     Shape{Type::Account, "account", 1, 3, false},
     Shape{Type::Recording, "recording", 1, 1, false},
@@ -137,6 +138,7 @@ Message event(std::uint64_t session_id, std::string kind, std::string details_js
   return make(Type::Event, {session_id}, {std::move(kind), std::move(details_json)});
 }
 Message upstream(std::uint64_t decision_id) { return make(Type::Upstream, {decision_id}, {}); }
+Message egress_agent(std::uint64_t decision_id) { return make(Type::EgressAgent, {decision_id}, {}); }
 Message grant_live(std::uint64_t session_id) { return make(Type::GrantLive, {session_id}, {}); }
 Message close_session(std::uint64_t session_id, std::string closing_record) {
   return make(Type::CloseSession, {session_id}, {std::move(closing_record)});
@@ -153,10 +155,11 @@ Message decision(std::uint64_t decision_id, std::uint64_t grant_id, bool any_com
               {std::move(op_name), std::move(command), std::move(context_json)});
 }
 Message started(std::uint64_t session_id) { return make(Type::Started, {session_id}, {}); }
-Message upstream_key(std::string private_key, std::string host_key_line, std::string server_name, std::string host,
-                     std::uint64_t port) {
+Message upstream_key(std::string private_key, std::string certificate, std::string host_key_line,
+                     std::string server_name, std::string host, std::uint64_t port) {
   return make(Type::UpstreamKey, {port},
-              {std::move(private_key), std::move(host_key_line), std::move(server_name), std::move(host)});
+              {std::move(private_key), std::move(host_key_line), std::move(server_name), std::move(host),
+               std::move(certificate)});
 }
 Message text(int exit_status, std::string out, std::string err) {
   return make(Type::Text, {static_cast<std::uint64_t>(static_cast<std::uint32_t>(exit_status))}, {std::move(out), std::move(err)});

@@ -40,6 +40,9 @@ enum class Type : std::uint8_t {
   OpenRecording = 5,  // n: session id, channel, pty (0|1), cols, rows  s: term → Recording + fd | Verdict
   Event = 6,          // n: session id (0: none)  s: kind, details (JSON)    → Verdict
   Upstream = 7,       // n: decision id                                     → UpstreamKey + fd | Verdict(refused)
+  EgressAgent = 14,   // n: decision id of an upstream in key mode → Verdict + fd: a stream socket on which
+                      //    the monitor answers the ssh-agent protocol (gateway/egress_agent.h) for that
+                      //    login only, once: the egress key never leaves the monitor
   GrantLive = 8,      // n: session id                                      → Verdict (refused: the reason)
   CloseSession = 11,  // n: session id  s: the closing as the network saw it: one closing-spool record
                       //    (audit/closing_spool.h, without '\n'): status, reason, exit status, the
@@ -52,8 +55,10 @@ enum class Type : std::uint8_t {
                       // s: operation name, command to run, what the network needs to run it (JSON:
                       //    op_type, server {name, client, allowed_env}, transfer_entries [...])
   Started = 66,       // n: session id
-  UpstreamKey = 67,   // n: port  s: egress private key (OpenSSH format, until egress certificates),
-                      //    the server's registered host key line, the server's name, its host
+  UpstreamKey = 67,   // n: port  s: the private key to log in with (OpenSSH format): in certificate mode an
+                      //    ephemeral key, empty in key mode (ask EgressAgent); the server's registered
+                      //    host key line, its name, its host; the certificate line ("ssh-ed25519-cert-
+                      //    v01@openssh.com AAAA…", empty in key mode)
   Text = 68,          // n: exit status  s: standard output, standard error
   Account = 69,       // n: account id  s: name, role, client (never the TOTP secret)
   Recording = 70,     // n: start time (unix seconds)  s: path of the recording file
@@ -98,6 +103,7 @@ Message open_recording(std::uint64_t session_id, std::uint64_t channel, bool pty
                        std::uint64_t rows, std::string term);
 Message event(std::uint64_t session_id, std::string kind, std::string details_json);
 Message upstream(std::uint64_t decision_id);
+Message egress_agent(std::uint64_t decision_id);
 Message grant_live(std::uint64_t session_id);
 Message close_session(std::uint64_t session_id, std::string closing_record);
 Message grants();
@@ -107,8 +113,8 @@ Message final_refusal(std::string reason);
 Message decision(std::uint64_t decision_id, std::uint64_t grant_id, bool any_command, std::string op_name,
                  std::string command, std::string context_json = "{}");
 Message started(std::uint64_t session_id);
-Message upstream_key(std::string private_key, std::string host_key_line = "", std::string server_name = "",
-                     std::string host = "", std::uint64_t port = 0);
+Message upstream_key(std::string private_key, std::string certificate = "", std::string host_key_line = "",
+                     std::string server_name = "", std::string host = "", std::uint64_t port = 0);
 Message text(int exit_status, std::string out, std::string err);
 Message account(std::uint64_t id, std::string name, std::string role, std::string client);
 Message recording(std::uint64_t start_unix, std::string path);

@@ -448,6 +448,8 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
   MonitorSettings ms;
   ms.recordings_dir = settings.state_dir + "/recordings";
   ms.egress_key_path = settings.egress_key_path;
+  ms.egress_ca_path = settings.egress_ca_path;
+  ms.egress_source_addresses = settings.egress_source_addresses;
   ms.host_key_path = settings.host_key_path;
   ms.connect_timeout_seconds = settings.upstream.connect_timeout_seconds;
   ms.max_sessions_per_operator = settings.max_sessions_per_operator;

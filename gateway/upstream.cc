@@ -40,12 +40,18 @@ Status verify_host_key(ssh_session s, const authz::Server& server, ssh_key regis
 
 }  // namespace
 
-Result<SessionPtr> connect_upstream(const authz::Server& server, const std::string& login, ssh_key egress_key,
-                                    const UpstreamSettings& settings, int connected) {
+Result<SessionPtr> connect_upstream(const authz::Server& server, const std::string& login,
+                                    const EgressCredential& credential, const UpstreamSettings& settings,
+                                    int connected) {
   auto registered = parse_public_key_line(server.host_key);
-  if (!registered) return Error{"server " + server.name + " has an unusable registered host key: " +
-                                registered.error().message};
-  SessionPtr s(ssh_new());
+  SessionPtr s(registered ? ssh_new() : nullptr);
+  // From here the session owns the agent socket; until then it is closed on every way out.
+  if (credential.agent_fd >= 0 && (!s || ssh_set_agent_socket(s.get(), credential.agent_fd) != SSH_OK))
+    ::close(credential.agent_fd);
+  if (!registered) {
+    if (connected >= 0) ::close(connected);
+    return Error{"server " + server.name + " has an unusable registered host key: " + registered.error().message};
+  }
   if (!s) {
     if (connected >= 0) ::close(connected);
     return Error{"out of memory creating the upstream session"};
@@ -86,8 +92,14 @@ Result<SessionPtr> connect_upstream(const authz::Server& server, const std::stri
     return Error{"cannot reach server " + where + ": " + ssh_get_error(s.get())};
   read_ahead::watch(ssh_get_fd(s.get()));  // gateway/read_ahead.h: larger reads for libssh
   if (auto st = verify_host_key(s.get(), server, registered->get()); !st) return st.error();
-  int rc = ssh_userauth_publickey(s.get(), nullptr, egress_key);
-  if (rc != SSH_AUTH_SUCCESS) {
+  if (credential.certified_key != nullptr) {
+    if (ssh_userauth_publickey(s.get(), nullptr, credential.certified_key) != SSH_AUTH_SUCCESS)
+      return Error{server.name + " refused the bastion's certificate for " + login +
+                   ": add the line printed by `bastionctl egress-ca` to its sshd_config (TrustedUserCAKeys) and the "
+                   "principal " + login + " to its AuthorizedPrincipalsFile"};
+    return s;
+  }
+  if (ssh_userauth_agent(s.get(), nullptr) != SSH_AUTH_SUCCESS) {
     return Error{"server " + where + " refused the bastion's key for login '" + login +
                  "': the login may not exist, or the bastion's egress key (`bastionctl egress-key`) is not in "
                  "its authorized_keys"};

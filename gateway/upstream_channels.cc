@@ -6,7 +6,8 @@
 namespace bastion::gateway {
 
 Result<ssh_session> NetSession::upstream_for(const Decided& d, const std::string& login) {
-  std::string key = login + "@" + d.server;
+  // One upstream per login, server and grant: a certificate carries the extensions of its grant.
+  std::string key = login + "@" + d.server + "#" + std::to_string(d.grant_id);
   if (auto it = upstreams_.find(key); it != upstreams_.end()) {
     if (ssh_is_connected(it->second.get())) return it->second.get();
     // Bridges may still hold channels of the dead session: it is freed only after them.
@@ -14,8 +15,8 @@ Result<ssh_session> NetSession::upstream_for(const Decided& d, const std::string
     retired_upstreams_.push_back(std::move(it->second));
     upstreams_.erase(it);
   }
-  // The monitor connects the TCP socket (this process may make none) and hands over the egress key
-  // for this decided login only (until egress certificates replace it).
+  // The monitor connects the TCP socket (this process may make none) and hands over what this decided
+  // login needs: a certificate and its ephemeral key, or (key mode) an agent socket it answers.
   auto r = monitor_.ask(monitor::upstream(d.id));
   if (!r) {
     monitor_gone_ = true;
@@ -25,14 +26,35 @@ Result<ssh_session> NetSession::upstream_for(const Decided& d, const std::string
   if (r->message.type != monitor::Type::UpstreamKey || !r->fd.valid())
     return Error{"cannot reach server " + d.server + ": the bastion's monitor sent no connection"};
   monitor::Message& m = r->message;
-  auto egress = import_private_key(m.strings[0]);
-  if (!egress) return egress.error();
   authz::Server server;
   server.name = m.strings[2];
   server.host = m.strings[3];
   server.port = static_cast<int>(m.numbers[0]);
   server.host_key = m.strings[1];
-  auto s = connect_upstream(server, login, egress->get(), settings_.upstream, r->fd.release());
+  audit::UniqueFd connected = std::move(r->fd);
+  EgressCredential credential;
+  KeyPtr certified;
+  if (!m.strings[4].empty()) {
+    // Certificate mode: an ephemeral key and its certificate, valid for this login for 2 minutes.
+    auto key = import_private_key(m.strings[0]);
+    if (!key) return key.error();
+    if (auto st = attach_certificate(key->get(), m.strings[4]); !st) return st.error();
+    certified = std::move(*key);
+    credential.certified_key = certified.get();
+  } else {
+    // Key mode: the monitor keeps the egress key and signs this login through an agent socket.
+    auto a = monitor_.ask(monitor::egress_agent(d.id));
+    if (!a) {
+      monitor_gone_ = true;
+      return Error{"cannot reach server " + d.server + ": the bastion's monitor is gone"};
+    }
+    if (a->message.type != monitor::Type::Verdict || a->message.numbers[0] != monitor::kOk || !a->fd.valid())
+      return Error{a->message.type == monitor::Type::Verdict && !a->message.strings[0].empty()
+                       ? a->message.strings[0]
+                       : "cannot log in to " + d.server + ": the bastion's monitor opened no egress agent"};
+    credential.agent_fd = a->fd.release();
+  }
+  auto s = connect_upstream(server, login, credential, settings_.upstream, connected.release());
   if (!s) return s.error();
   ssh_session raw = s->get();
   ssh_set_blocking(raw, 0);

@@ -42,7 +42,8 @@ TEST(MonitorProtocol, EveryMessageSurvivesEncodeAndParse) {
       verdict(false, "grant 3 expired"),
       decision(7, 3, true, "anything", "uptime -p"),
       started(42),
-      upstream_key(std::string("-----BEGIN\0KEY-----", 19)),
+      upstream_key(std::string("-----BEGIN\0KEY-----", 19), "ssh-ed25519-cert-v01@openssh.com AAAA"),
+      egress_agent(7),
       user_bind("alice+root+web1"),
       key_check("alice", "ssh-ed25519 AAAA", false),
       auth_failure("mallory", "publickey", "no such key", true),
@@ -75,7 +76,7 @@ TEST(MonitorProtocol, RequestsAreOnlyTheNetworkProcessTypes) {
 TEST(MonitorProtocol, RefusesAnEmptyMessage) { EXPECT_EQ(error_of(""), "empty message"); }
 
 TEST(MonitorProtocol, RefusesAnUnknownType) {
-  EXPECT_EQ(error_of(std::string(1, '\x0e')), "unknown message type 14");
+  EXPECT_EQ(error_of(std::string(1, '\x0f')), "unknown message type 15");
   EXPECT_EQ(error_of(std::string(1, '\x47')), "unknown message type 71");
   EXPECT_EQ(error_of(std::string(1, '\xff')), "unknown message type 255");
 }

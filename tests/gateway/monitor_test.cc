@@ -10,6 +10,9 @@
 
 #include "audit/closing_spool.h"
 #include "authz/totp.h"
+#include "gateway/egress_agent.h"
+#include "gateway/egress_ca.h"
+#include "gateway/keys.h"
 #include "gateway/monitor_client.h"
 #include "tests/gateway/admin_fixture.h"
 
@@ -31,7 +34,13 @@ class MonitorTest : public AdminFixture {
     setup_web1();
     settings_.recordings_dir = dir_ + "/recordings";
     settings_.egress_key_path = dir_ + "/egress";
-    std::ofstream(settings_.egress_key_path) << "EGRESS KEY";
+    {
+      std::ofstream out(settings_.egress_key_path);
+      out << openssh_private_key(generate_ed25519("egress"));
+    }
+    ::chmod(settings_.egress_key_path.c_str(), 0600);
+    settings_.egress_ca_path = dir_ + "/egress_ca";
+    ASSERT_TRUE(ensure_egress_ca(settings_.egress_ca_path).ok());
     services_ = std::make_unique<MonitorServices>(MonitorServices{*store_, *sessions_, *events_, nullptr});
   }
 
@@ -226,42 +235,107 @@ TEST_F(MonitorTest, AnEventTheMonitorWritesItselfCannotBeForged) {
   EXPECT_TRUE(events_of("session.start").empty());
 }
 
-TEST_F(MonitorTest, AnUpstreamComesOnlyAfterItsSessionStartedAndCarriesTheSocketAndKey) {
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  audit::UniqueFd lfd(listener);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ASSERT_EQ(run({"server", "add", "local", "--host", "127.0.0.1", "--port", std::to_string(ntohs(addr.sin_port)),
-                 "--client", "acme", "--kind", "dedicated", "--host-key", std::string(admin::testing::kHostKey)}),
-            0)
-      << err_.str();
-  ASSERT_EQ(run({"catalogue", "add", "local", "shell", "--type", "shell"}), 0) << err_.str();
-  grant("local");
+// MonitorEgressTest: servers on listening loopback sockets (the monitor connects the TCP socket
+// itself), each with its catalogue granted to alice as root.
+class MonitorEgressTest : public MonitorTest {
+ protected:
+  // decided_and_started: a decision for `kind` on `server` as root, and its session started.
+  std::uint64_t decided_and_started(Monitor& m, const std::string& server, const std::string& kind = "shell") {
+    auto d = m.answer(monitor::decide(server, "root", kind, kind == "exec" ? "uptime" : "", "", 0));
+    EXPECT_TRUE(d.ok() && d->message.type == Type::Decision) << (d ? d->message.strings[0] : d.error().message);
+    if (!d || d->message.type != Type::Decision) return 0;
+    auto s = m.answer(monitor::start_session(d->message.numbers[0], 0, kind));
+    EXPECT_TRUE(s.ok() && s->message.type == Type::Started);
+    return d->message.numbers[0];
+  }
+  int add_local(const std::string& name, const std::string& mode, const std::vector<std::string>& types = {"shell"}) {
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    listeners_.emplace_back(listener);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listener, 4), 0);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    EXPECT_EQ(run({"server", "add", name, "--host", "127.0.0.1", "--port", std::to_string(ntohs(addr.sin_port)),
+                   "--client", "acme", "--kind", "dedicated", "--host-key", std::string(admin::testing::kHostKey),
+                   "--egress", mode}),
+              0)
+        << err_.str();
+    std::string ops;
+    for (const auto& t : types) {
+      std::vector<std::string> entry{"catalogue", "add", name, t, "--type", t};
+      if (t == "exec") entry.insert(entry.end(), {"--pattern", "uptime"});
+      if (t == "forward") entry.insert(entry.end(), {"--pattern", "127.0.0.1:5432"});
+      EXPECT_EQ(run(entry), 0) << err_.str();
+      ops += (ops.empty() ? "" : ",") + t;
+    }
+    EXPECT_EQ(run({"grant", "add", "--operator", "alice", "--server", name, "--login", "root", "--ops", ops, "--for",
+                   "1h", "--reason", "egress test"}),
+              0)
+        << err_.str();
+    return listener;
+  }
+  std::vector<audit::UniqueFd> listeners_;
+};
+
+TEST_F(MonitorEgressTest, AnUpstreamComesOnlyAfterItsSessionStartedWithACertificateForTheGrantedLoginOnly) {
+  const int listener = add_local("local", "certificate", {"exec"});
   Monitor m = make();
   login(m, "alice+root+local");
-  auto d = m.answer(monitor::decide("local", "root", "shell", "", "", 0));
-  ASSERT_TRUE(d.ok());
-  ASSERT_EQ(d->message.type, Type::Decision);
-  auto s = m.answer(monitor::start_session(d->message.numbers[0], 0, "shell"));
-  ASSERT_TRUE(s.ok());
-  auto up = m.answer(monitor::upstream(d->message.numbers[0]));
+  const auto id = decided_and_started(m, "local", "exec");
+  auto up = m.answer(monitor::upstream(id));
   ASSERT_TRUE(up.ok()) << up.error().message;
   ASSERT_EQ(up->message.type, Type::UpstreamKey) << up->message.strings[0];
-  EXPECT_EQ(up->message.strings[0], "EGRESS KEY");
   EXPECT_TRUE(up->fd.valid());
   audit::UniqueFd accepted(::accept(listener, nullptr, nullptr));
   EXPECT_TRUE(accepted.valid());
+  // An ephemeral key, never the egress key, and its certificate for root only, naming alice.
+  auto ephemeral = parse_openssh_private_key(up->message.strings[0]);
+  ASSERT_TRUE(ephemeral.ok()) << ephemeral.error().message;
+  std::ifstream egress_file(settings_.egress_key_path);
+  std::string egress_text((std::istreambuf_iterator<char>(egress_file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(up->message.strings[0], egress_text);
+  auto key = import_private_key(up->message.strings[0]);
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(attach_certificate(key->get(), up->message.strings[4]).ok()) << up->message.strings[4];
+  auto issued = events_of("egress.certificate");
+  ASSERT_EQ(issued.size(), 1U);
+  const Json& c = issued[0].event.details;
+  EXPECT_EQ(c.at("principals"), Json::array({"root"}));
+  EXPECT_EQ(c.at("extensions"), Json::array());  // exec only: no pty, no forwarding
+  EXPECT_EQ(c.at("key_id").get<std::string>().rfind("bastion:alice:session=", 0), 0U) << c.dump();
+  EXPECT_EQ(c.at("fingerprint"), blob_fingerprint(public_blob(ephemeral->public_key)));
+  // Key mode's agent is not for a server in certificate mode.
+  expect_cut(m.answer(monitor::egress_agent(id)), "egress_agent", "did not hand over");
+}
 
+TEST_F(MonitorEgressTest, AnUpstreamBeforeItsSessionStartedEndsTheConnection) {
+  add_local("local", "certificate");
   Monitor early = make();
   login(early, "alice+root+local");
   auto d2 = early.answer(monitor::decide("local", "root", "shell", "", "", 0));
   ASSERT_TRUE(d2.ok());
   expect_cut(early.answer(monitor::upstream(d2->message.numbers[0])), "upstream", "before its session was started");
+  EXPECT_TRUE(events_of("egress.certificate").empty());
+}
+
+TEST_F(MonitorEgressTest, KeyModeHandsOverNoKeyButOneAgentThatSignsOnlyTheGrantedLogin) {
+  add_local("keyed", "key");
+  Monitor m = make();
+  login(m, "alice+root+keyed");
+  const auto id = decided_and_started(m, "keyed");
+  auto up = m.answer(monitor::upstream(id));
+  ASSERT_TRUE(up.ok()) << up.error().message;
+  ASSERT_EQ(up->message.type, Type::UpstreamKey);
+  EXPECT_EQ(up->message.strings[0], "");  // no private key of any kind
+  EXPECT_EQ(up->message.strings[4], "");
+  auto agent = m.answer(monitor::egress_agent(id));
+  ASSERT_TRUE(agent.ok()) << agent.error().message;
+  ASSERT_TRUE(agent->fd.valid());
+  // One agent per upstream login.
+  expect_cut(m.answer(monitor::egress_agent(id)), "egress_agent", "did not hand over");
 }
 
 // closing: the closing record the network process sends for `sid`, as it saw the end.

@@ -32,6 +32,7 @@
 #include <string>
 
 #include "authz/db.h"
+#include "gateway/egress_ca.h"
 #include "gateway/keys.h"
 #include "gateway/ssh_options.h"
 #include "gateway/ssh_ptr.h"
@@ -215,6 +216,21 @@ TEST(Sandbox, ReadingTheEgressKeyIsRefused) {
     return 0;
   });
   expect_refused_after_entering(c, "reading the egress key");
+}
+
+TEST(Sandbox, ReadingTheEgressCaIsRefused) {
+  SKIP_UNDER_SANITIZERS();
+  TempDir dir;
+  const std::string ca_path = dir.path + "/egress_ca_ed25519_key";
+  ASSERT_TRUE(ensure_egress_ca(ca_path).ok());
+  ASSERT_TRUE(load_egress_ca(ca_path).ok());  // readable before the sandbox
+  Child c = run_sandboxed(options_for(dir), [&](int report) {
+    if (load_egress_ca(ca_path).ok()) say(report, "SURVIVED: loaded the egress CA\n");
+    errno = 0;
+    if (::open(ca_path.c_str(), O_RDONLY | O_CLOEXEC) < 0) say(report, "refused: " + std::string(std::strerror(errno)) + "\n");
+    return 0;
+  });
+  expect_refused_after_entering(c, "reading the egress CA");
 }
 
 TEST(Sandbox, OpeningEtcPasswdIsRefused) {

@@ -95,6 +95,9 @@ class Bastion {
   nlohmann::json ctl_json(std::vector<std::string> args) const;
   // egress_key: the public key line printed by `bastionctl egress-key`.
   std::string egress_key() const;
+  // egress_ca_public_file: the egress CA's public key file beside the database (what a target's
+  // TrustedUserCAKeys names).
+  std::string egress_ca_public_file() const { return dir_ + "/egress_ca_ed25519_key.pub"; }
 
   // start runs `bastiond --listen 127.0.0.1:0 --db DB --state-dir STATE` and returns once
   // STATE/bastiond.port holds the bound port (decimal) and a TCP connect to it succeeds (10 s).

@@ -6,8 +6,11 @@ TestEnv::TestEnv() : TestEnv(nullptr) {}
 
 TestEnv::TestEnv(const std::function<void(Bastion&)>& configure)
     : tmp("bastion-e2e"), target(tmp.sub("target")), bastion(tmp.sub("bastion"), BASTIONCTL_PATH, BASTIOND_PATH) {
-  target.start();
+  // The target trusts both ways the bastion logs in: its egress CA (servers in certificate mode, the
+  // default) and its egress key (servers in key mode).
   bastion.init();
+  target.reconfigure("TrustedUserCAKeys " + bastion.egress_ca_public_file() + "\n");
+  target.start();
   target.authorize(bastion.egress_key());
   bastion.add_server("web1", target.port(), "dedicated", target.host_key_line());
   if (configure) configure(bastion);
