@@ -67,6 +67,15 @@ std::string chained_sessions_of_client_sql(std::string_view param) {
          std::string(param);
 }
 
+std::string chained_sessions_of_client_indexed_sql(std::string_view param) {
+  const std::string p(param);
+  return "SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND json_extract(c.details, '$.client') = " +
+         p +
+         " UNION ALL SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND "
+         "json_extract(c.details, '$.client') IS NULL AND c.server IN (SELECT name FROM servers WHERE client = " +
+         p + ")";
+}
+
 std::map<std::int64_t, std::string> chained_clients(db::Database& db) {
   const auto by_server = server_clients(db);
   std::map<std::int64_t, std::string> out;
