@@ -62,6 +62,11 @@ std::map<std::int64_t, ChainedSession> chained_sessions(db::Database& db);
 // (chained) server. Sessions with no start event are absent: no reviewer sees them.
 std::map<std::int64_t, std::string> chained_clients(db::Database& db);
 
+// chained_client_of: what chained_clients() says of one session, read from that session's own
+// events only (the events_by_session index): a page about one session never reads the whole
+// chain. Nothing if the chain states no client for it. Throws db::DbError.
+std::optional<std::string> chained_client_of(db::Database& db, std::int64_t session_id);
+
 // chained_sessions_of_client_sql returns an SQL subquery selecting the ids of the sessions whose
 // chained session.start states the client given by the SQL parameter `param` ("?" or "?1"), as
 // chained_clients() reads it; for the queries of sqlite_event_log.cc and retention.cc.
