@@ -220,15 +220,26 @@ SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
   auto count = db_->prepare("SELECT count(*) FROM sessions " + counted.sql);
   counted.bind(count);
   if (count.step()) out.total = count.col_int(0);
+  // A page in the back half is read from the other end, the order reversed: OFFSET walks the
+  // index up to the page, so no page walks more than half of it.
+  std::int64_t offset = std::max<std::int64_t>(0, q.offset), limit = std::max<std::int64_t>(0, q.limit);
+  bool descending = q.descending;
+  const bool from_the_end = offset > out.total / 2 && offset < out.total;
+  if (from_the_end) {
+    limit = std::min(limit, out.total - offset);
+    offset = out.total - offset - limit;
+    descending = !descending;
+  }
   // The page's ids first, from the sort key's index alone; then their rows.
   const PageWhere w = page_where(q.filter, true);
-  const std::string order = order_by(q.order, q.descending);
+  const std::string order = order_by(q.order, descending);
   auto rows = db_->prepare(select_sessions("WHERE id IN (SELECT id FROM sessions " + w.sql + order + " LIMIT ? OFFSET ?)" +
                                            order));
   w.bind(rows);
   const int n = static_cast<int>(w.params.size());
-  rows.bind(n + 1, std::max<std::int64_t>(0, q.limit)).bind(n + 2, std::max<std::int64_t>(0, q.offset));
+  rows.bind(n + 1, limit).bind(n + 2, offset);
   while (rows.step()) out.rows.push_back(session_row(rows));
+  if (from_the_end) std::reverse(out.rows.begin(), out.rows.end());
   return out;
 }
 

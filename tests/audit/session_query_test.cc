@@ -64,6 +64,33 @@ TEST_F(SessionPageTest, PagesSplitNothingAndTheTotalCountsEveryMatch) {
   EXPECT_EQ(seen, std::vector<std::int64_t>(all.rbegin(), all.rend()));
 }
 
+TEST_F(SessionPageTest, EveryPageIsItsSliceOfTheWholeOrderFromTheFrontOrTheBack) {
+  for (int i = 0; i < 9; ++i) {
+    const auto id = add_session(i % 2 ? "web1" : "db1", i % 2 ? "acme" : "globex", 1);
+    set_times(id, 1000 + i / 3, i % 4 ? std::optional<std::int64_t>(2000 - i % 3) : std::nullopt, i % 3 ? "bob" : "amy");
+  }
+  for (auto order : {SessionOrder::Start, SessionOrder::End, SessionOrder::Duration, SessionOrder::Server,
+                     SessionOrder::Operator}) {
+    for (bool descending : {true, false}) {
+      SessionPageQuery whole;
+      whole.order = order;
+      whole.descending = descending;
+      whole.limit = 100;
+      const auto all = ids(whole);
+      ASSERT_EQ(all.size(), 9u);
+      for (std::int64_t offset = 0; offset < 10; ++offset) {
+        SessionPageQuery q = whole;
+        q.limit = 2;
+        q.offset = offset;
+        const std::vector<std::int64_t> expected(all.begin() + std::min<std::int64_t>(offset, 9),
+                                                 all.begin() + std::min<std::int64_t>(offset + 2, 9));
+        EXPECT_EQ(ids(q), expected) << "order " << static_cast<int>(order) << (descending ? " desc" : " asc")
+                                    << ", offset " << offset;
+      }
+    }
+  }
+}
+
 TEST_F(SessionPageTest, AReviewerSeesHerClientAsTheChainStatesItNotAsTheRowSays) {
   const auto own = add_session("web1", "acme", 2), foreign = add_session("db1", "globex", 1);
   sql("UPDATE sessions SET client = 'acme' WHERE id = " + std::to_string(foreign));  // an edited row
