@@ -67,6 +67,30 @@ std::string chained_sessions_of_client_sql(std::string_view param) {
          std::string(param);
 }
 
+std::optional<std::string> chained_client_of(db::Database& db, std::int64_t session_id) {
+  EventFilter f;
+  f.kind = "session.start";
+  f.session_id = session_id;
+  const auto starts = list_events(db, f);
+  if (starts.empty()) return std::nullopt;
+  const StoredEvent* first = &starts.front();  // the first start, as chained_clients() takes it
+  for (const auto& e : starts)
+    if (e.id < first->id) first = &e;
+  if (auto client = text_of(first->event.details, "client")) return client;
+  const auto by_server = server_clients(db);
+  if (auto it = by_server.find(first->event.server); it != by_server.end()) return it->second;
+  return std::nullopt;
+}
+
+std::string chained_sessions_of_client_indexed_sql(std::string_view param) {
+  const std::string p(param);
+  return "SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND json_extract(c.details, '$.client') = " +
+         p +
+         " UNION ALL SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND "
+         "json_extract(c.details, '$.client') IS NULL AND c.server IN (SELECT name FROM servers WHERE client = " +
+         p + ")";
+}
+
 std::map<std::int64_t, std::string> chained_clients(db::Database& db) {
   const auto by_server = server_clients(db);
   std::map<std::int64_t, std::string> out;

@@ -41,6 +41,10 @@ std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFi
   return out;
 }
 
+SessionPage find_session_page(const db::DatabasePtr& db, const SessionPageQuery& q) {
+  return SqliteSessionStore(db).page(q);
+}
+
 nlohmann::json session_json(const SessionRow& s, const std::string& client) {
   using Json = nlohmann::json;
   return {{"id", s.id},

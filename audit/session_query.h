@@ -24,6 +24,25 @@ struct SessionFilter {
   std::optional<Seconds> since;  // started at or after
   std::optional<Seconds> until;  // started before
   bool live_only = false;
+  std::string status;  // "" for any; otherwise only sessions in this status (find_session_page)
+};
+
+// SessionOrder: the columns a sessions list may be sorted by. A closed set: a page's sort comes
+// from a URL, and is mapped to one of these (never to text that reaches the SQL).
+enum class SessionOrder { Start, End, Duration, Server, Operator };
+
+// SessionPageQuery: one page of a sorted sessions list.
+struct SessionPageQuery {
+  SessionFilter filter;
+  SessionOrder order = SessionOrder::Start;
+  bool descending = true;
+  std::int64_t offset = 0;
+  std::int64_t limit = 50;
+};
+
+struct SessionPage {
+  std::vector<SessionRow> rows;
+  std::int64_t total = 0;  // sessions matching the filter, over all pages
 };
 
 // server_clients maps each server's name to its client. Throws db::DbError.
@@ -35,6 +54,13 @@ std::string client_of(const SessionRow& s, const std::map<std::int64_t, std::str
 
 // find_sessions returns the matching sessions, oldest first. Throws db::DbError.
 std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFilter& f);
+
+// find_session_page returns one page of the matching sessions and how many match, in SQL (LIMIT and
+// OFFSET: the list never reads more rows than a page). Sorted by the order asked, ties by session
+// id in the same direction, so a page boundary never splits or repeats a session; a live session
+// (no end, no duration yet) sorts as later and longer than every ended one. The client is the one
+// the chain states (chained_sessions_of_client_sql), as find_sessions reads it. Throws db::DbError.
+SessionPage find_session_page(const db::DatabasePtr& db, const SessionPageQuery& q);
 
 // session_json: the one JSON shape of a session row (sessions list --json, client export):
 // id, operator, server, login, client, source, grant_id, start, end, status, exit_status, reason,

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <variant>
 
+#include "audit/session_facts.h"
 #include "authz/decide.h"  // format_utc
 
 namespace bastion::audit {
@@ -149,6 +151,96 @@ std::vector<SessionRow> SqliteSessionStore::list() {
   std::vector<SessionRow> rows;
   while (q.step()) rows.push_back(session_row(q));
   return rows;
+}
+
+namespace {
+
+// order_by: the ORDER BY of a sessions page, from the closed set of SessionOrder. Each key is an
+// expression one of the indexes of migration 14 holds (the row id, the tie-breaker, comes with
+// every index), so a page is read in index order and stops after its rows. kNoEnd sorts a session
+// that has not ended after every ended one.
+std::string order_by(SessionOrder order, bool descending) {
+  const char* key = "started_at";
+  switch (order) {
+    case SessionOrder::Start: key = "started_at"; break;
+    case SessionOrder::End: key = "coalesce(ended_at, 9223372036854775807)"; break;
+    case SessionOrder::Duration: key = "coalesce(ended_at - started_at, 9223372036854775807)"; break;
+    case SessionOrder::Server: key = "server"; break;
+    case SessionOrder::Operator: key = "\"operator\""; break;
+  }
+  const char* dir = descending ? " DESC" : " ASC";
+  return std::string(" ORDER BY ") + key + dir + ", id" + dir;
+}
+
+// PageWhere: the WHERE clause of a filter. Each condition names its one parameter as "?" (once or
+// more); add numbers it (?1, ?2, … in the order added) and binds the value to that number.
+struct PageWhere {
+  std::string sql = "WHERE 1";
+  std::vector<std::variant<std::string, std::int64_t>> params;
+  void add(const std::string& condition, std::variant<std::string, std::int64_t> value) {
+    params.push_back(std::move(value));
+    const std::string number = "?" + std::to_string(params.size());
+    sql += " AND ";
+    for (char ch : condition) {
+      if (ch == '?') sql += number;
+      else sql += ch;
+    }
+  }
+  void bind(db::Statement& q) const {
+    int n = 0;
+    for (const auto& p : params) {
+      ++n;
+      if (const auto* i = std::get_if<std::int64_t>(&p)) q.bind(n, *i);
+      else q.bind(n, std::string_view(std::get<std::string>(p)));
+    }
+  }
+};
+
+// page_where: the filter as SQL. for_order: the client's ids only test membership ("+id", so that
+// SQLite walks the sort key's index and stops at the page); otherwise they drive the query (a count
+// looks up just the client's rows).
+PageWhere page_where(const SessionFilter& f, bool for_order) {
+  PageWhere w;
+  if (!f.server.empty()) w.add("server = ?", f.server);
+  if (!f.operator_name.empty()) w.add("\"operator\" = ?", f.operator_name);
+  if (f.since) w.add("started_at >= ?", std::int64_t{to_unix(*f.since)});
+  if (f.until) w.add("started_at < ?", std::int64_t{to_unix(*f.until)});
+  if (f.live_only) w.sql += " AND status = 'live'";
+  if (!f.status.empty()) w.add("status = ?", f.status);
+  if (!f.client.empty())
+    w.add(std::string(for_order ? "+id" : "id") + " IN (" + chained_sessions_of_client_indexed_sql("?") + ")", f.client);
+  return w;
+}
+
+}  // namespace
+
+SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
+  SessionPage out;
+  const PageWhere counted = page_where(q.filter, false);
+  auto count = db_->prepare("SELECT count(*) FROM sessions " + counted.sql);
+  counted.bind(count);
+  if (count.step()) out.total = count.col_int(0);
+  // A page in the back half is read from the other end, the order reversed: OFFSET walks the
+  // index up to the page, so no page walks more than half of it.
+  std::int64_t offset = std::max<std::int64_t>(0, q.offset), limit = std::max<std::int64_t>(0, q.limit);
+  bool descending = q.descending;
+  const bool from_the_end = offset > out.total / 2 && offset < out.total;
+  if (from_the_end) {
+    limit = std::min(limit, out.total - offset);
+    offset = out.total - offset - limit;
+    descending = !descending;
+  }
+  // The page's ids first, from the sort key's index alone; then their rows.
+  const PageWhere w = page_where(q.filter, true);
+  const std::string order = order_by(q.order, descending);
+  auto rows = db_->prepare(select_sessions("WHERE id IN (SELECT id FROM sessions " + w.sql + order + " LIMIT ? OFFSET ?)" +
+                                           order));
+  w.bind(rows);
+  const int n = static_cast<int>(w.params.size());
+  rows.bind(n + 1, limit).bind(n + 2, offset);
+  while (rows.step()) out.rows.push_back(session_row(rows));
+  if (from_the_end) std::reverse(out.rows.begin(), out.rows.end());
+  return out;
 }
 
 std::vector<SessionRow> SqliteSessionStore::live_rows() {

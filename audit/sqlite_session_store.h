@@ -1,6 +1,7 @@
 #pragma once
 // SqliteSessionStore: SessionStore over the embedded SQLite database (tables `sessions` and
 // `recordings`, created by the migrations in authz/schema.cc). All SQL of those tables lives here.
+#include "audit/session_query.h"
 #include "audit/session_store.h"
 #include "authz/db.h"
 
@@ -24,6 +25,8 @@ class SqliteSessionStore final : public SessionStore {
   std::vector<SessionRow> list() override;
   // live_rows returns the rows still "live", oldest first (the recovery sweep's question).
   std::vector<SessionRow> live_rows();
+  // page: find_session_page (audit/session_query.h).
+  SessionPage page(const SessionPageQuery& q);
   std::vector<RecordingRow> recordings_of(std::int64_t session_id) override;
   Status request_kill(std::int64_t id, std::string_view by, Seconds at) override;
   std::optional<KillRequest> kill_request(std::int64_t id) override;

@@ -51,6 +51,41 @@ bool WebAccountStore::use_enrolment(std::string_view token_hash, Seconds now) {
   return db_->changes() == 1;
 }
 
+void WebAccountStore::add_login_link(std::int64_t operator_id, std::string_view token_hash, Seconds now,
+                                     Seconds expires) {
+  db_->prepare("INSERT INTO web_login_links (operator_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)")
+      .bind(1, operator_id)
+      .bind(2, token_hash)
+      .bind(3, secs(now))
+      .bind(4, secs(expires))
+      .step();
+}
+
+LoginLink WebAccountStore::login_link(std::string_view token_hash, Seconds now) {
+  auto q = db_->prepare(
+      "SELECT l.operator_id, o.name, l.expires_at, l.used_at IS NOT NULL FROM web_login_links l "
+      "JOIN operators o ON o.id = l.operator_id WHERE l.token_hash = ?");
+  q.bind(1, token_hash);
+  if (!q.step()) return {};
+  LoginLink link{LoginLinkState::Usable, q.col_int(0), q.col_text(1)};
+  if (q.col_int(3) != 0) link.state = LoginLinkState::Used;
+  else if (q.col_int(2) <= secs(now)) link.state = LoginLinkState::Expired;
+  return link;
+}
+
+LoginLink WebAccountStore::use_login_link(std::string_view token_hash, Seconds now) {
+  db_->prepare("UPDATE web_login_links SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1")
+      .bind(1, secs(now))
+      .bind(2, token_hash)
+      .step();
+  if (db_->changes() == 1) {
+    auto link = login_link(token_hash, now);  // now Used: it is this call's use
+    link.state = LoginLinkState::Usable;
+    return link;
+  }
+  return login_link(token_hash, now);  // used, expired or unknown: a used_at is never cleared
+}
+
 std::int64_t WebAccountStore::open_session(std::int64_t operator_id, std::string_view token_hash,
                                            std::string_view source, Seconds now) {
   db_->prepare(

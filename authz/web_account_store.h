@@ -22,6 +22,15 @@ struct WebSessionRow {
   bool ended = false;
 };
 
+// LoginLinkState: what a one-time sign-in link (`web-login`) is worth at a given moment.
+enum class LoginLinkState { Usable, Used, Expired, Unknown };
+
+struct LoginLink {
+  LoginLinkState state = LoginLinkState::Unknown;
+  std::int64_t operator_id = 0;  // whose link it is (0 when Unknown)
+  std::string operator_name;
+};
+
 class WebAccountStore {
  public:
   explicit WebAccountStore(db::DatabasePtr db) : db_(std::move(db)) {}
@@ -38,6 +47,15 @@ class WebAccountStore {
   // use_enrolment marks the link used; false if it was unused-and-unexpired no longer (a second
   // use, a race): the caller then sets nothing.
   bool use_enrolment(std::string_view token_hash, Seconds now);
+
+  // add_login_link stores a sign-in link for the operator, usable once until expires.
+  void add_login_link(std::int64_t operator_id, std::string_view token_hash, Seconds now, Seconds expires);
+  // login_link: the state of the link with that hash at `now`, without using it.
+  LoginLink login_link(std::string_view token_hash, Seconds now);
+  // use_login_link marks the link used and returns its state BEFORE this use: Usable means this
+  // call, and no other, used it (the single UPDATE is the race's referee); Used, Expired or
+  // Unknown mean nothing changed.
+  LoginLink use_login_link(std::string_view token_hash, Seconds now);
 
   // open_session stores a new portal session; returns its id.
   std::int64_t open_session(std::int64_t operator_id, std::string_view token_hash, std::string_view source, Seconds now);

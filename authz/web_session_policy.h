@@ -13,6 +13,8 @@ inline constexpr std::chrono::seconds kWebIdleLimit{15 * 60};
 inline constexpr std::chrono::seconds kWebAbsoluteLimit{8 * 3600};
 // kWebEnrolmentLife: how long an enrolment link may be used (once).
 inline constexpr std::chrono::seconds kWebEnrolmentLife{24 * 3600};
+// kWebLoginLinkLife: how long a sign-in link from `ssh … web-login` may be used (once).
+inline constexpr std::chrono::seconds kWebLoginLinkLife{120};
 
 // web_session_ended returns why a session created at `created` and last used at `last_seen` is
 // over at `now` ("signed out after 15 minutes without activity", …), or nothing if it goes on.

@@ -87,6 +87,7 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("syslog", po::bool_switch(&s.sinks.syslog), "also send every audit event to syslog (auth events under AUTHPRIV)")
       ("notify-url", po::value(&c.notify_url), "access requests: POST each transition, signed, to this http:// URL")
       ("notify-secret-file", po::value(&c.notify_secret_file), "access requests: file holding the HMAC-SHA256 key of the webhook signature")
+      ("portal-url", po::value(&s.portal_url), "the web portal's public address (https://HOST[:PORT]), the base of the one-time links `ssh NAME@bastion web-login` prints")
       ("purge-interval", po::value(&c.purge_interval_hours)->default_value(c.purge_interval_hours), "hours between retention runs (the first runs at start)")
       ("log-level", po::value(&c.log_level)->default_value(c.log_level), "trace, debug, info, warn, error");
   return desc;
@@ -124,6 +125,22 @@ Status check_ranges(const DaemonConfig& c, const Minutes& m) {
   static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(kLevels.begin(), kLevels.end(), c.log_level) == kLevels.end())
     return Error{"--log-level must be one of trace, debug, info, warn, error (not '" + c.log_level + "')"};
+  return ok_status();
+}
+
+// check_portal_url: the portal's address is printed to people as the start of a link: https only
+// (bastion-web serves nothing else), printable, no spaces or quotes, no query or fragment.
+Status check_portal_url(const std::string& url) {
+  if (url.empty()) return ok_status();
+  constexpr std::string_view kScheme = "https://";
+  if (url.rfind(kScheme, 0) != 0 || url.size() == kScheme.size())
+    return Error{"--portal-url must be an https:// address, e.g. https://bastion.example.com:8443"};
+  if (url.size() > 512) return Error{"--portal-url is longer than 512 characters"};
+  for (unsigned char ch : url) {
+    if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\'' || ch == '<' || ch == '>' || ch == '\\' || ch == '?' ||
+        ch == '#')
+      return Error{"--portal-url may hold only printable ASCII, without spaces, quotes, <, >, ?, # or backslash"};
+  }
   return ok_status();
 }
 
@@ -166,6 +183,7 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
     if (auto url = parse_http_url(c.notify_url); !url) return url.error();
     if (c.notify_secret_file.empty()) return Error{"--notify-url needs --notify-secret-file (the signature key)"};
   }
+  if (auto st = check_portal_url(c.settings.portal_url); !st) return st.error();
   auto keys = default_key_paths(c.settings.db_path);
   if (c.settings.host_key_path.empty()) c.settings.host_key_path = keys.host_key;
   if (c.settings.egress_key_path.empty()) c.settings.egress_key_path = keys.egress_key;

@@ -812,7 +812,8 @@ Result<Monitor::Reply> Monitor::admin(const Message& m) {
                             .program = "bastion",
                             .db = services_.db,
                             .recordings_dir = settings_.recordings_dir,
-                            .out_is_terminal = false};
+                            .out_is_terminal = false,
+                            .portal_url = settings_.portal_url};
   const int rc = admin::run_command(*words, ctx);
   spdlog::info("{} from {}: admin command `{}` exited {}", who_->name, source_,
                (*words)[0] + (words->size() > 1 ? " " + (*words)[1] : ""), rc);

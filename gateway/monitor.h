@@ -67,6 +67,7 @@ struct MonitorSettings {
   // Runs once both factors passed (the listener stops counting the connection as unauthenticated).
   std::function<void()> on_authenticated;
   audit::EventSinks sinks;  // where closing events go besides the database
+  std::string portal_url;   // bastiond --portal-url: the base of web-login links
 };
 
 class Monitor {

@@ -458,6 +458,7 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
   ms.peer_address = peer.address;
   ms.on_authenticated = settings.auth.on_authenticated;
   ms.sinks = settings.sinks;
+  ms.portal_url = settings.portal_url;
   Monitor monitor(services, clock, ms, peer.to_string());
   const int rc = monitor.serve(sock.get(), forward);
   // A violation ends the connection now: the network process is not asked to leave.

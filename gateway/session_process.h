@@ -44,6 +44,8 @@ struct DaemonSettings {
   int alive_count_max = 3;
   // On SIGTERM, live sessions get this long before they are cut (for the notice to operators).
   int stop_grace_seconds = 20;
+  // --portal-url: where people reach bastion-web; the base of `web-login` links. Empty: none.
+  std::string portal_url;
 };
 
 

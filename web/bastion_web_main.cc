@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
   const int threads = o.threads;
   // httplib takes ownership of the queue it is handed (its API wants a bare pointer).
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+  // cpp-httplib writes a response's headers and body separately; with Nagle's algorithm on, the
+  // body then waits for the browser's delayed ACK (40 ms on Linux) on every keep-alive response.
+  svr.set_tcp_nodelay(true);
   svr.set_read_timeout(10);
   svr.set_write_timeout(30);
   int port = o.port;

@@ -87,7 +87,7 @@ button{margin-top:1rem;border:1px solid #12304d;border-radius:3px;background:#12
 header button{margin:0;background:#fff;color:#12304d}
 .filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:end}
 .filters div{flex:1 1 10rem}
-.table-wrap{overflow-x:auto;margin:1rem 0}
+.table-wrap{overflow-x:auto;margin:1rem 0;position:relative}
 table{border-collapse:collapse;width:100%}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{border-bottom:1px solid #bbb;padding:.35rem .5rem;text-align:left;vertical-align:top}
@@ -101,6 +101,8 @@ a.danger{color:#8a0b0b;font-weight:600}
 .verified{color:#0b5a1e}
 .mismatch{color:#8a0b0b;font-weight:600}
 .pager{display:flex;gap:1rem}
+th a{white-space:nowrap}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 code{overflow-wrap:anywhere}
 pre.stream{overflow:auto;max-height:30rem;border:1px solid #bbb;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere}
 .player{margin:1rem 0;max-width:100%}

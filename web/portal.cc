@@ -84,6 +84,8 @@ void Portal::install(httplib::Server& svr) {
   svr.Post("/sign-in", [this](const httplib::Request& req, httplib::Response& res) { sign_in_post(req, res); });
   svr.Get(R"(/enrol/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) { enrol_form(req, res); });
   svr.Post(R"(/enrol/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) { enrol_post(req, res); });
+  svr.Get(R"(/login/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) { link_form(req, res); });
+  svr.Post(R"(/login/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) { link_post(req, res); });
   svr.Post("/sign-out", [this](const httplib::Request& req, httplib::Response& res) { sign_out(req, res); });
   svr.Get("/sessions", [this](const httplib::Request& req, httplib::Response& res) { sessions_list(req, res); });
   svr.Get(R"(/sessions/(\d{1,18}))", [this](const httplib::Request& req, httplib::Response& res) { session_detail(req, res); });
@@ -180,6 +182,42 @@ void Portal::sign_in_post(const httplib::Request& req, httplib::Response& res) {
     sign_in_form(req, res, "Not signed in: " + done.error().message + ".");
     return;
   }
+  res.set_header("Set-Cookie", cookie_header(kSessionCookie, done->token));
+  res.set_header("Set-Cookie", cookie_header(kPreSessionCookie, "", 0));
+  redirect(res, "/sessions");
+}
+
+namespace {
+
+void link_refused(httplib::Response& res, const std::string& why) {
+  show(res, {"Sign-in link not valid", notice("Not signed in: " + why + ".", true) +
+                                           "<p><a href=\"/sign-in\">Sign in with your password instead</a></p>",
+             "", ""},
+       410);
+}
+
+}  // namespace
+
+void Portal::link_form(const httplib::Request& req, httplib::Response& res) {
+  auto scope = open_scope(res);
+  if (!scope) return;
+  const std::string token = req.matches[1];
+  if (auto why = link_problem(*scope, token, clock_)) return link_refused(res, *why);
+  const std::string csrf = pre_session_csrf(req, res);
+  show(res, {"Sign in with your link",
+             "<p>This one-time link from <code>web-login</code> signs you in to the portal. It works once, within 2 "
+             "minutes of being printed.</p><form method=\"post\" action=\"/login/" + escape(token) + "\">" +
+                 hidden_csrf(csrf) + "<button type=\"submit\">Sign in</button></form>",
+             "", ""});
+}
+
+void Portal::link_post(const httplib::Request& req, httplib::Response& res) {
+  if (!pre_session_form_ok(req, res)) return;
+  auto scope = open_scope(res);
+  if (!scope) return;
+  const SignInAttempt where{"", "", "", req.remote_addr, source_of(req)};
+  auto done = sign_in_with_link(*scope, req.matches[1].str(), where, clock_, settings_.bans, settings_.sinks);
+  if (!done) return link_refused(res, done.error().message);
   res.set_header("Set-Cookie", cookie_header(kSessionCookie, done->token));
   res.set_header("Set-Cookie", cookie_header(kPreSessionCookie, "", 0));
   redirect(res, "/sessions");

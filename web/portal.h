@@ -54,6 +54,11 @@ class Portal {
   void sign_in_post(const httplib::Request& req, httplib::Response& res);
   void enrol_form(const httplib::Request& req, httplib::Response& res, const std::string& error = "");
   void enrol_post(const httplib::Request& req, httplib::Response& res);
+  // /login/TOKEN: a one-time link from `ssh NAME@bastion web-login`. The GET shows a button (so
+  // that a link previewer fetching the URL uses nothing); its POST, with the pre-session CSRF
+  // token, signs the link's account in (web/sign_in.h sign_in_with_link).
+  void link_form(const httplib::Request& req, httplib::Response& res);
+  void link_post(const httplib::Request& req, httplib::Response& res);
   void sign_out(const httplib::Request& req, httplib::Response& res);
   void sessions_list(const httplib::Request& req, httplib::Response& res);
   void session_detail(const httplib::Request& req, httplib::Response& res);

@@ -55,7 +55,7 @@ void Portal::access_report(const httplib::Request& req, httplib::Response& res) 
   };
   const Seconds since = day("since", month_start);
   Seconds until = day("until", next_month - std::chrono::days{1}) + std::chrono::days{1};
-  audit::SessionFilter f{"", "", *client, since, until, false};
+  audit::SessionFilter f{"", "", *client, since, until, false, ""};
   std::vector<ReportRow> rows;
   long long total = 0;
   authz::SqliteRequestStore requests(scope->db);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -52,9 +53,19 @@ std::string select_options(const std::vector<std::string>& values, const std::st
   return out;
 }
 
-std::string filter_form(const httplib::Request& req, const std::vector<std::string>& servers) {
+// SortChoice: the list's sort as the URL asks it (?sort=NAME&dir=asc|desc), from a closed table of
+// names; anything else is the default, newest start first.
+struct SortChoice {
+  audit::SessionOrder order = audit::SessionOrder::Start;
+  bool descending = true;
+  std::string name = "start";
+};
+
+std::string filter_form(const httplib::Request& req, const std::vector<std::string>& servers, const SortChoice& sort) {
   std::vector<std::string> statuses(kStatuses.begin(), kStatuses.end());
   return "<form method=\"get\" action=\"/sessions\" class=\"filters\" aria-label=\"Filter sessions\">"
+         "<input type=\"hidden\" name=\"sort\" value=\"" + escape(sort.name) + "\"><input type=\"hidden\" name=\"dir\" "
+         "value=\"" + (sort.descending ? "desc" : "asc") + "\">"
          "<div><label for=\"server\">Server</label><select id=\"server\" name=\"server\">" +
          select_options(servers, param(req, "server"), "any server") +
          "</select></div><div><label for=\"operator\">Operator</label><input id=\"operator\" name=\"operator\" value=\"" +
@@ -68,19 +79,84 @@ std::string filter_form(const httplib::Request& req, const std::vector<std::stri
          "</select></div><div><button type=\"submit\">Filter</button></div></form>";
 }
 
-std::string page_link(const httplib::Request& req, int page, const char* label) {
-  std::string q = "?page=" + std::to_string(page);
+struct SortColumn {
+  const char* name;   // as in the URL
+  const char* label;  // the column heading
+  audit::SessionOrder order;
+};
+constexpr std::array<SortColumn, 5> kSortColumns{{{"operator", "Operator", audit::SessionOrder::Operator},
+                                                  {"server", "Server", audit::SessionOrder::Server},
+                                                  {"start", "Start", audit::SessionOrder::Start},
+                                                  {"end", "End", audit::SessionOrder::End},
+                                                  {"duration", "Duration", audit::SessionOrder::Duration}}};
+
+SortChoice sort_choice(const httplib::Request& req) {
+  SortChoice c;
+  for (const auto& col : kSortColumns) {
+    if (param(req, "sort") == col.name) {
+      c.order = col.order;
+      c.name = col.name;
+      // Names and servers read A to Z first; times and durations newest or longest first.
+      c.descending = col.order != audit::SessionOrder::Operator && col.order != audit::SessionOrder::Server;
+    }
+  }
+  if (param(req, "dir") == "asc") c.descending = false;
+  if (param(req, "dir") == "desc") c.descending = true;
+  return c;
+}
+
+// list_query: the filters of the URL and a sort, as a query string ("?server=web1&sort=end&dir=asc").
+std::string list_query(const httplib::Request& req, const SortChoice& sort, int page) {
+  std::string q = "?sort=" + sort.name + "&dir=" + (sort.descending ? "desc" : "asc");
   for (const char* k : {"server", "operator", "since", "until", "status"}) {
     if (!param(req, k).empty()) q += std::string("&") + k + "=" + url_encode(param(req, k));
   }
-  return "<a href=\"/sessions" + escape(q) + "\">" + label + "</a>";
+  if (page > 1) q += "&page=" + std::to_string(page);
+  return q;
+}
+
+std::string page_link(const httplib::Request& req, const SortChoice& sort, int page, const char* label) {
+  return "<a href=\"/sessions" + escape(list_query(req, sort, page)) + "\">" + label + "</a>";
+}
+
+// sort_heading: a column heading that sorts by it: a link to the list sorted by this column (the
+// other way round if it is the current sort), and aria-sort saying the current one.
+std::string sort_heading(const httplib::Request& req, const SortChoice& current, const SortColumn& col) {
+  const bool active = current.name == col.name;
+  SortChoice next{col.order, active ? !current.descending
+                                    : col.order != audit::SessionOrder::Operator && col.order != audit::SessionOrder::Server,
+                  col.name};
+  std::string th = "<th scope=\"col\"";
+  if (active) th += std::string(" aria-sort=\"") + (current.descending ? "descending" : "ascending") + "\"";
+  return th + "><a href=\"/sessions" + escape(list_query(req, next, 1)) + "\">" + col.label +
+         (active ? (current.descending ? " ▼" : " ▲") : "") + "<span class=\"visually-hidden\">, sort " +
+         (next.descending ? "descending" : "ascending") + "</span></a></th>";
+}
+
+std::string sort_description(const SortChoice& c) {
+  switch (c.order) {
+    case audit::SessionOrder::Start: return c.descending ? "newest first" : "oldest first";
+    case audit::SessionOrder::End: return c.descending ? "by end, latest first (live ones on top)" : "by end, earliest first";
+    case audit::SessionOrder::Duration: return c.descending ? "longest first (live ones on top)" : "shortest first";
+    case audit::SessionOrder::Server: return c.descending ? "by server, Z to A" : "by server, A to Z";
+    case audit::SessionOrder::Operator: return c.descending ? "by operator, Z to A" : "by operator, A to Z";
+  }
+  return "";
+}
+
+std::string duration_text(const audit::SessionRow& s) {
+  if (!s.end) return "—";
+  long long secs = std::max<long long>(0, to_unix(*s.end) - to_unix(s.start));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", secs / 3600, secs / 60 % 60, secs % 60);
+  return buf;
 }
 
 std::string row_html(const audit::SessionRow& s) {
   const std::string id = std::to_string(s.id);
   return "<tr><td><a href=\"/sessions/" + id + "\">" + id + "</a></td><td>" + escape(s.operator_name) + "</td><td>" +
          escape(s.server) + "</td><td>" + escape(s.login) + "</td><td>" + escape(format_utc(s.start)) +
-         "</td><td>" + escape(when(s.end)) + "</td><td>" + escape(s.status) + "</td><td>" +
+         "</td><td>" + escape(when(s.end)) + "</td><td>" + duration_text(s) + "</td><td>" + escape(s.status) + "</td><td>" +
          (s.exit_status ? std::to_string(*s.exit_status) : "—") + "</td></tr>";
 }
 
@@ -173,36 +249,54 @@ void Portal::sessions_list(const httplib::Request& req, httplib::Response& res) 
   for (const auto& s : scope->store.list_servers()) {
     if (ctx.sees_client(s.client)) servers.push_back(s.name);
   }
-  audit::SessionFilter f{param(req, "server"), param(req, "operator"), *client, day_start(param(req, "since")),
-                         day_start(param(req, "until")), param(req, "status") == "live"};
-  if (f.until) *f.until += std::chrono::days(1);
-  auto found = audit::find_sessions(scope->db, f);
   const std::string status = param(req, "status");
-  std::erase_if(found, [&](const audit::SessionRow& s) { return !status.empty() && s.status != status; });
-  std::reverse(found.begin(), found.end());  // newest first
-  const std::size_t page_size = static_cast<std::size_t>(settings_.page_size);
-  const int pages = std::max<int>(1, static_cast<int>((found.size() + page_size - 1) / page_size));
-  int page = 1;
+  audit::SessionPageQuery q;
+  q.filter = {param(req, "server"), param(req, "operator"), *client, day_start(param(req, "since")),
+              day_start(param(req, "until")), false, status};
+  if (q.filter.until) *q.filter.until += std::chrono::days(1);
+  const SortChoice sort = sort_choice(req);
+  q.order = sort.order;
+  q.descending = sort.descending;
+  q.limit = settings_.page_size;
+  long long asked = 1;
   try {
-    page = std::clamp(std::stoi(param(req, "page").empty() ? "1" : param(req, "page")), 1, pages);
+    asked = std::stoll(param(req, "page").empty() ? "1" : param(req, "page"));
   } catch (const std::exception&) {
   }
+  // The page asked for, then (if past the end) the last page: the total comes with the page.
+  asked = std::clamp<long long>(asked, 1, 1'000'000'000);  // no offset overflows
+  q.offset = (asked - 1) * q.limit;
+  auto found = audit::find_session_page(scope->db, q);
+  const int pages = std::max<int>(1, static_cast<int>((found.total + q.limit - 1) / q.limit));
+  const int page = static_cast<int>(std::clamp<long long>(asked, 1, pages));
+  if (page != asked) {
+    q.offset = static_cast<std::int64_t>(page - 1) * q.limit;
+    found = audit::find_session_page(scope->db, q);
+  }
   std::string rows;
-  const std::size_t first = static_cast<std::size_t>(page - 1) * page_size;
-  for (std::size_t i = first; i < found.size() && i < first + page_size; ++i) rows += row_html(found[i]);
-  std::string body = filter_form(req, servers);
-  body += "<p>" + std::to_string(found.size()) + " session" + (found.size() == 1 ? "" : "s") +
+  for (const auto& s : found.rows) rows += row_html(s);
+  std::string body = filter_form(req, servers, sort);
+  body += "<p>" + std::to_string(found.total) + " session" + (found.total == 1 ? "" : "s") +
           (v->who.role == authz::Role::Client ? " on the servers of " + escape(v->who.client) : " on every client's servers") +
-          ", newest first. Times are UTC.</p>";
+          ", " + sort_description(sort) + ". Times are UTC; choose a column heading to sort by it.</p>";
+  std::string headings = "<th scope=\"col\">ID</th>";
+  for (const auto& col : kSortColumns) {
+    if (col.order == audit::SessionOrder::Operator || col.order == audit::SessionOrder::Server)
+      headings += sort_heading(req, sort, col);
+  }
+  headings += "<th scope=\"col\">Login</th>";
+  for (const auto& col : kSortColumns) {
+    if (col.order != audit::SessionOrder::Operator && col.order != audit::SessionOrder::Server)
+      headings += sort_heading(req, sort, col);
+  }
+  headings += "<th scope=\"col\">Status</th><th scope=\"col\">Exit</th>";
   body += "<div class=\"table-wrap\" role=\"region\" aria-label=\"Sessions\" tabindex=\"0\"><table><caption>Sessions, page " +
-          std::to_string(page) + " of " + std::to_string(pages) +
-          "</caption><thead><tr><th scope=\"col\">ID</th><th scope=\"col\">Operator</th><th scope=\"col\">Server</th>"
-          "<th scope=\"col\">Login</th><th scope=\"col\">Start</th><th scope=\"col\">End</th><th scope=\"col\">Status</th>"
-          "<th scope=\"col\">Exit</th></tr></thead><tbody>" +
-          (rows.empty() ? "<tr><td colspan=\"8\">No session matches.</td></tr>" : rows) + "</tbody></table></div>";
+          std::to_string(page) + " of " + std::to_string(pages) + "</caption><thead><tr>" + headings +
+          "</tr></thead><tbody>" + (rows.empty() ? "<tr><td colspan=\"9\">No session matches.</td></tr>" : rows) +
+          "</tbody></table></div>";
   body += "<nav class=\"pager\" aria-label=\"Pages\">";
-  if (page > 1) body += page_link(req, page - 1, "Newer sessions");
-  if (page < pages) body += page_link(req, page + 1, "Older sessions");
+  if (page > 1) body += page_link(req, sort, page - 1, "Previous page");
+  if (page < pages) body += page_link(req, sort, page + 1, "Next page");
   body += "</nav>";
   res.set_content(render_page({"Sessions", body, v->who.name, v->csrf, v->officer()}), kHtml);
 }

@@ -31,4 +31,17 @@ struct SignedIn {
 Result<SignedIn> sign_in(RequestScope& scope, const SignInAttempt& a, const Clock& clock,
                          const authz::BanPolicy& policy, const audit::EventSinks& sinks);
 
+// sign_in_with_link opens a portal session with a one-time link of `ssh NAME@bastion web-login`
+// (the account passed key + TOTP on SSH moments before). The link is used at most once, within
+// its 2 minutes (authz::kWebLoginLinkLife); the use and the session and the auth.success event
+// (method "web-login-link") commit together or not at all. A used, expired or unknown link is an
+// auth.failure event, counted against the source address only (like a wrong password), and an
+// Error saying what happened and what to do. link_state() tells the page without using it.
+Result<SignedIn> sign_in_with_link(RequestScope& scope, const std::string& token, const SignInAttempt& where,
+                                   const Clock& clock, const authz::BanPolicy& policy, const audit::EventSinks& sinks);
+
+// link_problem: why the link of `token` cannot sign anyone in now (the same sentence the refusal
+// gives), or nothing if it can. Reads only: uses nothing, records nothing.
+std::optional<std::string> link_problem(RequestScope& scope, const std::string& token, const Clock& clock);
+
 }  // namespace bastion::web

@@ -23,6 +23,9 @@ enum class Access {
   // applies authz/access_request.h's rules of who may see and decide what. Runs in one
   // transaction with its audit events, like Change, but reading ones record none.
   Request,
+  // The web portal's own: client reviewers and officers, for themselves (web-login); an operator
+  // is told the portal is not for operators.
+  Portal,
 };
 
 struct CommandEntry {
@@ -90,6 +93,7 @@ const CommandEntry kCommands[] = {
     {{"egress-ca", "remove"}, "FINGERPRINT", egress_ca_remove, Access::Change},
     {{"bans", "list"}, "[--all]", bans_list, Access::Inspect},
     {{"bans", "lift"}, "SOURCE|ACCOUNT", bans_lift, Access::Change},
+    {{"web-login"}, "", web_login, Access::Portal},
     {{"request", "add"}, "SERVER --login L --ops OP[,OP…] --for D [--from T] --reason TEXT [--operator O]",
      request_add, Access::Request},
     {{"request", "list"}, "[--pending | --all]", request_list, Access::Request},
@@ -174,15 +178,20 @@ Status check_access(const CommandEntry& command, const CommandContext& ctx) {
       return ok_status();
     case authz::Role::Operator:
       if (command.access == Access::Request) return ok_status();
+      if (command.access == Access::Portal) {
+        return Error{"'" + name + "': the web portal is for client reviewers and security officers; operators have "
+                     "no portal access (yours: " + commands_of({Access::Request}) + ")"};
+      }
       return Error{"'" + name + "' is an officer command; you are an operator (yours: " +
                    commands_of({Access::Request}) + ")"};
     case authz::Role::Client:
       if (ctx.actor_client.empty()) {
         return Error{"client account " + ctx.actor + " names no client; ask an officer to check the account"};
       }
-      if (command.access == Access::Review || command.access == Access::Request) return ok_status();
+      if (command.access == Access::Review || command.access == Access::Request || command.access == Access::Portal)
+        return ok_status();
       return Error{"'" + name + "' is an officer command; you are a client reviewer (yours: " +
-                   commands_of({Access::Review, Access::Request}) + ")"};
+                   commands_of({Access::Review, Access::Request, Access::Portal}) + ")"};
   }
   return Error{"unknown role"};
 }
@@ -216,11 +225,12 @@ int run_change(const CommandEntry& command, const Args& rest, CommandContext& ct
   CountingEventLog counting(ctx.events);
   CommandContext inner{ctx.store, ctx.clock,      held,       ctx.err,          counting, ctx.sessions,
                        ctx.actor, ctx.actor_role, ctx.actor_client, ctx.source, ctx.remote, ctx.keys, ctx.program,
-                       ctx.db,    ctx.recordings_dir, ctx.out_is_terminal};
+                       ctx.db,    ctx.recordings_dir, ctx.out_is_terminal, ctx.portal_url};
   auto change = ctx.store.begin_change();
   const int rc = command.run(rest, inner);
   if (rc != kExitOk) return rc;
-  if (command.access == Access::Change && counting.recorded() == 0 && !asks_help(rest)) {
+  if ((command.access == Access::Change || command.access == Access::Portal) && counting.recorded() == 0 &&
+      !asks_help(rest)) {
     return refuse(ctx, "internal error: '" + joined(command.words) + "' recorded no audit event; nothing was changed");
   }
   change->commit();
@@ -237,7 +247,8 @@ int run_command(const Args& args, CommandContext& ctx) {
   if (auto allowed = check_access(*command, ctx); !allowed) return refuse(ctx, allowed.error().message);
   const Args rest(args.begin() + static_cast<std::ptrdiff_t>(command->words.size()), args.end());
   try {
-    if (command->access == Access::Change || command->access == Access::Request) return run_change(*command, rest, ctx);
+    if (command->access == Access::Change || command->access == Access::Request || command->access == Access::Portal)
+      return run_change(*command, rest, ctx);
     return command->run(rest, ctx);
   } catch (const UsageError& e) {
     return usage_error(ctx, e.what(), name);

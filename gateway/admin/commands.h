@@ -48,6 +48,9 @@ struct CommandContext {
   db::DatabasePtr db;
   std::string recordings_dir;     // purge: the daemon's STATE_DIR/recordings; files elsewhere are never deleted
   bool out_is_terminal = false;   // sessions play: replay with timing on a terminal, else the raw .cast
+  // web-login: where people reach bastion-web ("https://bastion.example.com:8443"), from bastiond's
+  // --portal-url; empty: not configured, and web-login says so.
+  std::string portal_url{};
 };
 
 // run_command runs one command ("grant", "add", "--operator", …). Returns an exit status above;

@@ -15,6 +15,7 @@ int operator_totp_reset(const Args& args, CommandContext& ctx);
 int operator_show(const Args& args, CommandContext& ctx);
 int operator_web_enrol(const Args& args, CommandContext& ctx);
 int web_cert(const Args& args, CommandContext& ctx);
+int web_login(const Args& args, CommandContext& ctx);
 
 int server_add(const Args& args, CommandContext& ctx);
 int server_list(const Args& args, CommandContext& ctx);

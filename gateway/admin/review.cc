@@ -49,7 +49,7 @@ Result<audit::SessionRow> visible_session(const CommandContext& ctx, std::int64_
     return *session;
   }
   // The chained client (audit/session_query.h), never the row's: an edited row moves nothing.
-  if (!session || audit::client_of(*session, audit::chained_clients(database(ctx))) != ctx.actor_client) {
+  if (!session || audit::chained_client_of(database(ctx), id).value_or("") != ctx.actor_client) {
     return Error{refusal};
   }
   return *session;

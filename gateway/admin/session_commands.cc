@@ -109,7 +109,7 @@ int sessions_list(const Args& args, CommandContext& ctx) {
   auto client = reviewed_client(ctx, string_option(*vm, "client"));
   if (!client) return refuse(ctx, client.error().message);
   audit::SessionFilter f{string_option(*vm, "server"), string_option(*vm, "operator"), *client,
-                         time_filter(*vm, "since"), time_filter(*vm, "until"), (*vm)["live"].as<bool>()};
+                         time_filter(*vm, "since"), time_filter(*vm, "until"), (*vm)["live"].as<bool>(), ""};
   const auto clients = audit::chained_clients(database(ctx));
   Json all = Json::array();
   Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "CLIENT", "START", "END", "STATUS", "EXIT"});

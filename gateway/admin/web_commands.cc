@@ -1,6 +1,8 @@
-// operator web-enrol | web-cert: what an officer does on the host for the web portal (web/).
+// operator web-enrol | web-cert: what an officer does on the host for the web portal (web/);
+// web-login: a reviewer or officer who is on SSH asks for a one-time sign-in link for herself.
 #include <ostream>
 
+#include "authz/web_session_policy.h"
 #include "gateway/admin/handlers.h"
 #include "gateway/admin/self_signed_cert.h"
 #include "gateway/admin/web_enrolment.h"
@@ -24,6 +26,32 @@ int operator_web_enrol(const Args& args, CommandContext& ctx) {
     print_json(ctx, {{"name", name}, {"web_enrolment_url", *link}});
   } else {
     ctx.out << "web enrolment link for " << name << " (once, 24 hours): " << *link << "\n";
+  }
+  return kExitOk;
+}
+
+int web_login(const Args& args, CommandContext& ctx) {
+  CommandLine cl("web-login", "",
+                 "Print a one-time link (valid 2 minutes) that signs you in to the web portal (bastion-web).");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  // The link signs in the account that asked, which only the SSH front knows for sure (key + TOTP).
+  if (!ctx.remote) {
+    return refuse(ctx, "web-login signs in the account that runs it over SSH (ssh NAME@bastion web-login); on the "
+                       "host, `operator web-enrol NAME` prints a password link");
+  }
+  if (ctx.portal_url.empty()) {
+    return refuse(ctx, "this bastion does not know the web portal's address; its administrator sets it with "
+                       "bastiond --portal-url https://HOST:PORT");
+  }
+  const auto who = ctx.store.find_operator(ctx.actor);
+  if (!who) return refuse(ctx, "account " + ctx.actor + " is no longer registered");
+  auto url = issue_web_login_link(ctx, *who, ctx.portal_url);
+  if (!url) return refuse(ctx, url.error().message);
+  if (wants_json(*vm)) {
+    print_json(ctx, {{"name", who->name}, {"web_login_url", *url}, {"valid_seconds", authz::kWebLoginLinkLife.count()}});
+  } else {
+    ctx.out << "sign-in link for " << who->name << " (once, within 2 minutes): " << *url << "\n";
   }
   return kExitOk;
 }

@@ -17,4 +17,10 @@ inline constexpr const char* kDefaultPortalUrl = "https://localhost:8443";
 // "<portal_url>/enrol/<token>". Refused with the reason for an operator account.
 Result<std::string> issue_web_enrolment(CommandContext& ctx, const authz::Operator& who, const std::string& portal_url);
 
+// issue_web_login_link stores a one-time sign-in link for `who` (a client reviewer or an officer)
+// valid authz::kWebLoginLinkLife, records web.login_link.issued, and returns the URL
+// "<portal_url>/login/<token>". bastion-web signs `who` in with it, once (web/sign_in.h).
+// Refused with the reason for an operator account.
+Result<std::string> issue_web_login_link(CommandContext& ctx, const authz::Operator& who, const std::string& portal_url);
+
 }  // namespace bastion::gateway::admin

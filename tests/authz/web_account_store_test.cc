@@ -48,6 +48,41 @@ TEST_F(WebAccountStoreTest, AnEnrolmentLinkWorksOnceAndNeverAfterItExpires) {
   EXPECT_FALSE(web.use_enrolment(token_hash("link-2"), t0 + std::chrono::hours(24))) << "expired";
 }
 
+TEST_F(WebAccountStoreTest, ASignInLinkIsUsedOnceWithinItsLifeAndNamesItsAccount) {
+  WebAccountStore web(db_);
+  const std::string token = new_web_token();
+  web.add_login_link(carol_, token_hash(token), t0, t0 + std::chrono::seconds(120));
+  EXPECT_EQ(web.login_link(token, t0).state, LoginLinkState::Unknown) << "only the hash is stored";
+  auto peek = web.login_link(token_hash(token), t0 + std::chrono::seconds(119));
+  EXPECT_EQ(peek.state, LoginLinkState::Usable);
+  EXPECT_EQ(peek.operator_name, "carol");
+  EXPECT_EQ(web.login_link(token_hash(token), t0 + std::chrono::seconds(5)).state, LoginLinkState::Usable)
+      << "looking uses nothing";
+  auto used = web.use_login_link(token_hash(token), t0 + std::chrono::seconds(5));
+  EXPECT_EQ(used.state, LoginLinkState::Usable) << "this use is the one";
+  EXPECT_EQ(used.operator_id, carol_);
+  EXPECT_EQ(used.operator_name, "carol");
+  auto again = web.use_login_link(token_hash(token), t0 + std::chrono::seconds(6));
+  EXPECT_EQ(again.state, LoginLinkState::Used) << "a second use";
+  EXPECT_EQ(again.operator_name, "carol");
+  EXPECT_EQ(web.login_link(token_hash(token), t0 + std::chrono::seconds(600)).state, LoginLinkState::Used)
+      << "a used link stays used, not merely expired";
+}
+
+TEST_F(WebAccountStoreTest, ASignInLinkExpiresAtItsEndAndAnUnknownOneIsUnknown) {
+  WebAccountStore web(db_);
+  web.add_login_link(carol_, token_hash("link"), t0, t0 + std::chrono::seconds(120));
+  EXPECT_EQ(web.login_link(token_hash("link"), t0 + std::chrono::seconds(120)).state, LoginLinkState::Expired);
+  auto late = web.use_login_link(token_hash("link"), t0 + std::chrono::seconds(120));
+  EXPECT_EQ(late.state, LoginLinkState::Expired);
+  EXPECT_EQ(late.operator_name, "carol");
+  EXPECT_EQ(web.login_link(token_hash("link"), t0 + std::chrono::seconds(121)).state, LoginLinkState::Expired)
+      << "an expired link was not used by the attempt";
+  auto unknown = web.use_login_link(token_hash("other"), t0);
+  EXPECT_EQ(unknown.state, LoginLinkState::Unknown);
+  EXPECT_EQ(unknown.operator_id, 0);
+}
+
 TEST_F(WebAccountStoreTest, APasswordIsReplacedNotAdded) {
   WebAccountStore web(db_);
   EXPECT_FALSE(web.password_hash(carol_).has_value());

@@ -77,7 +77,8 @@ class AdminFixture : public ::testing::Test {
     CommandContext ctx{.store = *store_, .clock = clock_, .out = out_, .err = err_, .events = events,
                        .sessions = *sessions_, .actor = std::move(actor), .actor_role = role,
                        .actor_client = std::move(client), .source = "203.0.113.7:51234",
-                       .keys = default_key_paths(dir_ + "/bastion.db"), .db = db_, .recordings_dir = {}};
+                       .remote = remote_, .keys = default_key_paths(dir_ + "/bastion.db"),
+                       .db = db_, .recordings_dir = {}, .out_is_terminal = false, .portal_url = portal_url_};
     return run_command(args, ctx);
   }
 
@@ -118,6 +119,8 @@ class AdminFixture : public ::testing::Test {
   }
 
   std::string dir_, key_file_, second_key_file_;
+  bool remote_ = false;     // run() as over SSH
+  std::string portal_url_;  // bastiond --portal-url
   FixedClock clock_{kNow};
   db::DatabasePtr db_;
   std::unique_ptr<authz::SqliteStore> store_;

@@ -56,6 +56,24 @@ TEST(DaemonConfig, EgressCaAndSourceAddresses) {
   }
 }
 
+TEST(DaemonConfig, ThePortalUrlIsAnHttpsAddressFitForALinkOrNothing) {
+  auto none = parse(kMinimal);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->settings.portal_url, "");
+  auto from_file = parse({"--config", "/etc/bastion/bastion.conf"},
+                         "db = /a\nstate-dir = /b\nportal-url = https://bastion.example.com:8443\n");
+  ASSERT_TRUE(from_file.ok()) << from_file.error().message;
+  EXPECT_EQ(from_file->settings.portal_url, "https://bastion.example.com:8443");
+  for (const char* bad : {"http://bastion.example.com", "https://", "https://a b", "https://x/\"><script>",
+                          "https://x/?next=evil", "javascript:alert(1)"}) {
+    auto args = kMinimal;
+    args.insert(args.end(), {"--portal-url", bad});
+    auto c = parse(args);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.error().message.rfind("--portal-url", 0), 0u) << c.error().message;
+  }
+}
+
 TEST(DaemonConfig, TheFileFillsWhatTheCommandLineLeavesAndTheCommandLineWins) {
   auto c = parse({"--config", "/etc/bastion/bastion.conf", "--idle-timeout", "900"},
                  "db = /srv/b.db\nstate-dir = /srv/state\n# comment\nidle-timeout = 60\nidle-warning = 30\n"

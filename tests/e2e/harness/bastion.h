@@ -139,6 +139,7 @@ class Bastion {
   // use_test_clock runs bastiond and bastionctl with BASTION_TEST_CLOCK_FILE=clock_file() (authz/clock.h),
   // shift 0 until shift_clock(); operators added afterwards answer TOTP prompts for the shifted time.
   void use_test_clock();
+  bool uses_test_clock() const { return test_clock_; }
   // shift_clock sets how far ahead of the real time both programs run, from their next reading of the
   // time on. clock_shift reads it back (0 without a test clock).
   void shift_clock(std::chrono::seconds ahead) const;

@@ -235,5 +235,80 @@ TEST(WebPortal, OfficerEndsALiveSessionFromThePortal) {
   }
 }
 
+// `ssh carol@bastion web-login` (key + TOTP over real ssh) prints a one-time link of bastiond's
+// --portal-url; in chromium it signs carol in once, and a second use is refused with a page and an
+// event; an operator asking for one is refused. Then the sessions list sorted by each column.
+TEST(WebPortal, ReviewerSignsInWithAWebLoginLinkFromSshAndSortsTheSessions) {
+  ASSERT_TRUE(exists(std::string(WEB_NODE_MODULES) + "/playwright-core")) << "run scripts/install-deps";
+  ASSERT_TRUE(exists("/usr/bin/chromium")) << "/usr/bin/chromium is missing: run scripts/install-deps";
+  std::unique_ptr<WebDaemon> web;
+  TestEnv env([&](Bastion& b) {
+    // bastion-web first, on a free port: its address is bastiond's --portal-url.
+    std::filesystem::create_directories(b.dir() + "/web");
+    web = std::make_unique<WebDaemon>(b, b.dir() + "/web");
+    b.set_daemon_args({"--portal-url", web->url()});
+  });
+  env.bastion.add_server("web9", env.target.port(), "dedicated", env.target.host_key_line(), "acme");
+  // Three sessions to sort: a long one by op1 on web1, short ones by op2 on web9 and op3 on web1.
+  OperatorIdentity op1 = env.new_operator("op", kAllOps, "web1");
+  OperatorIdentity op2 = env.new_operator("op", kAllOps, "web9");
+  OperatorIdentity op3 = env.new_operator("op", kAllOps, "web1");
+  ASSERT_EQ(run_as(op1, op1.ssh(op1.user(env.login(), "web1"), {"sleep", "3"})).exit(), 0);
+  const std::int64_t long_one = last_session_on(env.bastion, "web1");
+  ASSERT_EQ(run_as(op2, op2.ssh(op2.user(env.login(), "web9"), {"true"})).exit(), 0);
+  const std::int64_t on_web9 = last_session_on(env.bastion, "web9");
+  ASSERT_EQ(run_as(op3, op3.ssh(op3.user(env.login(), "web1"), {"true"})).exit(), 0);
+  const std::int64_t last = last_session_on(env.bastion, "web1");
+
+  // An operator gets no link.
+  OperatorIdentity op4 = env.new_operator("op", {});
+  RunResult refused = run_as(op4, op4.ssh(op4.user(), {"web-login"}));
+  EXPECT_NE(refused.exit(), 0);
+  EXPECT_NE(refused.err.find("the web portal is for client reviewers and security officers"), std::string::npos)
+      << refused.err;
+  EXPECT_EQ(refused.out.find("/login/"), std::string::npos) << refused.out;
+
+  // carol: a client reviewer with an SSH key (no web password at all), over real ssh + TOTP.
+  OperatorIdentity carol = env.bastion.add_operator("carol", {"--role", "client", "--client", "acme"});
+  RunResult got = run_as(carol, carol.ssh(carol.user(), {"web-login"}));
+  ASSERT_EQ(got.exit(), 0) << diag(env, got);
+  std::smatch m;
+  const std::regex link_re("sign-in link for carol \\(once, within 2 minutes\\): (" + web->url() + "/login/[0-9a-f]{64})\n");
+  ASSERT_TRUE(std::regex_search(got.out, m, link_re)) << got.out << got.err;
+  const std::string link = m[1];
+
+  const std::string artifacts = std::string(ARTIFACT_ROOT) + "/" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::filesystem::remove_all(artifacts);
+  std::filesystem::create_directories(artifacts);
+  Env js_env = base_env();
+  js_env["WEB_NODE_MODULES"] = WEB_NODE_MODULES;
+  js_env["PORTAL_URL"] = web->url();
+  js_env["LOGIN_URL"] = link;
+  js_env["LONG_SESSION"] = std::to_string(long_one);
+  js_env["WEB9_SESSION"] = std::to_string(on_web9);
+  js_env["LAST_SESSION"] = std::to_string(last);
+  js_env["ARTIFACTS"] = artifacts;
+  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/link_sort.cjs"}, js_env, std::nullopt, 200s);
+  EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web->log();
+  std::ofstream(artifacts + "/checks.txt") << js.out;
+
+  const auto issued = env.bastion.ctl_json({"audit", "list", "--kind", "web.login_link.issued"});
+  ASSERT_EQ(issued.size(), 1u) << issued.dump();
+  EXPECT_EQ(issued[0]["actor"], "carol");
+  int link_success = 0, link_reused = 0;
+  for (const auto& e : env.bastion.ctl_json({"audit", "list", "--kind", "auth"})) {
+    if (e["details"].value("method", "") != "web-login-link") continue;
+    link_success += e["kind"] == "auth.success" && e["actor"] == "carol";
+    link_reused += e["kind"] == "auth.failure" && e["details"]["reason"] == "sign-in link already used";
+  }
+  EXPECT_EQ(link_success, 1) << "one sign-in with the link, recorded";
+  EXPECT_EQ(link_reused, 1) << "the second use, refused and recorded";
+  for (const char* page : {"login-link", "login-link-reused", "sessions-by-duration", "sessions-by-server"}) {
+    EXPECT_TRUE(exists(artifacts + "/" + page + ".png")) << "no screenshot of " << page;
+  }
+  web.reset();
+}
+
 }  // namespace
 }  // namespace bastion::e2e
