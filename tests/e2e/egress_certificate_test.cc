@@ -153,23 +153,7 @@ TEST(EgressCertificate, ACertificateForAnotherLoginIsRefusedByTheTarget) {
       << target.sshd.log();
 }
 
-// maps_mention: whether a process has a file mapped whose path contains `text`.
-bool maps_mention(pid_t pid, const std::string& text) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-  for (std::string line; std::getline(in, line);)
-    if (line.find(text) != std::string::npos) return true;
-  return false;
-}
 
-std::vector<std::string> open_files(pid_t pid) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-    std::error_code ec;
-    auto target = fs::read_symlink(e.path(), ec);
-    if (!ec) out.push_back(target.string());
-  }
-  return out;
-}
 
 // In both modes, the process that runs libssh has neither the egress key nor the CA key open or
 // mapped; in key mode the monitor signs each login (egress.signature) for the granted login only.

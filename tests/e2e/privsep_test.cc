@@ -36,16 +36,6 @@ std::string status_field(pid_t pid, const std::string& name) {
   return "";
 }
 
-// open_files: where each of a process's descriptors points (readlink of /proc/PID/fd/*).
-std::vector<std::string> open_files(pid_t pid) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-    std::error_code ec;
-    auto target = fs::read_symlink(e.path(), ec);
-    if (!ec) out.push_back(target.string());
-  }
-  return out;
-}
 
 bool holds(const std::vector<std::string>& files, const std::string& path) {
   return std::find(files.begin(), files.end(), path) != files.end();

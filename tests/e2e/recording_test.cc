@@ -14,9 +14,17 @@
 namespace bastion::e2e {
 namespace {
 
+// last_session_of: the operator's latest session, once its row is closed. The client may exit
+// before the monitor has sealed the recording and written the row (it digests the file first):
+// reading it earlier would race that.
 std::int64_t last_session_of(const TestEnv& env, const std::string& op) {
-  auto rows = sessions_of(env.bastion, op);
+  std::vector<nlohmann::json> rows;
+  const bool closed = wait_until([&] {
+    rows = sessions_of(env.bastion, op);
+    return !rows.empty() && rows.back()["status"] != "live";
+  }, std::chrono::seconds(30));
   if (rows.empty()) throw HarnessError("no session of " + op + " in sessions list --json");
+  if (!closed) throw HarnessError("session " + rows.back()["id"].dump() + " of " + op + " still live after 30 s");
   return rows.back()["id"].get<std::int64_t>();
 }
 

@@ -70,4 +70,22 @@ std::optional<long long> pss_kib(pid_t pid) {
   return kib_field("/proc/" + std::to_string(pid) + "/smaps_rollup", "Pss");
 }
 
+std::vector<std::string> open_files(pid_t pid) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    std::error_code link_ec;
+    auto target = std::filesystem::read_symlink(e.path(), link_ec);
+    if (!link_ec) out.push_back(target.string());
+  }
+  return out;
+}
+
+bool maps_mention(pid_t pid, const std::string& text) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  for (std::string line; std::getline(in, line);)
+    if (line.find(text) != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace bastion::e2e

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace bastion::e2e {
@@ -12,6 +13,10 @@ namespace bastion::e2e {
 std::vector<pid_t> children_of(pid_t parent);
 // open_fd_count: entries in /proc/PID/fd; nullopt if the process is gone.
 std::optional<int> open_fd_count(pid_t pid);
+// open_files: where each of a process's descriptors points (readlink of /proc/PID/fd/*).
+std::vector<std::string> open_files(pid_t pid);
+// maps_mention: whether a file whose path contains `text` is mapped into the process.
+bool maps_mention(pid_t pid, const std::string& text);
 // rss_kib: VmRSS from /proc/PID/status; pss_kib: Pss from /proc/PID/smaps_rollup (KiB); nullopt if
 // the process is gone or the field is missing.
 std::optional<long long> rss_kib(pid_t pid);
