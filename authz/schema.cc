@@ -301,7 +301,23 @@ constexpr std::string_view kV13[] = {
     "ALTER TABLE servers ADD COLUMN egress TEXT NOT NULL DEFAULT 'key' CHECK (egress IN ('certificate', 'key'))",
 };
 
-constexpr std::array<Migration, 13> kMigrations{{
+// Migration 14: signed audit checkpoints (issue 20, audit/checkpoint.h). Each row is one signed
+// statement "the chain ended at event E with hash H at time T on node N"; emitted_at is when the
+// daemon copied it to its sinks (NULL until then: one written by bastionctl waits for the daemon).
+constexpr std::string_view kV14[] = {
+    R"(CREATE TABLE checkpoints (
+         seq        INTEGER PRIMARY KEY,
+         at         INTEGER NOT NULL,
+         node       TEXT NOT NULL,
+         event_id   INTEGER NOT NULL CHECK (event_id >= 0),
+         event_hash TEXT NOT NULL,
+         key        TEXT NOT NULL,
+         signature  TEXT NOT NULL,
+         emitted_at INTEGER))",
+    "CREATE INDEX checkpoints_unemitted ON checkpoints(seq) WHERE emitted_at IS NULL",
+};
+
+constexpr std::array<Migration, 14> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -315,6 +331,7 @@ constexpr std::array<Migration, 13> kMigrations{{
     {11, "emergency (break-glass) grants", kV11},
     {12, "web portal passwords, enrolment links and sessions", kV12},
     {13, "egress mode of servers: certificate or key", kV13},
+    {14, "signed audit checkpoints", kV14},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

@@ -20,6 +20,7 @@
 #include "gateway/bans.h"
 #include "gateway/config.h"
 #include "gateway/housekeeping.h"
+#include "gateway/checkpoint_key.h"
 #include "gateway/egress_ca.h"
 #include "gateway/keys.h"
 #include "gateway/listener.h"
@@ -89,6 +90,9 @@ Status check_startup(const DaemonSettings& s) {
   if (!db) return db.error();
   if (auto k = load_private_key(s.egress_key_path); !k) return k.error();
   if (auto ca = load_egress_ca(s.egress_ca_path); !ca) return ca.error();
+  // No checkpoint key, no start (rather than one made here): a key is worth something only once a
+  // person has copied its public half off the host, which `bastionctl audit checkpoint-key` asks.
+  if (auto key = load_checkpoint_key(s.checkpoint_key_path); !key) return key.error();
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir + "/recordings", ec);
   if (ec) return Error{"cannot create state directory " + s.state_dir + ": " + ec.message()};
@@ -214,10 +218,13 @@ int main(int argc, char** argv) {
   housekeeping.purge_interval = std::chrono::hours(cfg.purge_interval_hours);
   housekeeping.notify.url = cfg.notify_url;
   housekeeping.notify.secret_file = cfg.notify_secret_file;
+  housekeeping.checkpoint_events = cfg.checkpoint_events;
+  housekeeping.checkpoint_every = std::chrono::minutes(cfg.checkpoint_minutes);
   housekeeping.close_stale_sessions();
   housekeeping.record("daemon.start", {{"pid", getpid()}, {"user", account_name(geteuid())},
                                        {"listen", addr->first + ":" + std::to_string(listener->port())},
                                        {"config", cfg.config_path}, {"test_clock", test_clock_shift().has_value()}});
+  housekeeping.checkpoint("start", true);
 
   // reload: SIGHUP re-reads the command line and the configuration file. What parses is applied to
   // connections accepted from now on; live sessions keep the settings they started with (their
@@ -238,6 +245,8 @@ int main(int argc, char** argv) {
     housekeeping.purge_interval = std::chrono::hours(cfg.purge_interval_hours);
     housekeeping.notify.url = cfg.notify_url;
     housekeeping.notify.secret_file = cfg.notify_secret_file;
+    housekeeping.checkpoint_events = cfg.checkpoint_events;
+    housekeeping.checkpoint_every = std::chrono::minutes(cfg.checkpoint_minutes);
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
     for (const auto& line : plan.changed) spdlog::info("reload: {}", line);
     for (const auto& line : plan.needs_restart) spdlog::warn("reload: {} (takes effect at the next restart)", line);
@@ -275,6 +284,7 @@ int main(int argc, char** argv) {
                report.cut, report.killed);
   housekeeping.record("daemon.stop", {{"ended_within_grace", report.ended}, {"cut_after_grace", report.cut},
                                       {"killed", report.killed}});
+  housekeeping.checkpoint("stop", true);
   ssh_finalize();
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audit/event_log.h"
+#include "audit/event_sinks.h"
 #include "audit/export.h"
 #include "audit/session_store.h"
 #include "authz/clock.h"
@@ -48,6 +49,9 @@ struct CommandContext {
   db::DatabasePtr db;
   std::string recordings_dir;     // purge: the daemon's STATE_DIR/recordings; files elsewhere are never deleted
   bool out_is_terminal = false;   // sessions play: replay with timing on a terminal, else the raw .cast
+  // audit checkpoint: the daemon's sinks, where a checkpoint goes at once (over SSH). bastionctl has
+  // none: its checkpoints wait in the database until bastiond copies them to its sinks.
+  audit::EventSinks sinks{};
 };
 
 // run_command runs one command ("grant", "add", "--operator", …). Returns an exit status above;
