@@ -7,7 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "audit/client_terms.h"
 #include "audit/event_chain.h"
+#include "audit/retention.h"
 #include "audit/verify.h"
 #include "tests/audit/audit_fixture.h"
 
@@ -350,6 +352,23 @@ TEST_F(CheckpointTest, AForgedCheckpointIsReportedAndVouchesForNothing) {
   other.signature = b64;
   const auto r2 = verify(read_text(sinks_.json_lines_path) + checkpoint_line(other) + "\n");
   EXPECT_EQ(of_kind(r2, Kind::ForgedCheckpoint).size(), 1u) << all(r2);
+}
+
+TEST_F(CheckpointTest, EventsRetentionPurgedUnderACheckpointAreNoFinding) {
+  for (int i = 0; i < 3; ++i) add_event("channel.allowed", "web1", 90);  // old: purged below
+  checkpoint();  // names event 3, which the purge deletes and anchors
+  add_event("channel.allowed", "db1", 1);
+  checkpoint();
+  ClientTermsChange terms;
+  terms.event_retention_days = 30;
+  ASSERT_TRUE(set_client_terms(*db_, "acme", terms).ok());
+  FixedClock clock{testing::kNow};
+  const auto report = purge(*db_, clock, recordings_dir_, "olivia");
+  ASSERT_EQ(count("events", "id <= 3"), 0) << "the purge should have deleted events 1-3";
+  const auto r = verify();
+  EXPECT_TRUE(r.intact()) << all(r);
+  EXPECT_EQ(r.checkpoints, 2) << "checkpoint 1 is confirmed by the purge's anchor of event 3";
+  (void)report;
 }
 
 TEST_F(CheckpointTest, ACheckpointLineCutShortIsReported) {
