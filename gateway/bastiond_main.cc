@@ -2,7 +2,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -83,6 +85,37 @@ Status check_private(const std::string& path) {
   return ok_status();
 }
 
+// check_checkpoint_key loads the checkpoint key in a child that reports back over a pipe: the
+// listener, whose memory every connection's processes inherit (the network process included), never
+// reads the key's bytes, not even once at start.
+Status check_checkpoint_key(const std::string& path) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error{std::string("cannot check the checkpoint key: ") + std::strerror(errno)};
+  const pid_t pid = fork();
+  if (pid < 0) return Error{std::string("cannot check the checkpoint key: ") + std::strerror(errno)};
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto key = load_checkpoint_key(path);
+    const std::string why = key ? "" : key.error().message;
+    if (!why.empty()) (void)!::write(fds[1], why.data(), why.size());
+    _exit(key ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string why;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    why.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok_status();
+  return Error{why.empty() ? "the audit checkpoint key " + path + " could not be checked" : why};
+}
+
 Status check_startup(const DaemonSettings& s) {
   if (auto st = check_private(s.db_path); !st) return st;
   // Fail closed at start: an unreadable database means nobody could get in anyway.
@@ -92,7 +125,7 @@ Status check_startup(const DaemonSettings& s) {
   if (auto ca = load_egress_ca(s.egress_ca_path); !ca) return ca.error();
   // No checkpoint key, no start (rather than one made here): a key is worth something only once a
   // person has copied its public half off the host, which `bastionctl audit checkpoint-key` asks.
-  if (auto key = load_checkpoint_key(s.checkpoint_key_path); !key) return key.error();
+  if (auto key = check_checkpoint_key(s.checkpoint_key_path); !key) return key.error();
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir + "/recordings", ec);
   if (ec) return Error{"cannot create state directory " + s.state_dir + ": " + ec.message()};
