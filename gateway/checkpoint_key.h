@@ -6,8 +6,9 @@
 //
 // File, beside the database unless configured otherwise: audit_checkpoint_ed25519_key (OpenSSH
 // format, mode 0600), ".pub" beside it (0644). Read only by the privileged side — a child of
-// bastiond's listener forked for each checkpoint, and bastionctl — never by a network process:
-// the listener itself does not keep it, so no forked connection inherits it.
+// bastiond's listener forked for each checkpoint (and one at start that checks it), the monitor
+// when an officer runs `audit checkpoint` over SSH, and bastionctl — never by a network process:
+// the listener itself never reads it, so no process forked for a connection inherits it.
 #include <array>
 #include <string>
 
