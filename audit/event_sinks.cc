@@ -110,4 +110,12 @@ Status emit_to_sinks(const EventSinks& sinks, const StoredEvent& e) {
   return ok_status();
 }
 
+Status emit_line_to_sinks(const EventSinks& sinks, const std::string& json) {
+  if (!sinks.json_lines_path.empty()) {
+    if (auto st = append_json_line(sinks.json_lines_path, json + "\n"); !st) return st;
+  }
+  if (sinks.syslog) ::syslog(LOG_DAEMON | LOG_INFO, "%s", json.c_str());
+  return ok_status();
+}
+
 }  // namespace bastion::audit

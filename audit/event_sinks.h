@@ -32,6 +32,10 @@ struct EventSinks {
 // could not be written (syslog(3) has no error channel and never fails here).
 Status emit_to_sinks(const EventSinks& sinks, const StoredEvent& e);
 
+// emit_line_to_sinks copies one JSON object that is not an event (a signed checkpoint,
+// audit/checkpoint.h) to the JSON lines file and to syslog (facility DAEMON).
+Status emit_line_to_sinks(const EventSinks& sinks, const std::string& json);
+
 // fail2ban_line returns the OpenSSH-style line for an auth.failure event, nullopt for other kinds.
 // details: "method" ("publickey", "keyboard-interactive", …) and "invalid_user" (true when no such
 // account). The user name comes from the network, so anything but [A-Za-z0-9._@+-] becomes '?': a

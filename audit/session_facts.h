@@ -74,7 +74,7 @@ std::string chained_sessions_of_client_sql(std::string_view param);
 
 // chained_sessions_of_client_indexed_sql: the same set of session ids as
 // chained_sessions_of_client_sql, written so that the partial index events_session_start_client
-// (migration 14) answers it instead of a scan of every event: the sessions whose session.start
+// (migration 15) answers it instead of a scan of every event: the sessions whose session.start
 // states the client, and those whose start states none and names one of the client's servers.
 // `param` appears twice: give a numbered parameter ("?3").
 std::string chained_sessions_of_client_indexed_sql(std::string_view param);

@@ -156,7 +156,7 @@ std::vector<SessionRow> SqliteSessionStore::list() {
 namespace {
 
 // order_by: the ORDER BY of a sessions page, from the closed set of SessionOrder. Each key is an
-// expression one of the indexes of migration 14 holds (the row id, the tie-breaker, comes with
+// expression one of the indexes of migration 15 holds (the row id, the tie-breaker, comes with
 // every index), so a page is read in index order and stops after its rows. kNoEnd sorts a session
 // that has not ended after every ended one.
 std::string order_by(SessionOrder order, bool descending) {

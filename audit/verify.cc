@@ -10,6 +10,7 @@
 
 #include "audit/event_chain.h"
 #include "audit/fd_io.h"
+#include "audit/purge_anchors.h"
 #include "audit/session_facts.h"
 #include "audit/sha256.h"
 #include "audit/unique_fd.h"
@@ -18,68 +19,6 @@ namespace bastion::audit {
 namespace {
 
 using Json = nlohmann::json;
-
-// PurgeAnchors: the runs of ids that retention.purge events say they deleted.
-class PurgeAnchors {
- public:
-  void add(std::int64_t from, std::int64_t to, std::string last_hash) {
-    runs_.push_back({from, to});
-    last_hash_[to] = std::move(last_hash);
-  }
-  void seal() {
-    std::sort(runs_.begin(), runs_.end());
-    std::vector<std::pair<std::int64_t, std::int64_t>> merged;
-    for (const auto& r : runs_) {
-      if (!merged.empty() && r.first <= merged.back().second + 1) {
-        merged.back().second = std::max(merged.back().second, r.second);
-      } else {
-        merged.push_back(r);
-      }
-    }
-    runs_ = std::move(merged);
-  }
-  // covers: whether every id in [from, to] was purged.
-  bool covers(std::int64_t from, std::int64_t to) const {
-    return std::any_of(runs_.begin(), runs_.end(), [&](const auto& r) { return r.first <= from && to <= r.second; });
-  }
-  // hash_of returns the recorded hash of purged event `id`, if a run ended there.
-  std::optional<std::string> hash_of(std::int64_t id) const {
-    const auto it = last_hash_.find(id);
-    if (it == last_hash_.end()) return std::nullopt;
-    return it->second;
-  }
-  std::int64_t count() const {
-    std::int64_t n = 0;
-    for (const auto& r : runs_) n += r.second - r.first + 1;
-    return n;
-  }
-
- private:
-  std::vector<std::pair<std::int64_t, std::int64_t>> runs_;
-  std::map<std::int64_t, std::string> last_hash_;
-};
-
-// add_runs reads one purge event's "purged_events"; runs that do not end before the purge event
-// itself, or are malformed, are ignored (they cannot excuse anything).
-void add_runs(PurgeAnchors& anchors, std::int64_t purge_id, const std::string& details_text) {
-  const Json details = Json::parse(details_text, nullptr, false);
-  if (!details.is_object() || !details.contains("purged_events") || !details["purged_events"].is_array()) return;
-  for (const auto& run : details["purged_events"]) {
-    if (!run.is_object() || !run.contains("from") || !run.contains("to") || !run.contains("last_hash")) continue;
-    if (!run["from"].is_number_integer() || !run["to"].is_number_integer() || !run["last_hash"].is_string()) continue;
-    const auto from = run["from"].get<std::int64_t>(), to = run["to"].get<std::int64_t>();
-    if (from < 1 || to < from || to >= purge_id) continue;
-    anchors.add(from, to, run["last_hash"].get<std::string>());
-  }
-}
-
-PurgeAnchors load_anchors(db::Database& db) {
-  PurgeAnchors anchors;
-  auto q = db.prepare("SELECT id, details FROM events WHERE kind = 'retention.purge' ORDER BY id");
-  while (q.step()) add_runs(anchors, q.col_int(0), q.col_text(1));
-  anchors.seal();
-  return anchors;
-}
 
 struct Row {
   std::int64_t id = 0;
@@ -109,7 +48,7 @@ class ChainWalker {
 
  private:
   void find(VerifyFinding::Kind kind, std::int64_t id, std::string message) {
-    if (report_.findings.size() < kMaxFindings) report_.findings.push_back({kind, id, 0, 0, std::move(message)});
+    if (report_.findings.size() < kMaxFindings) report_.findings.push_back({kind, id, 0, 0, std::move(message), 0});
   }
 
   // expected_prev returns the hash r must link to, or nullopt after reporting why there is none.
@@ -180,7 +119,7 @@ struct Findings {
   void add(VerifyFinding::Kind kind, std::int64_t event, std::int64_t recording, std::int64_t session,
            std::string message) {
     if (report.findings.size() < kMaxFindings)
-      report.findings.push_back({kind, event, recording, session, std::move(message)});
+      report.findings.push_back({kind, event, recording, session, std::move(message), 0});
   }
 };
 
@@ -339,9 +278,10 @@ class EvidenceChecker {
 
 }  // namespace
 
-VerifyReport verify_audit(db::Database& db) {
+VerifyReport verify_audit(db::Database& db, const CheckpointEvidence* checkpoints) {
   VerifyReport report;
   verify_events(db, report);
+  if (checkpoints != nullptr) verify_checkpoints(db, *checkpoints, report);
   EvidenceChecker evidence(db, report);
   evidence.check_recordings();
   evidence.check_sessions(db);

@@ -28,14 +28,20 @@
 // (unless retention purged that recording). A recordings row that no closing event states is
 // reported, except for sessions whose events retention purged: those are checked file against row.
 //
-// Limits: a hash chain without a key detects partial edits, not someone who rewrites every row
-// from the first altered one on, nor the deletion of the newest events. The copies of each event
-// (with its hash) sent to the JSON lines file and syslog are the off-host reference against which
-// such a rewrite shows.
+// Checkpoints. A hash chain without a key detects partial edits, not someone who rewrites every
+// row from the first altered one on, nor the deletion of the newest events. Given the signed
+// checkpoints kept off the host (audit/checkpoint.h) and the public key, verify_audit also checks
+// each checkpoint's signature and that the event it names still holds the hash it signed, reports
+// the newest events gone (the database ends before the newest checkpoint's event: truncation), a
+// chain rewritten under a checkpoint (the hash differs; the rewrite starts after the newest event an
+// earlier checkpoint confirms), and checkpoints missing (a gap in their numbers). Events written
+// after the newest checkpoint held are covered by none: what checkpoints cannot show.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "audit/checkpoint.h"
 #include "authz/db.h"
 
 namespace bastion::audit {
@@ -47,12 +53,18 @@ struct VerifyFinding {
     UnanchoredRecording,                          // a recordings row no chained event states
     AlteredSession,                               // a session row disagrees with its chained events
     UnanchoredSession,                            // a session row, or its end, has no chained event
+    ForgedCheckpoint,                             // a checkpoint whose signature does not verify
+    RewrittenChain,                               // an event's hash differs from the one a checkpoint signed
+    TruncatedChain,                               // events a checkpoint saw are gone from the end
+    MissingCheckpoint,                            // a gap in the checkpoint numbers
+    UnreadableCheckpoint,                         // a line that says it is a checkpoint but is not one
   };
   Kind kind = Kind::AlteredEvent;
   std::int64_t event_id = 0;      // the row found wrong, or the row after missing ones
   std::int64_t recording_id = 0;  // for recording findings
   std::int64_t session_id = 0;    // for recording and session findings
   std::string message;            // one sentence naming the record
+  std::int64_t checkpoint = 0;    // for checkpoint findings: its number (0 if none)
 };
 
 struct VerifyReport {
@@ -60,13 +72,20 @@ struct VerifyReport {
   std::int64_t purged_events = 0;   // ids accounted for by retention.purge anchors
   std::int64_t recordings = 0;      // recording rows checked
   std::int64_t sessions = 0;        // session rows checked
+  std::int64_t checkpoints = 0;          // signed checkpoints checked against the chain
+  std::optional<Checkpoint> newest_checkpoint;  // the newest of them whose signature verifies
+  std::int64_t newest_event = 0;         // the highest event id in the database
   std::vector<VerifyFinding> findings;  // in id order, events first; at most kMaxFindings
   bool intact() const { return findings.empty(); }
 };
 
 inline constexpr std::size_t kMaxFindings = 100;
 
-// verify_audit checks the whole database. Throws db::DbError if the database cannot be read.
-VerifyReport verify_audit(db::Database& db);
+// verify_audit checks the whole database; with `checkpoints`, against them too. Throws db::DbError
+// if the database cannot be read.
+VerifyReport verify_audit(db::Database& db, const CheckpointEvidence* checkpoints = nullptr);
+
+// verify_checkpoints adds the checkpoint findings above to `report` (called by verify_audit).
+void verify_checkpoints(db::Database& db, const CheckpointEvidence& evidence, VerifyReport& report);
 
 }  // namespace bastion::audit

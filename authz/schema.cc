@@ -331,7 +331,25 @@ constexpr std::string_view kV15[] = {
     "WHERE kind = 'session.start'",
 };
 
-constexpr std::array<Migration, 15> kMigrations{{
+
+
+// Migration 16: signed audit checkpoints (issue 20, audit/checkpoint.h). Each row is one signed
+// statement "the chain ended at event E with hash H at time T on node N"; emitted_at is when the
+// daemon copied it to its sinks (NULL until then: one written by bastionctl waits for the daemon).
+constexpr std::string_view kV16[] = {
+    R"(CREATE TABLE checkpoints (
+         seq        INTEGER PRIMARY KEY,
+         at         INTEGER NOT NULL,
+         node       TEXT NOT NULL,
+         event_id   INTEGER NOT NULL CHECK (event_id >= 0),
+         event_hash TEXT NOT NULL,
+         key        TEXT NOT NULL,
+         signature  TEXT NOT NULL,
+         emitted_at INTEGER))",
+    "CREATE INDEX checkpoints_unemitted ON checkpoints(seq) WHERE emitted_at IS NULL",
+};
+
+constexpr std::array<Migration, 16> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -347,6 +365,7 @@ constexpr std::array<Migration, 15> kMigrations{{
     {13, "egress mode of servers: certificate or key", kV13},
     {14, "one-time web sign-in links", kV14},
     {15, "indexes of the sorted sessions list", kV15},
+    {16, "signed audit checkpoints", kV16},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

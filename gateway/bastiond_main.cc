@@ -2,7 +2,9 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -20,6 +22,7 @@
 #include "gateway/bans.h"
 #include "gateway/config.h"
 #include "gateway/housekeeping.h"
+#include "gateway/checkpoint_key.h"
 #include "gateway/egress_ca.h"
 #include "gateway/keys.h"
 #include "gateway/listener.h"
@@ -82,6 +85,37 @@ Status check_private(const std::string& path) {
   return ok_status();
 }
 
+// check_checkpoint_key loads the checkpoint key in a child that reports back over a pipe: the
+// listener, whose memory every connection's processes inherit (the network process included), never
+// reads the key's bytes, not even once at start.
+Status check_checkpoint_key(const std::string& path) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error{std::string("cannot check the checkpoint key: ") + std::strerror(errno)};
+  const pid_t pid = fork();
+  if (pid < 0) return Error{std::string("cannot check the checkpoint key: ") + std::strerror(errno)};
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto key = load_checkpoint_key(path);
+    const std::string why = key ? "" : key.error().message;
+    if (!why.empty()) (void)!::write(fds[1], why.data(), why.size());
+    _exit(key ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string why;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    why.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok_status();
+  return Error{why.empty() ? "the audit checkpoint key " + path + " could not be checked" : why};
+}
+
 Status check_startup(const DaemonSettings& s) {
   if (auto st = check_private(s.db_path); !st) return st;
   // Fail closed at start: an unreadable database means nobody could get in anyway.
@@ -89,6 +123,9 @@ Status check_startup(const DaemonSettings& s) {
   if (!db) return db.error();
   if (auto k = load_private_key(s.egress_key_path); !k) return k.error();
   if (auto ca = load_egress_ca(s.egress_ca_path); !ca) return ca.error();
+  // No checkpoint key, no start (rather than one made here): a key is worth something only once a
+  // person has copied its public half off the host, which `bastionctl audit checkpoint-key` asks.
+  if (auto key = check_checkpoint_key(s.checkpoint_key_path); !key) return key.error();
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir + "/recordings", ec);
   if (ec) return Error{"cannot create state directory " + s.state_dir + ": " + ec.message()};
@@ -214,10 +251,13 @@ int main(int argc, char** argv) {
   housekeeping.purge_interval = std::chrono::hours(cfg.purge_interval_hours);
   housekeeping.notify.url = cfg.notify_url;
   housekeeping.notify.secret_file = cfg.notify_secret_file;
+  housekeeping.checkpoint_events = cfg.checkpoint_events;
+  housekeeping.checkpoint_every = std::chrono::minutes(cfg.checkpoint_minutes);
   housekeeping.close_stale_sessions();
   housekeeping.record("daemon.start", {{"pid", getpid()}, {"user", account_name(geteuid())},
                                        {"listen", addr->first + ":" + std::to_string(listener->port())},
                                        {"config", cfg.config_path}, {"test_clock", test_clock_shift().has_value()}});
+  housekeeping.checkpoint("start", true);
 
   // reload: SIGHUP re-reads the command line and the configuration file. What parses is applied to
   // connections accepted from now on; live sessions keep the settings they started with (their
@@ -238,6 +278,8 @@ int main(int argc, char** argv) {
     housekeeping.purge_interval = std::chrono::hours(cfg.purge_interval_hours);
     housekeeping.notify.url = cfg.notify_url;
     housekeeping.notify.secret_file = cfg.notify_secret_file;
+    housekeeping.checkpoint_events = cfg.checkpoint_events;
+    housekeeping.checkpoint_every = std::chrono::minutes(cfg.checkpoint_minutes);
     spdlog::set_level(spdlog::level::from_str(cfg.log_level));
     for (const auto& line : plan.changed) spdlog::info("reload: {}", line);
     for (const auto& line : plan.needs_restart) spdlog::warn("reload: {} (takes effect at the next restart)", line);
@@ -275,6 +317,7 @@ int main(int argc, char** argv) {
                report.cut, report.killed);
   housekeeping.record("daemon.stop", {{"ended_within_grace", report.ended}, {"cut_after_grace", report.cut},
                                       {"killed", report.killed}});
+  housekeeping.checkpoint("stop", true);
   ssh_finalize();
   return 0;
 }

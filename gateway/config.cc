@@ -62,6 +62,9 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("host-key", po::value(&s.host_key_path), "host private key (default: beside the database)")
       ("egress-key", po::value(&s.egress_key_path), "egress private key of servers in key mode (default: beside the database)")
       ("egress-ca", po::value(&s.egress_ca_path), "egress certificate authority key (default: beside the database)")
+      ("checkpoint-key", po::value(&s.checkpoint_key_path), "audit checkpoint signing key (default: beside the database; made by `bastionctl audit checkpoint-key`)")
+      ("checkpoint-events", po::value(&c.checkpoint_events)->default_value(c.checkpoint_events), "write a signed audit checkpoint after this many events …")
+      ("checkpoint-minutes", po::value(&c.checkpoint_minutes)->default_value(c.checkpoint_minutes), "… and at least this often (minutes); also at start and at stop")
       ("egress-source-address", po::value(&c.egress_source_addresses), "the bastion's addresses (or CIDR ranges, comma-separated) as servers see them: each egress certificate is valid only from there")
       ("login-grace", po::value(&s.login_grace_seconds)->default_value(s.login_grace_seconds), "seconds to complete authentication")
       ("max-auth-tries", po::value(&s.auth.max_attempts)->default_value(6), "failed attempts before disconnect")
@@ -116,7 +119,8 @@ Status check_ranges(const DaemonConfig& c, const Minutes& m) {
            {"purge-interval", c.purge_interval_hours, 1}, {"client-alive-count-max", s.alive_count_max, 1},
            {"max-sessions-per-operator", s.max_sessions_per_operator, 0}, {"idle-timeout", s.idle_timeout_seconds, 0},
            {"idle-warning", s.idle_warning_seconds, 0}, {"client-alive-interval", s.alive_interval_seconds, 0},
-           {"stop-grace", c.stop_grace_seconds, 0}}) {
+           {"stop-grace", c.stop_grace_seconds, 0}, {"checkpoint-events", c.checkpoint_events, 1},
+           {"checkpoint-minutes", c.checkpoint_minutes, 1}}) {
     if (value < least) return Error{std::string("--") + name + " must be at least " + std::to_string(least)};
   }
   if (s.idle_timeout_seconds > 0 && s.idle_warning_seconds >= s.idle_timeout_seconds)
@@ -188,6 +192,7 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   if (c.settings.host_key_path.empty()) c.settings.host_key_path = keys.host_key;
   if (c.settings.egress_key_path.empty()) c.settings.egress_key_path = keys.egress_key;
   if (c.settings.egress_ca_path.empty()) c.settings.egress_ca_path = keys.egress_ca;
+  if (c.settings.checkpoint_key_path.empty()) c.settings.checkpoint_key_path = keys.checkpoint_key;
   auto sources = parse_source_addresses(c.egress_source_addresses);
   if (!sources) return sources.error();
   c.settings.egress_source_addresses = std::move(*sources);
@@ -196,6 +201,7 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   c.values["host-key"] = c.settings.host_key_path;
   c.values["egress-key"] = c.settings.egress_key_path;
   c.values["egress-ca"] = c.settings.egress_ca_path;
+  c.values["checkpoint-key"] = c.settings.checkpoint_key_path;
   return c;
 }
 
@@ -217,7 +223,7 @@ std::string daemon_help() {
 }
 
 const std::vector<std::string>& restart_only_options() {
-  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "host-key", "egress-key", "egress-ca", "config"};
+  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "host-key", "egress-key", "egress-ca", "checkpoint-key", "config"};
   return kNames;
 }
 
@@ -245,6 +251,7 @@ ReloadPlan plan_reload(const DaemonConfig& current, DaemonConfig& next) {
   next.settings.host_key_path = current.settings.host_key_path;
   next.settings.egress_key_path = current.settings.egress_key_path;
   next.settings.egress_ca_path = current.settings.egress_ca_path;
+  next.settings.checkpoint_key_path = current.settings.checkpoint_key_path;
   for (const auto& name : fixed) {
     if (current.values.count(name)) next.values[name] = current.values.at(name);
     else next.values.erase(name);

@@ -26,6 +26,10 @@ struct DaemonConfig {
   authz::BanPolicy bans;
   std::string log_level = "info";
   int purge_interval_hours = 24;
+  // Signed audit checkpoints (audit/checkpoint.h): every this many events, and at least every
+  // this many minutes.
+  int checkpoint_events = 1000;
+  int checkpoint_minutes = 5;
   int stop_grace_seconds = 20;
   // Access-request webhook (gateway/notifier.h): --notify-url, --notify-secret-file.
   std::string notify_url;

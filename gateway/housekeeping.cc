@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/checkpoint.h"
 #include "audit/retention.h"
 #include "audit/session_recovery.h"
 #include "audit/sqlite_event_log.h"
@@ -16,6 +17,7 @@
 #include "authz/db.h"
 #include "authz/text.h"
 #include "gateway/bans.h"
+#include "gateway/checkpoint_key.h"
 #include "gateway/session_liveness.h"
 
 namespace bastion::gateway {
@@ -65,6 +67,7 @@ bool Housekeeping::record(const std::string& kind, nlohmann::json details) {
 
 void Housekeeping::close_sessions_of(int pid, int wait_status) {
   if (pid == notifier_pid_) notifier_pid_ = 0;
+  if (pid == checkpoint_pid_) checkpoint_pid_ = 0;
   // A process that exits normally has closed its own rows, or waited long for a database that
   // would not take its closing writes and left them in its spool: the sweep of tick() replays that
   // (not done here, so that no ordinary exit costs the accept loop a database connection).
@@ -104,8 +107,85 @@ void Housekeeping::start_notifier() {
   _exit(rc);
 }
 
+namespace {
+
+// write_checkpoint_now: the body of the checkpoint child. Copies pending checkpoints to the sinks,
+// then, unless `why` is empty, signs and writes a new one. Returns the exit status.
+int write_checkpoint_now(const DaemonSettings& settings, const Clock& clock, const std::string& why) {
+  try {
+    auto db = db::Database::open(settings.db_path, false);
+    if (!db) throw db::DbError(db.error().message);
+    if (audit::has_sinks(settings.sinks)) {
+      auto sent = audit::emit_pending_checkpoints(**db, settings.sinks, clock.now());
+      if (!sent) spdlog::error("audit checkpoints not copied to the sinks (retried later): {}", sent.error().message);
+      else if (*sent > 0) spdlog::info("{} audit checkpoint(s) written elsewhere copied to the sinks", *sent);
+    }
+    if (why.empty()) return 0;
+    auto key = load_checkpoint_key(settings.checkpoint_key_path);
+    if (!key) {
+      spdlog::error("audit checkpoint not written: {}", key.error().message);
+      return 1;
+    }
+    const auto written = audit::write_checkpoint(**db, checkpoint_signer(*key), node_name(), clock.now(), settings.sinks);
+    spdlog::info("audit checkpoint {} written ({}): chain up to event {}", written.checkpoint.seq, why,
+                 written.checkpoint.event_id);
+    if (!written.sink_error.empty())
+      spdlog::error("audit checkpoint {} is in the database but not yet in the sinks (retried later): {}",
+                    written.checkpoint.seq, written.sink_error);
+    return 0;
+  } catch (const db::DbError& e) {
+    spdlog::error("audit checkpoint not written ({}): {}", why, e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+bool Housekeeping::checkpoint(const std::string& why, bool wait) {
+  pid_t pid = fork();
+  if (pid < 0) {
+    spdlog::error("audit checkpoint: cannot fork: {}", std::strerror(errno));
+    return false;
+  }
+  if (pid == 0) _exit(write_checkpoint_now(settings_, clock_, why));
+  if (!wait) {
+    checkpoint_pid_ = pid;
+    return true;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// check_checkpoints looks, on the accept loop's thread, at whether a checkpoint is due or one
+// waits for the sinks; the work itself is done in a child.
+void Housekeeping::check_checkpoints() {
+  constexpr std::chrono::milliseconds kBusyWait{250};
+  std::optional<std::string> due;
+  bool pending = false;
+  try {
+    auto db = db::Database::open(settings_.db_path, false);
+    if (!db) {
+      spdlog::error("audit checkpoint check: {}", db.error().message);
+      return;
+    }
+    (*db)->set_busy_timeout(kBusyWait);
+    due = audit::checkpoint_due(**db, checkpoint_events, checkpoint_every, clock_.now());
+    pending = audit::has_sinks(settings_.sinks) && audit::checkpoints_pending(**db);
+  } catch (const db::DbError& e) {
+    spdlog::error("audit checkpoint check: {} (retried later)", e.what());
+    return;
+  }
+  if (due || pending) checkpoint(due.value_or(""), false);
+}
+
 void Housekeeping::tick() {
   auto now = std::chrono::steady_clock::now();
+  if (checkpoint_pid_ == 0 && now >= next_checkpoint_check_) {
+    next_checkpoint_check_ = now + std::chrono::seconds(2);
+    check_checkpoints();
+  }
   if (!notify.url.empty() && notifier_pid_ == 0 && now >= next_notify_) {
     next_notify_ = now + std::chrono::seconds(2);
     start_notifier();

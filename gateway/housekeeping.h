@@ -1,7 +1,8 @@
 #pragma once
 // Housekeeping: the daemon's own duties beside accepting connections — closing the session rows
 // of session processes that died without closing them (audit/session_recovery.h: from their
-// closing spool, or from their recordings), and applying retention once a day.
+// closing spool, or from their recordings), applying retention once a day, and signing the audit
+// chain's checkpoints (audit/checkpoint.h).
 #include <chrono>
 #include <functional>
 #include <string>
@@ -30,6 +31,11 @@ class Housekeeping {
   // ran out (ban.expired), so each is on record within half a minute even if nobody logs in, and
   // recovers live rows whose process is gone (a database locked when they were reaped).
   void tick();
+  // checkpoint writes a signed checkpoint of the audit chain now (`why` is logged), in a forked
+  // child: the listener never holds the checkpoint key, so no connection forked from it inherits
+  // it. With `wait`, returns once it is written (start and stop); returns false, after logging
+  // why, if it was not.
+  bool checkpoint(const std::string& why, bool wait);
   // record appends an event about the daemon itself (start, reload, stop), actor "bastiond".
   // Returns false, after logging why, if it could not be written.
   bool record(const std::string& kind, nlohmann::json details);
@@ -38,17 +44,24 @@ class Housekeeping {
   // notify: the access-request webhook; tick() runs the notifier in a child of its own every two
   // seconds while none is running, so a slow receiver delays notifications, never the listener.
   NotifySettings notify;
+  // Checkpoints: tick() writes one when checkpoint_events events were appended since the last, or
+  // checkpoint_every passed; and copies to the sinks those bastionctl wrote (it has no sinks).
+  std::int64_t checkpoint_events = 1000;
+  std::chrono::seconds checkpoint_every{300};
 
  private:
   // recover_sessions closes every live session whose process is gone and that satisfies `match`.
   void recover_sessions(const std::function<bool(int row_pid)>& match, const std::string& why);
   void start_notifier();
+  void check_checkpoints();
   const DaemonSettings& settings_;
   const Clock& clock_;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_expiry_check_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_notify_ = std::chrono::steady_clock::now();
-  int notifier_pid_ = 0;  // the running notifier child; 0 when none
+  std::chrono::steady_clock::time_point next_checkpoint_check_ = std::chrono::steady_clock::now();
+  int notifier_pid_ = 0;    // the running notifier child; 0 when none
+  int checkpoint_pid_ = 0;  // the running checkpoint child; 0 when none
 };
 
 }  // namespace bastion::gateway

@@ -808,12 +808,14 @@ Result<Monitor::Reply> Monitor::admin(const Message& m) {
                             .actor_client = who_->client,
                             .source = source_,
                             .remote = true,
-                            .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path, settings_.egress_ca_path},
+                            .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path, settings_.egress_ca_path,
+                                             settings_.checkpoint_key_path},
                             .program = "bastion",
                             .db = services_.db,
                             .recordings_dir = settings_.recordings_dir,
                             .out_is_terminal = false,
-                            .portal_url = settings_.portal_url};
+                            .portal_url = settings_.portal_url,
+                            .sinks = settings_.sinks};
   const int rc = admin::run_command(*words, ctx);
   spdlog::info("{} from {}: admin command `{}` exited {}", who_->name, source_,
                (*words)[0] + (words->size() > 1 ? " " + (*words)[1] : ""), rc);

@@ -55,6 +55,7 @@ struct MonitorSettings {
   std::string egress_ca_path;   // servers in certificate mode: signs a certificate per login (gateway/egress_ca.h)
   std::vector<std::string> egress_source_addresses;  // source-address of those certificates, if configured
   std::string host_key_path;    // shown by admin commands (fingerprints), never read for the network
+  std::string checkpoint_key_path;  // `audit checkpoint` over SSH signs with it (gateway/checkpoint_key.h)
   long connect_timeout_seconds = 10;
   int max_sessions_per_operator = 10;
   // Failed authentication steps one connection may take (AuthSettings::max_attempts): beyond it the

@@ -19,6 +19,7 @@ struct DaemonSettings {
   std::string host_key_path;
   std::string egress_key_path;
   std::string egress_ca_path;  // the egress certificate authority (gateway/egress_ca.h)
+  std::string checkpoint_key_path;  // signs the audit checkpoints (gateway/checkpoint_key.h)
   // --egress-source-address: the bastion's own addresses as client servers see them; when set, each
   // egress certificate may be used only from them (critical option source-address).
   std::vector<std::string> egress_source_addresses;

@@ -75,7 +75,9 @@ const CommandEntry kCommands[] = {
     {{"sessions", "kill"}, "ID", sessions_kill, Access::Change},
     {{"audit", "list"}, "[--since T] [--until T] [--server S] [--actor A] [--kind K] [--limit N]", audit_list,
      Access::Review},
-    {{"audit", "verify"}, "", audit_verify, Access::Inspect},
+    {{"audit", "verify"}, "[--checkpoints FILE… --key PUB]", audit_verify, Access::Inspect},
+    {{"audit", "checkpoint"}, "", audit_checkpoint, Access::Inspect},
+    {{"audit", "checkpoint-key"}, "", audit_checkpoint_key, Access::Inspect},
     {{"audit", "export"}, "[--since T] [--until T] [--server S] [--actor A] [--kind K]", audit_export, Access::Review},
     {{"client", "set"},
      "NAME [--recording-retention-days N|never] [--event-retention-days N|never] [--contract-end T|none] [--grace-days N]",
@@ -225,7 +227,7 @@ int run_change(const CommandEntry& command, const Args& rest, CommandContext& ct
   CountingEventLog counting(ctx.events);
   CommandContext inner{ctx.store, ctx.clock,      held,       ctx.err,          counting, ctx.sessions,
                        ctx.actor, ctx.actor_role, ctx.actor_client, ctx.source, ctx.remote, ctx.keys, ctx.program,
-                       ctx.db,    ctx.recordings_dir, ctx.out_is_terminal, ctx.portal_url};
+                       ctx.db,    ctx.recordings_dir, ctx.out_is_terminal, ctx.portal_url, ctx.sinks};
   auto change = ctx.store.begin_change();
   const int rc = command.run(rest, inner);
   if (rc != kExitOk) return rc;

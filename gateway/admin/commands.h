@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audit/event_log.h"
+#include "audit/event_sinks.h"
 #include "audit/export.h"
 #include "audit/session_store.h"
 #include "authz/clock.h"
@@ -51,6 +52,9 @@ struct CommandContext {
   // web-login: where people reach bastion-web ("https://bastion.example.com:8443"), from bastiond's
   // --portal-url; empty: not configured, and web-login says so.
   std::string portal_url{};
+  // audit checkpoint: the daemon's sinks, where a checkpoint goes at once (over SSH). bastionctl has
+  // none: its checkpoints wait in the database until bastiond copies them to its sinks.
+  audit::EventSinks sinks{};
 };
 
 // run_command runs one command ("grant", "add", "--operator", …). Returns an exit status above;

@@ -51,6 +51,8 @@ int sessions_play(const Args& args, CommandContext& ctx);
 int sessions_export(const Args& args, CommandContext& ctx);
 int audit_list(const Args& args, CommandContext& ctx);
 int audit_verify(const Args& args, CommandContext& ctx);
+int audit_checkpoint(const Args& args, CommandContext& ctx);
+int audit_checkpoint_key(const Args& args, CommandContext& ctx);
 int audit_export(const Args& args, CommandContext& ctx);
 int client_set(const Args& args, CommandContext& ctx);
 int client_list(const Args& args, CommandContext& ctx);

@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "authz/db.h"
+#include "gateway/checkpoint_key.h"
 #include "gateway/egress_ca.h"
 
 namespace bastion::gateway::admin {
@@ -27,7 +28,7 @@ std::optional<int> already_initialised(const std::string& db_path) {
 
 int run_init(const Args& args, const std::string& db_path, const KeyPaths& keys, std::ostream& out,
              std::ostream& err) {
-  CommandLine cl("init", "", "Create the database, the bastion's host and egress keys and its egress CA (mode 0600).");
+  CommandLine cl("init", "", "Create the database, the bastion's host and egress keys, its egress CA and its audit checkpoint key (mode 0600).");
   std::optional<po::variables_map> vm;
   try {
     vm = cl.parse(args, out, kProgram);
@@ -45,10 +46,12 @@ int run_init(const Args& args, const std::string& db_path, const KeyPaths& keys,
     if (auto st = ensure_key(path); !st) return fail(err, st.error().message);
   }
   if (auto st = ensure_egress_ca(keys.egress_ca); !st) return fail(err, st.error().message);
+  if (auto st = ensure_checkpoint_key(keys.checkpoint_key); !st) return fail(err, st.error().message);
   const int version = (*db)->schema_version();
   if (wants_json(*vm)) {
     out << nlohmann::json{{"db", db_path}, {"schema_version", version}, {"host_key", keys.host_key},
-                          {"egress_key", keys.egress_key}, {"egress_ca", keys.egress_ca}}
+                          {"egress_key", keys.egress_key}, {"egress_ca", keys.egress_ca},
+                          {"checkpoint_key", keys.checkpoint_key}}
                .dump(2)
         << "\n";
   } else {
@@ -57,7 +60,9 @@ int run_init(const Args& args, const std::string& db_path, const KeyPaths& keys,
         << "egress key: " << keys.egress_key << " (install its public key on servers: `bastionctl --db "
         << db_path << " egress-key`)\n"
         << "egress CA:  " << keys.egress_ca << " (what servers add to trust its certificates: `bastionctl --db "
-        << db_path << " egress-ca`)\n";
+        << db_path << " egress-ca`)\n"
+        << "checkpoint key: " << keys.checkpoint_key << " (signs the audit checkpoints; copy " << keys.checkpoint_key
+        << ".pub off this host now: it is what `audit verify --checkpoints` trusts)\n";
   }
   return kExitOk;
 }

@@ -11,7 +11,9 @@
 
 #include "authz/db.h"
 #include "authz/sqlite_store.h"
+#include "audit/checkpoint.h"
 #include "gateway/admin/init.h"
+#include "gateway/checkpoint_key.h"
 #include "tests/gateway/admin_fixture.h"
 
 namespace bastion::gateway::admin {
@@ -307,10 +309,45 @@ TEST_F(AdminCommandsTest, InitCreatesDatabaseAndKeysOnceOnly) {
   ASSERT_EQ(run_init({}, db, keys, out_, err_), kExitOk) << err_.str();
   EXPECT_TRUE(std::filesystem::exists(keys.host_key));
   EXPECT_TRUE(std::filesystem::exists(keys.egress_key));
+  EXPECT_TRUE(std::filesystem::exists(keys.checkpoint_key));
+  EXPECT_EQ(std::filesystem::status(keys.checkpoint_key).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_TRUE(std::filesystem::exists(keys.checkpoint_key + ".pub"));
   EXPECT_TRUE(db::Database::open(db, false).ok());
   err_.str("");
   EXPECT_EQ(run_init({}, db, keys, out_, err_), kExitRefused);
   EXPECT_THAT(err_.str(), HasSubstr("already exists and is initialised"));
+}
+
+TEST_F(AdminCommandsTest, AuditCheckpointNeedsTheKeyWhichCheckpointKeyMakesAndSignsTheChainHead) {
+  setup_web1();
+  EXPECT_EQ(run({"audit", "checkpoint"}), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("does not exist; create it with `bastionctl --db DB audit checkpoint-key`"));
+
+  ASSERT_EQ(run({"audit", "checkpoint-key", "--json"}), kExitOk) << err_.str();
+  const Json made = Json::parse(out_.str());
+  EXPECT_EQ(made.at("created"), true);
+  ASSERT_EQ(events_of("admin.audit.checkpoint_key").size(), 1u);
+  EXPECT_EQ(events_of("admin.audit.checkpoint_key")[0].event.details.at("fingerprint"), made.at("fingerprint"));
+  ASSERT_EQ(run({"audit", "checkpoint-key", "--json"}), kExitOk) << err_.str();
+  EXPECT_EQ(Json::parse(out_.str()).at("created"), false) << "a second call shows the same key";
+  EXPECT_EQ(Json::parse(out_.str()).at("public_key"), made.at("public_key"));
+
+  const std::int64_t head = audit::list_events(*db_, {}).back().id;
+  ASSERT_EQ(run({"audit", "checkpoint", "--json"}), kExitOk) << err_.str();
+  const Json c = Json::parse(out_.str());
+  EXPECT_EQ(c.at("seq"), 1);
+  EXPECT_EQ(c.at("event_id"), head);
+  EXPECT_EQ(c.at("key"), made.at("fingerprint"));
+  EXPECT_EQ(c.at("emitted"), false) << "bastionctl has no sinks; the daemon copies it";
+  auto parsed = audit::parse_checkpoint_line(c.dump());
+  ASSERT_TRUE(parsed.ok() && parsed->has_value());
+  auto pub = parse_ed25519_public_line(made.at("public_key").get<std::string>());
+  ASSERT_TRUE(pub.ok()) << pub.error().message;
+  EXPECT_TRUE(audit::checkpoint_signature_valid(**parsed, pub->key));
+
+  EXPECT_EQ(run({"audit", "checkpoint"}, "carol", authz::Role::Client, "acme"), kExitRefused);
+  EXPECT_THAT(err_.str(), HasSubstr("is an officer command"));
 }
 
 }  // namespace

@@ -74,6 +74,37 @@ TEST(DaemonConfig, ThePortalUrlIsAnHttpsAddressFitForALinkOrNothing) {
   }
 }
 
+TEST(DaemonConfig, CheckpointsEveryThousandEventsOrFiveMinutesWithTheKeyBesideTheDatabase) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->checkpoint_events, 1000);
+  EXPECT_EQ(c->checkpoint_minutes, 5);
+  EXPECT_EQ(c->settings.checkpoint_key_path, "/var/lib/bastion/audit_checkpoint_ed25519_key");
+  auto args = kMinimal;
+  args.insert(args.end(), {"--checkpoint-events", "50", "--checkpoint-minutes", "1", "--checkpoint-key", "/k"});
+  auto set = parse(args);
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->checkpoint_events, 50);
+  EXPECT_EQ(set->checkpoint_minutes, 1);
+  EXPECT_EQ(set->settings.checkpoint_key_path, "/k");
+  for (const char* option : {"--checkpoint-events", "--checkpoint-minutes"}) {
+    auto zero = kMinimal;
+    zero.insert(zero.end(), {option, "0"});
+    auto refused = parse(zero);
+    ASSERT_FALSE(refused.ok()) << option;
+    EXPECT_EQ(refused.error().message, std::string(option) + " must be at least 1");
+  }
+  // The key is read where it was at start; a reload that names another waits for a restart.
+  auto moved = kMinimal;
+  moved.insert(moved.end(), {"--checkpoint-key", "/elsewhere"});
+  auto next = parse(moved);
+  ASSERT_TRUE(next.ok());
+  const ReloadPlan plan = plan_reload(*c, *next);
+  EXPECT_EQ(plan.needs_restart,
+            (std::vector<std::string>{"checkpoint-key: /var/lib/bastion/audit_checkpoint_ed25519_key -> /elsewhere"}));
+  EXPECT_EQ(next->settings.checkpoint_key_path, "/var/lib/bastion/audit_checkpoint_ed25519_key");
+}
+
 TEST(DaemonConfig, TheFileFillsWhatTheCommandLineLeavesAndTheCommandLineWins) {
   auto c = parse({"--config", "/etc/bastion/bastion.conf", "--idle-timeout", "900"},
                  "db = /srv/b.db\nstate-dir = /srv/state\n# comment\nidle-timeout = 60\nidle-warning = 30\n"
