@@ -1,5 +1,5 @@
 #pragma once
-// WebAccountStore: the web portal's rows (migration 13): reviewer passwords, one-time enrolment
+// WebAccountStore: the web portal's rows (migrations 12 and 14): reviewer passwords, one-time enrolment
 // links and portal sessions. Tokens are stored as their SHA-256 (authz/web_password.h token_hash);
 // every method takes the hash, never the token. Methods throw db::DbError if the database fails.
 #include <cstdint>
