@@ -11,42 +11,6 @@
 #include <sstream>
 
 namespace bastion::gateway {
-namespace {
-
-// create_file writes `text` to a new file of mode `mode`; an existing file is never replaced.
-Status create_file(const std::string& path, const std::string& text, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return Error{"cannot create " + path + ": " + std::strerror(errno)};
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(path.c_str());
-      return Error{"cannot write " + path + ": " + why};
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(path.c_str());
-    return Error{"cannot write " + path + ": " + why};
-  }
-  return ok_status();
-}
-
-Result<std::string> read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
-
 Result<bool> ensure_checkpoint_key(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) return false;
@@ -54,9 +18,9 @@ Result<bool> ensure_checkpoint_key(const std::string& path) {
   std::string text = openssh_private_key(key);
   // The public half first: a private key without its .pub would be one nobody can verify with.
   ::unlink((path + ".pub").c_str());
-  if (auto pub = create_file(path + ".pub", public_line(key.public_key, kCheckpointKeyComment) + "\n", 0644); !pub)
+  if (auto pub = write_key_file(path + ".pub", public_line(key.public_key, kCheckpointKeyComment) + "\n", 0644, false); !pub)
     return pub.error();
-  auto st_priv = create_file(path, text, 0600);
+  auto st_priv = write_key_file(path, text, 0600, false);
   sodium_memzero(text.data(), text.size());
   if (!st_priv) return st_priv.error();
   return true;
@@ -70,7 +34,7 @@ Result<Ed25519Key> load_checkpoint_key(const std::string& path) {
                  "this host (it is what verifies the checkpoints)"};
   if ((st.st_mode & 077) != 0)
     return Error{"the audit checkpoint key " + path + " is accessible by group or others; run chmod 600 " + path};
-  auto text = read_whole(path);
+  auto text = read_key_file(path);
   if (!text) return text.error();
   auto key = parse_openssh_private_key(*text);
   sodium_memzero(text->data(), text->size());
@@ -112,7 +76,7 @@ Result<PublicKey> parse_ed25519_public_line(const std::string& line) {
 }
 
 Result<PublicKey> read_ed25519_public_file(const std::string& path) {
-  auto text = read_whole(path);
+  auto text = read_key_file(path);
   if (!text) return text.error();
   auto key = parse_ed25519_public_line(text->substr(0, text->find('\n')));
   if (!key) return Error{path + ": " + key.error().message};

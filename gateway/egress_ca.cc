@@ -19,54 +19,12 @@ constexpr std::string_view kComment = "bastion-egress-ca";
 
 std::string retired_path(const std::string& path) { return path + ".retired"; }
 
-Result<std::string> read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// write_atomically writes `text` to `path` through a temporary file of mode `mode` in the same
-// directory, synced, then renamed over it: a crash leaves the old file or the new, never half.
-Status write_atomically(const std::string& path, const std::string& text, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return Error{"cannot create " + tmp + ": " + std::strerror(errno)};
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Error{"cannot write " + tmp + ": " + why};
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Error{"cannot sync " + tmp + ": " + why};
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return Error{"cannot replace " + path + ": " + why};
-  }
-  return ok_status();
-}
-
 Status write_ca(const std::string& path, const Ed25519Key& key) {
   std::string text = openssh_private_key(key);
-  auto st = write_atomically(path, text, 0600);
+  auto st = write_key_file(path, text, 0600, true);
   std::fill(text.begin(), text.end(), '\0');
   if (!st) return st;
-  return write_atomically(path + ".pub", public_line(key.public_key, kComment) + "\n", 0644);
+  return write_key_file(path + ".pub", public_line(key.public_key, kComment) + "\n", 0644, true);
 }
 
 CaPublicKey describe(const std::array<unsigned char, 32>& pk, bool current, std::string retired_at = "") {
@@ -78,7 +36,7 @@ Result<std::vector<CaPublicKey>> read_retired(const std::string& path) {
   std::vector<CaPublicKey> keys;
   struct stat st {};
   if (::stat(retired_path(path).c_str(), &st) != 0) return keys;
-  auto text = read_whole(retired_path(path));
+  auto text = read_key_file(retired_path(path));
   if (!text) return text.error();
   std::istringstream in(*text);
   for (std::string line; std::getline(in, line);) {
@@ -102,7 +60,7 @@ Status write_retired(const std::string& path, const std::vector<CaPublicKey>& ke
     words >> type >> b64;
     text += type + " " + b64 + " retired=" + k.retired_at + "\n";
   }
-  return write_atomically(retired_path(path), text, 0644);
+  return write_key_file(retired_path(path), text, 0644, true);
 }
 
 }  // namespace
@@ -119,7 +77,7 @@ Result<Ed25519Key> load_egress_ca(const std::string& path) {
     return Error{"the egress CA key " + path + " does not exist; run `bastionctl init` (it adds what is missing)"};
   if ((st.st_mode & 077) != 0)
     return Error{"the egress CA key " + path + " is accessible by group or others; run chmod 600 " + path};
-  auto text = read_whole(path);
+  auto text = read_key_file(path);
   if (!text) return text.error();
   auto key = parse_openssh_private_key(*text);
   std::fill(text->begin(), text->end(), '\0');

@@ -1,9 +1,15 @@
 #include "gateway/openssh_key.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "audit/byte_cursor.h"
 
@@ -120,6 +126,45 @@ std::string blob_fingerprint(std::string_view blob) {
   std::string b64 = base64(bytes_of(hash));
   while (!b64.empty() && b64.back() == '=') b64.pop_back();  // OpenSSH prints it unpadded
   return "SHA256:" + b64;
+}
+
+Result<std::string> read_key_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Status write_key_file(const std::string& path, const std::string& text, unsigned mode, bool replace) {
+  const std::string target = replace ? path + ".tmp" : path;
+  if (replace) ::unlink(target.c_str());
+  const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, static_cast<mode_t>(mode));
+  if (fd < 0) return Error{"cannot create " + target + ": " + std::strerror(errno)};
+  const auto fail = [&](const std::string& what) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    ::unlink(target.c_str());
+    return Error{"cannot " + what + " " + target + ": " + why};
+  };
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("write");
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0 || ::fsync(fd) != 0) return fail("sync");
+  if (::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(target.c_str());
+    return Error{"cannot write " + target + ": " + why};
+  }
+  if (replace && ::rename(target.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(target.c_str());
+    return Error{"cannot replace " + path + ": " + why};
+  }
+  return ok_status();
 }
 
 std::string sign_ed25519(const Ed25519Key& key, std::string_view data) {

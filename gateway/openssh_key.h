@@ -50,6 +50,14 @@ std::string public_line(const std::array<unsigned char, 32>& public_key, std::st
 // blob_fingerprint: "SHA256:…" of a public key or certificate blob, as OpenSSH prints it.
 std::string blob_fingerprint(std::string_view blob);
 
+// read_key_file: the whole text of a key file (the caller wipes it once parsed).
+Result<std::string> read_key_file(const std::string& path);
+
+// write_key_file writes `text` to `path` with mode `mode`, synced. With `replace`, through a
+// temporary file renamed over `path` (a crash leaves the old file or the new, never half);
+// without, `path` must not exist (O_EXCL, no symlink followed): an existing key is never replaced.
+Status write_key_file(const std::string& path, const std::string& text, unsigned mode, bool replace);
+
 // sign_ed25519: the SSH signature blob (string "ssh-ed25519", string 64-byte signature) of `data`.
 std::string sign_ed25519(const Ed25519Key& key, std::string_view data);
 
