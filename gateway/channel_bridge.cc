@@ -318,9 +318,11 @@ bool ChannelBridge::gate_answers() {
     return false;
   }
   // Behind what the server sent before (the gate answers only between its packets), in order, and
-  // forwarded now rather than held for a packet's worth: an answer is a whole reply.
+  // forwarded now rather than held for a packet's worth: an answer is a whole reply. The notice goes
+  // first: sftp in batch mode exits on the refusal's status, and a stderr line sent after it could
+  // arrive after its ssh had gone (seen once: the operator got "Permission denied" without why).
   for (auto [text, pending, to_stderr] :
-       {std::tuple{&answers, &to_operator_out_, false}, std::tuple{&notices, &to_operator_err_, true}}) {
+       {std::tuple{&notices, &to_operator_err_, true}, std::tuple{&answers, &to_operator_out_, false}}) {
     if (text->empty()) continue;
     if (pending->bytes.empty()) pending->since = std::chrono::steady_clock::now();
     pending->bytes += *text;
