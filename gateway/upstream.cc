@@ -96,7 +96,8 @@ Result<SessionPtr> connect_upstream(const authz::Server& server, const std::stri
     if (ssh_userauth_publickey(s.get(), nullptr, credential.certified_key) != SSH_AUTH_SUCCESS)
       return Error{server.name + " refused the bastion's certificate for " + login +
                    ": add the line printed by `bastionctl egress-ca` to its sshd_config (TrustedUserCAKeys) and the "
-                   "principal " + login + " to its AuthorizedPrincipalsFile"};
+                   "principal " + login + " to its AuthorizedPrincipalsFile, and check that its clock is right (each "
+                   "certificate is valid for 2 minutes)"};
     return s;
   }
   if (ssh_userauth_agent(s.get(), nullptr) != SSH_AUTH_SUCCESS) {

@@ -142,15 +142,9 @@ int egress_ca_remove(const Args& args, CommandContext& ctx) {
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   const std::string fp = (*vm)["FINGERPRINT"].as<std::string>();
+  // The event first, in the command's transaction: remove_retired_ca's refusal (the current CA, an
+  // unknown fingerprint, no CA) undoes it with the rest.
   const auto before = fingerprints(ctx.keys.egress_ca);
-  if (before.is_null()) return refuse(ctx, egress_ca_keys(ctx.keys.egress_ca).error().message);
-  bool retired = false;
-  for (const auto& k : before) retired = retired || (!k["current"].get<bool>() && k["fingerprint"] == fp);
-  if (!retired) {
-    auto why = before[0]["fingerprint"] == fp ? fp + " is the current egress CA: rotate first (`egress-ca rotate`)"
-                                               : "no retired egress CA has fingerprint " + fp + " (see `egress-ca`)";
-    return refuse(ctx, why);
-  }
   if (auto ev = record_change(ctx, {"admin.egress-ca.remove", "", before, nullptr, {{"fingerprint", fp}}}); !ev)
     return refuse_unrecorded(ctx, ev.error());
   auto removed = remove_retired_ca(ctx.keys.egress_ca, fp);
