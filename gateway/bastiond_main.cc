@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 
@@ -85,20 +86,26 @@ Status check_private(const std::string& path) {
   return ok_status();
 }
 
-// check_checkpoint_key loads the checkpoint key in a child that reports back over a pipe: the
+// check_in_child runs one check of a private key file in a child that reports back over a pipe: the
 // listener, whose memory every connection's processes inherit (the network process included), never
-// reads the key's bytes, not even once at start.
-Status check_checkpoint_key(const std::string& path) {
+// reads a key's bytes, not even once at start. WHAT names the key in the message when the child
+// cannot say why it failed.
+Status check_in_child(const std::string& what, const std::function<Status()>& check) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Error{std::string("cannot check the checkpoint key: ") + std::strerror(errno)};
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error{"cannot check " + what + ": " + std::strerror(errno)};
   const pid_t pid = fork();
-  if (pid < 0) return Error{std::string("cannot check the checkpoint key: ") + std::strerror(errno)};
+  if (pid < 0) {
+    const int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return Error{"cannot check " + what + ": " + std::strerror(err)};
+  }
   if (pid == 0) {
     ::close(fds[0]);
-    auto key = load_checkpoint_key(path);
-    const std::string why = key ? "" : key.error().message;
+    const Status st = check();
+    const std::string why = st ? "" : st.error().message;
     if (!why.empty()) (void)!::write(fds[1], why.data(), why.size());
-    _exit(key ? 0 : 1);
+    _exit(st ? 0 : 1);
   }
   ::close(fds[1]);
   std::string why;
@@ -113,7 +120,7 @@ Status check_checkpoint_key(const std::string& path) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok_status();
-  return Error{why.empty() ? "the audit checkpoint key " + path + " could not be checked" : why};
+  return Error{why.empty() ? what + " could not be checked" : why};
 }
 
 Status check_startup(const DaemonSettings& s) {
@@ -121,11 +128,28 @@ Status check_startup(const DaemonSettings& s) {
   // Fail closed at start: an unreadable database means nobody could get in anyway.
   auto db = db::Database::open(s.db_path, false);
   if (!db) return db.error();
-  if (auto k = load_private_key(s.egress_key_path); !k) return k.error();
-  if (auto ca = load_egress_ca(s.egress_ca_path); !ca) return ca.error();
+  // The three private keys are checked, each in a child (check_in_child): the egress key and the
+  // egress CA open every client server, and only a connection's monitor reads them when it needs them.
+  if (auto st = check_in_child("the egress key " + s.egress_key_path, [&]() -> Status {
+        auto k = load_private_key(s.egress_key_path);
+        return k ? ok_status() : Status{k.error()};
+      });
+      !st)
+    return st;
+  if (auto st = check_in_child("the egress CA " + s.egress_ca_path, [&]() -> Status {
+        auto ca = load_egress_ca(s.egress_ca_path);
+        return ca ? ok_status() : Status{ca.error()};
+      });
+      !st)
+    return st;
   // No checkpoint key, no start (rather than one made here): a key is worth something only once a
   // person has copied its public half off the host, which `bastionctl audit checkpoint-key` asks.
-  if (auto key = check_checkpoint_key(s.checkpoint_key_path); !key) return key.error();
+  if (auto st = check_in_child("the audit checkpoint key " + s.checkpoint_key_path, [&]() -> Status {
+        auto key = load_checkpoint_key(s.checkpoint_key_path);
+        return key ? ok_status() : Status{key.error()};
+      });
+      !st)
+    return st;
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir + "/recordings", ec);
   if (ec) return Error{"cannot create state directory " + s.state_dir + ": " + ec.message()};

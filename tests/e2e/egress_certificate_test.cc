@@ -2,6 +2,8 @@
 // egress CA issues for that one login, naming the person, the session and the grant; the server's
 // own log says who it was. Real OpenSSH targets configured as the README tells client servers to
 // be (TrustedUserCAKeys, AuthorizedPrincipalsFile, no authorized_keys for the bastion), real clients.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/openssh_key.h"
 #include "tests/e2e/harness/diagnostics.h"
 #include "tests/e2e/harness/files.h"
 #include "tests/e2e/harness/live.h"
@@ -155,6 +158,23 @@ TEST(EgressCertificate, ACertificateForAnotherLoginIsRefusedByTheTarget) {
 
 
 
+// key_needles: what would be left in memory of the egress key and the egress CA key after they were
+// read: each one's 32-byte seed, and the base64 lines of each file that encode its private half.
+std::vector<std::string> key_needles(const Bastion& bastion) {
+  std::vector<std::string> needles;
+  for (const std::string name : {"egress_ed25519_key", "egress_ca_ed25519_key"}) {
+    const std::string text = read_file(bastion.dir() + "/" + name);
+    auto key = gateway::parse_openssh_private_key(text);
+    if (!key) throw std::runtime_error(name + ": " + key.error().message);
+    needles.emplace_back(reinterpret_cast<const char*>(key->secret_key.data()), 32);
+    std::istringstream lines(text);
+    int index = 0;
+    for (std::string line; std::getline(lines, line); ++index)
+      if (index >= 3 && line.size() >= 40 && line.find("-----") == std::string::npos) needles.push_back(line);
+  }
+  return needles;
+}
+
 // In both modes, the process that runs libssh has neither the egress key nor the CA key open or
 // mapped; in key mode the monitor signs each login (egress.signature) for the granted login only.
 TEST(EgressCertificate, KeyModeStillWorksAndNoNetworkProcessHoldsAKey) {
@@ -177,6 +197,20 @@ TEST(EgressCertificate, KeyModeStillWorksAndNoNetworkProcessHoldsAKey) {
       EXPECT_EQ(f.find("egress_ca_ed25519_key"), std::string::npos) << mode << ": network process holds " << f;
     }
     EXPECT_FALSE(maps_mention(net, "egress_")) << mode;
+    // Nor any copy of either key's bytes in memory: not the network process, and not the listener
+    // it was forked from (which checks both files at start, each in a child that exits).
+    for (const pid_t pid : {net, env.bastion.pid()}) {
+      for (const std::string& needle : key_needles(env.bastion)) {
+        const auto held = memory_holds(pid, needle);
+        if (!held.has_value()) {
+          // Readable by root always; without root, only the listener (same user) is.
+          EXPECT_TRUE(::geteuid() != 0 && pid == net) << mode << ": cannot read the memory of " << pid;
+          continue;
+        }
+        EXPECT_FALSE(*held) << mode << ": process " << pid << (pid == net ? " (network)" : " (listener)")
+                            << " holds bytes of a private key";
+      }
+    }
     shell.type("exit\n");
     auto ended = shell.wait(20s);
     ASSERT_TRUE(ended.has_value());

@@ -307,12 +307,14 @@ TEST_F(AdminCommandsTest, InitCreatesDatabaseAndKeysOnceOnly) {
   std::filesystem::create_directory(dir_ + "/fresh");
   const auto keys = default_key_paths(db);
   ASSERT_EQ(run_init({}, db, keys, out_, err_), kExitOk) << err_.str();
-  EXPECT_TRUE(std::filesystem::exists(keys.host_key));
-  EXPECT_TRUE(std::filesystem::exists(keys.egress_key));
-  EXPECT_TRUE(std::filesystem::exists(keys.checkpoint_key));
-  EXPECT_EQ(std::filesystem::status(keys.checkpoint_key).permissions() & std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  EXPECT_TRUE(std::filesystem::exists(keys.checkpoint_key + ".pub"));
+  // Every private key exists, readable and writable by its owner only, with its public half beside it.
+  for (const std::string& key : {keys.host_key, keys.egress_key, keys.egress_ca, keys.checkpoint_key}) {
+    ASSERT_TRUE(std::filesystem::exists(key)) << key;
+    EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << key;
+    EXPECT_TRUE(std::filesystem::exists(key + ".pub")) << key;
+  }
   EXPECT_TRUE(db::Database::open(db, false).ok());
   err_.str("");
   EXPECT_EQ(run_init({}, db, keys, out_, err_), kExitRefused);

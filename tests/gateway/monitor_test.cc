@@ -6,9 +6,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <fstream>
 #include <thread>
 
 #include "audit/closing_spool.h"
+#include "audit/fd_io.h"
 #include "authz/totp.h"
 #include "gateway/egress_agent.h"
 #include "gateway/egress_ca.h"
@@ -336,6 +338,52 @@ TEST_F(MonitorEgressTest, KeyModeHandsOverNoKeyButOneAgentThatSignsOnlyTheGrante
   ASSERT_TRUE(agent->fd.valid());
   // One agent per upstream login.
   expect_cut(m.answer(monitor::egress_agent(id)), "egress_agent", "did not hand over");
+}
+
+// The login check made through the monitor's own loop: the network process, granted root, asks the
+// agent to sign a login as admin. The monitor signs nothing, records no signature, records the
+// violation, and cuts the connection (serve returns non-zero and shuts the protocol socket).
+TEST_F(MonitorEgressTest, KeyModeAgentAskedToSignAnotherLoginCutsTheConnection) {
+  add_local("keyed", "key");
+  Monitor m = make();
+  login(m, "alice+root+keyed");
+  const auto id = decided_and_started(m, "keyed");
+  ASSERT_TRUE(m.answer(monitor::upstream(id)).ok());
+  auto agent = m.answer(monitor::egress_agent(id));
+  ASSERT_TRUE(agent.ok() && agent->fd.valid());
+
+  std::ifstream file(settings_.egress_key_path);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  auto egress = parse_openssh_private_key(text);
+  ASSERT_TRUE(egress.ok()) << egress.error().message;
+  const std::string blob = public_blob(egress->public_key);
+  std::string data;
+  ssh_wire::put_string(data, std::string(32, 'S'));  // session identifier
+  data.push_back(50);                                 // SSH_MSG_USERAUTH_REQUEST
+  ssh_wire::put_string(data, "admin");
+  ssh_wire::put_string(data, "ssh-connection");
+  ssh_wire::put_string(data, "publickey");
+  data.push_back(1);
+  ssh_wire::put_string(data, "ssh-ed25519");
+  ssh_wire::put_string(data, blob);
+  std::string request(1, static_cast<char>(kAgentSignRequest));
+  ssh_wire::put_string(request, blob);
+  ssh_wire::put_string(request, data);
+  ssh_wire::put_u32(request, 0);
+  ASSERT_TRUE(audit::write_all(agent->fd.get(), agent_frame(request)));
+
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+  audit::UniqueFd monitor_end(pair[0]), network_end(pair[1]);
+  EXPECT_NE(m.serve(monitor_end.get()), 0);
+  auto v = violations();
+  ASSERT_EQ(v.size(), 1U);
+  EXPECT_EQ(v[0].at("request"), "egress_agent");
+  EXPECT_NE(v[0].at("reason").get<std::string>().find("admin"), std::string::npos) << v[0].dump();
+  EXPECT_TRUE(events_of("egress.signature").empty());
+  // Nothing came back on the agent socket but its end.
+  char byte = 0;
+  EXPECT_LE(::recv(agent->fd.get(), &byte, 1, MSG_DONTWAIT), 0);
 }
 
 // closing: the closing record the network process sends for `sid`, as it saw the end.

@@ -1,5 +1,11 @@
 #include "tests/e2e/harness/proc_stats.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string_view>
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -86,6 +92,32 @@ bool maps_mention(pid_t pid, const std::string& text) {
   for (std::string line; std::getline(in, line);)
     if (line.find(text) != std::string::npos) return true;
   return false;
+}
+
+std::optional<bool> memory_holds(pid_t pid, const std::string& needle) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::ifstream maps(proc + "/maps");
+  const int mem = ::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (!maps || mem < 0 || needle.empty()) {
+    if (mem >= 0) ::close(mem);
+    return std::nullopt;
+  }
+  bool readable_any = false, found = false;
+  std::string region;
+  for (std::string line; !found && std::getline(maps, line);) {
+    unsigned long long begin = 0, end = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%llx-%llx %4s", &begin, &end, perms) != 3) continue;
+    if (perms[0] != 'r' || perms[1] != 'w' || end <= begin || end - begin > (1ULL << 30)) continue;
+    region.resize(static_cast<std::size_t>(end - begin));
+    const ssize_t n = ::pread(mem, region.data(), region.size(), static_cast<off_t>(begin));
+    if (n <= 0) continue;
+    readable_any = true;
+    found = std::string_view(region.data(), static_cast<std::size_t>(n)).find(needle) != std::string_view::npos;
+  }
+  ::close(mem);
+  if (!readable_any) return std::nullopt;
+  return found;
 }
 
 }  // namespace bastion::e2e
