@@ -34,6 +34,7 @@ class TransferLimits : public ::testing::Test {
     write_random_file(client_ + "/upload.bin", 300 * 1024, 7);
     add({"www-up", "--type", "scp", "--direction", "upload", "--path", server_ + "/www/**"});
     add({"logs-down", "--type", "rsync", "--direction", "download", "--path", server_ + "/logs/**"});
+    add({"www-rsync-up", "--type", "rsync", "--direction", "upload", "--path", server_ + "/www/**"});
     add({"sftp-up", "--type", "sftp", "--direction", "upload", "--path", server_ + "/www/**"});
     add({"sftp-down", "--type", "sftp", "--direction", "download", "--path", server_ + "/logs/**"});
   }
@@ -137,6 +138,24 @@ TEST_F(TransferLimits, RsyncDownloadsOnlyUnderItsPath) {
   r = rsync("logs-down", {"-a", "remote:" + server_ + "/logs/../secret", client_ + "/"});
   expect_refused(r, "not allowed by grant");
   EXPECT_FALSE(file_exists(client_ + "/secret"));
+}
+
+TEST_F(TransferLimits, RsyncUploadsOnlyUnderItsPath) {
+  RunResult r = rsync("www-rsync-up", {"-a", client_ + "/upload.bin", "remote:" + server_ + "/www/"});
+  ASSERT_EQ(r.exit(), 0) << diag(env_, r);
+  EXPECT_EQ(same_bytes(client_ + "/upload.bin", server_ + "/www/upload.bin"), "");
+
+  r = rsync("www-rsync-up", {"-a", "remote:" + server_ + "/www/index.html", client_ + "/"});
+  expect_refused(r, "rsync download .*not allowed by grant");
+  EXPECT_FALSE(file_exists(client_ + "/index.html"));
+
+  r = rsync("www-rsync-up", {"-a", client_ + "/upload.bin", "remote:" + server_ + "/other/"});
+  expect_refused(r, "rsync upload .*not allowed by grant");
+  EXPECT_FALSE(file_exists(server_ + "/other/upload.bin"));
+
+  r = rsync("www-rsync-up", {"-a", client_ + "/upload.bin", "remote:" + server_ + "/www/../other/"});
+  expect_refused(r, "not allowed by grant");
+  EXPECT_FALSE(file_exists(server_ + "/other/upload.bin"));
 }
 
 TEST_F(TransferLimits, SftpUploadOnlyPutsUnderItsPathAndRefusesTheRest) {
