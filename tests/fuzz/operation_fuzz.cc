@@ -47,8 +47,14 @@ void fuzz_classify(std::string_view command) {
     check(!has_metachar_word(op->argv));
     check(op->direction != TransferDirection::None);
     check(!op->paths.empty() && op->transfer_refusal.empty());
+    // No word is a comment. rsync reads options anywhere (after the "." too, and it never gets a
+    // "--"), so no word of an rsync line is a daemon, config or remote-shell option; scp stops
+    // reading options at "--", after which "--config…" is a file name like any other.
+    bool scp_paths = false;
     for (const std::string& w : op->argv) {
       check(w.empty() || w.front() != '#');
+      if (op->type == OpType::Scp && w == "--") scp_paths = true;
+      if (scp_paths) continue;
       check(w != "--daemon" && w.rfind("--config", 0) != 0 && w.rfind("--rsh", 0) != 0);
     }
   }
