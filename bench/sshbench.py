@@ -129,6 +129,18 @@ def read_until(fd, want, deadline):
     return buf
 
 
+def keystroke(send, fd, b, who):
+    """Sends the byte b with send() and waits until it is echoed on fd; returns the round trip in ms."""
+    t0 = time.perf_counter()
+    send(b)
+    got = b""
+    while b not in got:
+        if not readable(fd, 5):
+            raise TimeoutError(f"{who} did not echo within 5 s")
+        got += os.read(fd, 64)
+    return (time.perf_counter() - t0) * 1000.0
+
+
 def cmd_echo(a):
     master, slave = pty.openpty()
     p = subprocess.Popen(["ssh", "-F", a.ssh_config, "-tt", a.host, REMOTE_ECHO], stdin=slave, stdout=slave,
@@ -141,15 +153,8 @@ def cmd_echo(a):
             os.read(master, 4096)
         samples = []
         for i in range(a.samples):
-            b = bytes([ord("a") + i % 26])
-            t0 = time.perf_counter()
-            os.write(master, b)
-            got = b""
-            while b not in got:
-                if not readable(master, 5):
-                    raise TimeoutError(f"keystroke {i} did not come back within 5 s")
-                got += os.read(master, 64)
-            samples.append((time.perf_counter() - t0) * 1000.0)
+            samples.append(keystroke(lambda b: os.write(master, b), master, bytes([ord("a") + i % 26]),
+                                     f"keystroke {i}"))
             time.sleep(a.gap_ms / 1000.0)
         print(json.dumps(summary(samples, "ms")))
     finally:
@@ -263,19 +268,8 @@ def open_sessions(a, sessions):
 
 def type_round(sessions, r):
     """Each session sends one keystroke and waits for its echo; returns the round trips in ms."""
-    samples = []
-    for i, p in enumerate(sessions):
-        b = bytes([ord("a") + (i + r) % 26])
-        fd = p.stdout.fileno()
-        t1 = time.perf_counter()
-        p.stdin.write(b)
-        got = b""
-        while b not in got:
-            if not readable(fd, 5):
-                raise TimeoutError(f"session {i} did not echo within 5 s")
-            got += os.read(fd, 64)
-        samples.append((time.perf_counter() - t1) * 1000.0)
-    return samples
+    return [keystroke(p.stdin.write, p.stdout.fileno(), bytes([ord("a") + (i + r) % 26]), f"session {i}")
+            for i, p in enumerate(sessions)]
 
 
 def close_sessions(sessions):
