@@ -17,13 +17,19 @@
 //           3 × (stdin, stdout, stderr):
 //               u64 total    bytes of that stream that passed through the channel
 //               u64 stored   bytes of that stream held in the data records above
-//               32 bytes     SHA-256 of all `total` bytes (stored or not)
+//               32 bytes     SHA-256 of all `total` bytes (stored or not) if the cap was reached,
+//                            32 zero bytes ("not stated") if it was not
 //
 // Only the first max_stored_bytes data bytes of a recording (all streams together) are written
 // into records; beyond the cap bytes are still counted and hashed, and the trailer says so.
-// The stream digests of stored bytes are not computed while the channel runs: the writer reads
-// them back from the file when it finishes (off the data path: the session process closes
-// recordings on a thread), or when the cap is first reached, from where on it hashes as it goes.
+//
+// One SHA-256 pass per recorded byte (issue 21). While the cap is not reached, every byte of every
+// stream is in the records above, and the file's own SHA-256 — computed by the process that created
+// the file and stated in the chained closing event — covers them, trailer included: per-stream
+// digests of the same bytes would be a second pass over them that adds no evidence (they sit inside
+// the very file that digest seals), so the trailer states none. When the cap is first reached the
+// writer reads the records written so far back from the file, hashes them per stream, and from then
+// on hashes as it goes, so that the trailer's digests cover the bytes that are not stored.
 // A file without a trailer is either from before trailers existed or was cut short (a crash): it
 // is still complete at every record boundary, and the reader returns everything before the cut.
 #include <array>
@@ -52,7 +58,9 @@ inline constexpr std::size_t kExecTrailerSize = 8 + 3 * (8 + 8 + 32);
 struct ExecStreamTally {
   std::uint64_t total = 0;   // bytes that passed through the channel
   std::uint64_t stored = 0;  // bytes written into the recording
-  std::string sha256;        // lowercase hex SHA-256 of all `total` bytes
+  // lowercase hex SHA-256 of all `total` bytes once the recording's cap was reached; empty when
+  // it was not (every byte is then stored, and the file's digest covers it).
+  std::string sha256;
 };
 
 // ExecTrailer: the trailer record's content.
@@ -81,8 +89,8 @@ class ExecRecordingWriter {
   // finish appends the trailer; later writes are refused. Returns false if it could not be written.
   bool finish();
 
-  // tally returns what the trailer says, once finish() has written it (before, the digests of the
-  // stored bytes are not computed yet: an error); an error also if OpenSSL fails.
+  // tally returns what the trailer says, once finish() has written it (an error before, and if
+  // OpenSSL fails); the digests are empty unless the cap was reached.
   Result<ExecTrailer> tally() const;
 
   bool failed() const { return failed_; }
@@ -95,7 +103,8 @@ class ExecRecordingWriter {
   bool write_record(std::uint8_t stream_no, std::uint64_t micros, std::string_view bytes);
   bool write_data(Stream s, std::uint64_t micros, std::string_view bytes);
   // hash_stored reads the records written so far back from the file and hashes their data; from
-  // then on write() hashes as it goes. False (errno set) if the file cannot be read back whole.
+  // then on write() hashes as it goes. Called only when the cap is first reached. False (errno
+  // set) if the file cannot be read back whole.
   bool hash_stored();
 
   int fd_;
@@ -105,7 +114,7 @@ class ExecRecordingWriter {
   std::array<ExecStreamTally, 3> counts_{};  // sha256 left empty; hashers_ hold the digests
   std::array<Sha256, 3> hashers_;
   std::uint64_t file_bytes_ = 0;  // written so far, magic included
-  bool deferred_ = true;          // stored bytes not hashed yet (see hash_stored)
+  bool deferred_ = true;          // stored bytes not hashed (the cap was not reached; see hash_stored)
   bool failed_ = false;
   bool finished_ = false;
 };

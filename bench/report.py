@@ -178,6 +178,47 @@ def main():
                                     "bastion": p50["bastion"], "bastion_over_jump": ratio(p50["bastion"], p50["jump"]),
                                     "detail": e})
 
+    # CPU of the middle hop (issue 21): seconds per GiB, and µs per keystroke echoed
+    cpu_rows = []
+    upath = os.path.join(res, "cpu.txt")
+    if os.path.exists(upath):
+        per_gib = {}  # (direction, cipher, leg) -> [(total, during)]
+        for line in open(upath):
+            d, c, leg, nbytes, c0, c1, c2 = line.split()
+            gib = int(nbytes) / (1 << 30)
+            per_gib.setdefault((d, c, leg), []).append(((float(c2) - float(c0)) / gib, (float(c1) - float(c0)) / gib))
+        out["raw"]["cpu_s_per_gib"] = {f"{d}/{c}/{leg}": v for (d, c, leg), v in per_gib.items()}
+        mib = meta.get("cpu_bytes", 0) / (1 << 20)
+        size = f"{mib / 1024:.0f} GiB" if mib >= 1024 else f"{mib:.0f} MiB"
+        for c in ("aes", "chacha"):
+            for d in ("download", "upload"):
+                j, b = per_gib.get((d, c, "jump")), per_gib.get((d, c, "bastion"))
+                if not j and not b:
+                    continue
+                mj = statistics.median(t for t, _ in j) if j else None
+                mb = statistics.median(t for t, _ in b) if b else None
+                span = lambda v: (f"{fmt(statistics.median(t for t, _ in v))} [{fmt(min(t for t, _ in v))}–"
+                                  f"{fmt(max(t for t, _ in v))}]") if v else "–"
+                during = f"; {fmt(statistics.median(x for _, x in b))} during the transfer" if b else ""
+                n = max(len(j or []), len(b or []))
+                label = f"CPU s per GiB in the middle hop, {d}, {CIPHER_NAMES[c]} (median [min–max] of {n} × {size})"
+                cpu_rows.append((label, span(j), span(b) + during, ratio(mb, mj)))
+                out["rows"].append({"measurement": label, "jump": mj, "bastion": mb, "bastion_over_jump": ratio(mb, mj),
+                                    "bastion_during": statistics.median(x for _, x in b) if b else None})
+    for c in ("aes", "chacha"):
+        k = {leg: load(os.path.join(res, f"keys-{leg}-{c}.json")) for leg in ("jump", "bastion")}
+        if not any(k.values()):
+            continue
+        us = {leg: v.get("cpu_us_per_keystroke") if v else None for leg, v in k.items()}
+        txt = {leg: (f"{fmt(v['cpu_us_per_keystroke'])} (echo p50 {fmt(v['echo']['p50'])} ms)" if v and "echo" in v
+                     else (f"failed: {v.get('error', '')[:60]}" if v else "–")) for leg, v in k.items()}
+        v0 = next(v for v in k.values() if v)
+        label = (f"CPU µs per keystroke echoed in the middle hop, {CIPHER_NAMES[c]} "
+                 f"({v0.get('sessions', v0.get('held'))} pty sessions × {meta.get('cpu_keys')} keystrokes)")
+        cpu_rows.append((label, txt["jump"], txt["bastion"], ratio(us["bastion"], us["jump"])))
+        out["rows"].append({"measurement": label, "jump": us["jump"], "bastion": us["bastion"],
+                            "bastion_over_jump": ratio(us["bastion"], us["jump"]), "detail": k})
+
     ciphers = []
     cpath = os.path.join(res, "ciphers.jsonl")
     if os.path.exists(cpath):
@@ -191,11 +232,12 @@ def main():
     print(f"Machine: {m.get('nproc')} × {m.get('cpu')}, Linux {m.get('kernel')}, {m.get('openssh')}; "
           f"load average {m.get('load_start')} at start, {m.get('load_end')} at end.")
     print()
-    print("| measurement | direct | jump (`ssh -J`) | bastion | bastion ÷ jump |")
-    print("|---|---:|---:|---:|---:|")
-    for label, texts, r in rows:
-        print(f"| {label} | {texts['direct']} | {texts['jump']} | {texts['bastion']} | {fmt(r, 2) if r else '–'} |")
-    print()
+    if rows:
+        print("| measurement | direct | jump (`ssh -J`) | bastion | bastion ÷ jump |")
+        print("|---|---:|---:|---:|---:|")
+        for label, texts, r in rows:
+            print(f"| {label} | {texts['direct']} | {texts['jump']} | {texts['bastion']} | {fmt(r, 2) if r else '–'} |")
+        print()
     if wan_rows:
         mib = meta.get("wan_bytes", 0) / (1 << 20)
         print(f"Over a long link: bench/delay_relay between the client and the first hop only (jump sshd or "
@@ -205,6 +247,16 @@ def main():
         print("|---|---:|---:|---:|---:|")
         for label, rtt, j, b, r in wan_rows:
             print(f"| {label} | {rtt} | {j} | {b} | {fmt(r, 2) if r else '–'} |")
+        print()
+    if cpu_rows:
+        print("CPU of the middle hop (user + system ticks of the jump sshd's processes or of bastiond's, from /proc; "
+              "each transfer alone; bastiond counted until its session row is closed and its processes are idle, "
+              "so recording, fsync, digest and closing writes are in):")
+        print()
+        print("| measurement | jump (`ssh -J`) | bastion | bastion ÷ jump |")
+        print("|---|---:|---:|---:|")
+        for label, j, b, r in cpu_rows:
+            print(f"| {label} | {j} | {b} | {fmt(r, 2) if r else '–'} |")
         print()
     dec = load(os.path.join(res, "decide.json"))
     missing = load(os.path.join(res, "decide-missing.json"))

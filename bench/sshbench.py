@@ -10,6 +10,11 @@ Every subcommand prints one JSON object on stdout. Hosts are aliases of the ssh_
   echo     --ssh-config F --host H --samples N      1-byte keystroke round trip through a local pty
   hold     --ssh-config F --hosts H1,H2… --per-host K --n N [--pss-root PID]
                                                      hold N pty sessions running cat, echo each, PSS
+  cpu      --root PID [--settle]                    CPU seconds used so far by PID and its descendants
+                                                     (--settle: first wait until they are idle)
+  type     --ssh-config F --hosts H1,H2… --per-host K --n N --keys M --cpu-root PID
+                                                     N pty sessions running cat each echo M keystrokes;
+                                                     CPU of PID's tree per keystroke echoed
 """
 import argparse
 import json
@@ -124,6 +129,18 @@ def read_until(fd, want, deadline):
     return buf
 
 
+def keystroke(send, fd, b, who):
+    """Sends the byte b with send() and waits until it is echoed on fd; returns the round trip in ms."""
+    t0 = time.perf_counter()
+    send(b)
+    got = b""
+    while b not in got:
+        if not readable(fd, 5):
+            raise TimeoutError(f"{who} did not echo within 5 s")
+        got += os.read(fd, 64)
+    return (time.perf_counter() - t0) * 1000.0
+
+
 def cmd_echo(a):
     master, slave = pty.openpty()
     p = subprocess.Popen(["ssh", "-F", a.ssh_config, "-tt", a.host, REMOTE_ECHO], stdin=slave, stdout=slave,
@@ -136,15 +153,8 @@ def cmd_echo(a):
             os.read(master, 4096)
         samples = []
         for i in range(a.samples):
-            b = bytes([ord("a") + i % 26])
-            t0 = time.perf_counter()
-            os.write(master, b)
-            got = b""
-            while b not in got:
-                if not readable(master, 5):
-                    raise TimeoutError(f"keystroke {i} did not come back within 5 s")
-                got += os.read(master, 64)
-            samples.append((time.perf_counter() - t0) * 1000.0)
+            samples.append(keystroke(lambda b: os.write(master, b), master, bytes([ord("a") + i % 26]),
+                                     f"keystroke {i}"))
             time.sleep(a.gap_ms / 1000.0)
         print(json.dumps(summary(samples, "ms")))
     finally:
@@ -187,39 +197,115 @@ def pss_kib(pids):
     return total
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root):
+    """CPU (user + system) of root and its live descendants, including the children each has
+    reaped (cutime, cstime), so that nothing of a process that ended inside the tree is lost."""
+    ticks = 0
+    for pid in descendants(root):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime (fields 14-17)
+    return ticks / CLK_TCK
+
+
+def settle(root, window=0.6, quiet=0.02, timeout=300.0):
+    """Waits until root's tree has used less than `quiet` CPU seconds over `window` seconds
+    (recording, fsync, digest and session rows done), and returns its CPU seconds then."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(root)
+    while True:
+        time.sleep(window)
+        now = cpu_seconds(root)
+        if now - last < quiet or time.monotonic() > deadline:
+            return now
+        last = now
+
+
+def cmd_cpu(a):
+    print(json.dumps({"root": a.root, "cpu_seconds": settle(a.root) if a.settle else cpu_seconds(a.root)}))
+
+
 def cmd_pss(a):
     pids = descendants(a.root)
     print(json.dumps({"processes": len(pids), "pss_kib": pss_kib(pids)}))
 
 
-def cmd_hold(a):
+def open_sessions(a, sessions):
+    """Opens min(a.n, hosts × per-host) pty sessions running cat into `sessions`, in batches of 20,
+    each batch waiting for its sessions to be ready, so that a master is never asked for hundreds of
+    sessions at the same instant. Returns the errors (empty if all are ready)."""
     hosts = a.hosts.split(",")
     n = min(a.n, len(hosts) * a.per_host)
-    sessions = []  # (Popen, stdout fd)
-    t0 = time.monotonic()
     errors = []
+    for start in range(0, n, 20):
+        batch = []
+        for i in range(start, min(n, start + 20)):
+            p = subprocess.Popen(["ssh", "-F", a.ssh_config, "-tt", hosts[i // a.per_host], REMOTE_ECHO],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 bufsize=0, start_new_session=True)
+            batch.append(p)
+        for p in batch:
+            try:
+                read_until(p.stdout.fileno(), READY, time.monotonic() + 60)
+                sessions.append(p)
+            except (TimeoutError, EOFError) as e:
+                err = b""
+                if p.poll() is not None:
+                    err = p.stderr.read()
+                errors.append(f"{e}: {err.decode(errors='replace').strip()}")
+                p.kill()
+        if errors:
+            break
+    return errors
+
+
+def type_round(sessions, r):
+    """Each session sends one keystroke and waits for its echo; returns the round trips in ms."""
+    return [keystroke(p.stdin.write, p.stdout.fileno(), bytes([ord("a") + (i + r) % 26]), f"session {i}")
+            for i, p in enumerate(sessions)]
+
+
+def close_sessions(sessions):
+    for p in sessions:
+        p.kill()
+    for p in sessions:
+        p.wait()
+
+
+def cmd_type(a):
+    sessions = []
     try:
-        # Start in batches of 20, each batch waiting for its sessions to be ready, so that a master
-        # is never asked for hundreds of sessions at the same instant.
-        for start in range(0, n, 20):
-            batch = []
-            for i in range(start, min(n, start + 20)):
-                p = subprocess.Popen(["ssh", "-F", a.ssh_config, "-tt", hosts[i // a.per_host], REMOTE_ECHO],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     bufsize=0, start_new_session=True)
-                batch.append(p)
-            for p in batch:
-                try:
-                    read_until(p.stdout.fileno(), READY, time.monotonic() + 60)
-                    sessions.append(p)
-                except (TimeoutError, EOFError) as e:
-                    err = b""
-                    if p.poll() is not None:
-                        err = p.stderr.read()
-                    errors.append(f"{e}: {err.decode(errors='replace').strip()}")
-                    p.kill()
-            if errors:
-                break
+        errors = open_sessions(a, sessions)
+        if errors:
+            print(json.dumps({"requested": a.n, "held": len(sessions), "error": errors[0], "errors": len(errors)}))
+            return
+        before = settle(a.cpu_root)
+        t0 = time.monotonic()
+        samples = []
+        for r in range(a.keys):
+            samples += type_round(sessions, r)
+        typing = time.monotonic() - t0
+        after = settle(a.cpu_root)
+        cpu = after - before
+        print(json.dumps({"sessions": len(sessions), "keystrokes": len(samples), "typing_seconds": typing,
+                          "cpu_seconds": cpu, "cpu_us_per_keystroke": cpu / len(samples) * 1e6,
+                          "echo": summary(samples, "ms")}))
+    finally:
+        close_sessions(sessions)
+
+
+def cmd_hold(a):
+    sessions = []  # Popen, each with its stdout fd
+    t0 = time.monotonic()
+    try:
+        errors = open_sessions(a, sessions)
         setup = time.monotonic() - t0
         if errors:
             print(json.dumps({"requested": a.n, "held": len(sessions), "error": errors[0],
@@ -229,17 +315,7 @@ def cmd_hold(a):
         rounds = max(1, math.ceil(a.min_samples / len(sessions)))
         samples = []
         for r in range(rounds):
-            for i, p in enumerate(sessions):
-                b = bytes([ord("a") + (i + r) % 26])
-                fd = p.stdout.fileno()
-                t1 = time.perf_counter()
-                p.stdin.write(b)
-                got = b""
-                while b not in got:
-                    if not readable(fd, 5):
-                        raise TimeoutError(f"session {i} did not echo within 5 s")
-                    got += os.read(fd, 64)
-                samples.append((time.perf_counter() - t1) * 1000.0)
+            samples += type_round(sessions, r)
         out = {"requested": a.n, "held": len(sessions), "setup_seconds": setup, "echo": summary(samples, "ms"),
                "within_50ms_p99": pct(samples, 99) <= 50.0}
         if a.pss_root:
@@ -248,10 +324,7 @@ def cmd_hold(a):
             out.update(pss_processes=len(pids), pss_kib=kib, pss_kib_per_session=kib / len(sessions))
         print(json.dumps(out))
     finally:
-        for p in sessions:
-            p.kill()
-        for p in sessions:
-            p.wait()
+        close_sessions(sessions)
 
 
 def main():
@@ -267,9 +340,15 @@ def main():
     h.add_argument("--per-host", type=int, required=True); h.add_argument("--n", type=int, required=True)
     h.add_argument("--pss-root", type=int, default=0); h.add_argument("--min-samples", type=int, default=200)
     s = sub.add_parser("pss"); s.add_argument("--root", type=int, required=True)
+    u = sub.add_parser("cpu"); u.add_argument("--root", type=int, required=True)
+    u.add_argument("--settle", action="store_true")
+    t = sub.add_parser("type"); t.add_argument("--ssh-config", required=True); t.add_argument("--hosts", required=True)
+    t.add_argument("--per-host", type=int, required=True); t.add_argument("--n", type=int, required=True)
+    t.add_argument("--keys", type=int, required=True); t.add_argument("--cpu-root", type=int, required=True)
     a = ap.parse_args()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    {"connect": cmd_connect, "rate": cmd_rate, "echo": cmd_echo, "hold": cmd_hold, "pss": cmd_pss}[a.cmd](a)
+    {"connect": cmd_connect, "rate": cmd_rate, "echo": cmd_echo, "hold": cmd_hold, "pss": cmd_pss, "cpu": cmd_cpu,
+     "type": cmd_type}[a.cmd](a)
 
 
 if __name__ == "__main__":

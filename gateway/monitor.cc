@@ -599,6 +599,12 @@ namespace {
 
 // seal_recording makes the recording durable and returns its SHA-256, read back from the very
 // inode the monitor created (a file swapped in under the same path is refused, never digested).
+// It is the one SHA-256 pass over a recording's bytes (issue 21): the network process states no
+// digest of what it stored (audit/exec_recording.h), and none of its words reach the chain's
+// digest. Trusting a digest the sandboxed writer kept as it wrote would save this read, not the
+// hash, and would let a compromised network process choose what the chain says about a file; the
+// monitor hashes the file it created instead, which the network process can only append to
+// (O_APPEND, and no ftruncate/fallocate in its seccomp filter, gateway/sandbox.cc).
 Result<std::string> seal_recording(const std::string& path, dev_t dev, ino_t ino) {
   audit::UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!in) return Error{"cannot re-open " + path + " to digest it: " + std::strerror(errno)};

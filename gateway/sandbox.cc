@@ -191,7 +191,7 @@ std::string SandboxReport::describe() const {
   for (auto [on, name] : {std::pair{no_new_privs, "no_new_privs"}, {rlimits, "rlimits"}, {seccomp, "seccomp"}})
     if (on) layers += std::string(layers.empty() ? "" : ", ") + name;
   return s + "; " + (layers.empty() ? "no other layer" : layers) +
-         (sanitizer_build ? " (sanitized build: no seccomp filter, no resource limits)" : "");
+         (sanitizer_build ? " (sanitized or profiling build: no seccomp filter, no resource limits)" : "");
 }
 
 std::string empty_root_for(const std::string& state_dir) { return state_dir + "/empty"; }

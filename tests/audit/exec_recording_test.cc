@@ -285,31 +285,44 @@ TEST(ExecRecordingCap, InterleavedStreamsCrossingTheCapKeepWholeStreamDigests) {
   }
 }
 
-// The writer reads its records back for the digests: a descriptor it cannot read from makes the
-// recording fail at finish, rather than carry digests of nothing.
-TEST(ExecRecording, AFileThatCannotBeReadBackFailsToFinish) {
+// When the cap is reached the writer reads its records back for the digests: a descriptor it
+// cannot read from fails the write that reaches the cap, rather than carry digests of nothing.
+TEST(ExecRecordingCap, AFileThatCannotBeReadBackFailsAtTheCap) {
   TempDir dir;
   UniqueFd fd(::open((dir / "w.rec").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600));
   ASSERT_TRUE(fd.valid());
   ManualMonotonicClock clock;
-  auto w = ExecRecordingWriter::create(fd.get(), clock);
+  auto w = ExecRecordingWriter::create(fd.get(), clock, 10);
   ASSERT_TRUE(w.ok());
   ASSERT_TRUE(w->write(Stream::Output, "recorded"));
-  EXPECT_FALSE(w->finish());
+  EXPECT_FALSE(w->write(Stream::Output, "beyond the cap"));
   EXPECT_TRUE(w->failed());
+  EXPECT_FALSE(w->finish());
   EXPECT_FALSE(w->tally().ok());
 }
 
-TEST(ExecRecordingCap, UncappedRecordingHasATrailerThatSaysNothingWasLeftOut) {
-  CappedFile f(0);
-  ASSERT_TRUE(f.writer().write(Stream::Input, "in"));
-  ASSERT_TRUE(f.writer().finish());
-  auto rec = parse_exec_recording(f.contents());
+// Under the cap the writer never reads its file back: every byte is stored, the file's digest
+// covers it, and the trailer states no second digest of the same bytes (issue 21).
+TEST(ExecRecordingCap, UncappedRecordingHasATrailerThatSaysNothingWasLeftOutAndStatesNoDigest) {
+  TempDir dir;
+  UniqueFd fd(::open((dir / "w.rec").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd.valid());
+  ManualMonotonicClock clock;
+  auto w = ExecRecordingWriter::create(fd.get(), clock, 0);  // write-only: a read-back would fail
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(w->write(Stream::Input, "in"));
+  ASSERT_TRUE(w->finish());
+  auto tally = w->tally();
+  ASSERT_TRUE(tally.ok()) << tally.error().message;
+  EXPECT_EQ(tally->of(Stream::Input).sha256, "");
+  auto rec = parse_exec_recording(read_file(dir / "w.rec").value());
   ASSERT_TRUE(rec.ok());
   ASSERT_TRUE(rec->trailer.has_value());
   EXPECT_EQ(rec->trailer->max_stored_bytes, 0u);
   EXPECT_FALSE(rec->trailer->truncated());
-  EXPECT_EQ(rec->trailer->of(Stream::Input).sha256, sha256_hex("in"));
+  EXPECT_EQ(rec->trailer->of(Stream::Input).total, 2u);
+  EXPECT_EQ(rec->trailer->of(Stream::Input).sha256, "");
+  EXPECT_EQ(rec->stdin_bytes, "in");
 }
 
 TEST(ExecRecordingCap, FilesWithoutATrailerStillParse) {

@@ -83,7 +83,7 @@ TEST_F(SftpRecorderTest, RecordsEveryByteAndReportsEachOperation) {
   EXPECT_EQ(file->stdin_bytes, in);
   EXPECT_EQ(file->stdout_bytes, out);
   EXPECT_EQ(file->stderr_bytes, "sftp-server: log line\n");
-  EXPECT_EQ(summary->stream_sha256.in, sha256_hex(in));
+  EXPECT_EQ(summary->sha256, sha256_hex(read_file(summary->path).value()));
 }
 
 TEST_F(SftpRecorderTest, RefusedOperationFailsTheRecordCallAndEveryLaterOne) {
