@@ -186,6 +186,11 @@ struct PageWhere {
       else sql += ch;
     }
   }
+  // number: a parameter used outside the WHERE clause (in the SELECT list); returns its "?N".
+  std::string number(std::variant<std::string, std::int64_t> value) {
+    params.push_back(std::move(value));
+    return "?" + std::to_string(params.size());
+  }
   void bind(db::Statement& q) const {
     int n = 0;
     for (const auto& p : params) {
@@ -196,11 +201,20 @@ struct PageWhere {
   }
 };
 
-// page_where: the filter as SQL. for_order: the client's ids only test membership ("+id", so that
-// SQLite walks the sort key's index and stops at the page); otherwise they drive the query (a count
-// looks up just the client's rows).
-PageWhere page_where(const SessionFilter& f, bool for_order) {
+// How a page query reads a client's sessions (the client is always the one the chain states):
+//   Drive    the chained ids drive the query (a count looks up just those rows);
+//   Member   the chained ids only test membership ("+id"), so that SQLite walks the sort key's
+//            index over every session and stops at the page;
+//   Column   also "client = ?", so that SQLite walks the client's part of a (client, sort key) index
+//            of migration 17: only when the count found that every session the chain gives the client
+//            has that client in its row too, i.e. the column loses nobody (a row edited INTO the client
+//            is kept out by the membership test either way).
+enum class ClientScope { Drive, Member, Column };
+
+// page_where: the filter as SQL.
+PageWhere page_where(const SessionFilter& f, ClientScope scope) {
   PageWhere w;
+  if (!f.client.empty() && scope == ClientScope::Column) w.add("client = ?", f.client);
   if (!f.server.empty()) w.add("server = ?", f.server);
   if (!f.operator_name.empty()) w.add("\"operator\" = ?", f.operator_name);
   if (f.since) w.add("started_at >= ?", std::int64_t{to_unix(*f.since)});
@@ -208,7 +222,9 @@ PageWhere page_where(const SessionFilter& f, bool for_order) {
   if (f.live_only) w.sql += " AND status = 'live'";
   if (!f.status.empty()) w.add("status = ?", f.status);
   if (!f.client.empty())
-    w.add(std::string(for_order ? "+id" : "id") + " IN (" + chained_sessions_of_client_indexed_sql("?") + ")", f.client);
+    w.add(std::string(scope == ClientScope::Drive ? "id" : "+id") + " IN (" + chained_sessions_of_client_indexed_sql("?") +
+              ")",
+          f.client);
   return w;
 }
 
@@ -216,10 +232,18 @@ PageWhere page_where(const SessionFilter& f, bool for_order) {
 
 SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
   SessionPage out;
-  const PageWhere counted = page_where(q.filter, false);
-  auto count = db_->prepare("SELECT count(*) FROM sessions " + counted.sql);
+  // The count, and for a client's list how many of those rows also say that client in their
+  // column: all of them (the usual case) lets the page walk the client's own index.
+  PageWhere counted = page_where(q.filter, ClientScope::Drive);
+  std::string agreeing = "0";
+  if (!q.filter.client.empty()) agreeing = "coalesce(sum(client = " + counted.number(q.filter.client) + "), 0)";
+  auto count = db_->prepare("SELECT count(*), " + agreeing + " FROM sessions " + counted.sql);
   counted.bind(count);
-  if (count.step()) out.total = count.col_int(0);
+  bool by_column = false;
+  if (count.step()) {
+    out.total = count.col_int(0);
+    by_column = !q.filter.client.empty() && count.col_int(1) == out.total;
+  }
   // A page in the back half is read from the other end, the order reversed: OFFSET walks the
   // index up to the page, so no page walks more than half of it.
   std::int64_t offset = std::max<std::int64_t>(0, q.offset), limit = std::max<std::int64_t>(0, q.limit);
@@ -231,7 +255,7 @@ SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
     descending = !descending;
   }
   // The page's ids first, from the sort key's index alone; then their rows.
-  const PageWhere w = page_where(q.filter, true);
+  const PageWhere w = page_where(q.filter, by_column ? ClientScope::Column : ClientScope::Member);
   const std::string order = order_by(q.order, descending);
   auto rows = db_->prepare(select_sessions("WHERE id IN (SELECT id FROM sessions " + w.sql + order + " LIMIT ? OFFSET ?)" +
                                            order));
@@ -241,6 +265,29 @@ SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
   while (rows.step()) out.rows.push_back(session_row(rows));
   if (from_the_end) std::reverse(out.rows.begin(), out.rows.end());
   return out;
+}
+
+SessionTotals SqliteSessionStore::totals(const SessionFilter& f, Seconds now) {
+  PageWhere w = page_where(f, ClientScope::Member);  // a period: the start index's range, tested for the client
+  const std::string until_now = w.number(std::int64_t{to_unix(now)});
+  auto q = db_->prepare("SELECT count(*), coalesce(sum(coalesce(ended_at, " + until_now + ") - started_at), 0) FROM sessions " +
+                        w.sql);
+  w.bind(q);
+  SessionTotals t;
+  if (q.step()) t = {q.col_int(0), q.col_int(1)};
+  return t;
+}
+
+std::optional<SessionRow> SessionCursor::next() {
+  if (!q_.step()) return std::nullopt;
+  return session_row(q_);
+}
+
+SessionCursor SqliteSessionStore::by_start(const SessionFilter& f) {
+  const PageWhere w = page_where(f, ClientScope::Member);
+  auto q = db_->prepare(select_sessions(w.sql + " ORDER BY started_at, id"));
+  w.bind(q);
+  return SessionCursor(db_, std::move(q));
 }
 
 std::vector<SessionRow> SqliteSessionStore::live_rows() {
