@@ -159,7 +159,9 @@ namespace {
 // expression one of the indexes of migration 15 holds (the row id, the tie-breaker, comes with
 // every index), so a page is read in index order and stops after its rows. kNoEnd sorts a session
 // that has not ended after every ended one.
-std::string order_by(SessionOrder order, bool descending) {
+// sort_rows: "+key" (SQLite's hint that no index is to give the order): the matching rows are
+// found first, by the filter's own index, then sorted.
+std::string order_by(SessionOrder order, bool descending, bool sort_rows = false) {
   const char* key = "started_at";
   switch (order) {
     case SessionOrder::Start: key = "started_at"; break;
@@ -169,7 +171,7 @@ std::string order_by(SessionOrder order, bool descending) {
     case SessionOrder::Operator: key = "\"operator\""; break;
   }
   const char* dir = descending ? " DESC" : " ASC";
-  return std::string(" ORDER BY ") + key + dir + ", id" + dir;
+  return std::string(" ORDER BY ") + (sort_rows ? "+" : "") + key + dir + ", id" + dir;
 }
 
 // PageWhere: the WHERE clause of a filter. Each condition names its one parameter as "?" (once or
@@ -230,19 +232,38 @@ PageWhere page_where(const SessionFilter& f, ClientScope scope) {
 
 }  // namespace
 
+// kSortBelow: up to this many matching sessions, a page sorts them rather than walk a sort index.
+constexpr std::int64_t kSortBelow = 1000;
+
 SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
   SessionPage out;
-  // The count, and for a client's list how many of those rows also say that client in their
-  // column: all of them (the usual case) lets the page walk the client's own index.
-  PageWhere counted = page_where(q.filter, ClientScope::Drive);
-  std::string agreeing = "0";
-  if (!q.filter.client.empty()) agreeing = "coalesce(sum(client = " + counted.number(q.filter.client) + "), 0)";
-  auto count = db_->prepare("SELECT count(*), " + agreeing + " FROM sessions " + counted.sql);
-  counted.bind(count);
+  // A client's list walks her (client, sort key) index when the chain's sessions of her client all
+  // say that client in their row: as many such rows as the chain has start events for her (a
+  // duplicate or a missing row makes the counts differ, and the page reads as before). Both counts
+  // come from indexes alone; a client's count is then the rows' own when nothing else is filtered.
   bool by_column = false;
-  if (count.step()) {
-    out.total = count.col_int(0);
-    by_column = !q.filter.client.empty() && count.col_int(1) == out.total;
+  const SessionFilter& f = q.filter;
+  const bool filtered = !f.server.empty() || !f.operator_name.empty() || f.since || f.until || f.live_only ||
+                        !f.status.empty();
+  auto count_of = [&](const std::string& sql, const PageWhere& w) {
+    auto c = db_->prepare(sql);
+    w.bind(c);
+    return c.step() ? c.col_int(0) : 0;
+  };
+  if (!f.client.empty()) {
+    PageWhere chain;
+    const std::string p = chain.number(f.client);
+    const std::int64_t started = count_of("SELECT count(*) FROM (" + chained_sessions_of_client_indexed_sql(p) + ")", chain);
+    SessionFilter client_only;
+    client_only.client = f.client;
+    const PageWhere own = page_where(client_only, ClientScope::Column);
+    const std::int64_t rows = count_of("SELECT count(*) FROM sessions " + own.sql, own);
+    by_column = started == rows;
+    if (by_column && !filtered) out.total = rows;
+  }
+  if (f.client.empty() || filtered || !by_column) {
+    const PageWhere counted = page_where(f, by_column ? ClientScope::Column : ClientScope::Drive);
+    out.total = count_of("SELECT count(*) FROM sessions " + counted.sql, counted);
   }
   // A page in the back half is read from the other end, the order reversed: OFFSET walks the
   // index up to the page, so no page walks more than half of it.
@@ -254,9 +275,14 @@ SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
     offset = out.total - offset - limit;
     descending = !descending;
   }
-  // The page's ids first, from the sort key's index alone; then their rows.
-  const PageWhere w = page_where(q.filter, by_column ? ClientScope::Column : ClientScope::Member);
-  const std::string order = order_by(q.order, descending);
+  // A filter that leaves few sessions (the live ones, the aborted ones of a client) is faster found
+  // through its own index (or the chain's, for a client whose rows disagree) and sorted, than by
+  // walking a sort index until enough of them turn up.
+  const bool few = (filtered || !q.filter.client.empty()) && out.total <= kSortBelow;
+  const std::string order = order_by(q.order, descending, few);
+  // The page's ids first, from an index alone; then their rows.
+  const PageWhere w =
+      page_where(q.filter, by_column ? ClientScope::Column : few ? ClientScope::Drive : ClientScope::Member);
   auto rows = db_->prepare(select_sessions("WHERE id IN (SELECT id FROM sessions " + w.sql + order + " LIMIT ? OFFSET ?)" +
                                            order));
   w.bind(rows);
