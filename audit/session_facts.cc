@@ -40,25 +40,43 @@ bool states_session_facts(std::string_view kind) {
   return kind == "session.start" || kind == "session.end" || kind == "session.recovered" || kind == "session.aborted";
 }
 
+namespace {
+
+// add_fact folds one session event (in event order) into what the chain states of its session.
+void add_fact(ChainedSession& s, const StoredEvent& e) {
+  const std::string& kind = e.event.kind;
+  const Json& d = e.event.details;
+  if (kind == "session.start") {
+    if (!s.start) s.start = start_of(e);
+  } else if (states_session_facts(kind)) {
+    s.ends.push_back({e.id, kind, kind == "session.aborted" ? std::optional<std::string>("aborted") : text_of(d, "status"),
+                      int_of(d, "ended_at")});
+    if (d.is_object() && d.contains("recording") && d["recording"].is_object()) {
+      const Json& r = d["recording"];
+      s.recordings.push_back({e.id, text_of(r, "path").value_or(""), text_of(r, "sha256").value_or("")});
+    }
+  }
+}
+
+}  // namespace
+
 std::map<std::int64_t, ChainedSession> chained_sessions(db::Database& db) {
   std::map<std::int64_t, ChainedSession> out;
   for (const auto& e : events_of(db, "session")) {
-    if (!e.event.session_id) continue;
-    const std::string& kind = e.event.kind;
-    ChainedSession& s = out[*e.event.session_id];
-    const Json& d = e.event.details;
-    if (kind == "session.start") {
-      if (!s.start) s.start = start_of(e);
-    } else if (states_session_facts(kind)) {
-      s.ends.push_back({e.id, kind, kind == "session.aborted" ? std::optional<std::string>("aborted") : text_of(d, "status"),
-                        int_of(d, "ended_at")});
-      if (d.is_object() && d.contains("recording") && d["recording"].is_object()) {
-        const Json& r = d["recording"];
-        s.recordings.push_back({e.id, text_of(r, "path").value_or(""), text_of(r, "sha256").value_or("")});
-      }
-    }
+    if (e.event.session_id) add_fact(out[*e.event.session_id], e);
   }
   return out;
+}
+
+std::optional<ChainedSession> chained_session(db::Database& db, std::int64_t session_id) {
+  EventFilter f;
+  f.kind = "session";
+  f.session_id = session_id;
+  const auto events = list_events(db, f);  // the events_by_session index: this session's events only
+  if (events.empty()) return std::nullopt;
+  ChainedSession s;
+  for (const auto& e : events) add_fact(s, e);
+  return s;
 }
 
 std::string chained_sessions_of_client_sql(std::string_view param) {
@@ -107,8 +125,11 @@ std::map<std::int64_t, std::string> chained_clients(db::Database& db) {
 
 PurgedEvidence purged_evidence(db::Database& db) {
   PurgedEvidence p;
-  for (const auto& e : events_of(db, "retention.purge")) {
-    const Json& d = e.event.details;
+  // kind = 'retention.purge' as a constant: the partial index events_retention_purge (migration 17)
+  // answers it, where events_of's prefix match would read every event.
+  auto q = db.prepare("SELECT details FROM events WHERE kind = 'retention.purge' ORDER BY id");
+  while (q.step()) {
+    const Json d = Json::parse(q.col_text(0), nullptr, false);
     if (!d.is_object()) continue;
     auto ids = [&](const char* key, std::set<std::int64_t>& into) {
       if (!d.contains(key) || !d[key].is_array()) return;

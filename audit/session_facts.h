@@ -57,6 +57,11 @@ bool states_session_facts(std::string_view kind);
 // chained_sessions reads every session.start/end/recovered/aborted event. Throws db::DbError.
 std::map<std::int64_t, ChainedSession> chained_sessions(db::Database& db);
 
+// chained_session: what chained_sessions() says of one session, read from that session's own
+// events only (the events_by_session index); nothing if the chain holds no event of it. For the
+// check of one session (audit/verify.h verify_session). Throws db::DbError.
+std::optional<ChainedSession> chained_session(db::Database& db, std::int64_t session_id);
+
 // chained_clients maps each session with a chained session.start to its client: the event's
 // details.client, or for events written before clients were stated, the client of the event's
 // (chained) server. Sessions with no start event are absent: no reviewer sees them.
@@ -87,7 +92,8 @@ struct PurgedEvidence {
   std::set<std::pair<std::int64_t, std::string>> recordings;   // (session id, path) deleted
 };
 
-// purged_evidence reads every retention.purge event. Throws db::DbError.
+// purged_evidence reads every retention.purge event (through their partial index, not a scan of the
+// chain). Throws db::DbError.
 PurgedEvidence purged_evidence(db::Database& db);
 
 }  // namespace bastion::audit

@@ -159,7 +159,9 @@ namespace {
 // expression one of the indexes of migration 15 holds (the row id, the tie-breaker, comes with
 // every index), so a page is read in index order and stops after its rows. kNoEnd sorts a session
 // that has not ended after every ended one.
-std::string order_by(SessionOrder order, bool descending) {
+// sort_rows: "+key" (SQLite's hint that no index is to give the order): the matching rows are
+// found first, by the filter's own index, then sorted.
+std::string order_by(SessionOrder order, bool descending, bool sort_rows = false) {
   const char* key = "started_at";
   switch (order) {
     case SessionOrder::Start: key = "started_at"; break;
@@ -169,7 +171,7 @@ std::string order_by(SessionOrder order, bool descending) {
     case SessionOrder::Operator: key = "\"operator\""; break;
   }
   const char* dir = descending ? " DESC" : " ASC";
-  return std::string(" ORDER BY ") + key + dir + ", id" + dir;
+  return std::string(" ORDER BY ") + (sort_rows ? "+" : "") + key + dir + ", id" + dir;
 }
 
 // PageWhere: the WHERE clause of a filter. Each condition names its one parameter as "?" (once or
@@ -186,6 +188,11 @@ struct PageWhere {
       else sql += ch;
     }
   }
+  // number: a parameter used outside the WHERE clause (in the SELECT list); returns its "?N".
+  std::string number(std::variant<std::string, std::int64_t> value) {
+    params.push_back(std::move(value));
+    return "?" + std::to_string(params.size());
+  }
   void bind(db::Statement& q) const {
     int n = 0;
     for (const auto& p : params) {
@@ -196,11 +203,20 @@ struct PageWhere {
   }
 };
 
-// page_where: the filter as SQL. for_order: the client's ids only test membership ("+id", so that
-// SQLite walks the sort key's index and stops at the page); otherwise they drive the query (a count
-// looks up just the client's rows).
-PageWhere page_where(const SessionFilter& f, bool for_order) {
+// How a page query reads a client's sessions (the client is always the one the chain states):
+//   Drive    the chained ids drive the query (a count looks up just those rows);
+//   Member   the chained ids only test membership ("+id"), so that SQLite walks the sort key's
+//            index over every session and stops at the page;
+//   Column   also "client = ?", so that SQLite walks the client's part of a (client, sort key) index
+//            of migration 17: only when the count found that every session the chain gives the client
+//            has that client in its row too, i.e. the column loses nobody (a row edited INTO the client
+//            is kept out by the membership test either way).
+enum class ClientScope { Drive, Member, Column };
+
+// page_where: the filter as SQL.
+PageWhere page_where(const SessionFilter& f, ClientScope scope) {
   PageWhere w;
+  if (!f.client.empty() && scope == ClientScope::Column) w.add("client = ?", f.client);
   if (!f.server.empty()) w.add("server = ?", f.server);
   if (!f.operator_name.empty()) w.add("\"operator\" = ?", f.operator_name);
   if (f.since) w.add("started_at >= ?", std::int64_t{to_unix(*f.since)});
@@ -208,18 +224,47 @@ PageWhere page_where(const SessionFilter& f, bool for_order) {
   if (f.live_only) w.sql += " AND status = 'live'";
   if (!f.status.empty()) w.add("status = ?", f.status);
   if (!f.client.empty())
-    w.add(std::string(for_order ? "+id" : "id") + " IN (" + chained_sessions_of_client_indexed_sql("?") + ")", f.client);
+    w.add(std::string(scope == ClientScope::Drive ? "id" : "+id") + " IN (" + chained_sessions_of_client_indexed_sql("?") +
+              ")",
+          f.client);
   return w;
 }
 
 }  // namespace
 
+// kSortBelow: up to this many matching sessions, a page sorts them rather than walk a sort index.
+constexpr std::int64_t kSortBelow = 1000;
+
 SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
   SessionPage out;
-  const PageWhere counted = page_where(q.filter, false);
-  auto count = db_->prepare("SELECT count(*) FROM sessions " + counted.sql);
-  counted.bind(count);
-  if (count.step()) out.total = count.col_int(0);
+  // A client's list walks her (client, sort key) index when the chain's sessions of her client all
+  // say that client in their row: as many such rows as the chain has start events for her (a
+  // duplicate or a missing row makes the counts differ, and the page reads as before). Both counts
+  // come from indexes alone; a client's count is then the rows' own when nothing else is filtered.
+  bool by_column = false;
+  const SessionFilter& f = q.filter;
+  const bool filtered = !f.server.empty() || !f.operator_name.empty() || f.since || f.until || f.live_only ||
+                        !f.status.empty();
+  auto count_of = [&](const std::string& sql, const PageWhere& w) {
+    auto c = db_->prepare(sql);
+    w.bind(c);
+    return c.step() ? c.col_int(0) : 0;
+  };
+  if (!f.client.empty()) {
+    PageWhere chain;
+    const std::string p = chain.number(f.client);
+    const std::int64_t started = count_of("SELECT count(*) FROM (" + chained_sessions_of_client_indexed_sql(p) + ")", chain);
+    SessionFilter client_only;
+    client_only.client = f.client;
+    const PageWhere own = page_where(client_only, ClientScope::Column);
+    const std::int64_t rows = count_of("SELECT count(*) FROM sessions " + own.sql, own);
+    by_column = started == rows;
+    if (by_column && !filtered) out.total = rows;
+  }
+  if (f.client.empty() || filtered || !by_column) {
+    const PageWhere counted = page_where(f, by_column ? ClientScope::Column : ClientScope::Drive);
+    out.total = count_of("SELECT count(*) FROM sessions " + counted.sql, counted);
+  }
   // A page in the back half is read from the other end, the order reversed: OFFSET walks the
   // index up to the page, so no page walks more than half of it.
   std::int64_t offset = std::max<std::int64_t>(0, q.offset), limit = std::max<std::int64_t>(0, q.limit);
@@ -230,9 +275,14 @@ SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
     offset = out.total - offset - limit;
     descending = !descending;
   }
-  // The page's ids first, from the sort key's index alone; then their rows.
-  const PageWhere w = page_where(q.filter, true);
-  const std::string order = order_by(q.order, descending);
+  // A filter that leaves few sessions (the live ones, the aborted ones of a client) is faster found
+  // through its own index (or the chain's, for a client whose rows disagree) and sorted, than by
+  // walking a sort index until enough of them turn up.
+  const bool few = (filtered || !q.filter.client.empty()) && out.total <= kSortBelow;
+  const std::string order = order_by(q.order, descending, few);
+  // The page's ids first, from an index alone; then their rows.
+  const PageWhere w =
+      page_where(q.filter, by_column ? ClientScope::Column : few ? ClientScope::Drive : ClientScope::Member);
   auto rows = db_->prepare(select_sessions("WHERE id IN (SELECT id FROM sessions " + w.sql + order + " LIMIT ? OFFSET ?)" +
                                            order));
   w.bind(rows);
@@ -241,6 +291,29 @@ SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
   while (rows.step()) out.rows.push_back(session_row(rows));
   if (from_the_end) std::reverse(out.rows.begin(), out.rows.end());
   return out;
+}
+
+SessionTotals SqliteSessionStore::totals(const SessionFilter& f, Seconds now) {
+  PageWhere w = page_where(f, ClientScope::Member);  // a period: the start index's range, tested for the client
+  const std::string until_now = w.number(std::int64_t{to_unix(now)});
+  auto q = db_->prepare("SELECT count(*), coalesce(sum(coalesce(ended_at, " + until_now + ") - started_at), 0) FROM sessions " +
+                        w.sql);
+  w.bind(q);
+  SessionTotals t;
+  if (q.step()) t = {q.col_int(0), q.col_int(1)};
+  return t;
+}
+
+std::optional<SessionRow> SessionCursor::next() {
+  if (!q_.step()) return std::nullopt;
+  return session_row(q_);
+}
+
+SessionCursor SqliteSessionStore::by_start(const SessionFilter& f) {
+  const PageWhere w = page_where(f, ClientScope::Member);
+  auto q = db_->prepare(select_sessions(w.sql + " ORDER BY started_at, id"));
+  w.bind(q);
+  return SessionCursor(db_, std::move(q));
 }
 
 std::vector<SessionRow> SqliteSessionStore::live_rows() {

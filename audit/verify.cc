@@ -34,21 +34,51 @@ Row read_row(const db::Statement& q) {
 
 std::string id_text(std::int64_t id) { return std::to_string(id); }
 
+// ChainWalker checks rows in id order: each one's content against its hash, and its link to the row
+// before it (or to the purge anchor of the gap before it). Its findings name session_id (0 for the
+// walk of the whole chain, the session for verify_session).
 class ChainWalker {
  public:
-  ChainWalker(const PurgeAnchors& anchors, VerifyReport& report) : anchors_(anchors), report_(report) {}
+  ChainWalker(const PurgeAnchors& anchors, VerifyReport& report, std::int64_t session_id = 0)
+      : anchors_(anchors), report_(report), session_id_(session_id) {}
 
   void check(const Row& r) {
     ++report_.events;
     check_link(r);
     check_content(r);
-    previous_id_ = r.id;
-    previous_hash_ = r.hash;
+    follow(r.id, r.hash);
+  }
+
+  // follow: the next row checked comes after the row `id` with `hash` (0 and "": the first row).
+  void follow(std::int64_t id, std::string hash) {
+    previous_id_ = id;
+    previous_hash_ = std::move(hash);
+  }
+
+  // check_link: whether r links to the row followed (an event of the session altered and re-hashed
+  // breaks the link of the row after it).
+  void check_link(const Row& r) {
+    const auto expected = expected_prev(r);
+    if (!expected || r.prev_hash == *expected) return;
+    const std::string before = r.id - 1 == previous_id_ ? "event " + id_text(previous_id_) : "the purge anchor";
+    find(VerifyFinding::Kind::BrokenLink, r.id,
+         "chain broken before event " + id_text(r.id) + ": it links to a hash that is not that of " + before +
+             " (that event was altered and re-hashed, or replaced)");
+  }
+
+  void check_content(const Row& r) {
+    Event e = r.event;
+    e.details = Json::parse(r.details_text, nullptr, false);
+    const bool parsed = !e.details.is_discarded() && e.details.is_object();
+    if (parsed && compact_details(e.details) == r.details_text && event_hash(r.id, r.prev_hash, e) == r.hash) return;
+    find(VerifyFinding::Kind::AlteredEvent, r.id,
+         "event " + id_text(r.id) + " (" + r.event.kind + ") was altered: its content no longer matches its hash");
   }
 
  private:
   void find(VerifyFinding::Kind kind, std::int64_t id, std::string message) {
-    if (report_.findings.size() < kMaxFindings) report_.findings.push_back({kind, id, 0, 0, std::move(message), 0});
+    if (report_.findings.size() < kMaxFindings)
+      report_.findings.push_back({kind, id, 0, session_id_, std::move(message), 0});
   }
 
   // expected_prev returns the hash r must link to, or nullopt after reporting why there is none.
@@ -71,26 +101,9 @@ class ChainWalker {
     return anchored;
   }
 
-  void check_link(const Row& r) {
-    const auto expected = expected_prev(r);
-    if (!expected || r.prev_hash == *expected) return;
-    const std::string before = r.id - 1 == previous_id_ ? "event " + id_text(previous_id_) : "the purge anchor";
-    find(VerifyFinding::Kind::BrokenLink, r.id,
-         "chain broken before event " + id_text(r.id) + ": it links to a hash that is not that of " + before +
-             " (that event was altered and re-hashed, or replaced)");
-  }
-
-  void check_content(const Row& r) {
-    Event e = r.event;
-    e.details = Json::parse(r.details_text, nullptr, false);
-    const bool parsed = !e.details.is_discarded() && e.details.is_object();
-    if (parsed && compact_details(e.details) == r.details_text && event_hash(r.id, r.prev_hash, e) == r.hash) return;
-    find(VerifyFinding::Kind::AlteredEvent, r.id,
-         "event " + id_text(r.id) + " (" + r.event.kind + ") was altered: its content no longer matches its hash");
-  }
-
   const PurgeAnchors& anchors_;
   VerifyReport& report_;
+  std::int64_t session_id_ = 0;
   std::int64_t previous_id_ = 0;
   std::string previous_hash_;
 };
@@ -128,8 +141,11 @@ struct RecordingRowFacts {
   std::string path, sha256;
 };
 
-std::vector<RecordingRowFacts> recording_rows(db::Database& db) {
-  auto q = db.prepare("SELECT id, session_id, path, sha256 FROM recordings ORDER BY id");
+// recording_rows: every recordings row, or those of one session.
+std::vector<RecordingRowFacts> recording_rows(db::Database& db, std::optional<std::int64_t> session_id = std::nullopt) {
+  auto q = db.prepare(std::string("SELECT id, session_id, path, sha256 FROM recordings") +
+                      (session_id ? " WHERE session_id = ?" : "") + " ORDER BY id");
+  if (session_id) q.bind(1, *session_id);
   std::vector<RecordingRowFacts> rows;
   while (q.step()) rows.push_back({q.col_int(0), q.col_int(1), q.col_text(2), q.col_text(3)});
   return rows;
@@ -155,10 +171,21 @@ void check_file(Findings& out, std::int64_t id, std::int64_t session, const std:
   }
 }
 
+// EvidenceChecker checks session and recording rows against what the chain states of them: every
+// session (verify_audit), or one, given the chained facts, rows and purges of that session only
+// (verify_session): the same checks, hence the same findings about it.
 class EvidenceChecker {
  public:
   EvidenceChecker(db::Database& db, VerifyReport& report)
-      : out_{report}, chained_(chained_sessions(db)), purged_(purged_evidence(db)), recordings_(recording_rows(db)) {
+      : EvidenceChecker(report, chained_sessions(db), purged_evidence(db), recording_rows(db), std::nullopt) {}
+
+  EvidenceChecker(VerifyReport& report, std::map<std::int64_t, ChainedSession> chained, PurgedEvidence purged,
+                  std::vector<RecordingRowFacts> recordings, std::optional<std::int64_t> only_session)
+      : out_{report},
+        chained_(std::move(chained)),
+        purged_(std::move(purged)),
+        recordings_(std::move(recordings)),
+        only_session_(only_session) {
     for (const auto& r : recordings_) by_path_[{r.session_id, r.path}] = &r;
   }
 
@@ -180,8 +207,9 @@ class EvidenceChecker {
 
   void check_sessions(db::Database& db) {
     std::set<std::int64_t> rows;
-    auto q = db.prepare(R"(SELECT id, "operator", server, login, grant_id, client, started_at, ended_at, status
-                           FROM sessions ORDER BY id)");
+    auto q = db.prepare(std::string(R"(SELECT id, "operator", server, login, grant_id, client, started_at, ended_at, status
+                                       FROM sessions)") + (only_session_ ? " WHERE id = ?" : "") + " ORDER BY id");
+    if (only_session_) q.bind(1, *only_session_);
     while (q.step()) {
       ++out_.report.sessions;
       rows.insert(q.col_int(0));
@@ -273,8 +301,46 @@ class EvidenceChecker {
   std::map<std::int64_t, ChainedSession> chained_;
   PurgedEvidence purged_;
   std::vector<RecordingRowFacts> recordings_;
+  std::optional<std::int64_t> only_session_;
   std::map<std::pair<std::int64_t, std::string>, const RecordingRowFacts*> by_path_;  // into recordings_
 };
+
+// event_next_to: the event just before (or after) `id` in the chain, if any.
+std::optional<Row> event_next_to(db::Database& db, std::int64_t id, bool before) {
+  auto q = db.prepare("SELECT " + std::string(kEventColumns) + " FROM events WHERE id " + (before ? "<" : ">") +
+                      " ? ORDER BY id " + (before ? "DESC" : "ASC") + " LIMIT 1");
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_row(q);
+}
+
+// verify_session_events checks each event of the session: its content against its hash, its link
+// to the event before it and the link of the event after it to it (so an event of the session
+// altered and re-hashed is found), each link once.
+void verify_session_events(db::Database& db, std::int64_t session_id, VerifyReport& report) {
+  const PurgeAnchors anchors = load_anchors(db);
+  ChainWalker walker(anchors, report, session_id);
+  std::vector<Row> events;
+  {
+    auto q = db.prepare("SELECT " + std::string(kEventColumns) + " FROM events WHERE session_id = ? ORDER BY id");
+    q.bind(1, session_id);
+    while (q.step()) events.push_back(read_row(q));
+  }
+  std::set<std::int64_t> linked;  // rows whose link to the row before them was checked
+  for (const Row& e : events) {
+    ++report.events;
+    if (linked.insert(e.id).second) {
+      const auto before = event_next_to(db, e.id, true);
+      walker.follow(before ? before->id : 0, before ? before->hash : "");
+      walker.check_link(e);
+    }
+    walker.check_content(e);
+    if (const auto after = event_next_to(db, e.id, false); after && linked.insert(after->id).second) {
+      walker.follow(e.id, e.hash);
+      walker.check_link(*after);
+    }
+  }
+}
 
 }  // namespace
 
@@ -283,6 +349,17 @@ VerifyReport verify_audit(db::Database& db, const CheckpointEvidence* checkpoint
   verify_events(db, report);
   if (checkpoints != nullptr) verify_checkpoints(db, *checkpoints, report);
   EvidenceChecker evidence(db, report);
+  evidence.check_recordings();
+  evidence.check_sessions(db);
+  return report;
+}
+
+VerifyReport verify_session(db::Database& db, std::int64_t session_id) {
+  VerifyReport report;
+  verify_session_events(db, session_id, report);
+  std::map<std::int64_t, ChainedSession> chained;
+  if (auto facts = chained_session(db, session_id)) chained.emplace(session_id, std::move(*facts));
+  EvidenceChecker evidence(report, std::move(chained), purged_evidence(db), recording_rows(db, session_id), session_id);
   evidence.check_recordings();
   evidence.check_sessions(db);
   return report;

@@ -85,6 +85,15 @@ inline constexpr std::size_t kMaxFindings = 100;
 // if the database cannot be read.
 VerifyReport verify_audit(db::Database& db, const CheckpointEvidence* checkpoints = nullptr);
 
+// verify_session checks what concerns one session, reading only that: its events (content against
+// hash, and the links to and from each of them), its row against its chained start and end, and
+// its recordings (rows and files) against the digests its closing events state — the checks of
+// verify_audit, so the same findings about that session, each naming it (session_id), chain ones
+// included. Not checked: the rest of the chain (an event rewritten with every event after it is
+// found only by verify_audit with checkpoints). For the portal's session page: its cost does not
+// grow with the database. Throws db::DbError.
+VerifyReport verify_session(db::Database& db, std::int64_t session_id);
+
 // verify_checkpoints adds the checkpoint findings above to `report` (called by verify_audit).
 void verify_checkpoints(db::Database& db, const CheckpointEvidence& evidence, VerifyReport& report);
 

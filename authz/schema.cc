@@ -349,7 +349,24 @@ constexpr std::string_view kV16[] = {
     "CREATE INDEX checkpoints_unemitted ON checkpoints(seq) WHERE emitted_at IS NULL",
 };
 
-constexpr std::array<Migration, 16> kMigrations{{
+// Migration 17: a client reviewer's sessions list and session page at 100 000 sessions (issue 18,
+// point 6). One (client, sort key) index per sort key of audit::SessionOrder, the key being the very
+// expression of order_by (audit/sqlite_session_store.cc), and (client, status) for the status
+// filter: a reviewer's page walks her client's part of an index, not every session
+// (sessions_by_client, migration 1, is already (client, started_at)). The page uses them only when
+// every session the chain gives her client says that client in its row too (the count checks it),
+// so an edited column hides nothing. And the retention.purge events by their kind: the check of one
+// session (audit::verify_session) reads them, and must not read the whole chain to find them.
+constexpr std::string_view kV17[] = {
+    "CREATE INDEX sessions_by_client_end ON sessions(client, coalesce(ended_at, 9223372036854775807))",
+    "CREATE INDEX sessions_by_client_duration ON sessions(client, coalesce(ended_at - started_at, 9223372036854775807))",
+    "CREATE INDEX sessions_by_client_server ON sessions(client, server)",
+    R"(CREATE INDEX sessions_by_client_operator ON sessions(client, "operator"))",
+    "CREATE INDEX sessions_by_client_status ON sessions(client, status)",
+    "CREATE INDEX events_retention_purge ON events(id) WHERE kind = 'retention.purge'",
+};
+
+constexpr std::array<Migration, 17> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -366,6 +383,7 @@ constexpr std::array<Migration, 16> kMigrations{{
     {14, "one-time web sign-in links", kV14},
     {15, "indexes of the sorted sessions list", kV15},
     {16, "signed audit checkpoints", kV16},
+    {17, "indexes of a client reviewer's sessions list and of retention purges", kV17},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

@@ -14,7 +14,6 @@
 
 #include "audit/session_query.h"
 #include "audit/unique_fd.h"
-#include "audit/verify.h"
 #include "authz/sqlite_request_store.h"
 #include "authz/text.h"
 #include "gateway/admin/review.h"
@@ -22,6 +21,7 @@
 #include "web/html.h"
 #include "web/portal.h"
 #include "web/request_scope.h"
+#include "web/session_evidence.h"
 
 namespace bastion::web {
 namespace {
@@ -189,32 +189,12 @@ std::string grant_html(RequestScope& scope, const audit::SessionRow& s) {
   return out + dl_row("Approvals", approvals.empty() ? "none" : "<ul>" + approvals + "</ul>");
 }
 
-// evidence: what `audit verify` finds about this session and each of its recordings: "verified"
-// or the first finding naming it.
-struct Evidence {
-  std::string session;  // "" when nothing was found
-  std::map<std::int64_t, std::string> recordings;
-};
-
-Evidence evidence_of(RequestScope& scope, std::int64_t session_id) {
-  Evidence e;
-  for (const auto& f : audit::verify_audit(*scope.db).findings) {
-    if (f.session_id != session_id) continue;
-    if (f.recording_id != 0) {
-      e.recordings.emplace(f.recording_id, f.message);  // the first finding stays
-    } else if (e.session.empty()) {
-      e.session = f.message;
-    }
-  }
-  return e;
-}
-
 std::string verdict(const std::string& finding) {
   return finding.empty() ? "<span class=\"verified\">verified against the audit chain</span>"
                          : "<span class=\"mismatch\">NOT verified: " + escape(finding) + "</span>";
 }
 
-std::string recordings_html(RequestScope& scope, const audit::SessionRow& s, const Evidence& ev) {
+std::string recordings_html(RequestScope& scope, const audit::SessionRow& s, const SessionEvidence& ev) {
   const auto recs = scope.sessions.recordings_of(s.id);
   if (recs.empty()) return "<p>This session has no recording.</p>";
   std::string rows;
@@ -309,7 +289,7 @@ void Portal::session_detail(const httplib::Request& req, httplib::Response& res)
   const std::int64_t id = std::stoll(req.matches[1].str());
   auto s = gateway::admin::visible_session(scope->context(v->who, v->source), id);
   if (!s) return not_found(*scope, *v, id, res);
-  const Evidence ev = evidence_of(*scope, s->id);
+  const SessionEvidence ev = session_evidence(*scope->db, s->id);
   std::string body = "<dl>";
   body += dl_row("Operator", escape(s->operator_name));
   body += dl_row("Server", escape(s->server));

@@ -102,6 +102,54 @@ TEST_F(SessionPageTest, AReviewerSeesHerClientAsTheChainStatesItNotAsTheRowSays)
   EXPECT_EQ(page.rows[0].id, own);
 }
 
+// The reviewer's page walks her client's (client, sort key) index only when every session the
+// chain gives her says her client in its row too; a row edited AWAY from her client would be lost
+// by that index, so then the page reads as before, and still lists it.
+TEST_F(SessionPageTest, ARowEditedAwayFromHerClientIsStillListedForHer) {
+  std::vector<std::int64_t> own;
+  for (int i = 0; i < 5; ++i) own.push_back(add_session("web1", "acme", 5 - i));
+  add_session("db1", "globex", 1);
+  SessionPageQuery q;
+  q.filter.client = "acme";
+  q.limit = 2;
+  const auto before = find_session_page(db_, q);
+  EXPECT_EQ(before.total, 5);
+  EXPECT_EQ(ids(q), (std::vector<std::int64_t>{own[4], own[3]}));
+  sql("UPDATE sessions SET client = 'globex' WHERE id = " + std::to_string(own[4]));  // hidden from acme by the row
+  EXPECT_EQ(find_session_page(db_, q).total, 5);
+  EXPECT_EQ(ids(q), (std::vector<std::int64_t>{own[4], own[3]}));
+  q.order = SessionOrder::Operator;
+  q.descending = false;
+  q.offset = 4;
+  EXPECT_EQ(ids(q), (std::vector<std::int64_t>{own[4]}));
+}
+
+// The access report's reads: totals in SQL, rows from a cursor, oldest first, for the period and
+// the client the chain states.
+TEST_F(SessionPageTest, TheReportTotalsAndCursorCoverThePeriodAndTheClientOnly) {
+  const auto old_one = add_session("web1", "acme", 40), a = add_session("web1", "acme", 3),
+             foreign = add_session("db1", "globex", 2), b = add_session("web1", "acme", 1),
+             live = add_session("web1", "acme", 1);
+  set_times(a, 1000, 1100, "zoe");    // 100 s
+  set_times(b, 2000, 2010, "bob");    // 10 s
+  set_times(live, 3000, std::nullopt, "amy");
+  set_times(foreign, 1500, 1600, "bob");
+  set_times(old_one, 10, 20, "bob");  // before the period
+  sql("UPDATE sessions SET client = 'acme' WHERE id = " + std::to_string(foreign));  // an edited row: not hers
+  SessionFilter f;
+  f.client = "acme";
+  f.since = from_unix(100);
+  f.until = from_unix(5000);
+  SqliteSessionStore store(db_);
+  const auto t = store.totals(f, from_unix(3500));
+  EXPECT_EQ(t.sessions, 3);
+  EXPECT_EQ(t.seconds, 100 + 10 + 500);  // the live one until "now"
+  auto cursor = store.by_start(f);
+  std::vector<std::int64_t> seen;
+  while (auto s = cursor.next()) seen.push_back(s->id);
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{a, b, live}));
+}
+
 TEST_F(SessionPageTest, FiltersCombineAndAreParametersNotSql) {
   const auto a = add_session("web1", "acme", 3);
   add_session("db1", "globex", 2);

@@ -211,5 +211,79 @@ TEST_F(VerifyTest, DeletedSessionRowIsReported) {
   EXPECT_THAT(f.message, HasSubstr("its row is gone"));
 }
 
+
+// verify_session: the same checks for one session, reading that session only.
+
+// about: the findings of a whole verify that name `session`.
+std::vector<std::string> about(const VerifyReport& r, std::int64_t session) {
+  std::vector<std::string> out;
+  for (const auto& f : r.findings)
+    if (f.session_id == session) out.push_back(f.message);
+  return out;
+}
+
+TEST_F(VerifyTest, OneSessionUntouchedIsIntactAndReadsItsOwnEventsOnly) {
+  const auto report = verify_session(*db_, session_);
+  EXPECT_TRUE(report.intact()) << report.findings.front().message;
+  EXPECT_EQ(report.events, 3);  // its start, its end, the end stating its recording
+  EXPECT_EQ(report.sessions, 1);
+  EXPECT_EQ(report.recordings, 1);
+}
+
+TEST_F(VerifyTest, OneSessionFindsWhatTheWholeVerifySaysOfIt) {
+  const auto other = add_session("db1", "globex", 3);
+  add_recording(other, testing::kCast);
+  const std::string forged = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.1, \"o\", \"nothing\"]\n";
+  std::ofstream(cast_path_, std::ios::binary | std::ios::trunc) << forged;   // this session's file swapped,
+  sql("UPDATE recordings SET sha256 = '" + sha256_hex(forged) + "' WHERE session_id = " + std::to_string(session_));
+  sql(R"(UPDATE sessions SET "operator" = 'mallory' WHERE id = )" + std::to_string(session_));  // its row edited
+  const auto whole = verify_audit(*db_);
+  const auto one = verify_session(*db_, session_);
+  EXPECT_THAT(about(one, session_), ::testing::ContainerEq(about(whole, session_)));
+  EXPECT_EQ(about(one, session_).size(), 3u);  // the row's digest, the file's, the operator
+  EXPECT_TRUE(verify_session(*db_, other).intact());  // the other session is untouched
+}
+
+TEST_F(VerifyTest, OneSessionFindsItsAlteredEvent) {
+  sql(R"(UPDATE events SET details = '{"status":"closed"}' WHERE id = 7)");
+  const auto report = verify_session(*db_, session_);
+  ASSERT_FALSE(report.intact());
+  EXPECT_EQ(report.findings.front().kind, Kind::AlteredEvent);
+  EXPECT_EQ(report.findings.front().session_id, session_);
+  EXPECT_THAT(report.findings.front().message, HasSubstr("event 7 (session.end) was altered"));
+}
+
+TEST_F(VerifyTest, OneSessionRehashedEventBreaksTheLinkAfterIt) {
+  add_event("channel.allowed", "web1", 0);  // event 9 follows the session's last event
+  auto row = list_events(*db_, {})[7];      // event 8 states the recording's digest
+  ASSERT_EQ(row.id, 8);
+  row.event.details["recording"]["sha256"] = std::string(64, '0');
+  const std::string rehashed = event_hash(row.id, row.prev_hash, row.event);
+  sql("UPDATE events SET details = '" + compact_details(row.event.details) + "', hash = '" + rehashed + "' WHERE id = 8");
+  const auto report = verify_session(*db_, session_);
+  std::string all;
+  for (const auto& f : report.findings) {
+    EXPECT_EQ(f.session_id, session_);
+    all += f.message + "\n";
+  }
+  EXPECT_THAT(all, HasSubstr("chain broken before event 9"));
+  EXPECT_THAT(all, HasSubstr("not the chained (event 8) " + std::string(64, '0')));
+}
+
+TEST_F(VerifyTest, OneSessionIsNotCrowdedOutByFindingsElsewhere) {
+  // More than kMaxFindings findings about other rows: a whole verify stops listing before this
+  // session's; verify_session still names it.
+  for (int i = 0; i < 120; ++i) add_event("channel.allowed", "web1", 1);
+  sql("UPDATE events SET details = '{\"n\":0}' WHERE id <= 5 OR id > 8");
+  std::fstream f(cast_path_, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(5);
+  f.put('X');
+  f.close();
+  EXPECT_TRUE(about(verify_audit(*db_), session_).empty());  // what the page used to rely on
+  const auto one = verify_session(*db_, session_);
+  ASSERT_EQ(about(one, session_).size(), 1u);
+  EXPECT_THAT(about(one, session_).front(), HasSubstr("was altered: its SHA-256 is"));
+}
+
 }  // namespace
 }  // namespace bastion::audit
