@@ -18,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/data_keys.h"
 #include "authz/db.h"
 #include "gateway/bans.h"
 #include "gateway/config.h"
@@ -126,6 +127,9 @@ Status check_startup(const DaemonSettings& s) {
   // No checkpoint key, no start (rather than one made here): a key is worth something only once a
   // person has copied its public half off the host, which `bastionctl audit checkpoint-key` asks.
   if (auto key = check_checkpoint_key(s.checkpoint_key_path); !key) return key.error();
+  // No master key, no start: every recording is encrypted under it (audit/data_keys.h). Only its
+  // presence and mode are checked here; the monitors read it.
+  if (auto st = audit::check_master_key_file(s.master_key_path); !st) return st.error();
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir + "/recordings", ec);
   if (ec) return Error{"cannot create state directory " + s.state_dir + ": " + ec.message()};

@@ -59,7 +59,8 @@ Json purge_json(const audit::PurgeReport& r) {
   Json clients = Json::array();
   for (const auto& c : r.clients) {
     clients.push_back({{"client", c.client}, {"recordings", c.recordings}, {"events", c.events},
-                       {"sessions", c.sessions}, {"requests", c.requests}, {"contract_ended", c.contract_ended}});
+                       {"sessions", c.sessions}, {"requests", c.requests}, {"contract_ended", c.contract_ended},
+                       {"data_key_destroyed", c.data_key_destroyed.empty() ? Json(nullptr) : Json(c.data_key_destroyed)}});
   }
   Json recordings = Json::array();
   for (const auto& rec : r.recordings) {
@@ -75,6 +76,8 @@ void print_purge(CommandContext& ctx, const audit::PurgeReport& r) {
     ctx.out << c.client << ": " << c.recordings << " recording(s), " << c.events << " event(s), " << c.requests
             << " access request(s)";
     if (c.contract_ended) ctx.out << ", " << c.sessions << " session(s) — contract ended, all data destroyed";
+    if (!c.data_key_destroyed.empty())
+      ctx.out << "; data key " << c.data_key_destroyed << " destroyed: every copy of its recordings is unreadable";
     ctx.out << "\n";
   }
   ctx.out << "recorded as audit event " << r.purge_event_id << " (retention.purge)\n";
