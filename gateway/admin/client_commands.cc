@@ -11,6 +11,7 @@
 #include "authz/decide.h"
 #include "gateway/admin/admin_event.h"
 #include "gateway/admin/handlers.h"
+#include "gateway/admin/recording_text.h"
 #include "gateway/admin/review.h"
 #include "gateway/admin/table.h"
 #include "gateway/admin/time_text.h"
@@ -189,7 +190,8 @@ Status may_export(const CommandContext& ctx, const std::string& client) {
 Result<audit::BuiltExport> prepare_client_export(CommandContext& ctx, const std::string& client) {
   if (auto st = may_export(ctx, client); !st) return st.error();
   database(ctx);
-  auto built = audit::build_client_export(ctx.db, client);
+  // The client takes its recordings away readable: decrypted into the archive, in memory only.
+  auto built = audit::build_client_export(ctx.db, client, command_key_lookup(ctx));
   if (!built) return built.error();
   audit::Event e{ctx.clock.now(), "admin.client.export", ctx.actor, ctx.source, "", std::nullopt,
                  export_summary(client, "-", built->report)};

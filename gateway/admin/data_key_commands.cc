@@ -1,6 +1,8 @@
 // client keys | client shred | recording decrypt: the clients' data keys under which their
 // recordings are encrypted (audit/data_keys.h) — listed (never shown), destroyed on request, and
 // used by an officer to read one recording file wherever it was found.
+#include <memory>
+#include <optional>
 #include <ostream>
 
 #include "audit/data_keys.h"
@@ -27,20 +29,23 @@ Json key_json(const audit::ClientKeyInfo& k) {
 
 }  // namespace
 
-Result<audit::RecordingText> recording_text(CommandContext& ctx, const std::string& path) {
-  std::optional<audit::SecretKey> master;
-  audit::KeyLookup lookup = [&ctx, &master](const std::string& key_id) -> Result<audit::SecretKey> {
+audit::KeyLookup command_key_lookup(CommandContext& ctx) {
+  auto master = std::make_shared<std::optional<audit::SecretKey>>();
+  return [&ctx, master](const std::string& key_id) -> Result<audit::SecretKey> {
     // A destroyed key is named as such before the master key is even looked for.
     if (auto info = audit::find_key_by_id(database(ctx), key_id); info && info->destroyed())
       return Error{audit::destroyed_text(*info)};
-    if (!master) {
+    if (!*master) {
       auto loaded = audit::load_master_key(ctx.keys.master_key);
       if (!loaded) return loaded.error();
-      master = std::move(*loaded);
+      *master = std::move(*loaded);
     }
-    return audit::unwrap_client_key(database(ctx), *master, key_id);
+    return audit::unwrap_client_key(database(ctx), **master, key_id);
   };
-  return audit::read_recording(path, lookup);
+}
+
+Result<audit::RecordingText> recording_text(CommandContext& ctx, const std::string& path) {
+  return audit::read_recording(path, command_key_lookup(ctx));
 }
 
 int client_keys(const Args& args, CommandContext& ctx) {
