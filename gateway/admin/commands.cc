@@ -88,6 +88,7 @@ const CommandEntry kCommands[] = {
     // database's log outside any transaction.
     {{"client", "shred"}, "NAME --confirm", client_shred, Access::Inspect},
     {{"recording", "decrypt"}, "FILE", recording_decrypt, Access::Inspect},
+    {{"master-key"}, "", master_key, Access::Inspect},
     // purge and export record their own audit events (purge in the same transaction as its
     // deletions, before it unlinks files), so they run outside run_change's transaction.
     {{"purge"}, "[--recordings-dir DIR]", purge_now, Access::Inspect},

@@ -8,6 +8,7 @@
 #include "audit/data_keys.h"
 #include "audit/event_chain.h"
 #include "authz/db.h"
+#include "gateway/admin/admin_event.h"
 #include "gateway/admin/handlers.h"
 #include "gateway/admin/recording_text.h"
 #include "gateway/admin/review.h"
@@ -108,6 +109,32 @@ int client_shred(const Args& args, CommandContext& ctx) {
     if (!scrubbed)
       ctx.out << "note: another process still reads the database's write-ahead log; the old page is overwritten "
                  "as the bastion goes on\n";
+  }
+  return kExitOk;
+}
+
+int master_key(const Args& args, CommandContext& ctx) {
+  CommandLine cl("master-key", "",
+                 "Make the master key of the clients' data keys (--master-key, default data_master_key beside\n"
+                 "the database) unless it exists: for a database initialised before recordings were encrypted.\n"
+                 "Back it up apart from the database, never beside it (README, Keys). bastionctl only.");
+  const auto vm = cl.parse(args, ctx);
+  if (!vm) return kExitOk;
+  if (ctx.remote) return refuse(ctx, "master-key makes a file on the bastion host: bastionctl only");
+  const std::string& path = ctx.keys.master_key;
+  auto created = audit::ensure_master_key(path);
+  if (!created) return refuse(ctx, created.error().message);
+  if (auto st = audit::check_master_key_file(path); !st) return refuse(ctx, st.error().message);
+  if (*created) {
+    const audit::Event e{ctx.clock.now(), "admin.master_key.create", ctx.actor, ctx.source, "", std::nullopt,
+                         {{"path", path}}};
+    if (auto st = ctx.events.append(e); !st) return refuse_unrecorded(ctx, st.error());
+  }
+  if (wants_json(*vm)) {
+    print_json(ctx, {{"path", path}, {"created", *created}});
+  } else {
+    ctx.out << (*created ? "created the master key " : "the master key exists: ") << path
+            << " (back it up apart from the database, never beside it)\n";
   }
   return kExitOk;
 }

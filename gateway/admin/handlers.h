@@ -60,6 +60,7 @@ int client_list(const Args& args, CommandContext& ctx);
 int client_keys(const Args& args, CommandContext& ctx);
 int client_shred(const Args& args, CommandContext& ctx);
 int recording_decrypt(const Args& args, CommandContext& ctx);
+int master_key(const Args& args, CommandContext& ctx);
 int purge_now(const Args& args, CommandContext& ctx);
 int export_command(const Args& args, CommandContext& ctx);
 
