@@ -42,7 +42,7 @@ struct ClientPurge {
   bool contract_ended = false;
   // data_key_destroyed: the id of the client's data key this run destroyed (contract end + grace
   // passed): every copy of its recordings, wherever it is, is unreadable from now on.
-  std::string data_key_destroyed;
+  std::string data_key_destroyed{};
 };
 
 struct PurgedRecording {

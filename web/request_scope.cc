@@ -18,6 +18,8 @@ Result<std::unique_ptr<RequestScope>> RequestScope::open(const std::string& db_p
 }
 
 gateway::admin::CommandContext& RequestScope::context(const authz::Operator& who, const std::string& source) {
+  gateway::KeyPaths keys;
+  keys.master_key = master_key_path_;  // the player decrypts recordings; no other key is the portal's
   ctx_ = std::make_unique<gateway::admin::CommandContext>(gateway::admin::CommandContext{
       .store = store,
       .clock = clock_,
@@ -30,7 +32,7 @@ gateway::admin::CommandContext& RequestScope::context(const authz::Operator& who
       .actor_client = who.client,
       .source = source,
       .remote = true,  // like SSH: no command names a path on the host
-      .keys = {.master_key = master_key_path_},
+      .keys = keys,
       .program = "bastion-web",
       .db = db,
       .recordings_dir = {},
