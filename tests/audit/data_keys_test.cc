@@ -143,9 +143,12 @@ TEST_F(DataKeysTest, ShreddingOneClientLeavesItsCopiesUnreadableAndAnotherClient
 TEST_F(DataKeysTest, TheWrappedKeyLeavesTheDatabaseFile) {
   auto acme = ensure_client_key(*db_, master_, "acme", kNow);
   ASSERT_TRUE(acme.ok());
-  auto q = db_->prepare("SELECT wrapped FROM client_data_keys WHERE client = 'acme'");
-  ASSERT_TRUE(q.step());
-  const std::string wrapped = q.col_text(0);
+  std::string wrapped;
+  {
+    auto q = db_->prepare("SELECT wrapped FROM client_data_keys WHERE client = 'acme'");
+    ASSERT_TRUE(q.step());
+    wrapped = q.col_text(0);
+  }
   {
     db::Database::Transaction tx(*db_);
     ASSERT_TRUE(destroy_client_key(*db_, "acme", kNow, "officer").ok());
