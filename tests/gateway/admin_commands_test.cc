@@ -313,6 +313,9 @@ TEST_F(AdminCommandsTest, InitCreatesDatabaseAndKeysOnceOnly) {
   EXPECT_EQ(std::filesystem::status(keys.checkpoint_key).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_TRUE(std::filesystem::exists(keys.checkpoint_key + ".pub"));
+  EXPECT_EQ(keys.master_key, dir_ + "/fresh/data_master_key");
+  EXPECT_EQ(std::filesystem::status(keys.master_key).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_TRUE(db::Database::open(db, false).ok());
   err_.str("");
   EXPECT_EQ(run_init({}, db, keys, out_, err_), kExitRefused);
