@@ -89,14 +89,20 @@ class MonitorTest : public AdminFixture {
     EXPECT_NE(v[0].at("reason").get<std::string>().find(why), std::string::npos) << v[0].dump();
   }
 
+  // use_master_key: recordings sealed, as under bastiond (a master key, and the database for the
+  // clients' data keys).
+  void use_master_key() {
+    settings_.master_key_path = dir_ + "/data_master_key";
+    ASSERT_TRUE(audit::ensure_master_key(settings_.master_key_path).ok());
+    services_->db = db_;
+  }
+
   MonitorSettings settings_;
   std::unique_ptr<MonitorServices> services_;
 };
 
 TEST_F(MonitorTest, ARecordingIsSealedUnderAKeyOfItsOwnNeverTheClientsOrTheMasterKey) {
-  settings_.master_key_path = dir_ + "/data_master_key";
-  ASSERT_TRUE(audit::ensure_master_key(settings_.master_key_path).ok());
-  services_->db = db_;
+  use_master_key();
   grant("web1");
   Monitor m = make();
   login(m, "alice+root+web1");
@@ -125,9 +131,7 @@ TEST_F(MonitorTest, ARecordingIsSealedUnderAKeyOfItsOwnNeverTheClientsOrTheMaste
 }
 
 TEST_F(MonitorTest, NoRecordingAndSoNoSessionForAClientWhoseKeyWasDestroyed) {
-  settings_.master_key_path = dir_ + "/data_master_key";
-  ASSERT_TRUE(audit::ensure_master_key(settings_.master_key_path).ok());
-  services_->db = db_;
+  use_master_key();
   auto master = audit::load_master_key(settings_.master_key_path);
   ASSERT_TRUE(audit::ensure_client_key(*db_, *master, "acme", clock_.now()).ok());
   {
