@@ -121,8 +121,13 @@ void Utf8Carry::decode(std::string_view s, std::string& out) {
 
 Result<AsciicastWriter> AsciicastWriter::create(int fd, const AsciicastHeader& header,
                                                 const MonotonicClock& clock) {
-  AsciicastWriter w(fd, clock);
-  if (!write_all(fd, header_line(header))) return Error{errno_text("cannot write asciicast header")};
+  return create(plain_sink(fd), header, clock);
+}
+
+Result<AsciicastWriter> AsciicastWriter::create(RecordingSinkPtr sink, const AsciicastHeader& header,
+                                                const MonotonicClock& clock) {
+  AsciicastWriter w(std::move(sink), clock);
+  if (!w.sink_->append(header_line(header))) return Error{errno_text("cannot write asciicast header")};
   return w;
 }
 
@@ -158,7 +163,8 @@ bool AsciicastWriter::finish() {
     carry_of(s).finish(text);
     if (!text.empty() && !write_event(s == Stream::Input ? "i" : "o", text)) return false;
   }
-  return true;
+  if (!sink_->finish()) failed_ = true;
+  return !failed_;
 }
 
 bool AsciicastWriter::write_event(std::string_view code, std::string_view data) {
@@ -166,7 +172,7 @@ bool AsciicastWriter::write_event(std::string_view code, std::string_view data) 
   // it), the strings are escaped by nlohmann::json.
   std::string line = "[" + seconds_text(stopwatch_.elapsed()) + ", " + dump(ordered_json(code)) + ", " +
                      dump(ordered_json(data)) + "]\n";
-  if (!write_all(fd_, line)) failed_ = true;
+  if (!sink_->append(line)) failed_ = true;
   return !failed_;
 }
 

@@ -21,6 +21,7 @@
 
 #include "audit/monotonic.h"
 #include "audit/recorder.h"
+#include "audit/recording_sink.h"
 #include "authz/result.h"
 
 namespace bastion::audit {
@@ -69,15 +70,19 @@ class Utf8Carry {
   std::string pending_;
 };
 
-// AsciicastWriter writes an asciicast v2 stream to a file descriptor it does not own (the caller
-// opens it O_APPEND and closes it). Each event is one write(2) of one complete line, so a crash
-// loses at most the event being written. After any failed write the writer refuses all further
+// AsciicastWriter writes an asciicast v2 stream to a RecordingSink it owns (a plain one over a
+// descriptor it does not own, which the caller opens O_APPEND and closes; or a sealed one). Each
+// event is one write(2) of one complete line (or one sealed chunk), so a crash loses at most the
+// event being written. After any failed write the writer refuses all further
 // writes (the file may end in a partial line, and appending after it would corrupt the next one).
 class AsciicastWriter {
  public:
   // create writes the header line to fd and starts the elapsed-time stopwatch on `clock`, which
   // must outlive the writer. Fails if the header cannot be written.
   static Result<AsciicastWriter> create(int fd, const AsciicastHeader& header, const MonotonicClock& clock);
+  // create on a sink, e.g. a sealed one (audit/recording_sink.h).
+  static Result<AsciicastWriter> create(RecordingSinkPtr sink, const AsciicastHeader& header,
+                                        const MonotonicClock& clock);
 
   // write records `bytes` of stream s: Input as an "i" event, Output and Error as "o" events (each
   // stream decoded separately, so their split sequences never mix). Writes nothing, successfully,
@@ -85,17 +90,18 @@ class AsciicastWriter {
   bool write(Stream s, std::string_view bytes);
   // resize records an "r" event "COLSxROWS" with the values the client sent.
   bool resize(int cols, int rows);
-  // finish writes any sequences still pending as U+FFFD events; call before closing the file.
+  // finish writes any sequences still pending as U+FFFD events, then ends the sink's stream; call
+  // before closing the file.
   bool finish();
 
   bool failed() const { return failed_; }
 
  private:
-  AsciicastWriter(int fd, const MonotonicClock& clock) : fd_(fd), stopwatch_(clock) {}
+  AsciicastWriter(RecordingSinkPtr sink, const MonotonicClock& clock) : sink_(std::move(sink)), stopwatch_(clock) {}
   bool write_event(std::string_view code, std::string_view data);
   Utf8Carry& carry_of(Stream s);
 
-  int fd_;
+  RecordingSinkPtr sink_;
   Stopwatch stopwatch_;
   Utf8Carry input_, output_, error_;
   bool failed_ = false;

@@ -58,9 +58,16 @@ bool get_record_header(ByteCursor& cur, RecordHeader& h) {
 
 Result<ExecRecordingWriter> ExecRecordingWriter::create(int fd, const MonotonicClock& clock,
                                                         std::uint64_t max_stored_bytes) {
-  ExecRecordingWriter w(fd, clock, max_stored_bytes);
-  if (!write_all(fd, kExecRecordingMagic)) return Error{errno_text("cannot write exec recording header")};
+  return create(plain_sink(fd), clock, max_stored_bytes);
+}
+
+Result<ExecRecordingWriter> ExecRecordingWriter::create(RecordingSinkPtr sink, const MonotonicClock& clock,
+                                                        std::uint64_t max_stored_bytes) {
+  ExecRecordingWriter w(std::move(sink), clock, max_stored_bytes);
+  if (!w.sink_->append(kExecRecordingMagic)) return Error{errno_text("cannot write exec recording header")};
   w.file_bytes_ = kExecRecordingMagic.size();
+  // Sealed bytes cannot be read back as records: hash as the data goes (see hash_stored).
+  w.deferred_ = w.sink_->readback_fd() >= 0;
   return w;
 }
 
@@ -109,7 +116,7 @@ bool ExecRecordingWriter::hash_stored() {
   std::uint64_t data_left = 0;  // of that record
   while (at < file_bytes_) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), file_bytes_ - at));
-    const ssize_t got = ::pread(fd_, buf.data(), want, static_cast<off_t>(at));
+    const ssize_t got = ::pread(sink_->readback_fd(), buf.data(), want, static_cast<off_t>(at));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
       if (got == 0) errno = EIO;  // the file is shorter than what was written to it
@@ -174,7 +181,9 @@ bool ExecRecordingWriter::finish() {
     put_be(body, counts_[i].stored, 8);
     body.append(*digest);
   }
-  return write_record(kExecTrailerStream, micros_now(), body);
+  if (!write_record(kExecTrailerStream, micros_now(), body)) return false;
+  if (!sink_->finish()) failed_ = true;
+  return !failed_;
 }
 
 bool ExecRecordingWriter::write_record(std::uint8_t stream_no, std::uint64_t micros, std::string_view bytes) {
@@ -185,7 +194,7 @@ bool ExecRecordingWriter::write_record(std::uint8_t stream_no, std::uint64_t mic
   header.push_back(static_cast<char>(stream_no));
   put_be(header, micros, 8);
   put_be(header, bytes.size(), 4);
-  if (!write_all(fd_, header, bytes)) failed_ = true;
+  if (!sink_->append(header, bytes)) failed_ = true;
   file_bytes_ += header.size() + bytes.size();
   return !failed_;
 }

@@ -42,6 +42,7 @@
 
 #include "audit/monotonic.h"
 #include "audit/recorder.h"
+#include "audit/recording_sink.h"
 #include "audit/sha256.h"
 #include "authz/result.h"
 
@@ -80,6 +81,10 @@ class ExecRecordingWriter {
   // create writes the magic and starts the stopwatch on `clock`, which must outlive the writer.
   // At most max_stored_bytes data bytes (all streams together) go into records; 0 = no cap.
   static Result<ExecRecordingWriter> create(int fd, const MonotonicClock& clock, std::uint64_t max_stored_bytes = 0);
+  // create on a sink (audit/recording_sink.h). On a sealed sink, whose bytes cannot be read back as
+  // records, the stream digests are computed as the data goes instead of at the end.
+  static Result<ExecRecordingWriter> create(RecordingSinkPtr sink, const MonotonicClock& clock,
+                                            std::uint64_t max_stored_bytes = 0);
 
   // write counts and hashes `bytes` of stream s and appends what fits under the cap as one record
   // (several if it exceeds 4 GiB); an empty write records nothing. Returns false if the data could
@@ -96,8 +101,8 @@ class ExecRecordingWriter {
   bool failed() const { return failed_; }
 
  private:
-  ExecRecordingWriter(int fd, const MonotonicClock& clock, std::uint64_t cap)
-      : fd_(fd), stopwatch_(clock), cap_(cap) {}
+  ExecRecordingWriter(RecordingSinkPtr sink, const MonotonicClock& clock, std::uint64_t cap)
+      : sink_(std::move(sink)), stopwatch_(clock), cap_(cap) {}
   std::uint64_t micros_now() const;
   std::size_t room_for(std::size_t n) const;
   bool write_record(std::uint8_t stream_no, std::uint64_t micros, std::string_view bytes);
@@ -107,7 +112,7 @@ class ExecRecordingWriter {
   // set) if the file cannot be read back whole.
   bool hash_stored();
 
-  int fd_;
+  RecordingSinkPtr sink_;
   Stopwatch stopwatch_;
   std::uint64_t cap_;
   std::uint64_t stored_all_ = 0;

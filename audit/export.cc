@@ -1,5 +1,6 @@
 #include "audit/export.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include "audit/access_json.h"
 #include "audit/client_terms.h"
+#include "audit/data_keys.h"
 #include "audit/event_chain.h"
 #include "audit/fd_io.h"
 #include "audit/session_query.h"
@@ -43,8 +45,10 @@ Json session_with_recordings(const SessionRow& s, const std::string& client, con
 
 class Exporter {
  public:
-  Exporter(const db::DatabasePtr& db, std::string client, TarGzWriter& tar, Seconds now)
-      : db_(db), client_(std::move(client)), tar_(tar), now_(now) {}
+  // lookup: opens sealed recordings, which then go into the archive decrypted; null: every file
+  // goes in as recorded (sealed ones stay sealed).
+  Exporter(const db::DatabasePtr& db, std::string client, TarGzWriter& tar, Seconds now, const KeyLookup* lookup)
+      : db_(db), client_(std::move(client)), tar_(tar), now_(now), lookup_(lookup) {}
 
   Status run() {
     if (auto st = sessions(); !st) return st;
@@ -63,17 +67,39 @@ class Exporter {
     for (const auto& s : find_sessions(db_, filter)) {
       Json recordings = Json::array();
       for (const auto& r : store.recordings_of(s.id)) {
-        if (auto st = tar_.add_file(member_name(r), r.summary.path, r.end); !st) {
+        Json j = recording_json(r);
+        if (auto st = add_recording(r, j); !st) {
           return Error{"recording " + std::to_string(r.id) + " of session " + std::to_string(s.id) +
                        " cannot be exported: " + st.error().message};
         }
-        recordings.push_back(recording_json(r));
+        recordings.push_back(j);
         ++report_.recordings;
       }
       all.push_back(session_with_recordings(s, client_, recordings));
       ++report_.sessions;
     }
     return tar_.add_bytes("sessions.json", all.dump(2) + "\n", now_);
+  }
+
+  // add_recording puts one recording file in the archive: decrypted (in memory) if it is sealed and
+  // a key lookup was given, as recorded otherwise. `j` says which ("encrypted", "cut_short").
+  Status add_recording(const RecordingRow& r, Json& j) {
+    if (lookup_ == nullptr || !starts_sealed(r.summary.path)) {
+      j["encrypted"] = lookup_ == nullptr && starts_sealed(r.summary.path);
+      return tar_.add_file(member_name(r), r.summary.path, r.end);
+    }
+    auto text = read_recording(r.summary.path, *lookup_);
+    if (!text) return text.error();
+    j["encrypted"] = false;
+    if (text->state == SealedState::CutShort) j["cut_short"] = text->detail;
+    return tar_.add_bytes(member_name(r), text->bytes, r.end);
+  }
+
+  static bool starts_sealed(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    char head[8] = {};
+    return fd && ::pread(fd.get(), head, sizeof head, 0) == static_cast<ssize_t>(sizeof head) &&
+           is_sealed(std::string_view(head, sizeof head));
   }
 
   Status events() {
@@ -108,6 +134,7 @@ class Exporter {
   std::string client_;
   TarGzWriter& tar_;
   Seconds now_;
+  const KeyLookup* lookup_;
   ExportReport report_;
 };
 
@@ -117,7 +144,7 @@ Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string&
   if (!find_client_terms(*db, client)) return Error{"no client named '" + client + "'"};
   auto tar = TarGzWriter::create(out_path);
   if (!tar) return tar.error();
-  Exporter exporter(db, client, *tar, process_clock().now());
+  Exporter exporter(db, client, *tar, process_clock().now(), nullptr);
   Status st = exporter.run();
   if (st) st = tar->finish();
   if (!st) {
@@ -127,7 +154,7 @@ Result<ExportReport> export_client(const db::DatabasePtr& db, const std::string&
   return exporter.report();
 }
 
-Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::string& client) {
+Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::string& client, const KeyLookup& lookup) {
   if (!find_client_terms(*db, client)) return Error{"no client named '" + client + "'"};
   UniqueFd mem(::memfd_create("bastion-export", MFD_CLOEXEC));
   if (!mem) return Error{errno_text("cannot create the export's memory file")};
@@ -135,7 +162,7 @@ Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::st
   if (!writer_fd) return Error{errno_text("cannot duplicate the export's memory file")};
   auto tar = TarGzWriter::over(std::move(writer_fd), "the export stream");
   if (!tar) return tar.error();
-  Exporter exporter(db, client, *tar, process_clock().now());
+  Exporter exporter(db, client, *tar, process_clock().now(), lookup ? &lookup : nullptr);
   Status st = exporter.run();
   if (st) st = tar->finish();
   if (!st) return st.error();

@@ -9,7 +9,11 @@
 //   grants.json                    array of the grants on its servers, oldest first (audit/access_json.h);
 //                                  "emergency": true marks one given without its approval (break-glass)
 //   requests.json                  array of the access requests to its servers, with their approvals
-//   recordings/<session>/<file>    each recording file as recorded
+//   recordings/<session>/<file>    each recording file: decrypted (in memory) in an archive built in
+//                                  memory for the client (build_client_export); as recorded — sealed
+//                                  ones still encrypted, "encrypted": true in sessions.json — in an
+//                                  archive written to a path of the bastion host (export_client), so
+//                                  that nothing decrypted is ever written to its disk
 //
 // Nothing of any other client is read into the archive.
 #include <cstdint>
@@ -17,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/sealed_stream.h"
 #include "audit/unique_fd.h"
 #include "authz/db.h"
 #include "authz/result.h"
@@ -52,6 +57,8 @@ struct BuiltExport {
 
 // build_client_export builds the archive of export_client in memory. Nothing leaves the process:
 // the caller records the export, then sends it, so no byte goes out of an unrecorded export.
-Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::string& client);
+// Sealed recordings are opened with `lookup` (audit/data_keys.h); without one they go in as recorded.
+Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::string& client,
+                                        const KeyLookup& lookup = {});
 
 }  // namespace bastion::audit

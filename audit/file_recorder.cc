@@ -234,17 +234,31 @@ Result<std::pair<UniqueFd, std::string>> create_recording_file(const std::string
   return std::pair{std::move(fd), path};
 }
 
+namespace {
+
+// sink_on: the recording's bytes go to fd as they are, or sealed under `key`.
+Result<RecordingSinkPtr> sink_on(int fd, const SealingKey* key) {
+  if (key == nullptr) return plain_sink(fd);
+  return sealed_sink(fd, *key);
+}
+
+}  // namespace
+
 Result<ChannelRecorderPtr> pty_recorder_on(UniqueFd fd, std::string path, const AsciicastHeader& header,
-                                           const MonotonicClock& elapsed, Sealing sealing) {
-  auto writer = AsciicastWriter::create(fd.get(), header, elapsed);
+                                           const MonotonicClock& elapsed, Sealing sealing, const SealingKey* key) {
+  auto sink = sink_on(fd.get(), key);
+  if (!sink) return Error{path + ": " + sink.error().message};
+  auto writer = AsciicastWriter::create(std::move(*sink), header, elapsed);
   if (!writer) return Error{path + ": " + writer.error().message};
   return ChannelRecorderPtr(
       std::make_unique<PtyRecorder>(RecordingFile(std::move(fd), std::move(path), sealing), std::move(writer.value())));
 }
 
 Result<ChannelRecorderPtr> exec_recorder_on(UniqueFd fd, std::string path, const MonotonicClock& elapsed,
-                                            std::uint64_t max_stored_bytes, Sealing sealing) {
-  auto writer = ExecRecordingWriter::create(fd.get(), elapsed, max_stored_bytes);
+                                            std::uint64_t max_stored_bytes, Sealing sealing, const SealingKey* key) {
+  auto sink = sink_on(fd.get(), key);
+  if (!sink) return Error{path + ": " + sink.error().message};
+  auto writer = ExecRecordingWriter::create(std::move(*sink), elapsed, max_stored_bytes);
   if (!writer) return Error{path + ": " + writer.error().message};
   return ChannelRecorderPtr(
       std::make_unique<ExecRecorder>(RecordingFile(std::move(fd), std::move(path), sealing), std::move(writer.value())));

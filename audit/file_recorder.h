@@ -10,6 +10,7 @@
 #include "audit/asciicast.h"
 #include "audit/monotonic.h"
 #include "audit/recorder.h"
+#include "audit/recording_sink.h"
 #include "audit/unique_fd.h"
 #include "authz/clock.h"
 #include "authz/result.h"
@@ -35,16 +36,18 @@ Result<std::pair<UniqueFd, std::string>> create_recording_file(const std::string
 // may not open a path.
 enum class Sealing { InProcess, ByOwner };
 
-// pty_recorder_on writes an asciicast recording (header first) to fd, which the recorder then owns.
+// pty_recorder_on writes an asciicast recording (header first) to fd, which the recorder then owns;
+// sealed under `key` (audit/sealed_stream.h) unless it is null.
 // `path` must name the same file: close() re-opens it to compute the digest and checks that it is
 // the very inode it wrote. Fails if the header cannot be written.
 Result<ChannelRecorderPtr> pty_recorder_on(UniqueFd fd, std::string path, const AsciicastHeader& header,
-                                           const MonotonicClock& elapsed, Sealing sealing = Sealing::InProcess);
+                                           const MonotonicClock& elapsed, Sealing sealing = Sealing::InProcess,
+                                           const SealingKey* key = nullptr);
 
 // exec_recorder_on: the same for a byte-exact exec recording (audit/exec_recording.h) storing at
 // most max_stored_bytes of data (0 = no cap); close() writes its trailer.
 Result<ChannelRecorderPtr> exec_recorder_on(UniqueFd fd, std::string path, const MonotonicClock& elapsed,
                                             std::uint64_t max_stored_bytes = kDefaultMaxStoredBytes,
-                                            Sealing sealing = Sealing::InProcess);
+                                            Sealing sealing = Sealing::InProcess, const SealingKey* key = nullptr);
 
 }  // namespace bastion::audit

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/client_terms.h"
+#include "audit/data_keys.h"
 #include "audit/event_chain.h"
 #include "audit/fd_io.h"
 #include "audit/session_facts.h"
@@ -160,6 +162,7 @@ Json Doomed::details(const std::vector<ClientPurge>& clients) const {
   for (const auto& c : clients) {
     by_client[c.client] = {{"recordings", c.recordings}, {"events", c.events}, {"sessions", c.sessions},
                            {"requests", c.requests}, {"contract_ended", c.contract_ended}};
+    if (!c.data_key_destroyed.empty()) by_client[c.client]["data_key_destroyed"] = c.data_key_destroyed;
   }
   Json recordings = Json::array();
   for (const auto& [id, r] : recordings_) {
@@ -172,6 +175,14 @@ Json Doomed::details(const std::vector<ClientPurge>& clients) const {
           {"session_events", Json(session_events_)},
           {"events", static_cast<std::int64_t>(events_.size())},
           {"purged_events", purged_runs()}};
+}
+
+// destroy_key_of destroys the client's data key if it still has one; returns its id, or "".
+std::string destroy_key_of(db::Database& db, const std::string& client, Seconds now, const std::string& actor) {
+  const auto key = find_client_key(db, client);
+  if (!key || key->destroyed()) return "";
+  auto destroyed = destroy_client_key(db, client, now, actor);
+  return destroyed ? destroyed->key_id : "";
 }
 
 void delete_by_id(db::Database& db, const std::string& table, std::int64_t id) {
@@ -243,7 +254,8 @@ PurgeReport purge(db::Database& db, const Clock& clock, const std::string& recor
   std::vector<ClientPurge> clients;
   for (const auto& terms : list_client_terms(db)) {
     ClientPurge p = doomed.apply(terms);
-    if (p.recordings + p.events + p.sessions + p.requests > 0) clients.push_back(p);
+    if (const auto end = terms.destruction_at(); end && *end <= now) p.data_key_destroyed = destroy_key_of(db, terms.name, now, actor);
+    if (p.recordings + p.events + p.sessions + p.requests > 0 || !p.data_key_destroyed.empty()) clients.push_back(p);
   }
   const Event what{now, "retention.purge", actor, "", "", std::nullopt, doomed.details(clients)};
   const StoredEvent purge_event = chain_append(db, what);
@@ -253,6 +265,11 @@ PurgeReport purge(db::Database& db, const Clock& clock, const std::string& recor
   report.purge_event_id = purge_event.id;
   report.clients = std::move(clients);
   for (const auto& r : report.recordings) delete_file(r, recordings_dir, report.problems);
+  const bool destroyed_keys = std::any_of(report.clients.begin(), report.clients.end(),
+                                          [](const ClientPurge& c) { return !c.data_key_destroyed.empty(); });
+  if (destroyed_keys && !scrub_after_destroy(db))
+    report.problems.push_back("the database's write-ahead log still holds pages from before the data keys were "
+                              "destroyed (another process is reading it); it is overwritten as the bastion goes on");
   return report;
 }
 

@@ -40,6 +40,9 @@ struct ClientPurge {
   std::int64_t sessions = 0;
   std::int64_t requests = 0;  // access requests, with their approvals
   bool contract_ended = false;
+  // data_key_destroyed: the id of the client's data key this run destroyed (contract end + grace
+  // passed): every copy of its recordings, wherever it is, is unreadable from now on.
+  std::string data_key_destroyed{};
 };
 
 struct PurgedRecording {

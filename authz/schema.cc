@@ -366,7 +366,23 @@ constexpr std::string_view kV17[] = {
     "CREATE INDEX events_retention_purge ON events(id) WHERE kind = 'retention.purge'",
 };
 
-constexpr std::array<Migration, 17> kMigrations{{
+// Migration 18: per-client data keys (issue 20, points 2 and 3; audit/data_keys.h). Each client's
+// recordings are sealed under keys derived from its data key, held here only wrapped (encrypted and
+// authenticated) under the bastion's master key, a file outside the database. Shredding a client
+// NULLs `wrapped` and says when and by whom: every copy of its recordings, in any backup, is then
+// unreadable. The row stays, so that a reader of such a copy is told what happened.
+constexpr std::string_view kV18[] = {
+    R"(CREATE TABLE client_data_keys (
+         key_id       TEXT PRIMARY KEY,
+         client       TEXT NOT NULL UNIQUE,
+         created_at   INTEGER NOT NULL,
+         wrapped      TEXT,
+         destroyed_at INTEGER,
+         destroyed_by TEXT,
+         CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL))))",
+};
+
+constexpr std::array<Migration, 18> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -384,6 +400,7 @@ constexpr std::array<Migration, 17> kMigrations{{
     {15, "indexes of the sorted sessions list", kV15},
     {16, "signed audit checkpoints", kV16},
     {17, "indexes of a client reviewer's sessions list and of retention purges", kV17},
+    {18, "per-client data keys, wrapped under the master key (encrypted recordings)", kV18},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a

@@ -19,6 +19,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/data_keys.h"
 #include "authz/db.h"
 #include "gateway/bans.h"
 #include "gateway/config.h"
@@ -150,6 +151,9 @@ Status check_startup(const DaemonSettings& s) {
       });
       !st)
     return st;
+  // No master key, no start: every recording is encrypted under it (audit/data_keys.h). Only its
+  // presence and mode are checked here; the monitors read it.
+  if (auto st = audit::check_master_key_file(s.master_key_path); !st) return st.error();
   std::error_code ec;
   std::filesystem::create_directories(s.state_dir + "/recordings", ec);
   if (ec) return Error{"cannot create state directory " + s.state_dir + ": " + ec.message()};

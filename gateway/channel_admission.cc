@@ -1,6 +1,7 @@
 // Channel admission: what a new channel asks (route), what that is (classify), whether this
 // operator may (the monitor's decision, authz::decide over there), and starting it — session row,
 // evidence, upstream, each a request to the monitor — or refusing it with a reason and an event.
+#include <sodium.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -274,16 +275,29 @@ void NetSession::start(ChannelBridge& b) {
     return refuse(b, file->message.type == monitor::Type::Verdict ? file->message.strings[0]
                                                                   : "the session cannot be recorded; access refused");
   const std::string path = file->message.strings[0];
+  // Sealed under the recording's own key when the monitor sent one (audit/sealed_stream.h); the
+  // key's bytes are wiped from the message as soon as they are copied.
+  std::optional<audit::SealingKey> sealing;
+  if (!file->message.strings[1].empty()) {
+    std::string& key_bytes = file->message.strings[1];
+    auto key = audit::SecretKey::from_bytes(key_bytes);
+    sodium_memzero(key_bytes.data(), key_bytes.size());
+    if (!key || file->message.strings[2].empty() || file->message.strings[3].size() != audit::kSealedSaltBytes ||
+        file->message.strings[2].size() > audit::kMaxSealedKeyId)
+      return refuse(b, "the session cannot be recorded (its monitor sent a malformed recording key); access refused");
+    sealing = audit::SealingKey{std::move(*key), file->message.strings[2], file->message.strings[3]};
+  }
+  const audit::SealingKey* key = sealing ? &*sealing : nullptr;
   Result<audit::ChannelRecorderPtr> rec = Error{""};
   if (pty) {
     auto clamp = [](int v, int fallback) { return v <= 0 ? fallback : std::min(v, 10000); };
     audit::AsciicastHeader header{clamp(pty->cols, 80), clamp(pty->rows, 24),
                                   static_cast<std::int64_t>(file->message.numbers[0]), pty->term, "",
                                   what.empty() ? std::string("shell") : what};
-    rec = audit::pty_recorder_on(std::move(file->fd), path, header, elapsed_, audit::Sealing::ByOwner);
+    rec = audit::pty_recorder_on(std::move(file->fd), path, header, elapsed_, audit::Sealing::ByOwner, key);
   } else {
     rec = audit::exec_recorder_on(std::move(file->fd), path, elapsed_, settings_.recording_cap_bytes,
-                                  audit::Sealing::ByOwner);
+                                  audit::Sealing::ByOwner, key);
   }
   if (!rec) return refuse(b, "the session cannot be recorded (" + rec.error().message + "); access refused");
   if (d->op_type == authz::OpType::Sftp) {

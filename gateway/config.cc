@@ -63,6 +63,7 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("egress-key", po::value(&s.egress_key_path), "egress private key of servers in key mode (default: beside the database)")
       ("egress-ca", po::value(&s.egress_ca_path), "egress certificate authority key (default: beside the database)")
       ("checkpoint-key", po::value(&s.checkpoint_key_path), "audit checkpoint signing key (default: beside the database; made by `bastionctl audit checkpoint-key`)")
+      ("master-key", po::value(&s.master_key_path), "master key that wraps each client's data key, under which recordings are encrypted (default: data_master_key beside the database; made by `bastionctl init`)")
       ("checkpoint-events", po::value(&c.checkpoint_events)->default_value(c.checkpoint_events), "write a signed audit checkpoint after this many events …")
       ("checkpoint-minutes", po::value(&c.checkpoint_minutes)->default_value(c.checkpoint_minutes), "… and at least this often (minutes); also at start and at stop")
       ("egress-source-address", po::value(&c.egress_source_addresses), "the bastion's addresses (or CIDR ranges, comma-separated) as servers see them: each egress certificate is valid only from there")
@@ -193,6 +194,7 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   if (c.settings.egress_key_path.empty()) c.settings.egress_key_path = keys.egress_key;
   if (c.settings.egress_ca_path.empty()) c.settings.egress_ca_path = keys.egress_ca;
   if (c.settings.checkpoint_key_path.empty()) c.settings.checkpoint_key_path = keys.checkpoint_key;
+  if (c.settings.master_key_path.empty()) c.settings.master_key_path = keys.master_key;
   auto sources = parse_source_addresses(c.egress_source_addresses);
   if (!sources) return sources.error();
   c.settings.egress_source_addresses = std::move(*sources);
@@ -202,6 +204,7 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   c.values["egress-key"] = c.settings.egress_key_path;
   c.values["egress-ca"] = c.settings.egress_ca_path;
   c.values["checkpoint-key"] = c.settings.checkpoint_key_path;
+  c.values["master-key"] = c.settings.master_key_path;
   return c;
 }
 
@@ -223,7 +226,7 @@ std::string daemon_help() {
 }
 
 const std::vector<std::string>& restart_only_options() {
-  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "host-key", "egress-key", "egress-ca", "checkpoint-key", "config"};
+  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "host-key", "egress-key", "egress-ca", "checkpoint-key", "master-key", "config"};
   return kNames;
 }
 
@@ -252,6 +255,7 @@ ReloadPlan plan_reload(const DaemonConfig& current, DaemonConfig& next) {
   next.settings.egress_key_path = current.settings.egress_key_path;
   next.settings.egress_ca_path = current.settings.egress_ca_path;
   next.settings.checkpoint_key_path = current.settings.checkpoint_key_path;
+  next.settings.master_key_path = current.settings.master_key_path;
   for (const auto& name : fixed) {
     if (current.values.count(name)) next.values[name] = current.values.at(name);
     else next.values.erase(name);

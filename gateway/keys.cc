@@ -18,7 +18,8 @@ KeyPaths default_key_paths(const std::string& db_path) {
   fs::path dir = fs::path(db_path).parent_path();
   if (dir.empty()) dir = ".";
   return {(dir / "host_ed25519_key").string(), (dir / "egress_ed25519_key").string(),
-          (dir / "egress_ca_ed25519_key").string(), (dir / "audit_checkpoint_ed25519_key").string()};
+          (dir / "egress_ca_ed25519_key").string(), (dir / "audit_checkpoint_ed25519_key").string(),
+          (dir / "data_master_key").string()};
 }
 
 Result<std::string> public_key_line(ssh_key key) {

@@ -13,10 +13,12 @@ struct KeyPaths {
   std::string egress_key;  // private key; ".pub" beside it
   std::string egress_ca;   // the egress certificate authority (gateway/egress_ca.h)
   std::string checkpoint_key;  // signs the audit checkpoints (gateway/checkpoint_key.h)
+  std::string master_key;      // wraps each client's data key (audit/data_keys.h)
 };
 
 // default_key_paths: "<dir of db>/host_ed25519_key", "<dir of db>/egress_ed25519_key",
-// "<dir of db>/egress_ca_ed25519_key" and "<dir of db>/audit_checkpoint_ed25519_key".
+// "<dir of db>/egress_ca_ed25519_key", "<dir of db>/audit_checkpoint_ed25519_key" and
+// "<dir of db>/data_master_key".
 KeyPaths default_key_paths(const std::string& db_path);
 
 // ensure_key creates an ed25519 key pair at path (0600, .pub 0644) unless one exists.

@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "audit/closing_spool.h"
+#include "audit/data_keys.h"
 #include "audit/fd_io.h"
 #include "audit/file_recorder.h"
 #include "audit/sha256.h"
@@ -403,6 +404,14 @@ Result<Monitor::Reply> Monitor::open_recording(const Message& m) {
   if ((*s)->recording_open) return violation(m.type, "second recording for session " + std::to_string(m.numbers[0]));
   if ((*s)->closed) return violation(m.type, "recording for session " + std::to_string(m.numbers[0]) + ", which it closed");
   if (m.numbers[2] > 1) return violation(m.type, "pty flag out of range");
+  // The recording is sealed under a key of its own, derived from its client's data key: that key,
+  // never the client's or the master key, is what the network process gets (audit/data_keys.h).
+  std::optional<audit::SealingKey> sealing;
+  if (!settings_.master_key_path.empty()) {
+    auto key = sealing_key(decisions_.at((*s)->decision_id).server.client);
+    if (!key) return refused("the session cannot be recorded (" + key.error().message + "); access refused");
+    sealing = std::move(*key);
+  }
   auto file = audit::create_recording_file(settings_.recordings_dir, static_cast<std::int64_t>(m.numbers[0]),
                                            (*s)->channel, m.numbers[2] == 1 ? "pty.cast" : "exec.rec");
   if (!file) return refused("the session cannot be recorded (" + file.error().message + "); access refused");
@@ -413,8 +422,22 @@ Result<Monitor::Reply> Monitor::open_recording(const Message& m) {
   (*s)->recording_path = file->second;
   (*s)->recording_dev = st.st_dev;
   (*s)->recording_ino = st.st_ino;
-  return answer_with(monitor::recording(static_cast<std::uint64_t>(to_unix(clock_.now())), file->second),
+  const auto start = static_cast<std::uint64_t>(to_unix(clock_.now()));
+  if (!sealing) return answer_with(monitor::recording(start, file->second), std::move(file->first));
+  return answer_with(monitor::recording(start, file->second, std::string(sealing->stream_key.view()),
+                                       sealing->key_id, sealing->salt),
                      std::move(file->first));
+}
+
+Result<audit::SealingKey> Monitor::sealing_key(const std::string& client) {
+  if (!services_.db) return Error{"no database to hold the client's data key"};
+  auto master = audit::load_master_key(settings_.master_key_path);
+  if (!master) return master.error();
+  try {
+    return audit::sealing_key_for(*services_.db, *master, client, clock_.now());
+  } catch (const db::DbError& e) {
+    return Error{db::refusal_for(e)};
+  }
 }
 
 Result<Monitor::Reply> Monitor::event(const Message& m) {
@@ -815,7 +838,7 @@ Result<Monitor::Reply> Monitor::admin(const Message& m) {
                             .source = source_,
                             .remote = true,
                             .keys = KeyPaths{settings_.host_key_path, settings_.egress_key_path, settings_.egress_ca_path,
-                                             settings_.checkpoint_key_path},
+                                             settings_.checkpoint_key_path, settings_.master_key_path},
                             .program = "bastion",
                             .db = services_.db,
                             .recordings_dir = settings_.recordings_dir,

@@ -25,6 +25,7 @@
 
 #include "audit/event_log.h"
 #include "audit/event_sinks.h"
+#include "audit/recording_sink.h"
 #include "audit/session_closing.h"
 #include "authz/db.h"
 #include "audit/session_store.h"
@@ -56,6 +57,10 @@ struct MonitorSettings {
   std::vector<std::string> egress_source_addresses;  // source-address of those certificates, if configured
   std::string host_key_path;    // shown by admin commands (fingerprints), never read for the network
   std::string checkpoint_key_path;  // `audit checkpoint` over SSH signs with it (gateway/checkpoint_key.h)
+  // The master key (audit/data_keys.h): read when a recording opens, to seal it under a key of its
+  // own derived from its client's data key. Empty: recordings are not encrypted (bastiond always
+  // sets it; only tests of the monitor alone leave it empty).
+  std::string master_key_path;
   long connect_timeout_seconds = 10;
   int max_sessions_per_operator = 10;
   // Failed authentication steps one connection may take (AuthSettings::max_attempts): beyond it the
@@ -150,6 +155,8 @@ class Monitor {
   Result<Reply> decide(const monitor::Message& m);
   Result<Reply> start_session(const monitor::Message& m);
   Result<Reply> open_recording(const monitor::Message& m);
+  // sealing_key: the key of one new recording of `client`'s server (its data key made if need be).
+  Result<audit::SealingKey> sealing_key(const std::string& client);
   Result<Reply> event(const monitor::Message& m);
   Result<Reply> upstream(const monitor::Message& m);
   Result<Reply> egress_agent(const monitor::Message& m);

@@ -45,7 +45,7 @@ constexpr std::array kShapes = {
     Shape{Type::UpstreamKey, "upstream_key", 1, 5, false},
     Shape{Type::Text, "text", 1, 2, false},
     Shape{Type::Account, "account", 1, 3, false},
-    Shape{Type::Recording, "recording", 1, 1, false},
+    Shape{Type::Recording, "recording", 1, 4, false},
 };
 
 const Shape* shape_of(std::uint8_t raw) {
@@ -167,8 +167,9 @@ Message text(int exit_status, std::string out, std::string err) {
 Message account(std::uint64_t id, std::string name, std::string role, std::string client) {
   return make(Type::Account, {id}, {std::move(name), std::move(role), std::move(client)});
 }
-Message recording(std::uint64_t start_unix, std::string path) {
-  return make(Type::Recording, {start_unix}, {std::move(path)});
+Message recording(std::uint64_t start_unix, std::string path, std::string stream_key, std::string key_id,
+                  std::string salt) {
+  return make(Type::Recording, {start_unix}, {std::move(path), std::move(stream_key), std::move(key_id), std::move(salt)});
 }
 
 Result<std::vector<std::string>> admin_words(const Message& m) {

@@ -61,7 +61,9 @@ enum class Type : std::uint8_t {
                       //    v01@openssh.com AAAA…", empty in key mode)
   Text = 68,          // n: exit status  s: standard output, standard error
   Account = 69,       // n: account id  s: name, role, client (never the TOTP secret)
-  Recording = 70,     // n: start time (unix seconds)  s: path of the recording file
+  Recording = 70,     // n: start time (unix seconds)  s: path of the recording file; the recording's own
+                      //    stream key, the client data key's id and the file's salt (audit/data_keys.h),
+                      //    all three empty when recordings are not encrypted (no master key configured)
 };
 
 // Verdict's first number.
@@ -117,7 +119,8 @@ Message upstream_key(std::string private_key, std::string certificate = "", std:
                      std::string server_name = "", std::string host = "", std::uint64_t port = 0);
 Message text(int exit_status, std::string out, std::string err);
 Message account(std::uint64_t id, std::string name, std::string role, std::string client);
-Message recording(std::uint64_t start_unix, std::string path);
+Message recording(std::uint64_t start_unix, std::string path, std::string stream_key = "", std::string key_id = "",
+                  std::string salt = "");
 
 // admin_words decodes an Admin request's JSON array of strings; an Error if it is anything else.
 Result<std::vector<std::string>> admin_words(const Message& m);

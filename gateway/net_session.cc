@@ -454,6 +454,7 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
   ms.egress_source_addresses = settings.egress_source_addresses;
   ms.host_key_path = settings.host_key_path;
   ms.checkpoint_key_path = settings.checkpoint_key_path;
+  ms.master_key_path = settings.master_key_path;
   ms.connect_timeout_seconds = settings.upstream.connect_timeout_seconds;
   ms.max_sessions_per_operator = settings.max_sessions_per_operator;
   ms.max_auth_failures = settings.auth.max_attempts;

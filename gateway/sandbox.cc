@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -229,6 +230,9 @@ Status prepare_empty_root(const std::string& path) {
 }
 
 Result<SandboxReport> enter_sandbox(const SandboxOptions& options) {
+  // Recordings are sealed in this process (audit/sealed_stream.h): libsodium probes the CPU and
+  // finds its random source (getrandom, or /dev/urandom) now, while it still may.
+  if (sodium_init() < 0) return Error{"libsodium cannot start (no random source)"};
   SandboxReport report;
   report.user = options.preauth_user;
   if (geteuid() == 0) {

@@ -20,6 +20,7 @@ struct DaemonSettings {
   std::string egress_key_path;
   std::string egress_ca_path;  // the egress certificate authority (gateway/egress_ca.h)
   std::string checkpoint_key_path;  // signs the audit checkpoints (gateway/checkpoint_key.h)
+  std::string master_key_path;      // wraps the clients' data keys (audit/data_keys.h); read by monitors only
   // --egress-source-address: the bastion's own addresses as client servers see them; when set, each
   // egress certificate may be used only from them (critical option source-address).
   std::vector<std::string> egress_source_addresses;

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "authz/clock.h"
+#include "gateway/keys.h"
 #include "web/portal.h"
 
 namespace {
@@ -18,7 +19,7 @@ namespace {
 namespace po = boost::program_options;
 
 struct Options {
-  std::string db, cert, key, listen, json_log;
+  std::string db, cert, key, listen, json_log, master_key;
   std::string player_dir = BASTION_PLAYER_DIR;
   int port = 8443;
   int threads = 8;
@@ -41,6 +42,8 @@ int parse(int argc, char** argv, Options& o) {
   std::string config;
   opts.add_options()("help,h", "show this help")("config", po::value(&config)->value_name("FILE"), "configuration file")(
       "db", po::value(&o.db)->value_name("FILE"), "the bastion database (required)")(
+      "master-key", po::value(&o.master_key)->value_name("FILE"),
+      "the master key of the clients' data keys, to play encrypted recordings (default: data_master_key beside --db)")(
       "cert", po::value(&o.cert)->value_name("FILE"), "TLS certificate chain, PEM (required)")(
       "key", po::value(&o.key)->value_name("FILE"), "TLS private key, PEM (required)")(
       "listen", po::value(&o.listen)->default_value("127.0.0.1")->value_name("ADDR"), "address to listen on")(
@@ -97,6 +100,7 @@ int main(int argc, char** argv) {
   }
   bastion::web::PortalSettings settings;
   settings.db_path = o.db;
+  settings.master_key_path = o.master_key.empty() ? bastion::gateway::default_key_paths(o.db).master_key : o.master_key;
   settings.sinks.json_lines_path = o.json_log;
   settings.player_js = read_file(o.player_dir + "/asciinema-player.min.js");
   settings.player_css = read_file(o.player_dir + "/asciinema-player.css");

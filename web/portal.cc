@@ -120,7 +120,7 @@ void Portal::install(httplib::Server& svr) {
 }
 
 std::unique_ptr<RequestScope> Portal::open_scope(httplib::Response& res) {
-  auto scope = RequestScope::open(settings_.db_path, clock_, settings_.sinks);
+  auto scope = RequestScope::open(settings_.db_path, clock_, settings_.sinks, settings_.master_key_path);
   if (!scope) {
     spdlog::error("database {}: {}", settings_.db_path, scope.error().message);
     show(res, {"Unavailable", notice("The bastion database cannot be read; nobody can sign in until it is repaired.", true),

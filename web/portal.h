@@ -26,6 +26,7 @@ class RequestScope;
 
 struct PortalSettings {
   std::string db_path;
+  std::string master_key_path;  // opens the clients' data keys for the player (audit/data_keys.h)
   authz::BanPolicy bans;
   audit::EventSinks sinks;
   int page_size = 50;  // sessions per page of the list
@@ -91,8 +92,10 @@ class Portal {
   };
   std::optional<SessionRecording> visible_recording(RequestScope& scope, const Viewer& v, const httplib::Request& req,
                                                     httplib::Response& res);
-  // recording_gone: the 410 page of a recording whose file cannot be read (purged or moved).
-  static void recording_gone(const Viewer& v, std::int64_t recording_id, httplib::Response& res);
+  // recording_gone: the 410 page of a recording whose file cannot be read: purged or moved, or
+  // (`why`) its client's key destroyed, or altered.
+  static void recording_gone(const Viewer& v, std::int64_t recording_id, httplib::Response& res,
+                             const std::string& why = "cannot be read (purged or moved)");
 
   // signed_in: the viewer of req, touching its session; nothing (and res set to a redirect to the
   // sign-in page, or 403 for a POST) if there is no live session.

@@ -1,11 +1,17 @@
 #include "web/recording_file.h"
 
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <string>
 
+#include "audit/data_keys.h"
 #include "audit/exec_recording.h"
+#include "audit/fd_io.h"
 
 namespace bastion::web {
 namespace {
@@ -30,6 +36,24 @@ bool read_exactly(int fd, void* buf, std::size_t n, std::uint64_t offset) {
 }
 
 }  // namespace
+
+Result<audit::UniqueFd> open_recording_plain(const std::string& path, const audit::KeyLookup& lookup) {
+  audit::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Error{"cannot be read (purged or moved)"};
+  char head[8] = {};
+  if (::pread(fd.get(), head, sizeof head, 0) != static_cast<ssize_t>(sizeof head) ||
+      !audit::is_sealed(std::string_view(head, sizeof head)))
+    return fd;
+  auto text = audit::read_recording(path, lookup);
+  if (!text) return text.error();
+  audit::UniqueFd memory(::memfd_create("bastion-recording", MFD_CLOEXEC));
+  if (!memory) return Error{audit::errno_text("cannot hold the decrypted recording in memory")};
+  const bool written = audit::write_all(memory.get(), text->bytes);
+  sodium_memzero(text->bytes.data(), text->bytes.size());
+  if (!written) return Error{audit::errno_text("cannot hold the decrypted recording in memory")};
+  return memory;
+}
 
 bool for_each_line(int fd, std::size_t max_line, const std::function<void(std::string_view)>& line) {
   std::array<char, kPiece> buf{};

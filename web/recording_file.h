@@ -4,11 +4,22 @@
 // 200 MB recording is served).
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "audit/recorder.h"
+#include "audit/sealed_stream.h"
+#include "audit/unique_fd.h"
+#include "authz/result.h"
 
 namespace bastion::web {
+
+// open_recording_plain opens the recording file at path for reading in its own format: the file
+// itself when it is not sealed; when it is, an anonymous memory file (memfd: RAM, never the disk)
+// holding it decrypted with `lookup` (audit/data_keys.h). A sealed recording is then held whole in
+// memory while it is served. Error: the file cannot be opened, its key is unknown or destroyed
+// (saying when and by whom), or it was altered (saying where).
+Result<audit::UniqueFd> open_recording_plain(const std::string& path, const audit::KeyLookup& lookup);
 
 // for_each_line calls `line` with each line of the open file fd (without its '\n'), reading it in
 // 64 KiB pieces from offset 0 with pread(2). A line longer than max_line is skipped whole (never

@@ -9,6 +9,7 @@
 
 #include "audit/asciicast.h"
 #include "audit/unique_fd.h"
+#include "gateway/admin/recording_text.h"
 #include "gateway/admin/review.h"
 #include "web/html.h"
 #include "web/http_policy.h"
@@ -64,9 +65,11 @@ std::string stream_html(int fd, std::uint64_t size, audit::Stream s, const char*
 
 void Portal::exec_text(RequestScope& scope, const Viewer& v, const audit::SessionRow& s, const audit::RecordingRow& rec,
                        httplib::Response& res) {
-  audit::UniqueFd fd(::open(rec.summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  auto opened = open_recording_plain(rec.summary.path, gateway::admin::command_key_lookup(scope.context(v.who, v.source)));
+  if (!opened) return recording_gone(v, rec.id, res, opened.error().message);
+  audit::UniqueFd fd = std::move(*opened);
   struct stat st{};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return recording_gone(v, rec.id, res);
+  if (::fstat(fd.get(), &st) != 0) return recording_gone(v, rec.id, res);
   audit::Event ev{clock_.now(), "recording.viewed", v.who.name, v.source, s.server, s.id,
                   {{"front", "web"}, {"recording_id", rec.id}, {"channel", rec.channel}, {"sha256", rec.summary.sha256},
                    {"how", "text"}}};
@@ -101,9 +104,11 @@ void Portal::recording_view(const httplib::Request& req, httplib::Response& res)
   const audit::SessionRow* s = &found->session;
   const audit::RecordingRow* rec = &found->recording;
   if (rec->summary.kind == "exec") return exec_text(*scope, *v, *s, *rec, res);
-  audit::UniqueFd fd(::open(rec->summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  auto opened =
+      open_recording_plain(rec->summary.path, gateway::admin::command_key_lookup(scope->context(v->who, v->source)));
+  if (!opened) return recording_gone(*v, rec->id, res, opened.error().message);
   TypedLines typed;
-  if (!fd || !for_each_line(fd.get(), kMaxCastLine, [&](std::string_view l) { typed.feed_line(l); }))
+  if (!for_each_line(opened->get(), kMaxCastLine, [&](std::string_view l) { typed.feed_line(l); }))
     return recording_gone(*v, rec->id, res);
   // The typed lines are the recording's content: showing them is a view (DESIGN.md rule 5).
   audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,

@@ -20,8 +20,11 @@ namespace bastion::web {
 class RequestScope {
  public:
   // open connects to the database at db_path (never creating it). Error: why it cannot be read.
+  // master_key_path: where the master key of the clients' data keys is (audit/data_keys.h), for
+  // the commands and pages that decrypt recordings.
   static Result<std::unique_ptr<RequestScope>> open(const std::string& db_path, const Clock& clock,
-                                                    const audit::EventSinks& sinks);
+                                                    const audit::EventSinks& sinks,
+                                                    const std::string& master_key_path = "");
 
   // context: the command context of `who`, acting from `source` (actor, role and client set).
   gateway::admin::CommandContext& context(const authz::Operator& who, const std::string& source);
@@ -35,6 +38,7 @@ class RequestScope {
  private:
   RequestScope(db::DatabasePtr d, const Clock& clock, const audit::EventSinks& sinks);
   const Clock& clock_;
+  std::string master_key_path_;
   std::unique_ptr<gateway::admin::CommandContext> ctx_;
 };
 

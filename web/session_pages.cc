@@ -16,10 +16,12 @@
 #include "audit/unique_fd.h"
 #include "authz/sqlite_request_store.h"
 #include "authz/text.h"
+#include "gateway/admin/recording_text.h"
 #include "gateway/admin/review.h"
 #include "gateway/admin/time_text.h"
 #include "web/html.h"
 #include "web/portal.h"
+#include "web/recording_file.h"
 #include "web/request_scope.h"
 #include "web/session_evidence.h"
 
@@ -326,10 +328,10 @@ std::optional<Portal::SessionRecording> Portal::visible_recording(RequestScope& 
   return std::nullopt;
 }
 
-void Portal::recording_gone(const Viewer& v, std::int64_t recording_id, httplib::Response& res) {
+void Portal::recording_gone(const Viewer& v, std::int64_t recording_id, httplib::Response& res, const std::string& why) {
   res.status = 410;
   res.set_content(render_page({"Recording unavailable",
-                               notice("Recording " + std::to_string(recording_id) + " cannot be read (purged or moved).", true),
+                               notice("Recording " + std::to_string(recording_id) + " " + why + ".", true),
                                v.who.name, v.csrf, v.officer()}),
                   kHtml);
 }
@@ -344,9 +346,12 @@ void Portal::serve_recording(const httplib::Request& req, httplib::Response& res
   const audit::SessionRow* s = &found->session;
   const audit::RecordingRow* rec = &found->recording;
   if (for_player && rec->summary.kind != "asciicast") return not_found(*scope, *v, s->id, res);
-  auto fd = std::make_shared<audit::UniqueFd>(::open(rec->summary.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // Decrypted in memory if it is sealed: the player and the download get the recording's own format.
+  auto opened = open_recording_plain(rec->summary.path, gateway::admin::command_key_lookup(scope->context(v->who, v->source)));
+  if (!opened) return recording_gone(*v, rec->id, res, opened.error().message);
+  auto fd = std::make_shared<audit::UniqueFd>(std::move(*opened));
   struct stat st{};
-  if (!*fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return recording_gone(*v, rec->id, res);
+  if (::fstat(fd->get(), &st) != 0) return recording_gone(*v, rec->id, res);
   audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,
                   {{"front", "web"}, {"recording_id", rec->id}, {"channel", rec->channel}, {"sha256", rec->summary.sha256},
                    {"how", for_player ? "player" : "download"}}};

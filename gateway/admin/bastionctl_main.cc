@@ -27,6 +27,7 @@ constexpr const char* kVersion = BASTION_VERSION;
 
 struct Globals {
   std::string db;
+  std::string master_key;  // empty: beside the database
   bool help = false;
   bool version = false;
 };
@@ -34,6 +35,8 @@ struct Globals {
 po::options_description global_options() {
   po::options_description opts("global options");
   opts.add_options()("db", po::value<std::string>()->value_name("FILE"), "the bastion database (default: $BASTION_DB)")(
+      "master-key", po::value<std::string>()->value_name("FILE"),
+      "the master key of the clients' data keys (default: data_master_key beside the database)")(
       "help,h", "show this help")("version", "print the version");
   return opts;
 }
@@ -43,7 +46,7 @@ po::options_description global_options() {
 std::size_t split_globals(int argc, char** argv) {
   int i = 1;
   while (i < argc && argv[i][0] == '-') {
-    if (std::string(argv[i]) == "--db") ++i;  // its value is the next word
+    if (std::string(argv[i]) == "--db" || std::string(argv[i]) == "--master-key") ++i;  // its value is the next word
     ++i;
   }
   return static_cast<std::size_t>(std::min(i, argc));
@@ -58,6 +61,7 @@ Globals parse_globals(char** argv, std::size_t end) {
   } else if (const char* env = std::getenv("BASTION_DB"); env != nullptr) {
     g.db = env;
   }
+  if (vm.count("master-key") != 0) g.master_key = vm["master-key"].as<std::string>();
   g.help = vm.count("help") != 0;
   g.version = vm.count("version") != 0;
   return g;
@@ -71,7 +75,8 @@ void print_help() {
 }
 
 int run(const Globals& g, const std::vector<std::string>& args) {
-  const auto keys = bastion::gateway::default_key_paths(g.db);
+  auto keys = bastion::gateway::default_key_paths(g.db);
+  if (!g.master_key.empty()) keys.master_key = g.master_key;
   if (args.front() == "init") {
     return admin::run_init({args.begin() + 1, args.end()}, g.db, keys, std::cout, std::cerr);
   }

@@ -11,6 +11,7 @@
 #include "authz/decide.h"
 #include "gateway/admin/admin_event.h"
 #include "gateway/admin/handlers.h"
+#include "gateway/admin/recording_text.h"
 #include "gateway/admin/review.h"
 #include "gateway/admin/table.h"
 #include "gateway/admin/time_text.h"
@@ -59,7 +60,8 @@ Json purge_json(const audit::PurgeReport& r) {
   Json clients = Json::array();
   for (const auto& c : r.clients) {
     clients.push_back({{"client", c.client}, {"recordings", c.recordings}, {"events", c.events},
-                       {"sessions", c.sessions}, {"requests", c.requests}, {"contract_ended", c.contract_ended}});
+                       {"sessions", c.sessions}, {"requests", c.requests}, {"contract_ended", c.contract_ended},
+                       {"data_key_destroyed", c.data_key_destroyed.empty() ? Json(nullptr) : Json(c.data_key_destroyed)}});
   }
   Json recordings = Json::array();
   for (const auto& rec : r.recordings) {
@@ -75,6 +77,8 @@ void print_purge(CommandContext& ctx, const audit::PurgeReport& r) {
     ctx.out << c.client << ": " << c.recordings << " recording(s), " << c.events << " event(s), " << c.requests
             << " access request(s)";
     if (c.contract_ended) ctx.out << ", " << c.sessions << " session(s) — contract ended, all data destroyed";
+    if (!c.data_key_destroyed.empty())
+      ctx.out << "; data key " << c.data_key_destroyed << " destroyed: every copy of its recordings is unreadable";
     ctx.out << "\n";
   }
   ctx.out << "recorded as audit event " << r.purge_event_id << " (retention.purge)\n";
@@ -186,7 +190,8 @@ Status may_export(const CommandContext& ctx, const std::string& client) {
 Result<audit::BuiltExport> prepare_client_export(CommandContext& ctx, const std::string& client) {
   if (auto st = may_export(ctx, client); !st) return st.error();
   database(ctx);
-  auto built = audit::build_client_export(ctx.db, client);
+  // The client takes its recordings away readable: decrypted into the archive, in memory only.
+  auto built = audit::build_client_export(ctx.db, client, command_key_lookup(ctx));
   if (!built) return built.error();
   audit::Event e{ctx.clock.now(), "admin.client.export", ctx.actor, ctx.source, "", std::nullopt,
                  export_summary(client, "-", built->report)};

@@ -83,6 +83,12 @@ const CommandEntry kCommands[] = {
      "NAME [--recording-retention-days N|never] [--event-retention-days N|never] [--contract-end T|none] [--grace-days N]",
      client_set, Access::Change},
     {{"client", "list"}, "", client_list, Access::Inspect},
+    {{"client", "keys"}, "", client_keys, Access::Inspect},
+    // shred destroys the key and records client.shred in its own transaction, then scrubs the
+    // database's log outside any transaction.
+    {{"client", "shred"}, "NAME --confirm", client_shred, Access::Inspect},
+    {{"recording", "decrypt"}, "FILE", recording_decrypt, Access::Inspect},
+    {{"master-key"}, "", master_key, Access::Inspect},
     // purge and export record their own audit events (purge in the same transaction as its
     // deletions, before it unlinks files), so they run outside run_change's transaction.
     {{"purge"}, "[--recordings-dir DIR]", purge_now, Access::Inspect},

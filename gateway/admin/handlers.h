@@ -56,6 +56,11 @@ int audit_checkpoint_key(const Args& args, CommandContext& ctx);
 int audit_export(const Args& args, CommandContext& ctx);
 int client_set(const Args& args, CommandContext& ctx);
 int client_list(const Args& args, CommandContext& ctx);
+// Data keys (data_key_commands.cc).
+int client_keys(const Args& args, CommandContext& ctx);
+int client_shred(const Args& args, CommandContext& ctx);
+int recording_decrypt(const Args& args, CommandContext& ctx);
+int master_key(const Args& args, CommandContext& ctx);
 int purge_now(const Args& args, CommandContext& ctx);
 int export_command(const Args& args, CommandContext& ctx);
 

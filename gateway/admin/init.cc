@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "audit/data_keys.h"
 #include "authz/db.h"
 #include "gateway/checkpoint_key.h"
 #include "gateway/egress_ca.h"
@@ -28,7 +29,7 @@ std::optional<int> already_initialised(const std::string& db_path) {
 
 int run_init(const Args& args, const std::string& db_path, const KeyPaths& keys, std::ostream& out,
              std::ostream& err) {
-  CommandLine cl("init", "", "Create the database, the bastion's host and egress keys, its egress CA and its audit checkpoint key (mode 0600).");
+  CommandLine cl("init", "", "Create the database, the bastion's host and egress keys, its egress CA, its audit checkpoint key and the master key of the clients' data keys (mode 0600).");
   std::optional<po::variables_map> vm;
   try {
     vm = cl.parse(args, out, kProgram);
@@ -47,11 +48,12 @@ int run_init(const Args& args, const std::string& db_path, const KeyPaths& keys,
   }
   if (auto st = ensure_egress_ca(keys.egress_ca); !st) return fail(err, st.error().message);
   if (auto st = ensure_checkpoint_key(keys.checkpoint_key); !st) return fail(err, st.error().message);
+  if (auto st = audit::ensure_master_key(keys.master_key); !st) return fail(err, st.error().message);
   const int version = (*db)->schema_version();
   if (wants_json(*vm)) {
     out << nlohmann::json{{"db", db_path}, {"schema_version", version}, {"host_key", keys.host_key},
                           {"egress_key", keys.egress_key}, {"egress_ca", keys.egress_ca},
-                          {"checkpoint_key", keys.checkpoint_key}}
+                          {"checkpoint_key", keys.checkpoint_key}, {"master_key", keys.master_key}}
                .dump(2)
         << "\n";
   } else {
@@ -62,7 +64,9 @@ int run_init(const Args& args, const std::string& db_path, const KeyPaths& keys,
         << "egress CA:  " << keys.egress_ca << " (what servers add to trust its certificates: `bastionctl --db "
         << db_path << " egress-ca`)\n"
         << "checkpoint key: " << keys.checkpoint_key << " (signs the audit checkpoints; copy " << keys.checkpoint_key
-        << ".pub off this host now: it is what `audit verify --checkpoints` trusts)\n";
+        << ".pub off this host now: it is what `audit verify --checkpoints` trusts)\n"
+        << "master key: " << keys.master_key << " (wraps each client's data key; back it up apart from the "
+        << "database, never beside it: see README, Keys)\n";
   }
   return kExitOk;
 }

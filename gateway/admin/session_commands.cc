@@ -9,6 +9,7 @@
 #include "audit/session_facts.h"
 #include "audit/session_query.h"
 #include "gateway/admin/handlers.h"
+#include "gateway/admin/recording_text.h"
 #include "gateway/admin/review.h"
 #include "gateway/admin/table.h"
 #include "gateway/admin/time_text.h"
@@ -78,7 +79,8 @@ int play_exec(CommandContext& ctx, const std::string& file, const po::variables_
 struct ChosenRecording {
   audit::SessionRow session;
   audit::RecordingRow recording;
-  std::string file;
+  std::string file;  // the recording's own format, decrypted in memory if it was sealed
+  std::string cut;   // where a sealed recording was cut short (a crash), or empty
 };
 
 // choose resolves ID (and --channel) to a recording the caller may see, and reads its file.
@@ -87,10 +89,18 @@ Result<ChosenRecording> choose(CommandContext& ctx, const po::variables_map& vm)
   if (!session) return session.error();
   auto recording = recording_of(ctx, *session, vm);
   if (!recording) return recording.error();
-  auto file = audit::read_file(recording->summary.path);
+  auto file = recording_text(ctx, recording->summary.path);
   if (!file) return Error{"recording " + std::to_string(recording->id) + " of session " + std::to_string(session->id) +
                           " cannot be read: " + file.error().message};
-  return ChosenRecording{*session, *recording, std::move(*file)};
+  std::string cut = file->state == audit::SealedState::CutShort ? file->detail : "";
+  return ChosenRecording{*session, *recording, std::move(file->bytes), std::move(cut)};
+}
+
+// note_cut says on standard error that what is shown ends where the recording was cut short.
+void note_cut(CommandContext& ctx, const ChosenRecording& c) {
+  if (!c.cut.empty())
+    ctx.err << ctx.program << ": recording " << c.recording.id << " was cut short (" << c.cut
+            << "); everything before the cut is shown\n";
 }
 
 }  // namespace
@@ -197,6 +207,7 @@ int sessions_play(const Args& args, CommandContext& ctx) {
   const bool exec = chosen->recording.summary.kind == "exec";
   // An exec channel's stdout is what the operator saw, terminal or not; a pty replay needs one.
   const bool raw = (*vm)["raw"].as<bool>() || (!exec && !ctx.out_is_terminal && !wants_json(*vm));
+  note_cut(ctx, *chosen);
   if (raw) {
     ctx.out << chosen->file << std::flush;
     return kExitOk;
@@ -207,13 +218,15 @@ int sessions_play(const Args& args, CommandContext& ctx) {
 
 int sessions_export(const Args& args, CommandContext& ctx) {
   CommandLine cl("sessions export", "ID [--channel N]",
-                 "Write a session's recording file (asciicast v2 for terminal sessions) to standard output.");
+                 "Write a session's recording (asciicast v2 for terminal sessions) to standard output, decrypted\n"
+                 "in memory if it is encrypted.");
   cl.positional("ID");
   add_channel_option(cl);
   const auto vm = cl.parse(args, ctx);
   if (!vm) return kExitOk;
   auto chosen = choose(ctx, *vm);
   if (!chosen) return refuse(ctx, chosen.error().message);
+  note_cut(ctx, *chosen);
   if (wants_json(*vm)) {
     print_json(ctx, {{"session_id", chosen->session.id},
                      {"recording_id", chosen->recording.id},

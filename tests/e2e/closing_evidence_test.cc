@@ -98,7 +98,7 @@ TEST(ClosingEvidence, SessionProcessKilledWhileTheDatabaseIsHeldIsRecoveredByThe
   const int pid = row["pid"].get<int>();
   ASSERT_GT(pid, 1);
   const std::string cast = only_recording(env.bastion, id);
-  ASSERT_TRUE(wait_until([&] { return read_file(cast).find("marker-42") != std::string::npos; }, 10s));
+  ASSERT_TRUE(wait_until([&] { return env.bastion.recording_text(cast).find("marker-42") != std::string::npos; }, 10s));
 
   std::optional<LockHolder> lock;
   lock.emplace(env.bastion, env.tmp.path(), 25);

@@ -315,6 +315,10 @@ TEST_F(AdminCommandsTest, InitCreatesDatabaseAndKeysOnceOnly) {
         << key;
     EXPECT_TRUE(std::filesystem::exists(key + ".pub")) << key;
   }
+  // The master key has no public half; it is a secret of the bastion's own, 0600 too.
+  EXPECT_EQ(keys.master_key, dir_ + "/fresh/data_master_key");
+  EXPECT_EQ(std::filesystem::status(keys.master_key).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_TRUE(db::Database::open(db, false).ok());
   err_.str("");
   EXPECT_EQ(run_init({}, db, keys, out_, err_), kExitRefused);

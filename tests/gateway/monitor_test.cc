@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "audit/closing_spool.h"
+#include "audit/data_keys.h"
 #include "audit/fd_io.h"
 #include "authz/totp.h"
 #include "gateway/egress_agent.h"
@@ -90,9 +91,68 @@ class MonitorTest : public AdminFixture {
     EXPECT_NE(v[0].at("reason").get<std::string>().find(why), std::string::npos) << v[0].dump();
   }
 
+  // use_master_key: recordings sealed, as under bastiond (a master key, and the database for the
+  // clients' data keys).
+  void use_master_key() {
+    settings_.master_key_path = dir_ + "/data_master_key";
+    ASSERT_TRUE(audit::ensure_master_key(settings_.master_key_path).ok());
+    services_->db = db_;
+  }
+
   MonitorSettings settings_;
   std::unique_ptr<MonitorServices> services_;
 };
+
+TEST_F(MonitorTest, ARecordingIsSealedUnderAKeyOfItsOwnNeverTheClientsOrTheMasterKey) {
+  use_master_key();
+  grant("web1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  const auto sid = start(m, 0);
+  ASSERT_GT(sid, 0);
+  auto rec = m.answer(monitor::open_recording(sid, 0, true, 80, 24, "xterm"));
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_EQ(rec->message.type, Type::Recording) << rec->message.strings[0];
+  const std::string& stream_key = rec->message.strings[1];
+  const std::string& key_id = rec->message.strings[2];
+  const std::string& salt = rec->message.strings[3];
+  ASSERT_EQ(stream_key.size(), audit::SecretKey::kBytes);
+  ASSERT_EQ(salt.size(), audit::kSealedSaltBytes);
+  // The client's data key was made for web1's client, and what the network process got is the one
+  // key derived from it for this file.
+  const auto info = audit::find_client_key(*db_, "acme");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->key_id, key_id);
+  auto master = audit::load_master_key(settings_.master_key_path);
+  ASSERT_TRUE(master.ok());
+  auto client_key = audit::unwrap_client_key(*db_, *master, key_id);
+  ASSERT_TRUE(client_key.ok());
+  EXPECT_NE(stream_key, std::string(client_key->view()));
+  EXPECT_NE(stream_key, std::string(master->view()));
+  EXPECT_EQ(stream_key, std::string(audit::derive_stream_key(*client_key, salt).view()));
+}
+
+TEST_F(MonitorTest, NoRecordingAndSoNoSessionForAClientWhoseKeyWasDestroyed) {
+  use_master_key();
+  auto master = audit::load_master_key(settings_.master_key_path);
+  ASSERT_TRUE(audit::ensure_client_key(*db_, *master, "acme", clock_.now()).ok());
+  {
+    db::Database::Transaction tx(*db_);
+    ASSERT_TRUE(audit::destroy_client_key(*db_, "acme", clock_.now(), "officer").ok());
+    tx.commit();
+  }
+  grant("web1");
+  Monitor m = make();
+  login(m, "alice+root+web1");
+  const auto sid = start(m, 0);
+  ASSERT_GT(sid, 0);
+  auto rec = m.answer(monitor::open_recording(sid, 0, true, 80, 24, "xterm"));
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_EQ(rec->message.type, Type::Verdict);
+  EXPECT_EQ(rec->message.numbers[0], monitor::kRefused);
+  EXPECT_NE(rec->message.strings[0].find("destroyed on"), std::string::npos) << rec->message.strings[0];
+  EXPECT_FALSE(rec->fd.valid());
+}
 
 TEST_F(MonitorTest, AnswersTheWholeFlowOfAGrantedShell) {
   grant("web1");

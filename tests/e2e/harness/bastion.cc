@@ -177,6 +177,11 @@ RunResult Bastion::ctl(const std::vector<std::string>& args) const {
   return run(argv, env, std::nullopt, std::chrono::seconds(30));
 }
 
+std::string Bastion::recording_text(const std::string& path) const {
+  RunResult r = ctl({"recording", "decrypt", path});
+  return r.exit() == 0 ? r.out : "";
+}
+
 RunResult Bastion::ctl_ok(const std::vector<std::string>& args) const {
   RunResult r = ctl(args);
   if (r.exit() != 0) throw HarnessError("bastionctl " + command_line(args) + " failed: " + r.describe());

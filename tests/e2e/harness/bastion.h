@@ -93,6 +93,11 @@ class Bastion {
   RunResult ctl_ok(const std::vector<std::string>& args) const;
   // ctl_json: ctl_ok(args + --json), stdout parsed as JSON.
   nlohmann::json ctl_json(std::vector<std::string> args) const;
+  // recording_text: a recording file as `bastionctl recording decrypt FILE` writes it (recordings
+  // are encrypted on disk): the decrypted bytes, or "" if it refuses (see ctl for why).
+  std::string recording_text(const std::string& path) const;
+  // master_key_file: the master key beside the database (audit/data_keys.h).
+  std::string master_key_file() const { return dir_ + "/data_master_key"; }
   // egress_key: the public key line printed by `bastionctl egress-key`.
   std::string egress_key() const;
   // egress_ca_public_file: the egress CA's public key file beside the database (what a target's

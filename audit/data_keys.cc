@@ -1,0 +1,271 @@
+#include "audit/data_keys.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "audit/fd_io.h"
+#include "audit/unique_fd.h"
+#include "authz/text.h"
+
+namespace bastion::audit {
+namespace {
+
+// The master key file: one line, this prefix then the key in hex.
+constexpr std::string_view kMasterPrefix = "bastion-data-master-key-v1 ";
+constexpr std::size_t kWrapNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+
+std::string to_hex(std::string_view bytes) {
+  std::string hex(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  hex.pop_back();
+  return hex;
+}
+
+// from_hex decodes exactly the whole of `hex`; nullopt if it is not hex.
+std::optional<std::string> from_hex(std::string_view hex) {
+  std::string bytes(hex.size() / 2, '\0');
+  std::size_t length = 0;
+  const char* end = nullptr;
+  if (hex.size() % 2 != 0 ||
+      sodium_hex2bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), hex.data(), hex.size(), nullptr,
+                     &length, &end) != 0 ||
+      length != bytes.size() || end != hex.data() + hex.size()) {
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+// wrap_context: what a wrapped key is bound to, so that a wrapped key copied into another row (of
+// another client) does not open there.
+std::string wrap_context(const std::string& key_id, const std::string& client) {
+  return "bastion client data key v1\n" + key_id + "\n" + client;
+}
+
+std::string wrap(const SecretKey& master, const SecretKey& key, const std::string& key_id, const std::string& client) {
+  const std::string ad = wrap_context(key_id, client);
+  std::string out(kWrapNonce + SecretKey::kBytes + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  randombytes_buf(nonce, kWrapNonce);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kWrapNonce, nullptr, key.data(), SecretKey::kBytes,
+                                             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr,
+                                             nonce, master.data());
+  return to_hex(out);
+}
+
+Result<SecretKey> unwrap(const SecretKey& master, const std::string& wrapped_hex, const std::string& key_id,
+                         const std::string& client) {
+  const auto wrapped = from_hex(wrapped_hex);
+  if (!wrapped || wrapped->size() != kWrapNonce + SecretKey::kBytes + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+    return Error{"the data key " + key_id + " of client " + client + " is malformed in the database"};
+  const std::string ad = wrap_context(key_id, client);
+  const auto* nonce = reinterpret_cast<const unsigned char*>(wrapped->data());
+  SecretKey key;
+  unsigned long long length = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(key.data(), &length, nullptr, nonce + kWrapNonce,
+                                                 wrapped->size() - kWrapNonce,
+                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nonce,
+                                                 master.data()) != 0 ||
+      length != SecretKey::kBytes) {
+    return Error{"the data key " + key_id + " of client " + client +
+                 " does not open under this master key (another bastion's master key, or the row was altered)"};
+  }
+  return key;
+}
+
+constexpr std::string_view kKeyColumns = "SELECT key_id, client, created_at, destroyed_at, destroyed_by FROM client_data_keys";
+
+ClientKeyInfo key_row(const db::Statement& q) {
+  ClientKeyInfo k;
+  k.key_id = q.col_text(0);
+  k.client = q.col_text(1);
+  k.created_at = from_unix(q.col_int(2));
+  if (!q.col_null(3)) k.destroyed_at = from_unix(q.col_int(3));
+  k.destroyed_by = q.col_null(4) ? "" : q.col_text(4);
+  return k;
+}
+
+std::optional<ClientKeyInfo> find_where(db::Database& db, std::string_view where, const std::string& value) {
+  auto q = db.prepare(std::string(kKeyColumns) + " WHERE " + std::string(where) + " = ?");
+  q.bind(1, value);
+  if (!q.step()) return std::nullopt;
+  return key_row(q);
+}
+
+std::string new_key_id() {
+  std::string raw(8, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  return "dk-" + to_hex(raw);
+}
+
+}  // namespace
+
+// ---- The master key file -------------------------------------------------------------------------
+
+Result<bool> ensure_master_key(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return false;
+  if (::sodium_init() < 0) return Error{"libsodium cannot start (no random source)"};
+  const SecretKey key = SecretKey::random();
+  std::string text = std::string(kMasterPrefix) + to_hex(key.view()) + "\n";
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) {
+    sodium_memzero(text.data(), text.size());
+    return Error{errno_text("cannot create the master key " + path)};
+  }
+  const bool written = write_all(fd.get(), text) && ::fsync(fd.get()) == 0;
+  sodium_memzero(text.data(), text.size());
+  if (!written || fd.close() != 0) return Error{errno_text("cannot write the master key " + path)};
+  return true;
+}
+
+Status check_master_key_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return Error{"the master key " + path + " does not exist; `bastionctl --db DB init` makes it (see README, Keys)"};
+  if (!S_ISREG(st.st_mode)) return Error{"the master key " + path + " is not a regular file"};
+  if ((st.st_mode & 077) != 0)
+    return Error{"the master key " + path + " is accessible by group or others; run chmod 600 " + path};
+  return ok_status();
+}
+
+Result<SecretKey> load_master_key(const std::string& path) {
+  if (auto st = check_master_key_file(path); !st) return st.error();
+  auto text = read_file(path);
+  if (!text) return Error{"the master key cannot be read: " + text.error().message};
+  std::string_view line(*text);
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  std::optional<std::string> raw;
+  if (line.substr(0, kMasterPrefix.size()) == kMasterPrefix) raw = from_hex(line.substr(kMasterPrefix.size()));
+  sodium_memzero(text->data(), text->size());
+  if (!raw || raw->size() != SecretKey::kBytes) return Error{"the master key " + path + " is malformed"};
+  auto key = SecretKey::from_bytes(*raw);
+  sodium_memzero(raw->data(), raw->size());
+  return key;
+}
+
+// ---- Client data keys ----------------------------------------------------------------------------
+
+std::vector<ClientKeyInfo> list_client_keys(db::Database& db) {
+  auto q = db.prepare(std::string(kKeyColumns) + " ORDER BY client");
+  std::vector<ClientKeyInfo> out;
+  while (q.step()) out.push_back(key_row(q));
+  return out;
+}
+
+std::optional<ClientKeyInfo> find_client_key(db::Database& db, const std::string& client) {
+  return find_where(db, "client", client);
+}
+
+std::optional<ClientKeyInfo> find_key_by_id(db::Database& db, const std::string& key_id) {
+  return find_where(db, "key_id", key_id);
+}
+
+std::string destroyed_text(const ClientKeyInfo& k) {
+  return "the data of client " + k.client + " was destroyed on " +
+         (k.destroyed_at ? iso8601_utc(*k.destroyed_at) : std::string("?")) + " by " +
+         (k.destroyed_by.empty() ? std::string("?") : k.destroyed_by) + " (its key " + k.key_id +
+         " no longer exists: this recording cannot be decrypted by anyone)";
+}
+
+Result<ClientKeyInfo> ensure_client_key(db::Database& db, const SecretKey& master, const std::string& client,
+                                        Seconds now) {
+  if (client.empty()) return Error{"a recording needs its server's client, and this server names none"};
+  db::Database::Transaction tx(db);
+  if (auto existing = find_client_key(db, client)) {
+    if (existing->destroyed()) return Error{destroyed_text(*existing) + "; nothing more of it is recorded"};
+    return *existing;
+  }
+  const SecretKey key = SecretKey::random();
+  ClientKeyInfo k{new_key_id(), client, now, std::nullopt, ""};
+  auto q = db.prepare("INSERT INTO client_data_keys (key_id, client, created_at, wrapped) VALUES (?, ?, ?, ?)");
+  q.bind(1, k.key_id).bind(2, client).bind(3, static_cast<std::int64_t>(to_unix(now))).bind(4, wrap(master, key, k.key_id, client));
+  q.step();
+  tx.commit();
+  return k;
+}
+
+Result<SecretKey> unwrap_client_key(db::Database& db, const SecretKey& master, const std::string& key_id) {
+  auto row = db.prepare("SELECT key_id, client, created_at, destroyed_at, destroyed_by, wrapped FROM client_data_keys "
+                        "WHERE key_id = ?");
+  row.bind(1, key_id);
+  if (!row.step()) return Error{"no data key " + key_id + " in this bastion's database (another bastion's recording?)"};
+  const ClientKeyInfo k = key_row(row);
+  if (k.destroyed()) return Error{destroyed_text(k)};
+  std::string wrapped = row.col_text(5);
+  return unwrap(master, wrapped, k.key_id, k.client);
+}
+
+Result<SealingKey> sealing_key_for(db::Database& db, const SecretKey& master, const std::string& client, Seconds now) {
+  auto info = ensure_client_key(db, master, client, now);
+  if (!info) return info.error();
+  auto key = unwrap_client_key(db, master, info->key_id);
+  if (!key) return key.error();
+  SealingKey s{SecretKey{}, info->key_id, random_salt()};
+  s.stream_key = derive_stream_key(*key, s.salt);
+  return s;
+}
+
+Result<ClientKeyInfo> destroy_client_key(db::Database& db, const std::string& client, Seconds now,
+                                         const std::string& by) {
+  // The wrapped key's bytes must leave the file, not just the row: freed and rewritten content is
+  // overwritten with zeros.
+  db.exec("PRAGMA secure_delete = ON");
+  auto existing = find_client_key(db, client);
+  if (!existing) return Error{"client '" + client + "' has no data key (nothing of it was ever recorded encrypted)"};
+  if (existing->destroyed()) return Error{destroyed_text(*existing)};
+  auto q = db.prepare("UPDATE client_data_keys SET wrapped = NULL, destroyed_at = ?, destroyed_by = ? WHERE key_id = ?");
+  q.bind(1, static_cast<std::int64_t>(to_unix(now))).bind(2, by).bind(3, existing->key_id);
+  q.step();
+  existing->destroyed_at = now;
+  existing->destroyed_by = by;
+  return *existing;
+}
+
+bool scrub_after_destroy(db::Database& db) {
+  // The key is already destroyed and recorded: a log that cannot be truncated now is reported, and
+  // is overwritten as the bastion goes on.
+  try {
+    auto checkpoint = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+    bool busy = false;
+    if (checkpoint.step()) busy = checkpoint.col_int(0) != 0;  // (busy, log frames, checkpointed frames)
+    while (checkpoint.step()) {
+    }
+    return !busy;
+  } catch (const db::DbError&) {
+    return false;
+  }
+}
+
+KeyLookup key_lookup(db::Database& db, const SecretKey& master) {
+  return [&db, &master](const std::string& key_id) { return unwrap_client_key(db, master, key_id); };
+}
+
+// ---- Reading a recording -------------------------------------------------------------------------
+
+Result<RecordingText> read_recording(const std::string& path, const KeyLookup& lookup) {
+  auto file = read_file(path);
+  if (!file) return file.error();
+  RecordingText out;
+  if (!is_sealed(*file)) {
+    out.bytes = std::move(*file);
+    return out;
+  }
+  out.sealed = true;
+  if (!lookup) return Error{path + " is encrypted, and no key is at hand to open it"};
+  auto opened = unseal(*file, lookup);
+  if (!opened) return opened.error();
+  if (opened->state == SealedState::Altered) {
+    sodium_memzero(opened->plain.data(), opened->plain.size());
+    return Error{"the encrypted recording " + path + " was altered: " + opened->detail};
+  }
+  out.bytes = std::move(opened->plain);
+  out.state = opened->state;
+  out.detail = std::move(opened->detail);
+  return out;
+}
+
+}  // namespace bastion::audit

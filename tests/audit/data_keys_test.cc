@@ -1,0 +1,185 @@
+// Tests for audit/data_keys.cc: the master key file, each client's wrapped data key, reading a
+// sealed recording with it, and destroying it (crypto-shredding).
+#include "audit/data_keys.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "audit/fd_io.h"
+#include "audit/retention.h"
+#include "audit/client_terms.h"
+#include "tests/audit/audit_fixture.h"
+
+namespace bastion::audit {
+namespace {
+
+using testing::AuditFixture;
+using testing::kNow;
+
+class DataKeysTest : public AuditFixture {
+ protected:
+  void SetUp() override {
+    AuditFixture::SetUp();
+    ASSERT_TRUE(ensure_master_key(master_path_).ok());
+    auto m = load_master_key(master_path_);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    master_ = std::move(*m);
+  }
+
+  // sealed_file writes a small sealed recording of `client` and returns its path.
+  std::string sealed_file(const std::string& client, const std::string& text) {
+    auto k = sealing_key_for(*db_, master_, client, kNow);
+    EXPECT_TRUE(k.ok()) << (k.ok() ? "" : k.error().message);
+    std::string bytes;
+    auto w = SealedWriter::start(k->stream_key, k->key_id, k->salt, bytes);
+    w.seal(text, bytes);
+    w.finish(bytes);
+    const std::string path = dir_ / (client + "-" + std::to_string(++files_) + ".cast");
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  std::string master_path_ = dir_ / "data_master_key";
+  SecretKey master_;
+  int files_ = 0;
+};
+
+TEST_F(DataKeysTest, TheMasterKeyFileIsPrivateAndMadeOnce) {
+  struct stat st {};
+  ASSERT_EQ(::stat(master_path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  auto again = ensure_master_key(master_path_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  auto reloaded = load_master_key(master_path_);
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_EQ(reloaded->view(), master_.view());
+  ::chmod(master_path_.c_str(), 0640);
+  auto loose = load_master_key(master_path_);
+  ASSERT_FALSE(loose.ok());
+  EXPECT_NE(loose.error().message.find("chmod 600"), std::string::npos);
+  EXPECT_FALSE(load_master_key(dir_ / "nothing-here").ok());
+}
+
+TEST_F(DataKeysTest, EachClientHasItsOwnKeyStoredOnlyWrapped) {
+  auto acme = ensure_client_key(*db_, master_, "acme", kNow);
+  auto globex = ensure_client_key(*db_, master_, "globex", kNow);
+  ASSERT_TRUE(acme.ok() && globex.ok());
+  EXPECT_NE(acme->key_id, globex->key_id);
+  auto again = ensure_client_key(*db_, master_, "acme", kNow + std::chrono::hours(1));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->key_id, acme->key_id);
+  EXPECT_EQ(again->created_at, kNow);
+  auto key = unwrap_client_key(*db_, master_, acme->key_id);
+  ASSERT_TRUE(key.ok());
+  // What the database holds is not the key, in any encoding a reader could try.
+  auto q = db_->prepare("SELECT wrapped FROM client_data_keys WHERE client = 'acme'");
+  ASSERT_TRUE(q.step());
+  const std::string wrapped = q.col_text(0);
+  EXPECT_EQ(wrapped.find(std::string(key->view())), std::string::npos);
+  const auto keys = list_client_keys(*db_);
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].client, "acme");
+}
+
+TEST_F(DataKeysTest, AnotherMasterKeyOpensNoClientKey) {
+  auto acme = ensure_client_key(*db_, master_, "acme", kNow);
+  ASSERT_TRUE(acme.ok());
+  const SecretKey other = SecretKey::random();
+  auto key = unwrap_client_key(*db_, other, acme->key_id);
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.error().message.find("does not open under this master key"), std::string::npos);
+}
+
+TEST_F(DataKeysTest, AWrappedKeyCopiedToAnotherClientsRowDoesNotOpen) {
+  ASSERT_TRUE(ensure_client_key(*db_, master_, "acme", kNow).ok());
+  auto globex = ensure_client_key(*db_, master_, "globex", kNow);
+  ASSERT_TRUE(globex.ok());
+  sql("UPDATE client_data_keys SET wrapped = (SELECT wrapped FROM client_data_keys WHERE client = 'acme') "
+      "WHERE client = 'globex'");
+  EXPECT_FALSE(unwrap_client_key(*db_, master_, globex->key_id).ok());
+}
+
+TEST_F(DataKeysTest, ARecordingReadsBackWithItsClientsKey) {
+  const std::string path = sealed_file("acme", "acme's terminal");
+  auto text = read_recording(path, key_lookup(*db_, master_));
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  EXPECT_TRUE(text->sealed);
+  EXPECT_EQ(text->state, SealedState::Complete);
+  EXPECT_EQ(text->bytes, "acme's terminal");
+  EXPECT_FALSE(read_recording(path, {}).ok()) << "a sealed file needs a key";
+}
+
+TEST_F(DataKeysTest, ShreddingOneClientLeavesItsCopiesUnreadableAndAnotherClientsReadable) {
+  const std::string acme = sealed_file("acme", "acme's terminal");
+  const std::string globex = sealed_file("globex", "globex's terminal");
+  {
+    db::Database::Transaction tx(*db_);
+    auto destroyed = destroy_client_key(*db_, "acme", kNow + std::chrono::hours(2), "officer");
+    ASSERT_TRUE(destroyed.ok()) << destroyed.error().message;
+    tx.commit();
+  }
+  scrub_after_destroy(*db_);
+  auto gone = read_recording(acme, key_lookup(*db_, master_));
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.error().message.find("destroyed on 2026-11-23T12:00:00Z by officer"), std::string::npos)
+      << gone.error().message;
+  auto kept = read_recording(globex, key_lookup(*db_, master_));
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->bytes, "globex's terminal");
+  // The wrapped key's bytes are gone from the row, and nothing more of acme is recorded.
+  auto q = db_->prepare("SELECT wrapped IS NULL FROM client_data_keys WHERE client = 'acme'");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.col_int(0), 1);
+  auto more = sealing_key_for(*db_, master_, "acme", kNow + std::chrono::hours(3));
+  ASSERT_FALSE(more.ok());
+  EXPECT_NE(more.error().message.find("nothing more of it is recorded"), std::string::npos);
+  db::Database::Transaction tx(*db_);
+  EXPECT_FALSE(destroy_client_key(*db_, "acme", kNow, "officer").ok()) << "destroyed twice";
+}
+
+TEST_F(DataKeysTest, TheWrappedKeyLeavesTheDatabaseFile) {
+  auto acme = ensure_client_key(*db_, master_, "acme", kNow);
+  ASSERT_TRUE(acme.ok());
+  std::string wrapped;
+  {
+    auto q = db_->prepare("SELECT wrapped FROM client_data_keys WHERE client = 'acme'");
+    ASSERT_TRUE(q.step());
+    wrapped = q.col_text(0);
+  }
+  {
+    db::Database::Transaction tx(*db_);
+    ASSERT_TRUE(destroy_client_key(*db_, "acme", kNow, "officer").ok());
+    tx.commit();
+  }
+  EXPECT_TRUE(scrub_after_destroy(*db_));
+  for (const std::string suffix : {"", "-wal"}) {
+    auto bytes = read_file(dir_ / ("bastion.db" + suffix));
+    if (!bytes) continue;
+    EXPECT_EQ(bytes->find(wrapped), std::string::npos) << "bastion.db" << suffix << " still holds the wrapped key";
+  }
+}
+
+TEST_F(DataKeysTest, ThePurgeAtContractEndDestroysTheClientsKey) {
+  const std::string acme = sealed_file("acme", "acme's terminal");
+  ClientTermsChange end;
+  end.contract_end = std::optional<Seconds>(kNow - std::chrono::days(100));
+  end.grace_days = 30;
+  ASSERT_TRUE(set_client_terms(*db_, "acme", end).ok());
+  const FixedClock clock(kNow);
+  const PurgeReport report = purge(*db_, clock, recordings_dir_, "retention");
+  ASSERT_EQ(report.clients.size(), 1u);
+  EXPECT_EQ(report.clients[0].client, "acme");
+  EXPECT_FALSE(report.clients[0].data_key_destroyed.empty());
+  auto gone = read_recording(acme, key_lookup(*db_, master_));
+  ASSERT_FALSE(gone.ok());
+  EXPECT_NE(gone.error().message.find("by retention"), std::string::npos) << gone.error().message;
+  auto k = find_client_key(*db_, "acme");
+  ASSERT_TRUE(k.has_value());
+  EXPECT_TRUE(k->destroyed());
+}
+
+}  // namespace
+}  // namespace bastion::audit

@@ -1,0 +1,289 @@
+// Tests for audit/sealed_stream.cc and audit/recording_sink.cc: a sealed recording reads back as
+// written; a crash leaves a readable prefix; a changed, moved, removed or shortened chunk is
+// reported as altered, naming the chunk.
+#include "audit/sealed_stream.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include "audit/asciicast.h"
+#include "audit/exec_recording.h"
+#include "audit/fd_io.h"
+#include "audit/file_recorder.h"
+#include "audit/recording_sink.h"
+#include "audit/sha256.h"
+#include "audit/unique_fd.h"
+#include "tests/audit/test_util.h"
+
+namespace bastion::audit {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view kKeyId = "dk-0123456789abcdef";
+
+// Sealed: a file sealed by SealedWriter, chunk by chunk, with where each chunk starts.
+struct Sealed {
+  std::string file;
+  std::vector<std::size_t> chunk_at;  // offset of each chunk's length field
+};
+
+Sealed seal(const SecretKey& client_key, const std::vector<std::string>& pieces, bool finish = true) {
+  const std::string salt = random_salt();
+  Sealed out;
+  auto w = SealedWriter::start(derive_stream_key(client_key, salt), kKeyId, salt, out.file);
+  for (const auto& p : pieces) {
+    out.chunk_at.push_back(out.file.size());
+    w.seal(p, out.file);
+  }
+  if (finish) {
+    out.chunk_at.push_back(out.file.size());
+    w.finish(out.file);
+  }
+  return out;
+}
+
+KeyLookup only(const SecretKey& key) {
+  return [&key](const std::string& id) -> Result<SecretKey> {
+    if (id != kKeyId) return Error{"unknown key " + id};
+    return key.copy();
+  };
+}
+
+class SealedStreamTest : public ::testing::Test {
+ protected:
+  SecretKey key_ = SecretKey::random();
+};
+
+TEST_F(SealedStreamTest, ReadsBackEveryChunkAndSaysComplete) {
+  const Sealed s = seal(key_, {"hello ", "", "world", std::string(3000, 'x')});
+  auto back = unseal(s.file, only(key_));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->state, SealedState::Complete);
+  EXPECT_EQ(back->plain, "hello world" + std::string(3000, 'x'));
+  EXPECT_EQ(back->chunks, 4u);  // three non-empty pieces and the FINAL chunk
+  EXPECT_TRUE(back->detail.empty());
+  EXPECT_EQ(s.file.find("hello"), std::string::npos) << "the plaintext is on disk";
+}
+
+TEST_F(SealedStreamTest, PreambleNamesTheKeyAndTheSaltButNoSecret) {
+  const Sealed s = seal(key_, {"x"});
+  auto p = parse_sealed_preamble(s.file);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->key_id, kKeyId);
+  EXPECT_EQ(p->salt.size(), kSealedSaltBytes);
+  EXPECT_EQ(s.file.find(std::string(key_.view())), std::string::npos);
+}
+
+TEST_F(SealedStreamTest, ALongWriteIsSplitIntoChunksAndReadsBackWhole) {
+  const std::string big(kMaxSealedChunk * 2 + 17, 'b');
+  const Sealed s = seal(key_, {big});
+  auto back = unseal(s.file, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Complete);
+  EXPECT_EQ(back->chunks, 4u);
+  EXPECT_EQ(back->plain, big);
+}
+
+TEST_F(SealedStreamTest, AFileWithoutItsFinalChunkIsCutShortAndItsPrefixReads) {
+  const Sealed s = seal(key_, {"one", "two"}, false);
+  auto back = unseal(s.file, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::CutShort);
+  EXPECT_EQ(back->plain, "onetwo");
+  EXPECT_NE(back->detail.find("without its final chunk"), std::string::npos) << back->detail;
+}
+
+TEST_F(SealedStreamTest, AFileCutInsideAChunkKeepsEveryChunkBeforeAndNamesTheCutOne) {
+  const Sealed s = seal(key_, {"one", "two", "three"});
+  const std::string cut = s.file.substr(0, s.chunk_at[2] + 9);  // inside chunk 3
+  auto back = unseal(cut, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::CutShort);
+  EXPECT_EQ(back->plain, "onetwo");
+  EXPECT_NE(back->detail.find("chunk 3"), std::string::npos) << back->detail;
+}
+
+TEST_F(SealedStreamTest, AFlippedByteIsAlteredAtItsChunk) {
+  Sealed s = seal(key_, {"one", "two", "three"});
+  s.file[s.chunk_at[1] + 6] ^= 0x01;
+  auto back = unseal(s.file, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Altered);
+  EXPECT_EQ(back->plain, "one");
+  EXPECT_NE(back->detail.find("chunk 2"), std::string::npos) << back->detail;
+  EXPECT_NE(back->detail.find("fails authentication"), std::string::npos) << back->detail;
+}
+
+TEST_F(SealedStreamTest, SwappedChunksAreAltered) {
+  const Sealed s = seal(key_, {"AAAA", "BBBB", "CCCC"});
+  const std::string a = s.file.substr(s.chunk_at[0], s.chunk_at[1] - s.chunk_at[0]);
+  const std::string b = s.file.substr(s.chunk_at[1], s.chunk_at[2] - s.chunk_at[1]);
+  std::string swapped = s.file.substr(0, s.chunk_at[0]) + b + a + s.file.substr(s.chunk_at[2]);
+  auto back = unseal(swapped, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Altered);
+  EXPECT_NE(back->detail.find("chunk 1"), std::string::npos) << back->detail;
+}
+
+TEST_F(SealedStreamTest, ARemovedChunkIsAltered) {
+  const Sealed s = seal(key_, {"AAAA", "BBBB", "CCCC"});
+  std::string removed = s.file.substr(0, s.chunk_at[1]) + s.file.substr(s.chunk_at[2]);
+  auto back = unseal(removed, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Altered);
+  EXPECT_EQ(back->plain, "AAAA");
+  EXPECT_NE(back->detail.find("chunk 2"), std::string::npos) << back->detail;
+}
+
+TEST_F(SealedStreamTest, AChunkShortenedInTheMiddleIsAltered) {
+  Sealed s = seal(key_, {"AAAA", "BBBBBBBB", "CCCC"});
+  // Remove two ciphertext bytes of chunk 2 and fix its length field: its tag no longer matches.
+  std::string shortened = s.file.substr(0, s.chunk_at[1]);
+  const std::string chunk = s.file.substr(s.chunk_at[1] + 4, s.chunk_at[2] - s.chunk_at[1] - 4);
+  const auto n = static_cast<std::uint32_t>(chunk.size() - 2);
+  for (int i = 3; i >= 0; --i) shortened.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+  shortened += chunk.substr(2) + s.file.substr(s.chunk_at[2]);
+  auto back = unseal(shortened, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Altered);
+  EXPECT_NE(back->detail.find("chunk 2"), std::string::npos) << back->detail;
+}
+
+TEST_F(SealedStreamTest, BytesAfterTheFinalChunkAreAltered) {
+  const Sealed s = seal(key_, {"one"});
+  auto back = unseal(s.file + s.file.substr(s.chunk_at[0]), only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Altered);
+  EXPECT_NE(back->detail.find("follow the final chunk"), std::string::npos) << back->detail;
+}
+
+TEST_F(SealedStreamTest, AChangedPreambleFailsTheFirstChunk) {
+  Sealed s = seal(key_, {"one"});
+  s.file[kSealedMagic.size() + 2 + kKeyId.size() + 3] ^= 0x40;  // a byte of the salt
+  auto back = unseal(s.file, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Altered);
+  EXPECT_TRUE(back->plain.empty());
+}
+
+TEST_F(SealedStreamTest, AnotherClientsKeyOpensNothing) {
+  const Sealed s = seal(key_, {"secret"});
+  const SecretKey other = SecretKey::random();
+  auto back = unseal(s.file, only(other));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Altered);
+  EXPECT_TRUE(back->plain.empty());
+}
+
+TEST_F(SealedStreamTest, AKeyTheLookupRefusesIsItsReason) {
+  const Sealed s = seal(key_, {"secret"});
+  auto back = unseal(s.file, [](const std::string&) -> Result<SecretKey> { return Error{"destroyed on DATE by WHOM"}; });
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().message, "destroyed on DATE by WHOM");
+}
+
+TEST_F(SealedStreamTest, MalformedPreamblesAreRefusedWithAReason) {
+  EXPECT_FALSE(parse_sealed_preamble("BSTNREC1\n").ok());
+  EXPECT_FALSE(parse_sealed_preamble("BSTNSEAL").ok());
+  EXPECT_FALSE(parse_sealed_preamble(std::string("BSTNSEAL\x02", 9)).ok());
+  EXPECT_FALSE(parse_sealed_preamble(std::string("BSTNSEAL\x01\x00", 10)).ok());
+  EXPECT_FALSE(parse_sealed_preamble(std::string("BSTNSEAL\x01\x05keyid", 15)).ok());  // no salt, no header
+}
+
+TEST_F(SealedStreamTest, AStreamKeyIsPerFile) {
+  const SecretKey a = derive_stream_key(key_, std::string(kSealedSaltBytes, 'a'));
+  const SecretKey b = derive_stream_key(key_, std::string(kSealedSaltBytes, 'b'));
+  const SecretKey a_again = derive_stream_key(key_, std::string(kSealedSaltBytes, 'a'));
+  EXPECT_NE(a.view(), b.view());
+  EXPECT_EQ(a.view(), a_again.view());
+  EXPECT_NE(a.view(), key_.view());
+}
+
+// ---- The recorders on a sealed sink ---------------------------------------------------------------
+
+class SealedRecorderTest : public ::testing::Test {
+ protected:
+  SealingKey sealing() const {
+    const std::string salt = random_salt();
+    return SealingKey{derive_stream_key(key_, salt), std::string(kKeyId), salt};
+  }
+  std::string path(const std::string& name) const { return tmp_ / name; }
+
+  testing::TempDir tmp_;
+  SecretKey key_ = SecretKey::random();
+  ManualMonotonicClock elapsed_;
+};
+
+TEST_F(SealedRecorderTest, APtyRecordingIsSealedAndItsTextReadsBackAsAsciicast) {
+  const SealingKey k = sealing();
+  UniqueFd fd(testing::open_append(path("0-pty.cast")));
+  ASSERT_TRUE(fd.valid());
+  auto rec = pty_recorder_on(std::move(fd), path("0-pty.cast"), AsciicastHeader{80, 24, 0, "xterm", "", "shell"},
+                             elapsed_, Sealing::InProcess, &k);
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_TRUE((*rec)->record(Stream::Output, "$ secret-output\r\n"));
+  ASSERT_TRUE((*rec)->record(Stream::Input, "ls\r"));
+  auto summary = (*rec)->close();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  auto file = read_file(path("0-pty.cast"));
+  ASSERT_TRUE(file.ok());
+  EXPECT_TRUE(is_sealed(*file));
+  EXPECT_EQ(file->find("secret-output"), std::string::npos);
+  auto back = unseal(*file, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::Complete);
+  auto cast = parse_asciicast(back->plain);
+  ASSERT_TRUE(cast.ok()) << cast.error().message;
+  ASSERT_EQ(cast->events.size(), 2u);
+  EXPECT_EQ(cast->events[0].data, "$ secret-output\r\n");
+  EXPECT_FALSE(cast->truncated);
+}
+
+TEST_F(SealedRecorderTest, AnExecRecordingIsSealedWithItsDigestsComputedAsItGoes) {
+  const SealingKey k = sealing();
+  UniqueFd fd(testing::open_append(path("1-exec.rec")));
+  ASSERT_TRUE(fd.valid());
+  auto rec = exec_recorder_on(std::move(fd), path("1-exec.rec"), elapsed_, 8, Sealing::InProcess, &k);
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  ASSERT_TRUE((*rec)->record(Stream::Input, "stdin-bytes"));
+  ASSERT_TRUE((*rec)->record(Stream::Output, "stdout"));
+  auto summary = (*rec)->close();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_TRUE(summary->truncated);  // the cap of 8 bytes stored only part of it
+  EXPECT_EQ(summary->bytes_total_in, 11u);
+  Sha256 in;
+  in.update("stdin-bytes");
+  EXPECT_EQ(summary->stream_sha256.in, *in.hex());
+  auto file = read_file(path("1-exec.rec"));
+  ASSERT_TRUE(file.ok());
+  auto back = unseal(*file, only(key_));
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->state, SealedState::Complete);
+  auto parsed = parse_exec_recording(back->plain);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;  // the trailer agrees with the stored bytes
+  EXPECT_EQ(parsed->stdin_bytes, "stdin-by");
+  ASSERT_TRUE(parsed->trailer.has_value());
+  EXPECT_EQ(parsed->trailer->of(Stream::Input).sha256, *in.hex());
+}
+
+TEST_F(SealedRecorderTest, ACrashLeavesAPrefixThatReads) {
+  // A recording never closed: what a SIGKILLed session leaves.
+  const SealingKey k = sealing();
+  UniqueFd fd(testing::open_append(path("2-pty.cast")));
+  auto rec = pty_recorder_on(std::move(fd), path("2-pty.cast"), AsciicastHeader{}, elapsed_, Sealing::InProcess, &k);
+  ASSERT_TRUE(rec.ok());
+  ASSERT_TRUE((*rec)->record(Stream::Output, "before the crash\r\n"));
+  auto file = read_file(path("2-pty.cast"));
+  ASSERT_TRUE(file.ok());
+  auto back = unseal(*file, only(key_));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->state, SealedState::CutShort);
+  auto cast = parse_asciicast(back->plain);
+  ASSERT_TRUE(cast.ok());
+  ASSERT_EQ(cast->events.size(), 1u);
+  EXPECT_EQ(cast->events[0].data, "before the crash\r\n");
+}
+
+}  // namespace
+}  // namespace bastion::audit
