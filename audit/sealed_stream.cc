@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -181,31 +182,86 @@ const char* to_string(SealedState s) {
   return "altered";  // unreachable: every enumerator is handled above
 }
 
-Result<Unsealed> unseal_with(std::string_view file, const SecretKey& stream_key) {
+namespace {
+
+// Puller: the bytes of a sealed file, taken from a SealedSource as the reader needs them, holding at
+// most one chunk (and its length) at a time.
+class Puller {
+ public:
+  explicit Puller(const SealedSource& source) : source_(source) {}
+  // have(n): up to n bytes at the reading position, fewer only where the file ends.
+  std::string_view have(std::size_t n) {
+    if (pos_ > 0 && pos_ >= buf_.size() / 2) {
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    while (buf_.size() - pos_ < n && !ended_) {
+      const std::size_t before = buf_.size();
+      if (!source_(n - (buf_.size() - pos_), buf_) || buf_.size() == before) ended_ = true;
+    }
+    return std::string_view(buf_).substr(pos_, n);
+  }
+  void skip(std::size_t n) {
+    pos_ += n;
+    offset_ += n;
+  }
+  std::size_t offset() const { return offset_; }
+  // rest: whether any byte follows the reading position, and how many (counting to the end).
+  std::size_t rest() {
+    std::size_t n = 0;
+    for (std::string_view more; !(more = have(kMaxSealedChunk)).empty(); skip(more.size())) n += more.size();
+    return n;
+  }
+  ~Puller() { sodium_memzero(buf_.data(), buf_.size()); }
+
+ private:
+  const SealedSource& source_;
+  std::string buf_;
+  std::size_t pos_ = 0;
+  std::size_t offset_ = 0;
+  bool ended_ = false;
+};
+
+// The longest preamble: magic, version, key id length and the longest id, salt, stream header.
+constexpr std::size_t kMaxPreamble = kSealedMagic.size() + 2 + kMaxSealedKeyId + kSealedSaltBytes + kHeaderBytes;
+
+}  // namespace
+
+namespace {
+
+// StreamKeyFor: the key of the file whose preamble is given (derived from its client's key, or
+// known already).
+using StreamKeyFor = std::function<Result<SecretKey>(const SealedPreamble&)>;
+
+Result<SealedReport> unseal_core(const SealedSource& source, const StreamKeyFor& key_for, const PlainChunkSink& sink) {
   sodium_ready();
-  auto preamble = parse_sealed_preamble(file);
+  Puller in(source);
+  auto preamble = parse_sealed_preamble(in.have(kMaxPreamble));
   if (!preamble) return preamble.error();
-  const std::string_view ad = file.substr(0, preamble->size);
+  const std::string ad(in.have(preamble->size));
+  in.skip(preamble->size);
+  auto stream_key = key_for(*preamble);
+  if (!stream_key) return stream_key.error();
   Stream state;
-  Unsealed out;
-  if (crypto_secretstream_xchacha20poly1305_init_pull(&state, bytes_of(preamble->stream_header), stream_key.data()) != 0)
+  SealedReport out;
+  if (crypto_secretstream_xchacha20poly1305_init_pull(&state, bytes_of(preamble->stream_header), stream_key->data()) != 0)
     return Error{"the sealed recording's stream header is invalid"};
-  ByteCursor cur(file);
-  std::string_view skipped;
-  cur.get_bytes(preamble->size, skipped);  // parse_sealed_preamble read exactly these
   std::string plain;
   bool final = false;
-  while (!cur.empty()) {
-    const std::size_t at = cur.offset();
+  for (;;) {
+    const std::size_t at = in.offset();
     const std::size_t number = out.chunks + 1;
+    const std::string_view length_bytes = in.have(4);
+    if (length_bytes.empty()) break;
     if (final) {
+      const std::size_t extra = in.rest();
       out.state = SealedState::Altered;
-      out.detail = std::to_string(cur.remaining()) + " bytes follow the final chunk (at byte " + std::to_string(at) + ")";
+      out.detail = std::to_string(extra) + " bytes follow the final chunk (at byte " + std::to_string(at) + ")";
       break;
     }
+    ByteCursor lc(length_bytes);
     std::uint32_t length = 0;
-    std::string_view cipher;
-    if (!cur.get_u32_be(length)) {
+    if (!lc.get_u32_be(length)) {
       out.state = SealedState::CutShort;
       out.detail = "cut short inside the length of " + chunk_place(number, at);
       break;
@@ -215,9 +271,11 @@ Result<Unsealed> unseal_with(std::string_view file, const SecretKey& stream_key)
       out.detail = chunk_place(number, at) + " announces " + std::to_string(length) + " bytes, which no chunk has";
       break;
     }
-    if (!cur.get_bytes(length, cipher)) {
+    in.skip(4);
+    const std::string_view cipher = in.have(length);
+    if (cipher.size() < length) {
       out.state = SealedState::CutShort;
-      out.detail = "cut short inside " + chunk_place(number, at) + ": " + std::to_string(cur.remaining()) + " of its " +
+      out.detail = "cut short inside " + chunk_place(number, at) + ": " + std::to_string(cipher.size()) + " of its " +
                    std::to_string(length) + " bytes are there";
       break;
     }
@@ -235,9 +293,14 @@ Result<Unsealed> unseal_with(std::string_view file, const SecretKey& stream_key)
       out.detail = chunk_place(number, at) + " carries a tag this bastion never writes";
       break;
     }
+    in.skip(length);
     final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
-    out.plain.append(plain);
     out.chunks = number;
+    if (!plain.empty() && !sink(plain)) {
+      sodium_memzero(plain.data(), plain.size());
+      sodium_memzero(&state, sizeof state);
+      return Error{"the decrypted recording could not be passed on"};
+    }
   }
   sodium_memzero(plain.data(), plain.size());
   sodium_memzero(&state, sizeof state);
@@ -248,12 +311,50 @@ Result<Unsealed> unseal_with(std::string_view file, const SecretKey& stream_key)
   return out;
 }
 
+StreamKeyFor derived_from(const KeyLookup& lookup) {
+  return [&lookup](const SealedPreamble& p) -> Result<SecretKey> {
+    auto client_key = lookup(p.key_id);
+    if (!client_key) return client_key.error();
+    return derive_stream_key(*client_key, p.salt);
+  };
+}
+
+// from_memory: a SealedSource over bytes already in memory.
+SealedSource from_memory(std::string_view file, std::size_t& taken) {
+  return [file, &taken](std::size_t n, std::string& out) {
+    const std::string_view piece = file.substr(std::min(taken, file.size()), n);
+    out.append(piece);
+    taken += piece.size();
+    return true;
+  };
+}
+
+Result<Unsealed> unseal_in_memory(std::string_view file, const StreamKeyFor& key_for) {
+  std::size_t taken = 0;
+  Unsealed out;
+  auto report = unseal_core(from_memory(file, taken), key_for, [&out](std::string_view plain) {
+    out.plain.append(plain);
+    return true;
+  });
+  if (!report) return report.error();
+  out.state = report->state;
+  out.chunks = report->chunks;
+  out.detail = std::move(report->detail);
+  return out;
+}
+
+}  // namespace
+
+Result<SealedReport> unseal_stream(const SealedSource& source, const KeyLookup& lookup, const PlainChunkSink& sink) {
+  return unseal_core(source, derived_from(lookup), sink);
+}
+
+Result<Unsealed> unseal_with(std::string_view file, const SecretKey& stream_key) {
+  return unseal_in_memory(file, [&stream_key](const SealedPreamble&) -> Result<SecretKey> { return stream_key.copy(); });
+}
+
 Result<Unsealed> unseal(std::string_view file, const KeyLookup& lookup) {
-  auto preamble = parse_sealed_preamble(file);
-  if (!preamble) return preamble.error();
-  auto client_key = lookup(preamble->key_id);
-  if (!client_key) return client_key.error();
-  return unseal_with(file, derive_stream_key(*client_key, preamble->salt));
+  return unseal_in_memory(file, derived_from(lookup));
 }
 
 }  // namespace bastion::audit

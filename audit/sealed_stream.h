@@ -137,6 +137,25 @@ struct Unsealed {
 // destroyed on DATE by WHOM).
 using KeyLookup = std::function<Result<SecretKey>(const std::string& key_id)>;
 
+// SealedSource appends to `out` up to `n` more bytes of a sealed file, in order; it returns false on a
+// read error, and appends nothing at the end of the file. PlainChunkSink takes the plaintext of each
+// authentic chunk in order, and returns false to stop (a write that failed).
+using SealedSource = std::function<bool(std::size_t n, std::string& out)>;
+using PlainChunkSink = std::function<bool(std::string_view plain)>;
+
+// SealedReport: how a sealed stream read, without its plaintext (which went to a PlainChunkSink).
+struct SealedReport {
+  SealedState state = SealedState::Complete;
+  std::size_t chunks = 0;
+  std::string detail;
+};
+
+// unseal_stream reads a sealed file from `source` one chunk at a time, handing each authentic
+// chunk's plaintext to `sink` before reading the next: at most one chunk (kMaxSealedChunk) is held,
+// so a recording of any size is decrypted in bounded memory. Errors as unseal's, and an Error when
+// the sink refuses a piece. What reached the sink before an Altered or CutShort state is authentic.
+Result<SealedReport> unseal_stream(const SealedSource& source, const KeyLookup& lookup, const PlainChunkSink& sink);
+
 // unseal reads a whole sealed file. An Error when it cannot even start (not sealed, bad preamble,
 // no key, a key that does not open the first chunk: the wrong key, or the file's start altered);
 // otherwise the state of the stream with its authentic prefix.

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
 #include <string>
 
 #include "audit/data_keys.h"
@@ -45,13 +47,28 @@ Result<audit::UniqueFd> open_recording_plain(const std::string& path, const audi
   if (::pread(fd.get(), head, sizeof head, 0) != static_cast<ssize_t>(sizeof head) ||
       !audit::is_sealed(std::string_view(head, sizeof head)))
     return fd;
-  auto text = audit::read_recording(path, lookup);
-  if (!text) return text.error();
+  if (!lookup) return Error{path + " is encrypted, and no key is at hand to open it"};
+  // Decrypted one chunk at a time into a memory-only file (never a file on disk): the readers below
+  // walk it by offset, and this process holds at most one chunk of it in its own memory.
   audit::UniqueFd memory(::memfd_create("bastion-recording", MFD_CLOEXEC));
   if (!memory) return Error{audit::errno_text("cannot hold the decrypted recording in memory")};
-  const bool written = audit::write_all(memory.get(), text->bytes);
-  sodium_memzero(text->bytes.data(), text->bytes.size());
-  if (!written) return Error{audit::errno_text("cannot hold the decrypted recording in memory")};
+  std::uint64_t offset = 0;
+  const audit::SealedSource source = [&fd, &offset](std::size_t n, std::string& out) {
+    const std::size_t at = out.size();
+    out.resize(at + n);
+    ssize_t got;
+    do {
+      got = ::pread(fd.get(), out.data() + at, n, static_cast<off_t>(offset));
+    } while (got < 0 && errno == EINTR);
+    out.resize(at + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
+    if (got > 0) offset += static_cast<std::uint64_t>(got);
+    return got >= 0;
+  };
+  auto report = audit::unseal_stream(source, lookup,
+                                     [&memory](std::string_view plain) { return audit::write_all(memory.get(), plain); });
+  if (!report) return report.error();
+  if (report->state == audit::SealedState::Altered)
+    return Error{"the encrypted recording " + path + " was altered: " + report->detail};
   return memory;
 }
 

@@ -4,6 +4,8 @@
 #include "audit/sealed_stream.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <sys/mman.h>
 
 #include "audit/asciicast.h"
@@ -201,6 +203,56 @@ TEST_F(SealedStreamTest, AStreamKeyIsPerFile) {
 }
 
 // ---- The recorders on a sealed sink ---------------------------------------------------------------
+
+// unseal_stream, fed by a source that gives at most `piece` bytes per call and records the most it
+// was ever asked for, reads every file above exactly as unseal does, in bounded memory.
+TEST_F(SealedStreamTest, StreamingReadAgreesWithTheWholeFileReadInAnyPiecesAndAsksForOneChunkAtMost) {
+  const Sealed whole = seal(key_, {"one", "two", std::string(kMaxSealedChunk + 5, 'z'), "four"});
+  std::string flipped = whole.file;
+  flipped[whole.chunk_at[1] + 6] ^= 0x01;
+  const std::vector<std::string> files{
+      whole.file,
+      whole.file.substr(0, whole.chunk_at[3] + 9),               // cut inside chunk 4
+      whole.file.substr(0, whole.chunk_at[4]),                   // no FINAL chunk
+      flipped,                                                   // altered at chunk 2
+      whole.file + whole.file.substr(whole.chunk_at[0], 40),     // bytes after the FINAL chunk
+  };
+  for (const std::string& file : files) {
+    auto expected = unseal(file, only(key_));
+    ASSERT_TRUE(expected.ok());
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{4096}, file.size()}) {
+      std::size_t taken = 0, most_asked = 0;
+      const SealedSource source = [&](std::size_t n, std::string& out) {
+        most_asked = std::max(most_asked, n);
+        const std::string_view give = std::string_view(file).substr(taken, std::min(n, piece));
+        out.append(give);
+        taken += give.size();
+        return true;
+      };
+      std::string plain;
+      auto report = unseal_stream(source, only(key_), [&plain](std::string_view p) {
+        plain.append(p);
+        return true;
+      });
+      ASSERT_TRUE(report.ok()) << report.error().message;
+      EXPECT_EQ(report->state, expected->state) << "piece " << piece;
+      EXPECT_EQ(report->detail, expected->detail) << "piece " << piece;
+      EXPECT_EQ(report->chunks, expected->chunks) << "piece " << piece;
+      EXPECT_EQ(plain, expected->plain) << "piece " << piece;
+      EXPECT_LE(most_asked, kMaxSealedChunk + 17) << "piece " << piece;
+    }
+  }
+  // A sink that refuses (a full disk, a closed socket) ends the read with an Error.
+  std::size_t taken = 0;
+  auto refused = unseal_stream(
+      [&](std::size_t n, std::string& out) {
+        out.append(std::string_view(whole.file).substr(taken, n));
+        taken += std::min(n, whole.file.size() - std::min(taken, whole.file.size()));
+        return true;
+      },
+      only(key_), [](std::string_view) { return false; });
+  EXPECT_FALSE(refused.ok());
+}
 
 class SealedRecorderTest : public ::testing::Test {
  protected:
