@@ -91,7 +91,7 @@ void ChannelBridge::attach(ChannelPtr upstream, audit::ChannelRecorderPtr record
   // would wait for callbacks that already had their moment.
   if (ssh_channel_is_closed(upstream_.get())) upstream_closed_ = true;
   catch_up_exit_status();
-  ++arrivals_;  // one pump() now, for what is already buffered
+  arrived();  // one pump() now, for what is already buffered
 }
 
 // catch_up_exit_status takes the exit status libssh holds for a closed upstream channel whose
@@ -248,13 +248,20 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
     if (window <= pending.bytes.size()) break;
     int avail = ssh_channel_poll(from, from_stderr);
     if (avail == SSH_EOF) {
+      // Not drained: unless Eof is returned now, the EOF is forwarded on a later pass, and no
+      // callback will come to say so.
+      drained_pass_ = false;
       if (pending.bytes.empty()) return moved ? Flow::Moved : Flow::Eof;
       before = pending.bytes.size();  // the tail goes out before the EOF
       if (!flush(to, to_stderr, pending, false)) return failed("write", to);
       return moved || pending.bytes.size() != before ? Flow::Moved : Flow::Idle;
     }
     if (avail == SSH_ERROR) return failed("poll", from);
-    if (avail <= 0) break;
+    if (avail <= 0) {
+      // Nothing buffered: this direction is drained if nothing waits in pending either.
+      if (!pending.bytes.empty()) drained_pass_ = false;
+      return moved ? Flow::Moved : Flow::Idle;
+    }
     // All that is buffered, even past the receiver's window: a read that left bytes in libssh would
     // let it grow the window on its own (see kWindow). pending then holds the rest until it is taken.
     int n = read_all(from, from_stderr, static_cast<std::size_t>(avail), buf.data());
@@ -290,6 +297,9 @@ ChannelBridge::Flow ChannelBridge::move(ssh_channel from, int from_stderr, ssh_c
     if (w < 0) return failed("write", to);
     pending.bytes.assign(got.substr(static_cast<std::size_t>(w)));
   }
+  // Left the loop with bytes still to move (a full window, a held packet, a read that failed to
+  // come): not drained, so the next pass pumps this bridge again.
+  drained_pass_ = false;
   return moved ? Flow::Moved : Flow::Idle;
 }
 
@@ -385,6 +395,17 @@ bool ChannelBridge::ready() const {
 bool ChannelBridge::pump() {
   if (state_ == State::Console) return pump_console();
   if (state_ != State::Running) return false;
+  const std::uint64_t began = own_arrivals_;
+  drained_pass_ = true;
+  const bool progress = pump_running();
+  // Drained only in the plain running state: both directions still open, nothing held, no gate.
+  drained_ = state_ == State::Running && drained_pass_ && !gate_ && !client_eof_forwarded_ && !out_eof_ &&
+             !err_eof_ && !client_closed_;
+  drained_since_ = began;
+  return progress;
+}
+
+bool ChannelBridge::pump_running() {
   bool progress = false;
   auto step = [&](Flow f, bool& eof_flag) {
     if (f == Flow::Moved) progress = true;
@@ -505,16 +526,16 @@ int ChannelBridge::on_window_change(ssh_session, ssh_channel, int cols, int rows
 // on_data only counts: it consumes nothing (returns 0), so the bytes stay in the channel's buffer
 // for pump() to read, record and forward.
 int ChannelBridge::on_data(ssh_session, ssh_channel, void*, uint32_t, int, void* self) {
-  ++static_cast<ChannelBridge*>(self)->arrivals_;
+  static_cast<ChannelBridge*>(self)->arrived();
   return 0;
 }
 
-void ChannelBridge::on_eof(ssh_session, ssh_channel, void* self) { ++static_cast<ChannelBridge*>(self)->arrivals_; }
+void ChannelBridge::on_eof(ssh_session, ssh_channel, void* self) { static_cast<ChannelBridge*>(self)->arrived(); }
 
 void ChannelBridge::on_client_close(ssh_session, ssh_channel, void* self) {
   auto* b = static_cast<ChannelBridge*>(self);
   b->client_closed_ = true;
-  ++b->arrivals_;
+  b->arrived();
 }
 
 void ChannelBridge::on_client_signal(ssh_session, ssh_channel, const char* sig, void* self) {
@@ -524,16 +545,20 @@ void ChannelBridge::on_client_signal(ssh_session, ssh_channel, const char* sig, 
 void ChannelBridge::on_upstream_close(ssh_session, ssh_channel, void* self) {
   auto* b = static_cast<ChannelBridge*>(self);
   b->upstream_closed_ = true;
-  ++b->arrivals_;
+  b->arrived();
 }
 
 void ChannelBridge::on_upstream_exit_status(ssh_session, ssh_channel, int status, void* self) {
-  static_cast<ChannelBridge*>(self)->exit_status_ = status;
+  auto* b = static_cast<ChannelBridge*>(self);
+  b->exit_status_ = status;
+  b->arrived();
 }
 
 void ChannelBridge::on_upstream_exit_signal(ssh_session, ssh_channel, const char* sig, int core, const char* msg,
                                             const char*, void* self) {
-  static_cast<ChannelBridge*>(self)->exit_signal_ = ExitSignal{sig ? sig : "KILL", core != 0, msg ? msg : ""};
+  auto* b = static_cast<ChannelBridge*>(self);
+  b->exit_signal_ = ExitSignal{sig ? sig : "KILL", core != 0, msg ? msg : ""};
+  b->arrived();
 }
 
 }  // namespace bastion::gateway

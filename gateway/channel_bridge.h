@@ -83,6 +83,17 @@ class ChannelBridge {
 
   // pump moves what the windows allow; returns true if any byte moved.
   bool pump();
+  // idle: pumping now would move nothing, so the session process skips it. True when the last
+  // pump() found both directions' buffers empty and nothing pending, and no data, EOF, close or
+  // exit status has come for this bridge since that pump began (every libssh callback of the
+  // bridge counts). A connection carrying 50 idle shells then pumps only the one being typed in:
+  // each pump of an idle bridge costs libssh polls of every socket (ready() says why), which made
+  // the CPU per keystroke grow with the number of sessions on the connection (issue 21). A bridge
+  // in any other situation (bytes held, a full window, an SFTP gate, EOFs being exchanged, the
+  // console) is pumped on every pass, as before.
+  bool idle() const {
+    return state_ == State::Running && drained_ && own_arrivals_ == drained_since_;
+  }
   // release forwards the tails pump() held back waiting for a full packet: all of them once the
   // network is quiet, else those held for kHoldAtMost (another channel's traffic on the same
   // connection keeps the network busy). Returns true if any byte moved. holding: there is such a
@@ -199,6 +210,18 @@ class ChannelBridge {
   std::string end_reason_;
 
   std::uint64_t& arrivals_;
+  // For idle(): this bridge's own count of callbacks, its value when the last pump() began, and
+  // whether that pump left both directions empty. drained_pass_ is pump()'s running verdict.
+  std::uint64_t own_arrivals_ = 0;
+  std::uint64_t drained_since_ = 0;
+  bool drained_ = false;
+  bool drained_pass_ = false;
+  // arrived: a callback queued something for this bridge (or changed its state).
+  void arrived() {
+    ++arrivals_;
+    ++own_arrivals_;
+  }
+  bool pump_running();
   ssh_channel_callbacks_struct client_cb_{};
   ssh_channel_callbacks_struct upstream_cb_{};
 };

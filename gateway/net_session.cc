@@ -267,13 +267,13 @@ int NetSession::run() {
         start(b);
         last_activity_ = Steady::now();  // reaching the server is not idleness
       }
-      progress |= b.pump();
+      if (!b.idle()) progress |= b.pump();  // see ChannelBridge::idle
       if (b.state() == ChannelBridge::State::Done && b.session_id != 0)
         close_session_row(b, b.end_reason().empty() ? "closed" : "aborted");
     }
     // Never block while a bridge holds bytes it could forward now (see ChannelBridge::ready).
     if (!progress)
-      progress = std::any_of(bridges_.begin(), bridges_.end(), [](const auto& b) { return b->ready(); });
+      progress = std::any_of(bridges_.begin(), bridges_.end(), [](const auto& b) { return !b->idle() && b->ready(); });
     // Nor while this pass's reads (pump and ready above both make libssh read every session's
     // pending packets) queued something for a bridge after its turn: the socket holds nothing
     // more, so poll would sleep its full timeout on bytes already here (seen as 200 ms echo
