@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+
+#include <spdlog/spdlog.h>
 
 #include "audit/exec_recording.h"
 
@@ -160,6 +164,38 @@ Result<ExecWalk> for_each_exec_piece(audit::RecordingReader& recording, const Ex
       return finished();
     }
   }
+}
+
+struct RecordingBody::Sending {
+  audit::RecordingReader reader;
+  std::string_view first;  // read, not yet sent; valid until the reader is asked for more
+};
+
+Result<RecordingBody> start_body(audit::RecordingReader recording) {
+  auto sending = std::make_shared<RecordingBody::Sending>(RecordingBody::Sending{std::move(recording), {}});
+  auto first = sending->reader.next();
+  if (!first) return first.error();
+  sending->first = *first;
+  return RecordingBody{std::move(sending)};
+}
+
+void send_recording(RecordingBody body, const std::string& content_type, const std::string& what,
+                    httplib::Response& res) {
+  res.set_chunked_content_provider(content_type, [sending = std::move(body.sending), what](std::size_t,
+                                                                                           httplib::DataSink& sink) {
+    auto piece = sending->first.empty() ? sending->reader.next() : std::exchange(sending->first, {});
+    if (!piece) {
+      spdlog::error("{} refused mid-transfer: {}", what, piece.error().message);
+      return false;  // no last chunk: the transfer fails
+    }
+    if (piece->empty()) {
+      if (!sending->reader.cut().empty())
+        spdlog::warn("{} sent up to where it was cut short: {}", what, sending->reader.cut());
+      sink.done();
+      return true;
+    }
+    return sink.write(piece->data(), piece->size());
+  });
 }
 
 }  // namespace bastion::web

@@ -7,8 +7,11 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include <httplib.h>
 
 #include "audit/recorder.h"
 #include "audit/recording_reader.h"
@@ -47,5 +50,23 @@ struct ExecWalk {
 // needs: the magic, each record's header, stream numbers, the trailer as the last record; the
 // digests are `audit verify`'s business (shown on the page). An Error as for_each_line's.
 Result<ExecWalk> for_each_exec_piece(audit::RecordingReader& recording, const ExecPieceFn& piece);
+
+// RecordingBody: a recording about to be sent as a response body, its first piece already read.
+struct RecordingBody {
+  struct Sending;
+  std::shared_ptr<Sending> sending;
+};
+
+// start_body reads the recording's first piece, so that a file whose start does not authenticate
+// (the wrong key, an altered start) is an Error before anything is sent: the caller answers with a
+// page that says so.
+Result<RecordingBody> start_body(audit::RecordingReader recording);
+
+// send_recording makes the recording the body of `res`, sent chunked as it is read: one piece at a
+// time, a sealed one decrypted chunk by chunk, nothing of it kept. An Error found after bytes were
+// sent (an alteration, a failed read) ends the response without its last HTTP chunk, so the client
+// sees a failed transfer, never a short body passed as whole; it is logged, naming `what`.
+void send_recording(RecordingBody body, const std::string& content_type, const std::string& what,
+                    httplib::Response& res);
 
 }  // namespace bastion::web

@@ -351,16 +351,8 @@ void Portal::serve_recording(const httplib::Request& req, httplib::Response& res
   // download get the recording's own format.
   auto opened = open_recording(rec->summary.path, gateway::admin::command_key_lookup(scope->context(v->who, v->source)));
   if (!opened) return recording_gone(*v, rec->id, res, opened.error().message);
-  // The first piece is read before anything is sent: a file whose start does not authenticate (the
-  // wrong key, an altered start) gets the page that says so rather than a failed download.
-  struct Sending {
-    audit::RecordingReader reader;
-    std::string_view first;  // read, not yet sent; valid until the reader is asked for more
-  };
-  auto sending = std::make_shared<Sending>(Sending{std::move(*opened), {}});
-  auto first = sending->reader.next();
-  if (!first) return recording_gone(*v, rec->id, res, first.error().message);
-  sending->first = *first;
+  auto body = start_body(std::move(*opened));
+  if (!body) return recording_gone(*v, rec->id, res, body.error().message);
   audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,
                   {{"front", "web"}, {"recording_id", rec->id}, {"channel", rec->channel}, {"sha256", rec->summary.sha256},
                    {"how", for_player ? "player" : "download"}}};
@@ -376,26 +368,10 @@ void Portal::serve_recording(const httplib::Request& req, httplib::Response& res
                            (rec->summary.kind == "asciicast" ? ".cast" : ".rec");
   if (!for_player) res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
   // Streamed chunked as it is read, one piece at a time (64 KiB of a plain file, one chunk of a
-  // sealed one): a recording of any size costs the portal one piece, never the file. A sealed one
-  // found altered (or a file that fails) after bytes were sent ends the response without its last
-  // chunk: the browser sees a failed download, never a short file passed as whole.
-  const std::string what = "recording " + std::to_string(rec->id) + " of session " + std::to_string(s->id);
-  res.set_chunked_content_provider(
-      for_player ? "text/plain; charset=utf-8" : "application/octet-stream",
-      [sending, what, who = v->who.name](std::size_t, httplib::DataSink& sink) {
-        auto piece = sending->first.empty() ? sending->reader.next() : std::exchange(sending->first, {});
-        if (!piece) {
-          spdlog::error("{} refused to {} mid-download: {}", what, who, piece.error().message);
-          return false;
-        }
-        if (piece->empty()) {
-          if (!sending->reader.cut().empty())
-            spdlog::warn("{} served to {} up to where it was cut short: {}", what, who, sending->reader.cut());
-          sink.done();
-          return true;
-        }
-        return sink.write(piece->data(), piece->size());
-      });
+  // sealed one): a recording of any size costs the portal one piece, never the file.
+  const std::string what = "recording " + std::to_string(rec->id) + " of session " + std::to_string(s->id) +
+                           " (" + (for_player ? "player" : "download") + " by " + v->who.name + ")";
+  send_recording(std::move(*body), for_player ? "text/plain; charset=utf-8" : "application/octet-stream", what, res);
 }
 
 }  // namespace bastion::web

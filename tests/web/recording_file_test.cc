@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "audit/exec_recording.h"
@@ -259,6 +260,62 @@ TEST_F(RecordingFileTest, ASealedRecordingWithoutItsKeyOrAMissingFileIsRefused) 
   auto gone = open_recording(sealed.path + ".gone", lookup());
   ASSERT_FALSE(gone.ok());
   EXPECT_THAT(gone.error().message, HasSubstr("purged or moved"));
+}
+
+// Served: what a real HTTP client got of a recording sent by send_recording from a real
+// cpp-httplib server on loopback.
+struct Served {
+  bool whole = false;   // the transfer ended properly (its last chunk came)
+  std::string body;     // what arrived, whole or not
+  int status = 0;
+};
+
+Served serve(audit::RecordingReader recording) {
+  httplib::Server server;
+  auto body = start_body(std::move(recording));
+  EXPECT_TRUE(body.ok()) << body.error().message;
+  server.Get("/r", [&](const httplib::Request&, httplib::Response& res) {
+    send_recording(std::move(*body), "application/octet-stream", "the test's recording", res);
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread listener([&server] { server.listen_after_bind(); });  // connections queue from the bind
+  Served out;
+  httplib::Client client("127.0.0.1", port);
+  auto got = client.Get("/r", [&out](const httplib::Response& r) {
+    out.status = r.status;
+    return true;
+  }, [&out](const char* data, std::size_t n) {
+    out.body.append(data, n);
+    return true;
+  });
+  out.whole = static_cast<bool>(got);
+  server.stop();
+  listener.join();
+  return out;
+}
+
+TEST_F(RecordingFileTest, ASealedRecordingIsSentChunkedAndOneAlteredAfterItsStartEndsTheTransferUnfinished) {
+  TempFile plain, sealed;
+  const std::string bytes = exec_recording(plain);
+  const auto at = seal_into(sealed, bytes, 5003);
+  const Served intact = serve(open(sealed));
+  EXPECT_TRUE(intact.whole);
+  EXPECT_EQ(intact.status, 200);
+  EXPECT_EQ(intact.body, bytes);
+  std::string file = sealed.bytes();
+  file[at[3] + 10] ^= 0x01;  // chunk 4: three chunks are sent before it is found
+  sealed.replace(file);
+  const Served altered = serve(open(sealed));
+  EXPECT_FALSE(altered.whole) << "a transfer cut at the alteration must fail, not end as a short file";
+  EXPECT_EQ(altered.status, 200);
+  EXPECT_EQ(altered.body, bytes.substr(0, 3 * 5003)) << "what was sent is the authentic chunks before the alteration";
+  // Altered in its first chunk: refused before anything is sent (the caller shows a page).
+  file = sealed.bytes();
+  file[at[0] + 10] ^= 0x01;
+  sealed.replace(file);
+  auto start = start_body(open(sealed));
+  ASSERT_FALSE(start.ok());
+  EXPECT_THAT(start.error().message, HasSubstr("was altered: chunk 1"));
 }
 
 // memfds_open: how many of this process's descriptors are anonymous memory files (memfd): memory
