@@ -1,7 +1,5 @@
 // The player page of a terminal recording: asciinema-player (served by the portal itself, started
 // by /static/play.js) and the lines the operator typed as markers to jump between.
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -9,7 +7,6 @@
 #include <cstdio>
 
 #include "audit/asciicast.h"
-#include "audit/unique_fd.h"
 #include "gateway/admin/recording_text.h"
 #include "gateway/admin/review.h"
 #include "web/html.h"

@@ -1,9 +1,6 @@
 // The reviewer's views: the sessions list, one session, and the download of a raw recording.
 // Scoping is the command set's (gateway/admin/review.h): find_sessions filtered by the client the
 // chain states, visible_session for one id.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -14,7 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include "audit/session_query.h"
-#include "audit/unique_fd.h"
 #include "authz/sqlite_request_store.h"
 #include "authz/text.h"
 #include "gateway/admin/recording_text.h"
