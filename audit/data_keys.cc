@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "audit/fd_io.h"
+#include "audit/recording_reader.h"
 #include "audit/unique_fd.h"
 #include "authz/text.h"
 
@@ -247,24 +248,23 @@ KeyLookup key_lookup(db::Database& db, const SecretKey& master) {
 // ---- Reading a recording -------------------------------------------------------------------------
 
 Result<RecordingText> read_recording(const std::string& path, const KeyLookup& lookup) {
-  auto file = read_file(path);
-  if (!file) return file.error();
+  auto reader = RecordingReader::open(path, lookup);
+  if (!reader) return reader.error();
   RecordingText out;
-  if (!is_sealed(*file)) {
-    out.bytes = std::move(*file);
-    return out;
+  out.sealed = reader->sealed();
+  for (;;) {
+    auto piece = reader->next();
+    if (!piece) {
+      sodium_memzero(out.bytes.data(), out.bytes.size());
+      return piece.error();
+    }
+    if (piece->empty()) break;
+    out.bytes.append(*piece);
   }
-  out.sealed = true;
-  if (!lookup) return Error{path + " is encrypted, and no key is at hand to open it"};
-  auto opened = unseal(*file, lookup);
-  if (!opened) return opened.error();
-  if (opened->state == SealedState::Altered) {
-    sodium_memzero(opened->plain.data(), opened->plain.size());
-    return Error{"the encrypted recording " + path + " was altered: " + opened->detail};
+  if (!reader->cut().empty()) {
+    out.state = SealedState::CutShort;
+    out.detail = reader->cut();
   }
-  out.bytes = std::move(opened->plain);
-  out.state = opened->state;
-  out.detail = std::move(opened->detail);
   return out;
 }
 

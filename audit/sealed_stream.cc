@@ -225,35 +225,83 @@ class Puller {
 // The longest preamble: magic, version, key id length and the longest id, salt, stream header.
 constexpr std::size_t kMaxPreamble = kSealedMagic.size() + 2 + kMaxSealedKeyId + kSealedSaltBytes + kHeaderBytes;
 
+// derived_from: the stream key of a file, derived from its client's key found by `lookup`.
+StreamKeyFor derived_from(const KeyLookup& lookup) {
+  return [&lookup](const SealedPreamble& p) -> Result<SecretKey> {
+    auto client_key = lookup(p.key_id);
+    if (!client_key) return client_key.error();
+    return derive_stream_key(*client_key, p.salt);
+  };
+}
+
 }  // namespace
 
-namespace {
+// ---- SealedReader --------------------------------------------------------------------------------
 
-// StreamKeyFor: the key of the file whose preamble is given (derived from its client's key, or
-// known already).
-using StreamKeyFor = std::function<Result<SecretKey>(const SealedPreamble&)>;
+struct SealedReader::State {
+  explicit State(SealedSource s) : source(std::move(s)), in(source) {}
+  ~State() {
+    sodium_memzero(plain.data(), plain.size());
+    sodium_memzero(&stream, sizeof stream);
+  }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  SealedSource source;
+  Puller in;  // reads from `source`, which lives as long as this State
+  std::string ad;
+  Stream stream{};
+  std::string plain;  // the last chunk's plaintext, wiped before the next one is read
+  bool final = false;
+  bool ended = false;
+  SealedReport report;
+};
 
-Result<SealedReport> unseal_core(const SealedSource& source, const StreamKeyFor& key_for, const PlainChunkSink& sink) {
+SealedReader::SealedReader(std::unique_ptr<State> state) : state_(std::move(state)) {}
+SealedReader::~SealedReader() = default;
+SealedReader::SealedReader(SealedReader&& other) noexcept = default;
+SealedReader& SealedReader::operator=(SealedReader&& other) noexcept = default;
+
+Result<SealedReader> SealedReader::open_with(SealedSource source, const StreamKeyFor& key_for) {
   sodium_ready();
-  Puller in(source);
+  auto st = std::make_unique<State>(std::move(source));
+  Puller& in = st->in;
   auto preamble = parse_sealed_preamble(in.have(kMaxPreamble));
   if (!preamble) return preamble.error();
-  const std::string ad(in.have(preamble->size));
+  st->ad.assign(in.have(preamble->size));
   in.skip(preamble->size);
   auto stream_key = key_for(*preamble);
   if (!stream_key) return stream_key.error();
-  Stream state;
-  SealedReport out;
-  if (crypto_secretstream_xchacha20poly1305_init_pull(&state, bytes_of(preamble->stream_header), stream_key->data()) != 0)
+  if (crypto_secretstream_xchacha20poly1305_init_pull(&st->stream, bytes_of(preamble->stream_header),
+                                                      stream_key->data()) != 0)
     return Error{"the sealed recording's stream header is invalid"};
-  std::string plain;
-  bool final = false;
-  for (;;) {
+  return SealedReader(std::move(st));
+}
+
+Result<SealedReader> SealedReader::open(SealedSource source, const KeyLookup& lookup) {
+  return open_with(std::move(source), derived_from(lookup));
+}
+
+const SealedReport& SealedReader::report() const { return state_->report; }
+
+bool SealedReader::ended() const { return state_->ended; }
+
+std::string_view SealedReader::next() {
+  State& st = *state_;
+  Puller& in = st.in;
+  SealedReport& out = st.report;
+  sodium_memzero(st.plain.data(), st.plain.size());
+  while (!st.ended) {
     const std::size_t at = in.offset();
     const std::size_t number = out.chunks + 1;
     const std::string_view length_bytes = in.have(4);
-    if (length_bytes.empty()) break;
-    if (final) {
+    if (length_bytes.empty()) {
+      if (!st.final) {
+        out.state = SealedState::CutShort;
+        out.detail = "ends after chunk " + std::to_string(out.chunks) + " without its final chunk";
+      }
+      break;
+    }
+    if (st.final) {
       const std::size_t extra = in.rest();
       out.state = SealedState::Altered;
       out.detail = std::to_string(extra) + " bytes follow the final chunk (at byte " + std::to_string(at) + ")";
@@ -279,44 +327,43 @@ Result<SealedReport> unseal_core(const SealedSource& source, const StreamKeyFor&
                    std::to_string(length) + " bytes are there";
       break;
     }
-    plain.resize(length - kChunkOverhead);
+    st.plain.resize(length - kChunkOverhead);
     unsigned char tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(&state, reinterpret_cast<unsigned char*>(plain.data()), nullptr, &tag,
-                                                   bytes_of(cipher), cipher.size(), bytes_of(ad), ad.size()) != 0) {
+    if (crypto_secretstream_xchacha20poly1305_pull(&st.stream, reinterpret_cast<unsigned char*>(st.plain.data()),
+                                                   nullptr, &tag, bytes_of(cipher), cipher.size(), bytes_of(st.ad),
+                                                   st.ad.size()) != 0) {
+      sodium_memzero(st.plain.data(), st.plain.size());
       out.state = SealedState::Altered;
       out.detail = chunk_place(number, at) + " fails authentication: it was changed, moved, shortened or removed" +
                    (number == 1 ? " (or the file is not sealed with this key)" : "");
       break;
     }
     if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE && tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+      sodium_memzero(st.plain.data(), st.plain.size());
       out.state = SealedState::Altered;
       out.detail = chunk_place(number, at) + " carries a tag this bastion never writes";
       break;
     }
     in.skip(length);
-    final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+    st.final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
     out.chunks = number;
-    if (!plain.empty() && !sink(plain)) {
-      sodium_memzero(plain.data(), plain.size());
-      sodium_memzero(&state, sizeof state);
-      return Error{"the decrypted recording could not be passed on"};
-    }
+    if (!st.plain.empty()) return st.plain;
   }
-  sodium_memzero(plain.data(), plain.size());
-  sodium_memzero(&state, sizeof state);
-  if (out.state == SealedState::Complete && !final) {
-    out.state = SealedState::CutShort;
-    out.detail = "ends after chunk " + std::to_string(out.chunks) + " without its final chunk";
-  }
-  return out;
+  st.ended = true;
+  sodium_memzero(&st.stream, sizeof st.stream);
+  return {};
 }
 
-StreamKeyFor derived_from(const KeyLookup& lookup) {
-  return [&lookup](const SealedPreamble& p) -> Result<SecretKey> {
-    auto client_key = lookup(p.key_id);
-    if (!client_key) return client_key.error();
-    return derive_stream_key(*client_key, p.salt);
-  };
+namespace {
+
+// unseal_core: a SealedReader pushed to `sink`, chunk by chunk.
+Result<SealedReport> unseal_core(SealedSource source, const StreamKeyFor& key_for, const PlainChunkSink& sink) {
+  auto reader = SealedReader::open_with(std::move(source), key_for);
+  if (!reader) return reader.error();
+  for (std::string_view plain; !(plain = reader->next()).empty();) {
+    if (!sink(plain)) return Error{"the decrypted recording could not be passed on"};
+  }
+  return reader->report();
 }
 
 // from_memory: a SealedSource over bytes already in memory.

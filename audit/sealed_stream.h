@@ -150,6 +150,37 @@ struct SealedReport {
   std::string detail;
 };
 
+// StreamKeyFor: the key of the file whose preamble is given (derived from its client's key, or
+// known already).
+using StreamKeyFor = std::function<Result<SecretKey>(const SealedPreamble&)>;
+
+// SealedReader reads a sealed file from a SealedSource one chunk at a time, when its caller asks:
+// the pull side of unseal_stream (which is built on it). It holds one chunk (kMaxSealedChunk at
+// most) and hands out only plaintext that authenticated.
+class SealedReader {
+ public:
+  // open reads the preamble and finds the file's key. An Error as unseal's when it cannot start.
+  static Result<SealedReader> open(SealedSource source, const KeyLookup& lookup);
+  static Result<SealedReader> open_with(SealedSource source, const StreamKeyFor& key_for);
+  ~SealedReader();
+  SealedReader(SealedReader&& other) noexcept;
+  SealedReader& operator=(SealedReader&& other) noexcept;
+  SealedReader(const SealedReader&) = delete;
+  SealedReader& operator=(const SealedReader&) = delete;
+
+  // next: the plaintext of the next authentic chunk (never empty; valid, and wiped, until the next
+  // call), or an empty view once the stream ends: report() then says how (Complete, CutShort after
+  // its authentic prefix, Altered naming where). A source that fails reads as the file's end.
+  std::string_view next();
+  bool ended() const;
+  const SealedReport& report() const;
+
+ private:
+  struct State;
+  explicit SealedReader(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 // unseal_stream reads a sealed file from `source` one chunk at a time, handing each authentic
 // chunk's plaintext to `sink` before reading the next: at most one chunk (kMaxSealedChunk) is held,
 // so a recording of any size is decrypted in bounded memory. Errors as unseal's, and an Error when

@@ -17,7 +17,10 @@
    the waits for a core that a shared machine adds to the wall-clock figures.
 4. A terminal recording (asciicast) of R MiB (default 200) served three ways, one after the other,
    while bastion-web's RSS is sampled every 10 ms from /proc: the download, the player's fetch of
-   the cast, and the player page (which reads the whole file for the typed lines). Target: < 64 MiB.
+   the cast, and the player page (which reads the whole file for the typed lines). Then the same
+   three of the same recording sealed (encrypted) under a client's data key as the bastion seals
+   it, one chunk per asciicast event (sealed here through libsodium by ctypes; bastion-web decrypts
+   it chunk by chunk as it serves it). Target: < 64 MiB.
 5. The session page (its evidence checked against the chain: audit::verify_session) of the
    reviewer's newest session and of the session holding the recording (whose 200 MiB it digests),
    and the access report (a month as a page, the year as CSV), timed, RSS sampled throughout.
@@ -149,6 +152,75 @@ def add_recording(db, session_id, path):
     return rid
 
 
+class Sodium:
+    """The few libsodium calls that seal a recording as the bastion does (audit/sealed_stream.h,
+    audit/data_keys.h), through ctypes: the bench's input, checked by bastion-web's own reader."""
+
+    def __init__(self):
+        import ctypes
+        self.c = ctypes
+        self.lib = ctypes.CDLL("libsodium.so.23")
+        if self.lib.sodium_init() < 0:
+            raise RuntimeError("libsodium cannot start")
+        self.state_bytes = self.lib.crypto_secretstream_xchacha20poly1305_statebytes()
+
+    def buf(self, data):
+        return self.c.create_string_buffer(bytes(data), len(data))
+
+    def wrap(self, master, key, key_id, client):
+        """The client's data key wrapped under the master key, bound to its id and client (hex)."""
+        ad = f"bastion client data key v1\n{key_id}\n{client}".encode()
+        nonce = os.urandom(24)
+        out = self.c.create_string_buffer(len(key) + 16)
+        self.lib.crypto_aead_xchacha20poly1305_ietf_encrypt(out, None, self.buf(key), self.c.c_ulonglong(len(key)),
+                                                            self.buf(ad), self.c.c_ulonglong(len(ad)), None,
+                                                            self.buf(nonce), self.buf(master))
+        return (nonce + out.raw).hex()
+
+    def stream_key(self, client_key, salt):
+        data = b"bastion sealed recording v1" + salt
+        out = self.c.create_string_buffer(32)
+        self.lib.crypto_generichash(out, self.c.c_size_t(32), self.buf(data), self.c.c_ulonglong(len(data)),
+                                    self.buf(client_key), self.c.c_size_t(32))
+        return out.raw
+
+    def seal(self, src, dst, client_key, key_id):
+        """Write src sealed to dst, one chunk per line as the recorder seals one per asciicast event,
+        the last one FINAL."""
+        salt = os.urandom(16)
+        state = self.c.create_string_buffer(self.state_bytes)
+        header = self.c.create_string_buffer(24)
+        self.lib.crypto_secretstream_xchacha20poly1305_init_push(state, header, self.buf(self.stream_key(client_key, salt)))
+        preamble = b"BSTNSEAL" + bytes([1, len(key_id)]) + key_id.encode() + salt + header.raw
+        ad = self.buf(preamble)
+        out = self.c.create_string_buffer((1 << 20) + 17)
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            fout.write(preamble)
+            while True:
+                plain = fin.readline(1 << 20)
+                tag = 0 if plain else 3  # TAG_MESSAGE, then an empty TAG_FINAL
+                self.lib.crypto_secretstream_xchacha20poly1305_push(
+                    state, out, None, self.buf(plain), self.c.c_ulonglong(len(plain)), ad,
+                    self.c.c_ulonglong(len(preamble)), self.c.c_ubyte(tag))
+                fout.write((len(plain) + 17).to_bytes(4, "big") + out.raw[:len(plain) + 17])
+                if not plain:
+                    break
+
+
+def seal_recording(db, plain, sealed, client):
+    """`plain` sealed into `sealed` under `client`'s data key, made and wrapped as the bastion makes it."""
+    na = Sodium()
+    with open(os.path.join(os.path.dirname(db), "data_master_key")) as f:
+        master = bytes.fromhex(f.read().split()[-1])
+    key, key_id = os.urandom(32), "dk-" + secrets.token_hex(8)
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO client_data_keys (key_id, client, created_at, wrapped) VALUES (?, ?, ?, ?)",
+                (key_id, client, int(time.time()), na.wrap(master, key, key_id, client)))
+    con.commit()
+    con.close()
+    na.seal(plain, sealed, key, key_id)
+
+
 def portal_session(db, name):
     """A signed-in portal session of `name`, stored as the sign-in stores it; returns the cookie value."""
     token = secrets.token_hex(32)
@@ -264,6 +336,17 @@ def main():
         rec = os.path.join(tmp, "recording.cast")
         write_cast(rec, ARGS.recording_mb << 20, rng)
         rec_id = add_recording(db, closed, rec)
+        # The same recording sealed (encrypted) under client0's data key, on the next closed session of
+        # client0: bastion-web decrypts it chunk by chunk as it serves it.
+        con = sqlite3.connect(db)
+        closed_sealed = con.execute("SELECT min(id) FROM sessions WHERE client = 'client0' AND status = 'closed' "
+                                    "AND id > ?", (closed,)).fetchone()[0]
+        con.close()
+        t = time.time()
+        sealed_rec = os.path.join(tmp, "recording-sealed.cast")
+        seal_recording(db, rec, sealed_rec, "client0")
+        sealed_id = add_recording(db, closed_sealed, sealed_rec)
+        log(f"recording sealed in {time.time() - t:.1f} s ({os.path.getsize(sealed_rec) >> 20} MiB on disk)")
         tokens = {"officer": portal_session(db, "olga"), "reviewer": portal_session(db, "carol")}
         ctl(["web-cert", "--cert", f"{tmp}/web.crt", "--key", f"{tmp}/web.key", "--host", "127.0.0.1"], db)
         web_log = open(os.path.join(tmp, "bastion-web.log"), "w+")
@@ -340,11 +423,14 @@ def main():
         sampler.start()
         size = os.path.getsize(rec)
         base = f"/sessions/{closed}/recordings/{rec_id}"
+        sealed_base = f"/sessions/{closed_sealed}/recordings/{sealed_id}"
         served, peaks = {}, []
-        for what, path in (("download", base), ("player's cast", base + "/cast"), ("player page (typed lines)", base + "/view")):
+        for what, path in (("download", base), ("player's cast", base + "/cast"), ("player page (typed lines)", base + "/view"),
+                           ("download, sealed", sealed_base), ("player's cast, sealed", sealed_base + "/cast"),
+                           ("player page (typed lines), sealed", sealed_base + "/view")):
             peak["rss"] = 0
             status, dt, got = c.get(path, sink=lambda n: None)
-            if status != 200 or (what != "player page (typed lines)" and got != size):
+            if status != 200 or ("player page" not in what and got != size):
                 raise RuntimeError(f"recording {what}: HTTP {status}, {got} bytes of {size}")
             served[what] = {"seconds": dt, "mb_per_s": size / dt / 1e6, "rss_peak_kib": peak["rss"]}
             peaks.append(peak["rss"])

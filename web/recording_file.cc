@@ -1,19 +1,18 @@
 #include "web/recording_file.h"
 
 #include <fcntl.h>
-#include <sodium.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
-#include "audit/data_keys.h"
+#include <spdlog/spdlog.h>
+
 #include "audit/exec_recording.h"
-#include "audit/fd_io.h"
 
 namespace bastion::web {
 namespace {
@@ -26,63 +25,81 @@ std::uint64_t big_endian(const unsigned char* p, int n) {
   return v;
 }
 
-// read_exactly fills buf with n bytes at offset; false on a short read or an error.
-bool read_exactly(int fd, void* buf, std::size_t n, std::uint64_t offset) {
-  std::size_t got = 0;
-  while (got < n) {
-    const ssize_t r = ::pread(fd, static_cast<char*>(buf) + got, n - got, static_cast<off_t>(offset + got));
-    if (r <= 0) return false;
-    got += static_cast<std::size_t>(r);
+// Pieces: the bytes of a recording in order, taken a few at a time (a record header) or handed on
+// as they come (a record's data), from a RecordingReader that holds one piece.
+class Pieces {
+ public:
+  explicit Pieces(audit::RecordingReader& r) : r_(r) {}
+
+  // take appends the next n bytes to out; false if the recording ends (or fails) before them.
+  bool take(std::size_t n, std::string& out) {
+    while (n > 0 && fill()) {
+      const std::size_t k = std::min(n, at_.size());
+      out.append(at_.substr(0, k));
+      at_.remove_prefix(k);
+      n -= k;
+    }
+    return n == 0;
   }
-  return true;
-}
+
+  // pass hands the next n bytes to fn in pieces of at most kPiece; false if the recording ends
+  // (or fails) before them.
+  template <typename Fn>
+  bool pass(std::uint64_t n, Fn&& fn) {
+    while (n > 0 && fill()) {
+      const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>({n, at_.size(), kPiece}));
+      fn(at_.substr(0, k));
+      at_.remove_prefix(k);
+      n -= k;
+    }
+    return n == 0;
+  }
+
+  // at_end: whether the recording has no byte left (false when it failed: see failure()).
+  bool at_end() { return !fill() && !failure_; }
+  const std::optional<Error>& failure() const { return failure_; }
+
+ private:
+  // fill: whether bytes are at hand, reading the next piece if none are.
+  bool fill() {
+    while (at_.empty() && !ended_) {
+      auto next = r_.next();
+      if (!next) {
+        failure_ = next.error();
+        ended_ = true;
+      } else if (next->empty()) {
+        ended_ = true;
+      } else {
+        at_ = *next;
+      }
+    }
+    return !at_.empty();
+  }
+
+  audit::RecordingReader& r_;
+  std::string_view at_;
+  bool ended_ = false;
+  std::optional<Error> failure_;
+};
 
 }  // namespace
 
-Result<audit::UniqueFd> open_recording_plain(const std::string& path, const audit::KeyLookup& lookup) {
+Result<audit::RecordingReader> open_recording(const std::string& path, const audit::KeyLookup& lookup) {
   audit::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Error{"cannot be read (purged or moved)"};
-  char head[8] = {};
-  if (::pread(fd.get(), head, sizeof head, 0) != static_cast<ssize_t>(sizeof head) ||
-      !audit::is_sealed(std::string_view(head, sizeof head)))
-    return fd;
-  if (!lookup) return Error{path + " is encrypted, and no key is at hand to open it"};
-  // Decrypted one chunk at a time into a memory-only file (never a file on disk): the readers below
-  // walk it by offset, and this process holds at most one chunk of it in its own memory.
-  audit::UniqueFd memory(::memfd_create("bastion-recording", MFD_CLOEXEC));
-  if (!memory) return Error{audit::errno_text("cannot hold the decrypted recording in memory")};
-  std::uint64_t offset = 0;
-  const audit::SealedSource source = [&fd, &offset](std::size_t n, std::string& out) {
-    const std::size_t at = out.size();
-    out.resize(at + n);
-    ssize_t got;
-    do {
-      got = ::pread(fd.get(), out.data() + at, n, static_cast<off_t>(offset));
-    } while (got < 0 && errno == EINTR);
-    out.resize(at + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
-    if (got > 0) offset += static_cast<std::uint64_t>(got);
-    return got >= 0;
-  };
-  auto report = audit::unseal_stream(source, lookup,
-                                     [&memory](std::string_view plain) { return audit::write_all(memory.get(), plain); });
-  if (!report) return report.error();
-  if (report->state == audit::SealedState::Altered)
-    return Error{"the encrypted recording " + path + " was altered: " + report->detail};
-  return memory;
+  return audit::RecordingReader::from_fd(std::move(fd), path, lookup);
 }
 
-bool for_each_line(int fd, std::size_t max_line, const std::function<void(std::string_view)>& line) {
-  std::array<char, kPiece> buf{};
+Status for_each_line(audit::RecordingReader& recording, std::size_t max_line,
+                     const std::function<void(std::string_view)>& line) {
   std::string current;
   bool skipping = false;
-  std::uint64_t offset = 0;
   for (;;) {
-    const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(offset));
-    if (n < 0) return false;
-    if (n == 0) break;
-    offset += static_cast<std::uint64_t>(n);
-    std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+    auto piece = recording.next();
+    if (!piece) return piece.error();
+    if (piece->empty()) break;
+    std::string_view chunk = *piece;
     while (!chunk.empty()) {
       const auto nl = chunk.find('\n');
       const std::string_view part = chunk.substr(0, nl);
@@ -100,50 +117,85 @@ bool for_each_line(int fd, std::size_t max_line, const std::function<void(std::s
     }
   }
   if (!skipping && !current.empty()) line(current);  // a last line without '\n'
-  return true;
+  return ok_status();
 }
 
-ExecWalk for_each_exec_piece(int fd, std::uint64_t size, audit::Stream s, const ExecPieceFn& piece) {
+Result<ExecWalk> for_each_exec_piece(audit::RecordingReader& recording, const ExecPieceFn& piece) {
   ExecWalk walk;
-  const std::size_t magic = audit::kExecRecordingMagic.size();
-  std::array<char, 16> head{};
-  if (size < magic || !read_exactly(fd, head.data(), magic, 0) ||
-      std::string_view(head.data(), magic) != audit::kExecRecordingMagic) {
-    walk.complete = false;
+  Pieces in(recording);
+  // finished: the walk so far, or the reader's Error; a recording that fails is never "incomplete".
+  const auto finished = [&in, &walk]() -> Result<ExecWalk> {
+    if (in.failure()) return *in.failure();
     return walk;
+  };
+  std::string head;
+  if (!in.take(audit::kExecRecordingMagic.size(), head) || head != audit::kExecRecordingMagic) {
+    walk.complete = false;
+    return finished();
   }
-  const auto wanted = static_cast<std::uint8_t>(s);
-  std::array<char, kPiece> buf{};
-  std::uint64_t offset = magic;
-  while (offset < size) {
-    std::array<unsigned char, audit::kExecRecordHeaderSize> h{};
-    if (size - offset < h.size() || !read_exactly(fd, h.data(), h.size(), offset)) {
+  for (;;) {
+    if (in.at_end()) return finished();  // no trailer yet (a live or cut recording): what is there
+    head.clear();
+    if (!in.take(audit::kExecRecordHeaderSize, head)) {
       walk.complete = false;
-      return walk;
+      return finished();
     }
+    const auto* h = reinterpret_cast<const unsigned char*>(head.data());
     const std::uint8_t stream = h[0];
-    const std::uint64_t length = big_endian(h.data() + 9, 4);
-    offset += h.size();
-    if (stream == audit::kExecTrailerStream) return walk;  // the trailer is the last record
-    if (stream > 2 || size - offset < length) {
-      walk.complete = false;
-      return walk;
-    }
-    if (stream == wanted) {
-      walk.bytes += length;
-      for (std::uint64_t done = 0; done < length && !walk.stopped;) {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, buf.size()));
-        if (!read_exactly(fd, buf.data(), n, offset + done)) {
-          walk.complete = false;
-          return walk;
-        }
-        walk.stopped = !piece(std::string_view(buf.data(), n));
-        done += n;
+    const std::uint64_t length = big_endian(h + 9, 4);
+    if (stream == audit::kExecTrailerStream) {
+      // The trailer is the last record: read on to the end all the same, so that a sealed file
+      // authenticates to its final chunk.
+      while (in.pass(kPiece, [](std::string_view) {})) {
       }
+      return finished();
     }
-    offset += length;
+    if (stream > 2) {
+      walk.complete = false;
+      return finished();
+    }
+    const auto s = static_cast<audit::Stream>(stream);
+    const bool whole = in.pass(length, [&](std::string_view d) {
+      walk.bytes[stream] += d.size();
+      if (!walk.stopped[stream]) walk.stopped[stream] = !piece(s, d);
+    });
+    if (!whole) {
+      walk.complete = false;
+      return finished();
+    }
   }
-  return walk;
+}
+
+struct RecordingBody::Sending {
+  audit::RecordingReader reader;
+  std::string_view first;  // read, not yet sent; valid until the reader is asked for more
+};
+
+Result<RecordingBody> start_body(audit::RecordingReader recording) {
+  auto sending = std::make_shared<RecordingBody::Sending>(RecordingBody::Sending{std::move(recording), {}});
+  auto first = sending->reader.next();
+  if (!first) return first.error();
+  sending->first = *first;
+  return RecordingBody{std::move(sending)};
+}
+
+void send_recording(RecordingBody body, const std::string& content_type, const std::string& what,
+                    httplib::Response& res) {
+  res.set_chunked_content_provider(content_type, [sending = std::move(body.sending), what](std::size_t,
+                                                                                           httplib::DataSink& sink) {
+    auto piece = sending->first.empty() ? sending->reader.next() : std::exchange(sending->first, {});
+    if (!piece) {
+      spdlog::error("{} refused mid-transfer: {}", what, piece.error().message);
+      return false;  // no last chunk: the transfer fails
+    }
+    if (piece->empty()) {
+      if (!sending->reader.cut().empty())
+        spdlog::warn("{} sent up to where it was cut short: {}", what, sending->reader.cut());
+      sink.done();
+      return true;
+    }
+    return sink.write(piece->data(), piece->size());
+  });
 }
 
 }  // namespace bastion::web

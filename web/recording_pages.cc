@@ -1,14 +1,12 @@
 // The player page of a terminal recording: asciinema-player (served by the portal itself, started
 // by /static/play.js) and the lines the operator typed as markers to jump between.
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 
 #include <cstdio>
 
 #include "audit/asciicast.h"
-#include "audit/unique_fd.h"
 #include "gateway/admin/recording_text.h"
 #include "gateway/admin/review.h"
 #include "web/html.h"
@@ -38,23 +36,30 @@ std::string clock_text(double t) {
 
 constexpr std::size_t kShownPerStream = 256 * 1024;
 
-// stream_html: the first kShownPerStream bytes of one stream of an exec recording as escaped text
-// (ill-formed UTF-8 as U+FFFD), read record by record: the file is never held.
-std::string stream_html(int fd, std::uint64_t size, audit::Stream s, const char* id, const char* title) {
+// ShownStream: the first kShownPerStream bytes of one stream of an exec recording as text
+// (ill-formed UTF-8 as U+FFFD), fed piece by piece as the recording is read.
+struct ShownStream {
   std::string text;
   audit::Utf8Carry carry;
-  const ExecWalk walk = for_each_exec_piece(fd, size, s, [&](std::string_view d) {
+
+  // feed takes a piece of the stream; false once enough is shown.
+  bool feed(std::string_view d) {
     const std::size_t room = kShownPerStream - std::min(kShownPerStream, text.size());
     carry.feed(d.substr(0, room), text);
     return text.size() < kShownPerStream && d.size() <= room;
-  });
-  carry.finish(text);
+  }
+};
+
+// stream_html: one stream's section of the text view.
+std::string stream_html(ShownStream& shown, const ExecWalk& walk, audit::Stream s, const char* id, const char* title) {
+  shown.carry.finish(shown.text);
+  const auto i = static_cast<std::size_t>(s);
   std::string out = "<section aria-labelledby=\"" + std::string(id) + "\"><h2 id=\"" + id + "\">" + title + "</h2>";
-  out += walk.bytes == 0 ? "<p>Nothing.</p>"
-                         : "<pre class=\"stream\" tabindex=\"0\" aria-labelledby=\"" + std::string(id) + "\">" +
-                               escape(text) + "</pre>";
-  if (walk.stopped) {
-    out += "<p>The first " + std::to_string(kShownPerStream / 1024) + " KiB of " + std::to_string(walk.bytes) +
+  out += walk.bytes[i] == 0 ? "<p>Nothing.</p>"
+                            : "<pre class=\"stream\" tabindex=\"0\" aria-labelledby=\"" + std::string(id) + "\">" +
+                                  escape(shown.text) + "</pre>";
+  if (walk.stopped[i]) {
+    out += "<p>The first " + std::to_string(kShownPerStream / 1024) + " KiB of " + std::to_string(walk.bytes[i]) +
            " bytes are shown; the downloaded recording has them all.</p>";
   }
   if (!walk.complete) out += "<p class=\"mismatch\">The recording ends inside a record (cut short).</p>";
@@ -65,11 +70,15 @@ std::string stream_html(int fd, std::uint64_t size, audit::Stream s, const char*
 
 void Portal::exec_text(RequestScope& scope, const Viewer& v, const audit::SessionRow& s, const audit::RecordingRow& rec,
                        httplib::Response& res) {
-  auto opened = open_recording_plain(rec.summary.path, gateway::admin::command_key_lookup(scope.context(v.who, v.source)));
+  auto opened = open_recording(rec.summary.path, gateway::admin::command_key_lookup(scope.context(v.who, v.source)));
   if (!opened) return recording_gone(v, rec.id, res, opened.error().message);
-  audit::UniqueFd fd = std::move(*opened);
-  struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) return recording_gone(v, rec.id, res);
+  // One pass over the recording, in order, for the three streams; a sealed one that turns out
+  // altered anywhere shows none of them.
+  std::array<ShownStream, 3> shown;
+  const auto walk = for_each_exec_piece(*opened, [&shown](audit::Stream st, std::string_view d) {
+    return shown[static_cast<std::size_t>(st)].feed(d);
+  });
+  if (!walk) return recording_gone(v, rec.id, res, walk.error().message);
   audit::Event ev{clock_.now(), "recording.viewed", v.who.name, v.source, s.server, s.id,
                   {{"front", "web"}, {"recording_id", rec.id}, {"channel", rec.channel}, {"sha256", rec.summary.sha256},
                    {"how", "text"}}};
@@ -80,15 +89,14 @@ void Portal::exec_text(RequestScope& scope, const Viewer& v, const audit::Sessio
                     "text/html; charset=utf-8");
     return;
   }
-  const auto size = static_cast<std::uint64_t>(st.st_size);
   const std::string base = "/sessions/" + std::to_string(s.id) + "/recordings/" + std::to_string(rec.id);
   std::string body = "<p>" + escape(s.operator_name) + " as " + escape(s.login) + " on " + escape(s.server) +
                      ", channel " + std::to_string(rec.channel) + " (a command, no terminal). <a href=\"" + base +
                      "\">Download the recording</a> · <a href=\"/sessions/" + std::to_string(s.id) +
                      "\">Back to the session</a></p>";
-  body += stream_html(fd.get(), size, audit::Stream::Input, "stdin-h", "Standard input (sent by the operator)");
-  body += stream_html(fd.get(), size, audit::Stream::Output, "stdout-h", "Standard output");
-  body += stream_html(fd.get(), size, audit::Stream::Error, "stderr-h", "Standard error");
+  body += stream_html(shown[0], *walk, audit::Stream::Input, "stdin-h", "Standard input (sent by the operator)");
+  body += stream_html(shown[1], *walk, audit::Stream::Output, "stdout-h", "Standard output");
+  body += stream_html(shown[2], *walk, audit::Stream::Error, "stderr-h", "Standard error");
   res.set_content(render_page({"Session " + std::to_string(s.id) + ": recording " + std::to_string(rec.id), body,
                                v.who.name, v.csrf, v.officer()}),
                   "text/html; charset=utf-8");
@@ -104,12 +112,11 @@ void Portal::recording_view(const httplib::Request& req, httplib::Response& res)
   const audit::SessionRow* s = &found->session;
   const audit::RecordingRow* rec = &found->recording;
   if (rec->summary.kind == "exec") return exec_text(*scope, *v, *s, *rec, res);
-  auto opened =
-      open_recording_plain(rec->summary.path, gateway::admin::command_key_lookup(scope->context(v->who, v->source)));
+  auto opened = open_recording(rec->summary.path, gateway::admin::command_key_lookup(scope->context(v->who, v->source)));
   if (!opened) return recording_gone(*v, rec->id, res, opened.error().message);
   TypedLines typed;
-  if (!for_each_line(opened->get(), kMaxCastLine, [&](std::string_view l) { typed.feed_line(l); }))
-    return recording_gone(*v, rec->id, res);
+  if (auto read = for_each_line(*opened, kMaxCastLine, [&](std::string_view l) { typed.feed_line(l); }); !read)
+    return recording_gone(*v, rec->id, res, read.error().message);
   // The typed lines are the recording's content: showing them is a view (DESIGN.md rule 5).
   audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,
                   {{"front", "web"}, {"recording_id", rec->id}, {"channel", rec->channel}, {"sha256", rec->summary.sha256},

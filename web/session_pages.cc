@@ -1,19 +1,16 @@
 // The reviewer's views: the sessions list, one session, and the download of a raw recording.
 // Scoping is the command set's (gateway/admin/review.h): find_sessions filtered by the client the
 // chain states, visible_session for one id.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
 #include "audit/session_query.h"
-#include "audit/unique_fd.h"
 #include "authz/sqlite_request_store.h"
 #include "authz/text.h"
 #include "gateway/admin/recording_text.h"
@@ -346,12 +343,12 @@ void Portal::serve_recording(const httplib::Request& req, httplib::Response& res
   const audit::SessionRow* s = &found->session;
   const audit::RecordingRow* rec = &found->recording;
   if (for_player && rec->summary.kind != "asciicast") return not_found(*scope, *v, s->id, res);
-  // Decrypted in memory if it is sealed: the player and the download get the recording's own format.
-  auto opened = open_recording_plain(rec->summary.path, gateway::admin::command_key_lookup(scope->context(v->who, v->source)));
+  // Read in order, a sealed one decrypted one authenticated chunk at a time: the player and the
+  // download get the recording's own format.
+  auto opened = open_recording(rec->summary.path, gateway::admin::command_key_lookup(scope->context(v->who, v->source)));
   if (!opened) return recording_gone(*v, rec->id, res, opened.error().message);
-  auto fd = std::make_shared<audit::UniqueFd>(std::move(*opened));
-  struct stat st{};
-  if (::fstat(fd->get(), &st) != 0) return recording_gone(*v, rec->id, res);
+  auto body = start_body(std::move(*opened));
+  if (!body) return recording_gone(*v, rec->id, res, body.error().message);
   audit::Event ev{clock_.now(), "recording.viewed", v->who.name, v->source, s->server, s->id,
                   {{"front", "web"}, {"recording_id", rec->id}, {"channel", rec->channel}, {"sha256", rec->summary.sha256},
                    {"how", for_player ? "player" : "download"}}};
@@ -366,16 +363,11 @@ void Portal::serve_recording(const httplib::Request& req, httplib::Response& res
   const std::string name = "session-" + std::to_string(s->id) + "-recording-" + std::to_string(rec->id) +
                            (rec->summary.kind == "asciicast" ? ".cast" : ".rec");
   if (!for_player) res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
-  // Streamed in 64 KiB pieces read at the offset asked for: a recording of any size costs the
-  // portal one buffer, never the file.
-  res.set_content_provider(static_cast<std::size_t>(st.st_size), for_player ? "text/plain; charset=utf-8" : "application/octet-stream",
-                           [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-                             std::array<char, 64 * 1024> buf{};
-                             const std::size_t want = std::min(length, buf.size());
-                             const ssize_t n = ::pread(fd->get(), buf.data(), want, static_cast<off_t>(offset));
-                             if (n <= 0) return false;  // the file shrank or failed: end the response
-                             return sink.write(buf.data(), static_cast<std::size_t>(n));
-                           });
+  // Streamed chunked as it is read, one piece at a time (64 KiB of a plain file, one chunk of a
+  // sealed one): a recording of any size costs the portal one piece, never the file.
+  const std::string what = "recording " + std::to_string(rec->id) + " of session " + std::to_string(s->id) +
+                           " (" + (for_player ? "player" : "download") + " by " + v->who.name + ")";
+  send_recording(std::move(*body), for_player ? "text/plain; charset=utf-8" : "application/octet-stream", what, res);
 }
 
 }  // namespace bastion::web

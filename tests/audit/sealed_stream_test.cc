@@ -254,6 +254,43 @@ TEST_F(SealedStreamTest, StreamingReadAgreesWithTheWholeFileReadInAnyPiecesAndAs
   EXPECT_FALSE(refused.ok());
 }
 
+// SealedReader, pulled by its caller: one authentic chunk per next(), nothing of a chunk that fails,
+// and the end (an empty piece, the report) stays the end.
+TEST_F(SealedStreamTest, APulledReadGivesOneAuthenticChunkAtATimeAndStopsAtTheFirstAlteredOne) {
+  const Sealed s = seal(key_, {"one", "two", "three"});
+  std::string flipped = s.file;
+  flipped[s.chunk_at[2] + 6] ^= 0x01;  // chunk 3
+  const auto pull = [this](const std::string& file) {
+    std::size_t taken = 0;
+    auto reader = SealedReader::open(
+        [file, taken](std::size_t n, std::string& out) mutable {
+          out.append(std::string_view(file).substr(std::min(taken, file.size()), n));
+          taken += n;
+          return true;
+        },
+        only(key_));
+    EXPECT_TRUE(reader.ok());
+    return std::move(*reader);
+  };
+  SealedReader whole = pull(s.file);
+  EXPECT_EQ(whole.next(), "one");
+  EXPECT_EQ(whole.next(), "two");
+  EXPECT_EQ(whole.next(), "three");
+  EXPECT_FALSE(whole.ended());
+  EXPECT_EQ(whole.next(), "");
+  EXPECT_TRUE(whole.ended());
+  EXPECT_EQ(whole.next(), "");
+  EXPECT_EQ(whole.report().state, SealedState::Complete);
+  EXPECT_EQ(whole.report().chunks, 4u);
+  SealedReader altered = pull(flipped);
+  EXPECT_EQ(altered.next(), "one");
+  EXPECT_EQ(altered.next(), "two");
+  EXPECT_EQ(altered.next(), "") << "nothing of the altered chunk";
+  EXPECT_EQ(altered.report().state, SealedState::Altered);
+  EXPECT_NE(altered.report().detail.find("chunk 3"), std::string::npos) << altered.report().detail;
+  EXPECT_EQ(altered.next(), "");
+}
+
 class SealedRecorderTest : public ::testing::Test {
  protected:
   SealingKey sealing() const {
