@@ -18,8 +18,7 @@ struct RecordingReader::State {
   std::string path;
   std::optional<SealedReader> sealed;  // empty for a plain file
   std::array<char, kPlainPiece> buf{};
-  bool read_failed = false;            // errno of the failed read is in `failure`
-  std::optional<Error> failure;        // what next returns once it has failed
+  std::optional<Error> failure;        // what next returns once it has failed (a read, or an alteration)
   std::string cut;
 
   // read_some: read(2) of up to n bytes into p, retried on EINTR; -1 on an error.
@@ -28,10 +27,7 @@ struct RecordingReader::State {
     do {
       got = ::read(fd.get(), p, n);
     } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-      read_failed = true;
-      failure = Error{errno_text("cannot read " + path)};
-    }
+    if (got < 0) failure = Error{errno_text("cannot read " + path)};
     return got;
   }
 };
@@ -70,7 +66,7 @@ Result<RecordingReader> RecordingReader::from_fd(UniqueFd fd, const std::string&
   };
   auto reader = SealedReader::open(source, lookup);
   if (!reader) return reader.error();
-  if (raw->read_failed) return *raw->failure;
+  if (raw->failure) return *raw->failure;
   st->sealed.emplace(std::move(*reader));
   return RecordingReader(std::move(st));
 }
@@ -84,7 +80,7 @@ Result<std::string_view> RecordingReader::next() {
     return std::string_view(st.buf.data(), static_cast<std::size_t>(got));
   }
   const std::string_view plain = st.sealed->next();
-  if (st.read_failed) return *st.failure;  // a failed read looks like the file's end to the stream
+  if (st.failure) return *st.failure;  // a failed read looks like the file's end to the stream
   if (!plain.empty()) return plain;
   const SealedReport& report = st.sealed->report();
   if (report.state == SealedState::Altered) {
