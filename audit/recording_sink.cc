@@ -1,7 +1,5 @@
 #include "audit/recording_sink.h"
 
-#include <sodium.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,7 +65,6 @@ class PlainSink final : public RecordingSink {
 class SealedSink final : public RecordingSink {
  public:
   SealedSink(int fd, SealedWriter writer, SecretKey key) : fd_(fd), writer_(std::move(writer)), key_(std::move(key)) {}
-  ~SealedSink() override { wipe(); }
   SealedSink(const SealedSink&) = delete;
   SealedSink& operator=(const SealedSink&) = delete;
 
@@ -75,14 +72,7 @@ class SealedSink final : public RecordingSink {
     if (finished_) return after_final();
     if (head.empty() && body.empty()) return true;
     chunk_.clear();
-    if (body.empty()) {
-      writer_.seal(head, chunk_);
-    } else {
-      plain_.assign(head);
-      plain_.append(body);
-      writer_.seal(plain_, chunk_);
-      sodium_memzero(plain_.data(), plain_.size());
-    }
+    writer_.seal(head, body, chunk_);
     return write_all(fd_, chunk_);
   }
   bool finish() override {
@@ -112,7 +102,6 @@ class SealedSink final : public RecordingSink {
   }
 
  private:
-  void wipe() { sodium_memzero(plain_.data(), plain_.size()); }
   // after_final: nothing may follow the FINAL chunk (a reader would call the file altered).
   static bool after_final() {
     errno = EINVAL;
@@ -122,7 +111,6 @@ class SealedSink final : public RecordingSink {
   SealedWriter writer_;
   SecretKey key_;  // the file's own stream key, to read back what was sealed (read_back)
   std::string chunk_;  // the next chunk's bytes, reused
-  std::string plain_;  // head and body together, reused, wiped after each chunk
   bool finished_ = false;
 };
 

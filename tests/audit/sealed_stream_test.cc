@@ -34,10 +34,11 @@ struct Sealed {
   std::vector<std::size_t> chunk_at;  // offset of each chunk's length field
 };
 
-Sealed seal(const SecretKey& client_key, const std::vector<std::string>& pieces, bool finish = true) {
+Sealed seal(const SecretKey& client_key, const std::vector<std::string>& pieces, bool finish = true,
+            std::uint8_t version = kSealedVersion) {
   const std::string salt = random_salt();
   Sealed out;
-  auto w = SealedWriter::start(derive_stream_key(client_key, salt), kKeyId, salt, out.file);
+  auto w = SealedWriter::start(derive_stream_key(client_key, salt), kKeyId, salt, out.file, version);
   for (const auto& p : pieces) {
     out.chunk_at.push_back(out.file.size());
     w.seal(p, out.file);
@@ -70,6 +71,57 @@ TEST_F(SealedStreamTest, ReadsBackEveryChunkAndSaysComplete) {
   EXPECT_EQ(back->chunks, 4u);  // three non-empty pieces and the FINAL chunk
   EXPECT_TRUE(back->detail.empty());
   EXPECT_EQ(s.file.find("hello"), std::string::npos) << "the plaintext is on disk";
+}
+
+// Version 1 files (libsodium secretstream), written before version 2, still read, with the same
+// verdicts on alteration and cuts.
+TEST_F(SealedStreamTest, VersionOneFilesStillReadAndTheirAlterationsAreStillFound) {
+  const Sealed s = seal(key_, {"hello ", "world", std::string(3000, 'x')}, true, kSealedVersionXChaCha);
+  auto p = parse_sealed_preamble(s.file);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->version, kSealedVersionXChaCha);
+  EXPECT_EQ(p->stream_header.size(), 24u);
+  auto back = unseal(s.file, only(key_));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->state, SealedState::Complete);
+  EXPECT_EQ(back->plain, "hello world" + std::string(3000, 'x'));
+
+  std::string swapped = s.file.substr(0, s.chunk_at[0]) + s.file.substr(s.chunk_at[1], s.chunk_at[2] - s.chunk_at[1]) +
+                        s.file.substr(s.chunk_at[0], s.chunk_at[1] - s.chunk_at[0]) + s.file.substr(s.chunk_at[2]);
+  auto altered = unseal(swapped, only(key_));
+  ASSERT_TRUE(altered.ok());
+  EXPECT_EQ(altered->state, SealedState::Altered);
+  EXPECT_NE(altered->detail.find("chunk 1"), std::string::npos) << altered->detail;
+
+  auto cut = unseal(s.file.substr(0, s.chunk_at.back()), only(key_));
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ(cut->state, SealedState::CutShort);
+  EXPECT_EQ(cut->plain, "hello world" + std::string(3000, 'x'));
+}
+
+// Version 2 (written now): AES-256-GCM chunks after a preamble without a stream header; a head and
+// a body sealed together read back as one piece, split only at kMaxSealedChunk.
+TEST_F(SealedStreamTest, VersionTwoSealsHeadAndBodyAsOneStringWithoutAStreamHeader) {
+  const std::string salt = random_salt();
+  std::string file;
+  auto w = SealedWriter::start(derive_stream_key(key_, salt), kKeyId, salt, file);
+  auto p = parse_sealed_preamble(file);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->version, 2u);
+  EXPECT_TRUE(p->stream_header.empty());
+  EXPECT_EQ(p->size, file.size());
+  const std::string head = "HEAD:";
+  const std::string body(kMaxSealedChunk, 'y');  // one byte too many for one chunk with its head
+  w.seal(head, body, file);
+  w.seal("", "tail", file);
+  w.finish(file);
+  auto back = unseal(file, only(key_));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->state, SealedState::Complete);
+  EXPECT_EQ(back->plain, head + body + "tail");
+  EXPECT_EQ(back->chunks, 4u);  // head+body in two chunks, "tail", FINAL
+  // Every chunk carries its 17 bytes of overhead (tag byte and GCM tag) and its length.
+  EXPECT_EQ(file.size(), p->size + 4 * (4 + 17) + head.size() + body.size() + 4);
 }
 
 TEST_F(SealedStreamTest, PreambleNamesTheKeyAndTheSaltButNoSecret) {
