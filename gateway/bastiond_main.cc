@@ -237,7 +237,8 @@ std::optional<Peer> front_door(int fd, const Peer& peer, const std::vector<Addre
     return std::nullopt;
   }
   if (header->local) {
-    spdlog::debug("{}: proxy health check (PROXY LOCAL), closed", peer.to_string());
+    spdlog::debug("{}: proxy health check ({}), closed", peer.to_string(),
+                  header->probe ? "closed before a byte" : "PROXY LOCAL");
     return std::nullopt;
   }
   Peer real{header->source_address, header->source_port};
@@ -369,7 +370,6 @@ int main(int argc, char** argv) {
   auto handler = [&](int fd, const Peer& accepted) {
     auto door = front_door(fd, accepted, cfg.trusted_proxies,
                            [&](const std::string& kind, nlohmann::json details, const std::string& source) {
-                             details["proxy"] = accepted.to_string();
                              housekeeping.record(kind, std::move(details), source);
                            });
     if (!door) {
