@@ -1,6 +1,7 @@
 // client set | list, purge, export: each client's contract terms for its evidence, applying them
 // (audit/retention.h), and handing a client everything the bastion holds of theirs (audit/export.h).
 #include <charconv>
+#include <chrono>
 #include <ostream>
 #include <sstream>
 

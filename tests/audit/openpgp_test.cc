@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include <sys/stat.h>
@@ -148,7 +150,8 @@ TEST(OpenPgpWriter, SmallAndEmptyInputsUseDefiniteLengths) {
 class GpgRoundTrip : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::have_command("gpg")) GTEST_SKIP() << "gpg is not installed (scripts/install-deps installs gnupg)";
+    // A test dependency (scripts/install-deps installs gnupg): its absence fails, never skips.
+    ASSERT_TRUE(testing::have_command("gpg")) << "gpg is not installed (scripts/install-deps installs gnupg)";
     ASSERT_EQ(::chmod(dir_.path().c_str(), 0700), 0);
   }
   void TearDown() override {
