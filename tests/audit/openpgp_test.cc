@@ -135,7 +135,7 @@ TEST(OpenPgpWriter, PacketsAreTheDocumentedOnes) {
 }
 
 TEST(OpenPgpWriter, SmallAndEmptyInputsUseDefiniteLengths) {
-  for (const std::string clear : {std::string(), std::string("x"), random_bytes(65'536 - 20)}) {
+  for (const std::string& clear : {std::string(), std::string("x"), random_bytes(65'536 - 20)}) {
     const std::string msg = encrypt(clear, kPassphrase);
     ByteCursor c(msg);
     Packet p;
