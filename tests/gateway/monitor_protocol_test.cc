@@ -76,7 +76,7 @@ TEST(MonitorProtocol, RequestsAreOnlyTheNetworkProcessTypes) {
 TEST(MonitorProtocol, RefusesAnEmptyMessage) { EXPECT_EQ(error_of(""), "empty message"); }
 
 TEST(MonitorProtocol, RefusesAnUnknownType) {
-  EXPECT_EQ(error_of(std::string(1, '\x0f')), "unknown message type 15");
+  EXPECT_EQ(error_of(std::string(1, '\x10')), "unknown message type 16");
   EXPECT_EQ(error_of(std::string(1, '\x47')), "unknown message type 71");
   EXPECT_EQ(error_of(std::string(1, '\xff')), "unknown message type 255");
 }
