@@ -383,7 +383,8 @@ const SealedReport& SealedReader::report() const { return state_->report; }
 bool SealedReader::ended() const { return state_->ended; }
 
 // open_chunk authenticates and decrypts one chunk (its `cipher` bytes, chunk number `index` from 0)
-// into plain and its tag; false, plain wiped, if it does not authenticate.
+// into plain and its tag; false if it does not authenticate (next() then wipes plain, whichever
+// version wrote what is in it).
 bool SealedReader::State::open_chunk(std::string_view cipher, std::size_t index, unsigned char& tag) {
   plain.resize(cipher.size() - kChunkOverhead);
   if (version == kSealedVersionXChaCha) {
@@ -395,10 +396,7 @@ bool SealedReader::State::open_chunk(std::string_view cipher, std::size_t index,
   gcm->begin(index, ad);
   gcm->update(body.substr(0, 1), &tag_byte);
   gcm->update(body.substr(1), plain.data());
-  if (!gcm->check_tag(cipher.substr(body.size()))) {
-    sodium_memzero(plain.data(), plain.size());
-    return false;
-  }
+  if (!gcm->check_tag(cipher.substr(body.size()))) return false;
   tag = static_cast<unsigned char>(tag_byte);
   return true;
 }
