@@ -75,12 +75,11 @@ Result<std::int64_t> SqliteSessionStore::start(const SessionStart& s) {
     }
     auto q = db_->prepare(
         R"(INSERT INTO sessions ("operator", server, login, grant_id, client, source, started_at, pid, pid_start)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))");
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)");
     q.bind(1, s.operator_name).bind(2, s.server).bind(3, s.login).bind(4, s.grant_id);
     q.bind(5, s.client).bind(6, s.source).bind(7, static_cast<std::int64_t>(to_unix(s.start))).bind(8, std::int64_t{s.pid});
     q.bind(9, s.pid_start);
-    q.step();
-    auto id = db_->last_insert_id();
+    auto id = q.returned_id();
     tx.commit();
     return id;
   } catch (const db::DbError& e) {
