@@ -404,7 +404,7 @@ constexpr std::array<Migration, 18> kMigrations{{
     {18, "per-client data keys, wrapped under the master key (encrypted recordings)", kV18},
 }};
 
-// apply re-reads the version under the write lock (BEGIN IMMEDIATE, or the backend's own
+// apply re-reads the version under the write lock (BEGIN IMMEDIATE; on PostgreSQL an advisory
 // lock), so two processes opening a fresh database at once do not both run the same migration.
 void apply(Database& db, const Migration& m) {
   Database::Transaction tx(db);
@@ -428,7 +428,8 @@ Status migrate(Database& db) {
                  ", newer than this program understands (" + std::to_string(latest_schema_version()) +
                  "); upgrade bastion"};
   }
-  for (const Migration& m : kMigrations) {
+  static_assert(kMigrations.back().version == 18, "add the new migration to authz/schema_postgres.cc too");
+  for (const Migration& m : db.is_postgres() ? postgres_migrations() : migrations()) {
     if (m.version > current) apply(db, m);
   }
   return ok_status();
