@@ -59,10 +59,15 @@ bool Database::is_postgres_location(std::string_view location) {
   return location.starts_with("postgresql://") || location.starts_with("postgres://");
 }
 
+std::optional<std::string> Database::file_of(std::string_view location) {
+  if (is_postgres_location(location)) return std::nullopt;
+  if (location.starts_with("sqlite:")) location.remove_prefix(std::string_view("sqlite:").size());
+  return std::string(location);
+}
+
 Result<std::shared_ptr<Database>> Database::open(const std::string& location, bool create) {
   const bool postgres = is_postgres_location(location);
-  const std::string path =
-      !postgres && location.starts_with("sqlite:") ? location.substr(std::string_view("sqlite:").size()) : location;
+  const std::string path = file_of(location).value_or(location);
   auto backend = postgres ? open_postgres(location) : open_sqlite(path, create);
   if (!backend) return backend.error();
   std::shared_ptr<Database> db(new Database(std::move(backend).value(), path));
@@ -107,8 +112,12 @@ Database::Transaction::~Transaction() {
 }
 
 void Database::Transaction::commit() {
-  db_.exec(nested_ ? "RELEASE bastion_nested" : "COMMIT");
-  done_ = true;
+  if (nested_) {
+    db_.exec("RELEASE bastion_nested");
+  } else {
+    db_.backend_->commit();
+  }
+  done_ = true;  // only now: a COMMIT SQLite refused (busy) leaves the transaction to roll back
 }
 
 }  // namespace bastion::db

@@ -93,6 +93,8 @@ class Database {
   static Result<std::shared_ptr<Database>> open(const std::string& location, bool create);
   // is_postgres_location: whether open would take location for a PostgreSQL URL.
   static bool is_postgres_location(std::string_view location);
+  // file_of: the SQLite file a location names (without its `sqlite:`), nullopt for PostgreSQL.
+  static std::optional<std::string> file_of(std::string_view location);
 
   ~Database();
   Database(const Database&) = delete;
@@ -113,7 +115,8 @@ class Database {
   bool is_postgres() const;
   Backend& backend() { return *backend_; }
 
-  // Transaction: BEGIN IMMEDIATE (SQLite) or BEGIN (PostgreSQL) on construction, ROLLBACK unless commit() was called. Opened while
+  // Transaction: BEGIN IMMEDIATE (SQLite) or BEGIN and the writers' advisory lock (PostgreSQL:
+  // authz/db_postgres.cc says why) on construction, ROLLBACK unless commit() was called. Opened while
   // another transaction is open on this connection, it is a savepoint inside it instead: its commit
   // is final only when the outer one commits, its rollback undoes only its own writes.
   class Transaction {

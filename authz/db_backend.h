@@ -36,13 +36,13 @@ class Backend {
   virtual int schema_version() = 0;
   // set_schema_version records it, inside the migration's transaction.
   virtual void set_schema_version(int version) = 0;
-  // lock_schema, inside the migration's transaction, keeps a second process from migrating at the
-  // same time (SQLite: BEGIN IMMEDIATE already did).
-  virtual void lock_schema() = 0;
   virtual void set_busy_timeout(std::chrono::milliseconds wait) = 0;
   virtual bool in_transaction() = 0;
-  // begin starts an outer transaction (BEGIN IMMEDIATE / BEGIN).
+  // begin starts an outer transaction holding the database's one write lock (SQLite: BEGIN
+  // IMMEDIATE; PostgreSQL: BEGIN and an advisory lock), so that read-then-write is safe in it.
   virtual void begin() = 0;
+  // commit ends the outer transaction; a transaction the engine rolled back instead throws.
+  virtual void commit() = 0;
   // rollback_quietly undoes the outer transaction or the nested savepoint; it never throws (it runs
   // from a destructor), and a failure leaves a connection the engine rolls back when it closes.
   virtual void rollback_quietly(bool nested) noexcept = 0;

@@ -3,12 +3,17 @@
 // parameters of unknown type, so the server infers each from its context as it would a literal)
 // and their rows are read from the result.
 //
-// Isolation: every transaction is SERIALIZABLE (default_transaction_isolation, set at connect).
-// SQLite serialises writers (BEGIN IMMEDIATE), and stores rely on it: a TOTP step read then raised,
-// failures counted then a ban placed, a cap counted then a session row added. SERIALIZABLE keeps
-// those read-then-write sequences as correct as under SQLite, at the price of a serialization
-// failure now and then under contention; that failure is a busy DbError, which the callers already
-// answer with "try again" (or retry themselves) exactly as they do a locked SQLite file.
+// Transactions: a Transaction is what SQLite's BEGIN IMMEDIATE makes it, one writer at a time for
+// the whole database: BEGIN then a transaction-scoped advisory lock every Transaction takes, on any
+// node (its key names the schema, so two bastions in two schemas of one database do not wait on
+// each other). Stores rely on it for their read-then-write sequences (a TOTP step read then raised,
+// failures counted then a ban placed, the live-session cap counted then a row added, the audit
+// chain's last hash read then the next event written), and so does the migration. Inside, READ
+// COMMITTED: each statement sees what the writer before committed (under REPEATABLE READ or
+// SERIALIZABLE the snapshot would be taken before the lock is held, and the chain would fork or
+// fail). Waiting for the lock is bounded by lock_timeout (set_busy_timeout), whose expiry, like a
+// deadlock, a serialization failure or a lost connection, is a busy DbError: "try again".
+// Statements outside a Transaction are single statements, atomic on their own.
 #include <libpq-fe.h>
 
 #include <charconv>
@@ -93,7 +98,9 @@ class PgStatement final : public StatementBackend {
   void bind_int(int i, std::int64_t v) override { slot(i) = std::to_string(v); }
   void bind_text(int i, std::string_view v) override {
     // Parameters travel as C strings: a NUL inside would silently cut the value short.
-    if (v.find('\0') != std::string_view::npos) throw DbError("bind: PostgreSQL cannot store a text holding a NUL byte");
+    if (v.find('\0') != std::string_view::npos) {
+      throw DbError("bind: PostgreSQL cannot store a text holding a NUL byte");
+    }
     slot(i) = std::string(v);
   }
   void bind_null(int i) override { slot(i).reset(); }
@@ -115,7 +122,8 @@ class PgStatement final : public StatementBackend {
   }
   std::string col_text(int i) const override {
     if (col_null(i)) return {};
-    return std::string(PQgetvalue(result_.get(), row_, i), static_cast<std::size_t>(PQgetlength(result_.get(), row_, i)));
+    const auto length = static_cast<std::size_t>(PQgetlength(result_.get(), row_, i));
+    return std::string(PQgetvalue(result_.get(), row_, i), length);
   }
   bool col_null(int i) const override {
     if (!result_ || row_ >= PQntuples(result_.get()) || i < 0 || i >= PQnfields(result_.get())) return true;
@@ -174,14 +182,6 @@ class PgBackend final : public Backend {
     run("DELETE FROM bastion_schema", {});
     run("INSERT INTO bastion_schema(version) VALUES (" + std::to_string(version) + ")", {});
   }
-  // A serializable transaction's snapshot is taken by its first statement, before the advisory lock
-  // is held: the migration's transaction reads committed data instead, so that the second of two
-  // processes migrating at once sees the first one's work once it holds the lock. The lock is the
-  // schema's (two bastions' schemas in one database migrate independently).
-  void lock_schema() override {
-    run("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", {});
-    run("SELECT pg_advisory_xact_lock(hashtext('bastion schema ' || current_schema()))", {});
-  }
 
   void set_busy_timeout(std::chrono::milliseconds wait) override {
     lock_timeout_ms_ = wait.count();
@@ -190,14 +190,33 @@ class PgBackend final : public Backend {
 
   // configure sets what every connection of ours runs with, at connect and at each reconnect.
   void configure() {
-    exec("SET default_transaction_isolation = 'serializable'");
-    // Notices (a CREATE … IF NOT EXISTS that did nothing) are not the operator's business.
-    exec("SET client_min_messages = warning");
     set_busy_timeout(std::chrono::milliseconds(lock_timeout_ms_));
   }
 
-  bool in_transaction() override { return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE; }
-  void begin() override { exec("BEGIN"); }
+  // A connection lost inside a transaction says "unknown": whether a new Transaction is an outer one
+  // is asked of the connection opened again.
+  bool in_transaction() override {
+    reconnect_if_lost();
+    return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE;
+  }
+  void begin() override {
+    exec("BEGIN ISOLATION LEVEL READ COMMITTED");
+    try {
+      exec("SELECT pg_advisory_xact_lock(hashtext('bastion writer ' || current_schema()))");
+    } catch (const DbError&) {
+      rollback_quietly(false);  // no Transaction exists to do it: its constructor is what failed
+      throw;
+    }
+  }
+  // After a failed statement PostgreSQL aborts the whole transaction (SQLite undoes the statement
+  // alone), and answers COMMIT with ROLLBACK, not an error: a caller that went on after the failure
+  // must not believe its writes were kept.
+  void commit() override {
+    ResultPtr r = run("COMMIT", {});
+    if (std::string_view(PQcmdStatus(r.get())) == "ROLLBACK") {
+      throw DbError("commit failed: a statement of the transaction failed, and PostgreSQL rolled it all back");
+    }
+  }
   void rollback_quietly(bool nested) noexcept override {
     PGresult* r = PQexec(conn_.get(), nested ? "ROLLBACK TO bastion_nested; RELEASE bastion_nested" : "ROLLBACK");
     PQclear(r);
@@ -220,9 +239,10 @@ class PgBackend final : public Backend {
   }
 
  private:
-  // A connection lost between transactions is opened again (the server restarted, a proxy dropped
-  // an idle connection): the caller's statement then runs as if nothing happened. Lost inside a
-  // transaction, the transaction is gone: the statement fails as busy, and the caller tries again.
+  // A lost connection (the server restarted, a proxy dropped an idle connection) is opened again by
+  // the statement after the one that found it lost: that one fails as busy ("try again"), whether or
+  // not it was in a transaction, because it may have reached the server before the connection died,
+  // and running it again could run it twice.
   void reconnect_if_lost() {
     if (PQstatus(conn_.get()) == CONNECTION_OK) return;
     PQreset(conn_.get());
@@ -231,7 +251,9 @@ class PgBackend final : public Backend {
   }
 
   DbError unreachable() const {
-    return DbError("PostgreSQL at " + where_ + " cannot be reached; try again: " + PQerrorMessage(conn_.get()), true,
+    std::string why = PQerrorMessage(conn_.get());
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return DbError("PostgreSQL at " + where_ + " cannot be reached; try again: " + why, true,
                    "the bastion's database (PostgreSQL at " + where_ + ") cannot be reached; try again");
   }
 
@@ -271,6 +293,9 @@ Result<std::unique_ptr<Backend>> open_postgres(const std::string& url) {
     while (!why.empty() && why.back() == '\n') why.pop_back();
     return Error{"the bastion's database (PostgreSQL) cannot be reached: " + why};
   }
+  // Server notices and warnings (a ROLLBACK with no transaction left to end) would go to stderr,
+  // which is an operator's terminal or the daemon's log: they are not for either.
+  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
   auto backend = std::make_unique<PgBackend>(std::move(conn));
   try {
     backend->configure();

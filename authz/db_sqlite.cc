@@ -127,7 +127,6 @@ class SqliteBackend final : public Backend {
   // PRAGMA user_version is part of the database header, committed atomically with the migration.
   // PRAGMA takes no bound parameters; the value is our own integer.
   void set_schema_version(int version) override { exec("PRAGMA user_version = " + std::to_string(version)); }
-  void lock_schema() override {}
 
   void set_busy_timeout(std::chrono::milliseconds wait) override {
     sqlite3_busy_timeout(db_.get(), static_cast<int>(wait.count()));
@@ -135,6 +134,7 @@ class SqliteBackend final : public Backend {
 
   bool in_transaction() override { return sqlite3_get_autocommit(db_.get()) == 0; }
   void begin() override { exec("BEGIN IMMEDIATE"); }
+  void commit() override { exec("COMMIT"); }
   void rollback_quietly(bool nested) noexcept override {
     // If ROLLBACK fails the connection is already unusable and SQLite rolls back on close anyway.
     sqlite3_exec(db_.get(), nested ? "ROLLBACK TO bastion_nested; RELEASE bastion_nested" : "ROLLBACK", nullptr,

@@ -404,11 +404,10 @@ constexpr std::array<Migration, 18> kMigrations{{
     {18, "per-client data keys, wrapped under the master key (encrypted recordings)", kV18},
 }};
 
-// apply re-reads the version under the write lock (BEGIN IMMEDIATE; on PostgreSQL an advisory
-// lock), so two processes opening a fresh database at once do not both run the same migration.
+// apply re-reads the version under the write lock (BEGIN IMMEDIATE; on PostgreSQL the
+// Transaction's advisory lock), so two processes opening a fresh database at once do not both run the same migration.
 void apply(Database& db, const Migration& m) {
   Database::Transaction tx(db);
-  db.backend().lock_schema();
   if (db.schema_version() >= m.version) return;
   for (std::string_view sql : m.statements) db.exec(sql);
   db.backend().set_schema_version(m.version);

@@ -97,6 +97,7 @@ std::string url_of(const std::string& socket_dir, const std::string& schema) {
 std::string admin(const std::string& socket_dir, const std::string& sql) {
   std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(url_of(socket_dir, "").c_str()));
   if (PQstatus(conn.get()) != CONNECTION_OK) return PQerrorMessage(conn.get());
+  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);  // DROP … CASCADE lists all
   PGresult* r = PQexec(conn.get(), sql.c_str());
   const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
   std::string why = ok ? "" : PQresultErrorMessage(r);
