@@ -1,4 +1,5 @@
-// SqliteBanStore and note_failure on a real SQLite file and a real PostgreSQL database, with a FixedClock driving the windows.
+// SqliteBanStore and note_failure on a real SQLite file and a real PostgreSQL database, with a
+// FixedClock driving the windows.
 #include "authz/sqlite_ban_store.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-// SqliteRequestStore on a real SQLite file and a real PostgreSQL database: requests round-trip, the schema itself keeps the
-// two-person rule, lapses are marked at their deadline, policies fall back server -> client ->
-// officer, and the pending TTL setting.
+// SqliteRequestStore on a real SQLite file and a real PostgreSQL database: requests round-trip, the
+// schema itself keeps the two-person rule, lapses are marked at their deadline, policies fall back
+// server -> client -> officer, and the pending TTL setting.
 #include "authz/sqlite_request_store.h"
 
 #include <gtest/gtest.h>
