@@ -176,7 +176,7 @@ std::string order_by(SessionOrder order, bool descending, bool sort_rows = false
 // PageWhere: the WHERE clause of a filter. Each condition names its one parameter as "?" (once or
 // more); add numbers it (?1, ?2, … in the order added) and binds the value to that number.
 struct PageWhere {
-  std::string sql = "WHERE 1";
+  std::string sql = "WHERE TRUE";  // TRUE, not 1: PostgreSQL wants a boolean
   std::vector<std::variant<std::string, std::int64_t>> params;
   void add(const std::string& condition, std::variant<std::string, std::int64_t> value) {
     params.push_back(std::move(value));
