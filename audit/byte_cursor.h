@@ -20,6 +20,9 @@ class ByteCursor {
 
   // get_u8 sets out to the next byte and advances; returns false if no byte remains.
   bool get_u8(std::uint8_t& out) { return get_be(1, out); }
+  // get_u16_be sets out to the next big-endian 16-bit value and advances; returns false if fewer
+  // than 2 bytes remain.
+  bool get_u16_be(std::uint16_t& out) { return get_be(2, out); }
   // get_u32_be sets out to the next big-endian 32-bit value and advances; returns false if fewer
   // than 4 bytes remain.
   bool get_u32_be(std::uint32_t& out) { return get_be(4, out); }

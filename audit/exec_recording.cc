@@ -66,8 +66,6 @@ Result<ExecRecordingWriter> ExecRecordingWriter::create(RecordingSinkPtr sink, c
   ExecRecordingWriter w(std::move(sink), clock, max_stored_bytes);
   if (!w.sink_->append(kExecRecordingMagic)) return Error{errno_text("cannot write exec recording header")};
   w.file_bytes_ = kExecRecordingMagic.size();
-  // Sealed bytes cannot be read back as records: hash as the data goes (see hash_stored).
-  w.deferred_ = w.sink_->readback_fd() >= 0;
   return w;
 }
 
@@ -108,22 +106,14 @@ bool ExecRecordingWriter::write_data(Stream s, std::uint64_t micros, std::string
 }
 
 bool ExecRecordingWriter::hash_stored() {
-  // Large reads (this may be a whole gibibyte), but no larger than the file.
-  std::vector<char> buf(static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 20, file_bytes_)));
-  std::uint64_t at = kExecRecordingMagic.size();
+  std::uint64_t magic_left = kExecRecordingMagic.size();
   std::string header;           // of the record being read, while incomplete
   std::uint8_t stream_no = 0;   // of the record whose data is being read
   std::uint64_t data_left = 0;  // of that record
-  while (at < file_bytes_) {
-    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), file_bytes_ - at));
-    const ssize_t got = ::pread(sink_->readback_fd(), buf.data(), want, static_cast<off_t>(at));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      if (got == 0) errno = EIO;  // the file is shorter than what was written to it
-      return false;
-    }
-    at += static_cast<std::uint64_t>(got);
-    std::string_view chunk(buf.data(), static_cast<std::size_t>(got));
+  const bool read = sink_->read_back(file_bytes_, [&](std::string_view chunk) {
+    const auto skip = static_cast<std::size_t>(std::min<std::uint64_t>(magic_left, chunk.size()));
+    chunk.remove_prefix(skip);
+    magic_left -= skip;
     while (!chunk.empty()) {
       if (data_left > 0) {
         const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(data_left, chunk.size()));
@@ -139,16 +129,16 @@ bool ExecRecordingWriter::hash_stored() {
       ByteCursor cur(header);
       RecordHeader h;
       get_record_header(cur, h);  // header holds exactly one
-      if (h.stream_no >= hashers_.size()) {  // only data records precede the trailer, written last
-        errno = EIO;
-        return false;
-      }
+      // Only data records precede the trailer, written last.
+      if (h.stream_no >= hashers_.size()) return false;
       stream_no = h.stream_no;
       data_left = h.length;
       header.clear();
     }
-  }
-  if (!header.empty() || data_left > 0) {
+    return true;
+  });
+  if (!read) return false;
+  if (magic_left > 0 || !header.empty() || data_left > 0) {
     errno = EIO;
     return false;
   }

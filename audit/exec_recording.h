@@ -29,7 +29,9 @@
 // digests of the same bytes would be a second pass over them that adds no evidence (they sit inside
 // the very file that digest seals), so the trailer states none. When the cap is first reached the
 // writer reads the records written so far back from the file, hashes them per stream, and from then
-// on hashes as it goes, so that the trailer's digests cover the bytes that are not stored.
+// on hashes as it goes, so that the trailer's digests cover the bytes that are not stored. A sealed
+// recording is read back the same way, unsealed with its own key (RecordingSink::read_back), so
+// that it too costs no hash in the data path under the cap.
 // A file without a trailer is either from before trailers existed or was cut short (a crash): it
 // is still complete at every record boundary, and the reader returns everything before the cut.
 #include <array>
@@ -74,15 +76,14 @@ struct ExecTrailer {
 
 // ExecRecordingWriter appends records to a file descriptor it does not own (the caller opens a new,
 // empty file O_RDWR | O_APPEND and closes it; the writer reads its own records back with pread(2)
-// for the digests). Each record is one write(2). After a failed write it refuses all further
+// for the digests, through its sink). Each record is one write(2). After a failed write it refuses all further
 // writes, since the file may end inside a record.
 class ExecRecordingWriter {
  public:
   // create writes the magic and starts the stopwatch on `clock`, which must outlive the writer.
   // At most max_stored_bytes data bytes (all streams together) go into records; 0 = no cap.
   static Result<ExecRecordingWriter> create(int fd, const MonotonicClock& clock, std::uint64_t max_stored_bytes = 0);
-  // create on a sink (audit/recording_sink.h). On a sealed sink, whose bytes cannot be read back as
-  // records, the stream digests are computed as the data goes instead of at the end.
+  // create on a sink (audit/recording_sink.h), plain or sealed.
   static Result<ExecRecordingWriter> create(RecordingSinkPtr sink, const MonotonicClock& clock,
                                             std::uint64_t max_stored_bytes = 0);
 
@@ -107,9 +108,9 @@ class ExecRecordingWriter {
   std::size_t room_for(std::size_t n) const;
   bool write_record(std::uint8_t stream_no, std::uint64_t micros, std::string_view bytes);
   bool write_data(Stream s, std::uint64_t micros, std::string_view bytes);
-  // hash_stored reads the records written so far back from the file and hashes their data; from
-  // then on write() hashes as it goes. Called only when the cap is first reached. False (errno
-  // set) if the file cannot be read back whole.
+  // hash_stored reads the records written so far back from the file (unsealed if sealed) and hashes
+  // their data; from then on write() hashes as it goes. Called only when the cap is first reached.
+  // False (errno set) if the file cannot be read back whole.
   bool hash_stored();
 
   RecordingSinkPtr sink_;

@@ -15,6 +15,7 @@
 #include "audit/data_keys.h"
 #include "audit/event_chain.h"
 #include "audit/fd_io.h"
+#include "audit/openpgp.h"
 #include "audit/session_query.h"
 #include "audit/sqlite_event_log.h"
 #include "audit/sqlite_session_store.h"
@@ -172,6 +173,30 @@ Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::st
   built.memory = std::move(mem);
   built.bytes = static_cast<std::uint64_t>(end);
   built.report = exporter.report();
+  return built;
+}
+
+Result<BuiltExport> encrypt_export(const BuiltExport& clear, std::string_view passphrase, std::string_view file_name,
+                                   std::uint32_t mtime) {
+  UniqueFd mem(::memfd_create("bastion-export-pgp", MFD_CLOEXEC));
+  if (!mem) return Error{errno_text("cannot create the encrypted export's memory file")};
+  std::uint64_t at = 0;
+  auto source = [&](char* buf, std::size_t len) -> Result<std::size_t> {
+    auto n = clear.read_at(at, buf, len);
+    if (n) at += *n;
+    return n;
+  };
+  auto sink = [&](std::string_view bytes) -> Status {
+    if (!write_all(mem.get(), bytes)) return Error{errno_text("cannot write the encrypted export's memory file")};
+    return ok_status();
+  };
+  if (auto st = pgp_encrypt(source, passphrase, file_name, mtime, sink); !st) return st.error();
+  const off_t end = ::lseek(mem.get(), 0, SEEK_END);
+  if (end < 0) return Error{errno_text("cannot size the encrypted export's memory file")};
+  BuiltExport built;
+  built.memory = std::move(mem);
+  built.bytes = static_cast<std::uint64_t>(end);
+  built.report = clear.report;
   return built;
 }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/sealed_stream.h"
@@ -60,5 +61,11 @@ struct BuiltExport {
 // Sealed recordings are opened with `lookup` (audit/data_keys.h); without one they go in as recorded.
 Result<BuiltExport> build_client_export(const db::DatabasePtr& db, const std::string& client,
                                         const KeyLookup& lookup = {});
+
+// encrypt_export: the archive `clear` as an OpenPGP message under `passphrase` (audit/openpgp.h),
+// in a new memory file, for the client to take away (`gpg -d FILE > export.tar.gz`). The literal
+// packet is named `file_name`, dated `mtime`. The passphrase is the caller's to check and wipe.
+Result<BuiltExport> encrypt_export(const BuiltExport& clear, std::string_view passphrase, std::string_view file_name,
+                                   std::uint32_t mtime);
 
 }  // namespace bastion::audit

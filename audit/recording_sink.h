@@ -3,6 +3,7 @@
 // sealed chunk by chunk under the recording's own key (audit/sealed_stream.h). The recording
 // writers (audit/asciicast.h, audit/exec_recording.h) speak their format to one of these and never
 // know which; what record() accepted is in the kernel when it returns either way (DESIGN.md rule 6).
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,9 +22,12 @@ class RecordingSink {
   // finish ends the stream (a sealed stream's FINAL chunk; nothing for a plain file). Returns false
   // if that could not be written.
   virtual bool finish() = 0;
-  // readback_fd: a descriptor whose bytes are the plain bytes appended so far, for a writer that
-  // reads its own output back (pread); -1 when the bytes on disk are sealed.
-  virtual int readback_fd() const = 0;
+  // read_back hands `take` the plain bytes appended so far, in order and in pieces, for a writer
+  // that reads its own output back (an exec recording reaching its cap): straight from a plain
+  // file, or unsealed and authenticated chunk by chunk from a sealed one, in bounded memory.
+  // `plain_bytes` is how many the writer appended. Returns false, errno set (EIO when the file
+  // does not hold exactly those bytes or a chunk fails authentication), if they cannot all be read.
+  virtual bool read_back(std::uint64_t plain_bytes, const PlainChunkSink& take) = 0;
 };
 using RecordingSinkPtr = std::unique_ptr<RecordingSink>;
 

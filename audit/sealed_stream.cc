@@ -1,9 +1,11 @@
 #include "audit/sealed_stream.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <utility>
 
@@ -15,6 +17,14 @@ namespace {
 using Stream = crypto_secretstream_xchacha20poly1305_state;
 constexpr std::size_t kHeaderBytes = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 constexpr std::size_t kChunkOverhead = crypto_secretstream_xchacha20poly1305_ABYTES;
+// Version 2: one tag byte inside the ciphertext and the 16-byte GCM tag after it, as version 1.
+constexpr std::size_t kGcmTagBytes = 16;
+constexpr std::size_t kGcmNonceBytes = 12;
+constexpr unsigned char kTagMessage = 0;
+constexpr unsigned char kTagFinal = 3;
+static_assert(kChunkOverhead == 1 + kGcmTagBytes);
+static_assert(kTagMessage == crypto_secretstream_xchacha20poly1305_TAG_MESSAGE &&
+              kTagFinal == crypto_secretstream_xchacha20poly1305_TAG_FINAL);
 constexpr std::string_view kKdfContext = "bastion sealed recording v1";
 
 // sodium_ready: libsodium's own initialisation; it fails only without a random source, and then
@@ -30,6 +40,59 @@ void put_u32(std::string& out, std::uint32_t v) {
 }
 
 const unsigned char* bytes_of(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+// Gcm: OpenSSL's AES-256-GCM under one file's key, set up once; each chunk sets its own nonce.
+// OpenSSL fails these calls only when it cannot allocate or is broken: nothing sealed or read
+// could then be trusted, so that aborts loudly.
+class Gcm {
+ public:
+  Gcm(const SecretKey& key, bool encrypt) : ctx_(EVP_CIPHER_CTX_new()), encrypt_(encrypt) {
+    if (ctx_ == nullptr || EVP_CipherInit_ex(ctx_, EVP_aes_256_gcm(), nullptr, key.data(), nullptr, encrypt ? 1 : 0) != 1)
+      std::abort();
+  }
+  ~Gcm() { EVP_CIPHER_CTX_free(ctx_); }  // clears the key schedule
+  Gcm(const Gcm&) = delete;
+  Gcm& operator=(const Gcm&) = delete;
+
+  // begin starts chunk `counter` with `ad` as its additional data.
+  void begin(std::uint64_t counter, std::string_view ad) {
+    unsigned char nonce[kGcmNonceBytes] = {};
+    for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<unsigned char>(counter >> (8 * (7 - i)));
+    int n = 0;
+    if (EVP_CipherInit_ex(ctx_, nullptr, nullptr, nullptr, nonce, encrypt_ ? 1 : 0) != 1 ||
+        EVP_CipherUpdate(ctx_, nullptr, &n, reinterpret_cast<const unsigned char*>(ad.data()), static_cast<int>(ad.size())) != 1)
+      std::abort();
+  }
+  // update en- or decrypts `in` into `out` (as many bytes; GCM is a stream mode).
+  void update(std::string_view in, char* out) {
+    int n = 0;
+    if (!in.empty() && (EVP_CipherUpdate(ctx_, reinterpret_cast<unsigned char*>(out), &n,
+                                         reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size())) != 1 ||
+                        static_cast<std::size_t>(n) != in.size()))
+      std::abort();
+  }
+  // seal_tag ends an encrypted chunk and writes its tag (kGcmTagBytes) to `tag`.
+  void seal_tag(char* tag) {
+    unsigned char rest[16];
+    int n = 0;
+    if (EVP_CipherFinal_ex(ctx_, rest, &n) != 1 || n != 0 ||
+        EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, tag) != 1)
+      std::abort();
+  }
+  // check_tag ends a decrypted chunk: whether `tag` authenticates it.
+  bool check_tag(std::string_view tag) {
+    unsigned char expected[kGcmTagBytes];
+    std::memcpy(expected, tag.data(), kGcmTagBytes);
+    if (EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_SET_TAG, kGcmTagBytes, expected) != 1) std::abort();
+    unsigned char rest[16];
+    int n = 0;
+    return EVP_CipherFinal_ex(ctx_, rest, &n) == 1;
+  }
+
+ private:
+  EVP_CIPHER_CTX* ctx_;
+  bool encrypt_;
+};
 
 std::string chunk_place(std::size_t number, std::size_t offset) {
   return "chunk " + std::to_string(number) + " (at byte " + std::to_string(offset) + ")";
@@ -98,41 +161,51 @@ Result<SealedPreamble> parse_sealed_preamble(std::string_view file) {
   if (!cur.skip_expected(kSealedMagic)) return Error{"not a sealed recording (no BSTNSEAL magic)"};
   std::uint8_t version = 0, id_length = 0;
   if (!cur.get_u8(version)) return Error{"sealed recording cut short in its preamble (no version)"};
-  if (version != kSealedVersion)
+  if (version != kSealedVersion && version != kSealedVersionXChaCha)
     return Error{"sealed recording of version " + std::to_string(version) + ", which this bastion does not know"};
   if (!cur.get_u8(id_length)) return Error{"sealed recording cut short in its preamble (no key id)"};
   if (id_length == 0 || id_length > kMaxSealedKeyId) return Error{"sealed recording with a malformed key id"};
   std::string_view id, salt, header;
-  if (!cur.get_bytes(id_length, id) || !cur.get_bytes(kSealedSaltBytes, salt) || !cur.get_bytes(kHeaderBytes, header))
+  const std::size_t header_bytes = version == kSealedVersionXChaCha ? kHeaderBytes : 0;
+  if (!cur.get_bytes(id_length, id) || !cur.get_bytes(kSealedSaltBytes, salt) || !cur.get_bytes(header_bytes, header))
     return Error{"sealed recording cut short in its preamble"};
   for (char c : id) {
     if (c < 0x21 || c > 0x7e) return Error{"sealed recording with a malformed key id"};
   }
-  return SealedPreamble{std::string(id), std::string(salt), std::string(header), cur.offset()};
+  return SealedPreamble{std::string(id), std::string(salt), version, std::string(header), cur.offset()};
 }
 
 // ---- SealedWriter --------------------------------------------------------------------------------
 
 struct SealedWriter::State {
+  explicit State(const SecretKey& key, std::uint8_t v) : version(v) {
+    if (v == kSealedVersion) gcm.emplace(key, true);
+  }
   ~State();
-  Stream s;
+  std::uint8_t version;
+  Stream s{};                 // version 1
+  std::optional<Gcm> gcm;     // version 2
+  std::uint64_t counter = 0;  // version 2: the next chunk's number
 };
 
 SealedWriter SealedWriter::start(const SecretKey& stream_key, std::string_view key_id, std::string_view salt,
-                                 std::string& preamble) {
+                                 std::string& preamble, std::uint8_t version) {
   sodium_ready();
   // The key id and salt come from the monitor, never from a peer: a wrong size is a bug here.
   if (key_id.empty() || key_id.size() > kMaxSealedKeyId || salt.size() != kSealedSaltBytes) std::abort();
+  if (version != kSealedVersion && version != kSealedVersionXChaCha) std::abort();
   SealedWriter w;
-  w.state_ = std::make_unique<State>();
-  unsigned char header[kHeaderBytes];
-  crypto_secretstream_xchacha20poly1305_init_push(&w.state_->s, header, stream_key.data());
+  w.state_ = std::make_unique<State>(stream_key, version);
   preamble.assign(kSealedMagic);
-  preamble.push_back(static_cast<char>(kSealedVersion));
+  preamble.push_back(static_cast<char>(version));
   preamble.push_back(static_cast<char>(key_id.size()));
   preamble.append(key_id);
   preamble.append(salt);
-  preamble.append(reinterpret_cast<const char*>(header), kHeaderBytes);
+  if (version == kSealedVersionXChaCha) {
+    unsigned char header[kHeaderBytes];
+    crypto_secretstream_xchacha20poly1305_init_push(&w.state_->s, header, stream_key.data());
+    preamble.append(reinterpret_cast<const char*>(header), kHeaderBytes);
+  }
   w.ad_ = preamble;
   return w;
 }
@@ -143,29 +216,46 @@ SealedWriter::~SealedWriter() = default;
 
 SealedWriter::SealedWriter(SealedWriter&& other) noexcept = default;
 
-void SealedWriter::seal(std::string_view plain, std::string& out) {
-  while (!plain.empty()) {
-    const std::string_view piece = plain.substr(0, kMaxSealedChunk);
-    chunk(piece, false, out);
-    plain.remove_prefix(piece.size());
+void SealedWriter::seal(std::string_view plain, std::string& out) { seal(plain, {}, out); }
+
+void SealedWriter::seal(std::string_view head, std::string_view body, std::string& out) {
+  while (!head.empty() || !body.empty()) {
+    const std::string_view a = head.substr(0, kMaxSealedChunk);
+    const std::string_view b = body.substr(0, kMaxSealedChunk - a.size());
+    chunk(a, b, false, out);
+    head.remove_prefix(a.size());
+    body.remove_prefix(b.size());
   }
 }
 
 void SealedWriter::finish(std::string& out) {
-  chunk({}, true, out);
+  chunk({}, {}, true, out);
   finished_ = true;
 }
 
-void SealedWriter::chunk(std::string_view plain, bool final, std::string& out) {
+void SealedWriter::chunk(std::string_view a, std::string_view b, bool final, std::string& out) {
   if (state_ == nullptr || finished_) std::abort();  // sealing after the FINAL chunk: a bug here
-  const std::size_t length = plain.size() + kChunkOverhead;
+  State& st = *state_;
+  const std::size_t length = a.size() + b.size() + kChunkOverhead;
   const std::size_t at = out.size();
   put_u32(out, static_cast<std::uint32_t>(length));
   out.resize(at + 4 + length);
-  crypto_secretstream_xchacha20poly1305_push(
-      &state_->s, reinterpret_cast<unsigned char*>(out.data() + at + 4), nullptr, bytes_of(plain), plain.size(),
-      bytes_of(ad_), ad_.size(),
-      final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+  char* c = out.data() + at + 4;
+  if (st.version == kSealedVersionXChaCha) {
+    std::string joined;
+    joined.reserve(a.size() + b.size());
+    joined.append(a).append(b);
+    crypto_secretstream_xchacha20poly1305_push(&st.s, reinterpret_cast<unsigned char*>(c), nullptr, bytes_of(joined),
+                                               joined.size(), bytes_of(ad_), ad_.size(), final ? kTagFinal : kTagMessage);
+    sodium_memzero(joined.data(), joined.size());
+    return;
+  }
+  const char tag = static_cast<char>(final ? kTagFinal : kTagMessage);
+  st.gcm->begin(st.counter++, ad_);
+  st.gcm->update(std::string_view(&tag, 1), c);
+  st.gcm->update(a, c + 1);
+  st.gcm->update(b, c + 1 + a.size());
+  st.gcm->seal_tag(c + 1 + a.size() + b.size());
 }
 
 // ---- Reading -------------------------------------------------------------------------------------
@@ -246,11 +336,14 @@ struct SealedReader::State {
   }
   State(const State&) = delete;
   State& operator=(const State&) = delete;
+  bool open_chunk(std::string_view cipher, std::size_t index, unsigned char& tag);
   SealedSource source;
   Puller in;  // reads from `source`, which lives as long as this State
   std::string ad;
-  Stream stream{};
-  std::string plain;  // the last chunk's plaintext, wiped before the next one is read
+  std::uint8_t version = kSealedVersion;
+  Stream stream{};          // version 1
+  std::optional<Gcm> gcm;   // version 2
+  std::string plain;  // the last chunk's plaintext (version 2: after its tag byte), wiped before the next one is read
   bool final = false;
   bool ended = false;
   SealedReport report;
@@ -271,9 +364,13 @@ Result<SealedReader> SealedReader::open_with(SealedSource source, const StreamKe
   in.skip(preamble->size);
   auto stream_key = key_for(*preamble);
   if (!stream_key) return stream_key.error();
-  if (crypto_secretstream_xchacha20poly1305_init_pull(&st->stream, bytes_of(preamble->stream_header),
-                                                      stream_key->data()) != 0)
+  st->version = preamble->version;
+  if (st->version != kSealedVersionXChaCha) {
+    st->gcm.emplace(*stream_key, false);
+  } else if (crypto_secretstream_xchacha20poly1305_init_pull(&st->stream, bytes_of(preamble->stream_header),
+                                                             stream_key->data()) != 0) {
     return Error{"the sealed recording's stream header is invalid"};
+  }
   return SealedReader(std::move(st));
 }
 
@@ -284,6 +381,27 @@ Result<SealedReader> SealedReader::open(SealedSource source, const KeyLookup& lo
 const SealedReport& SealedReader::report() const { return state_->report; }
 
 bool SealedReader::ended() const { return state_->ended; }
+
+// open_chunk authenticates and decrypts one chunk (its `cipher` bytes, chunk number `index` from 0)
+// into plain and its tag; false, plain wiped, if it does not authenticate.
+bool SealedReader::State::open_chunk(std::string_view cipher, std::size_t index, unsigned char& tag) {
+  plain.resize(cipher.size() - kChunkOverhead);
+  if (version == kSealedVersionXChaCha) {
+    return crypto_secretstream_xchacha20poly1305_pull(&stream, reinterpret_cast<unsigned char*>(plain.data()), nullptr,
+                                                      &tag, bytes_of(cipher), cipher.size(), bytes_of(ad), ad.size()) == 0;
+  }
+  const std::string_view body = cipher.substr(0, cipher.size() - kGcmTagBytes);
+  char tag_byte = 0;
+  gcm->begin(index, ad);
+  gcm->update(body.substr(0, 1), &tag_byte);
+  gcm->update(body.substr(1), plain.data());
+  if (!gcm->check_tag(cipher.substr(body.size()))) {
+    sodium_memzero(plain.data(), plain.size());
+    return false;
+  }
+  tag = static_cast<unsigned char>(tag_byte);
+  return true;
+}
 
 std::string_view SealedReader::next() {
   State& st = *state_;
@@ -327,25 +445,22 @@ std::string_view SealedReader::next() {
                    std::to_string(length) + " bytes are there";
       break;
     }
-    st.plain.resize(length - kChunkOverhead);
     unsigned char tag = 0;
-    if (crypto_secretstream_xchacha20poly1305_pull(&st.stream, reinterpret_cast<unsigned char*>(st.plain.data()),
-                                                   nullptr, &tag, bytes_of(cipher), cipher.size(), bytes_of(st.ad),
-                                                   st.ad.size()) != 0) {
+    if (!st.open_chunk(cipher, out.chunks, tag)) {
       sodium_memzero(st.plain.data(), st.plain.size());
       out.state = SealedState::Altered;
       out.detail = chunk_place(number, at) + " fails authentication: it was changed, moved, shortened or removed" +
                    (number == 1 ? " (or the file is not sealed with this key)" : "");
       break;
     }
-    if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE && tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+    if (tag != kTagMessage && tag != kTagFinal) {
       sodium_memzero(st.plain.data(), st.plain.size());
       out.state = SealedState::Altered;
       out.detail = chunk_place(number, at) + " carries a tag this bastion never writes";
       break;
     }
     in.skip(length);
-    st.final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+    st.final = tag == kTagFinal;
     out.chunks = number;
     if (!st.plain.empty()) return st.plain;
   }

@@ -28,6 +28,7 @@
 #include "gateway/egress_ca.h"
 #include "gateway/keys.h"
 #include "gateway/listener.h"
+#include "gateway/proxy_protocol.h"
 #include "gateway/sandbox.h"
 #include "gateway/session_process.h"
 #include "gateway/ssh_options.h"
@@ -209,6 +210,46 @@ Status drop_privileges(const std::string& user) {
   return ok_status();
 }
 
+// The front door (gateway/proxy_protocol.h), in the session process before any SSH work: a
+// trusted proxy has kProxyHeaderDeadline to send its whole PROXY v2 header; any other peer, when
+// proxies are configured, is watched for kForgedSniff for a first byte that begins one.
+constexpr std::chrono::seconds kProxyHeaderDeadline{5};
+constexpr std::chrono::milliseconds kForgedSniff{250};
+
+// RecordFn: appends an audit event about a connection closed at the door (kind, details, source).
+using RecordFn = std::function<void(const std::string&, nlohmann::json, const std::string&)>;
+
+// front_door returns the peer the connection is served as (the operator named by a trusted
+// proxy's header, else the peer itself), or nothing when it must be closed: a trusted proxy
+// without a valid v2 header naming an IPv4/IPv6 client (refused, logged, recorded), a LOCAL
+// header (the proxy's health check: closed quietly, nobody's failure), or an untrusted peer that
+// sends a PROXY header (refused under its own address: it never chooses the address it is seen as).
+std::optional<Peer> front_door(int fd, const Peer& peer, const std::vector<AddressRange>& trusted,
+                               const RecordFn& record) {
+  if (trusted.empty()) return peer;
+  if (!in_ranges(trusted, peer.address)) {
+    if (!proxy::sniff_forged(fd, kForgedSniff)) return peer;
+    spdlog::warn("{}: closed before SSH: PROXY header from an address not in --proxy-protocol-from", peer.to_string());
+    record("proxy.refused", {{"reason", "PROXY header from an untrusted address"}, {"trusted", false}}, peer.to_string());
+    return std::nullopt;
+  }
+  auto header = proxy::read_header(fd, kProxyHeaderDeadline);
+  if (!header) {
+    spdlog::warn("{}: closed before SSH: trusted proxy sent no valid PROXY v2 header: {}", peer.to_string(),
+                 header.error().message);
+    record("proxy.refused", {{"reason", header.error().message}, {"trusted", true}}, peer.to_string());
+    return std::nullopt;
+  }
+  if (header->local) {
+    spdlog::debug("{}: proxy health check ({}), closed", peer.to_string(),
+                  header->probe ? "closed before a byte" : "PROXY LOCAL");
+    return std::nullopt;
+  }
+  Peer real{header->source_address, header->source_port};
+  spdlog::info("{}: connection via proxy {}", real.to_string(), peer.to_string());
+  return real;
+}
+
 std::string signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : std::to_string(sig); }
 
 }  // namespace
@@ -325,10 +366,21 @@ int main(int argc, char** argv) {
                           if (g_reload.exchange(false)) reload();
                           housekeeping.tick();
                         },
-                        [&](const std::string& address) { return banned.banned(address); }};
+                        [&](const std::string& address) { return banned.banned(address); },
+                        [&](const std::string& address) { return in_ranges(cfg.trusted_proxies, address); }};
   // The listener's cache may be up to a second old: the session process asks the database once
   // more before any SSH work, and closes a banned source's connection the same way.
-  auto handler = [&](int fd, const Peer& peer) {
+  // Behind a trusted proxy, that check is of the operator's address, read from the PROXY header.
+  auto handler = [&](int fd, const Peer& accepted) {
+    auto door = front_door(fd, accepted, cfg.trusted_proxies,
+                           [&](const std::string& kind, nlohmann::json details, const std::string& source) {
+                             housekeeping.record(kind, std::move(details), source);
+                           });
+    if (!door) {
+      close(fd);
+      return 1;
+    }
+    const Peer& peer = *door;
     if (auto ban = guard->source_ban(peer.address)) {
       spdlog::info("{}: closed before SSH: {}", peer.to_string(), authz::refusal_text(*ban));
       close(fd);

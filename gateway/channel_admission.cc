@@ -4,14 +4,16 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include "audit/file_recorder.h"
 #include "audit/fd_io.h"
+#include "audit/file_recorder.h"
+#include "audit/openpgp.h"
 #include "audit/sftp_gate.h"
 #include "audit/sftp_recorder.h"
 #include "authz/sftp_policy.h"
@@ -125,6 +127,17 @@ int NetSession::run_admin(const std::vector<std::string>& args, std::string& out
   return ask_text(monitor::admin(args), out, err);
 }
 
+namespace {
+
+// reads_input_line: `export` over SSH takes its passphrase from the first line of standard input
+// (never its command line, which the audit trail and process lists would show); its help does not.
+bool reads_input_line(const std::vector<std::string>& words) {
+  if (words.empty() || words.front() != "export") return false;
+  return std::none_of(words.begin(), words.end(), [](const std::string& w) { return w == "--help" || w == "-h"; });
+}
+
+}  // namespace
+
 // start_admin: officers and client reviewers get the admin command set, never a proxied session
 // and never a shell (DESIGN.md rule 8).
 void NetSession::start_admin(ChannelBridge& b) {
@@ -132,6 +145,16 @@ void NetSession::start_admin(ChannelBridge& b) {
   if (req.kind == RequestKind::Exec) {
     auto words = authz::split_command_line(req.command);
     if (!words) return refuse(b, words.error().message);
+    if (reads_input_line(*words)) {
+      return b.read_input_line([this, &b, args = *words](std::string& line) {
+        std::string out;
+        std::string err;
+        auto request = monitor::admin_with_input(args, line);
+        const int rc = ask_text(request, out, err);
+        audit::wipe_string(request.strings[1]);
+        b.respond(out, err, rc);
+      });
+    }
     std::string out;
     std::string err;
     int rc = run_admin(*words, out, err);

@@ -1,6 +1,7 @@
 #include "gateway/channel_bridge.h"
 
 #include <libssh/callbacks.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <array>
@@ -133,6 +134,54 @@ void ChannelBridge::attach_console(std::unique_ptr<AdminConsole> console) {
   console_ = std::move(console);
   console_pending_ = console_->greeting();
   state_ = State::Console;
+}
+
+void ChannelBridge::read_input_line(std::function<void(std::string& line)> then) {
+  line_reader_ = std::move(then);
+  input_line_.clear();
+  state_ = State::Console;
+}
+
+// pump_input_line reads the channel's input until its first line is whole, then hands it on.
+bool ChannelBridge::pump_input_line() {
+  if (client_closed_) {
+    OPENSSL_cleanse(input_line_.data(), input_line_.size());
+    input_line_.clear();
+    line_reader_ = nullptr;
+    finish("");
+    return true;
+  }
+  bool progress = false;
+  std::array<char, 256> buf;
+  for (;;) {
+    const int avail = ssh_channel_poll(client_.get(), 0);
+    const bool ended = avail == SSH_EOF || avail == SSH_ERROR;
+    if (!ended) {
+      if (avail <= 0) return progress;
+      const int n = ssh_channel_read_nonblocking(client_.get(), buf.data(), buf.size(), 0);
+      if (n <= 0) return progress;
+      input_line_.append(buf.data(), static_cast<std::size_t>(n));
+      OPENSSL_cleanse(buf.data(), buf.size());
+      progress = true;
+    }
+    const auto newline = input_line_.find('\n');
+    if (!ended && newline == std::string::npos && input_line_.size() < kMaxInputLine) continue;
+    if (newline != std::string::npos) {
+      OPENSSL_cleanse(input_line_.data() + newline, input_line_.size() - newline);
+      input_line_.resize(newline);
+    }
+    if (input_line_.size() > kMaxInputLine) {
+      OPENSSL_cleanse(input_line_.data() + kMaxInputLine, input_line_.size() - kMaxInputLine);
+      input_line_.resize(kMaxInputLine);
+    }
+    if (!input_line_.empty() && input_line_.back() == '\r') input_line_.pop_back();
+    auto then = std::move(line_reader_);
+    line_reader_ = nullptr;
+    then(input_line_);
+    OPENSSL_cleanse(input_line_.data(), input_line_.size());
+    input_line_.clear();
+    return true;
+  }
 }
 
 void ChannelBridge::mark_forward(std::string host, int port, std::string originator, int originator_port) {
@@ -393,7 +442,7 @@ bool ChannelBridge::ready() const {
 }
 
 bool ChannelBridge::pump() {
-  if (state_ == State::Console) return pump_console();
+  if (state_ == State::Console) return line_reader_ ? pump_input_line() : pump_console();
   if (state_ != State::Running) return false;
   const std::uint64_t began = own_arrivals_;
   drained_pass_ = true;

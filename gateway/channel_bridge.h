@@ -5,6 +5,7 @@
 // before forwarding it (DESIGN.md rule 6). EOF, exit status/signal and close are passed on in order.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -74,6 +75,12 @@ class ChannelBridge {
 
   // attach_console hands the channel to the admin console until the operator leaves it.
   void attach_console(std::unique_ptr<AdminConsole> console);
+  // read_input_line: the channel's first line of input (up to '\n', a trailing '\r' dropped, or
+  // the end of input; at most kMaxInputLine bytes), then `then(line)`, which must answer (respond).
+  // For an admin command that takes a secret on standard input (`export`'s passphrase); the line is
+  // wiped after `then`, the bytes after it are never read.
+  static constexpr std::size_t kMaxInputLine = 2048;
+  void read_input_line(std::function<void(std::string& line)> then);
 
   // mark_forward: a direct-tcpip channel, already authorized, waiting for its upstream.
   void mark_forward(std::string host, int port, std::string originator, int originator_port);
@@ -151,6 +158,7 @@ class ChannelBridge {
   // a write error.
   bool flush(ssh_channel to, bool to_stderr, Pending& pending, bool whole_packets);
   bool pump_console();
+  bool pump_input_line();
   // gated passes what was read through the gate: the operator's requests (Input) become those to
   // forward, the server's bytes (Output) gain the gate's answers. False (the channel is cut) if the
   // gate refuses the stream.
@@ -190,6 +198,8 @@ class ChannelBridge {
   std::unique_ptr<audit::SftpGate> gate_;
   std::unique_ptr<AdminConsole> console_;
   std::string console_pending_;  // console output waiting for the operator's window
+  std::function<void(std::string&)> line_reader_;  // read_input_line's continuation
+  std::string input_line_;                         // what it has read so far
   ChannelRequest request_;
   State state_ = State::AwaitingRequest;
   bool pty_ = false;

@@ -1,8 +1,5 @@
 #include "gateway/config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
@@ -19,28 +16,12 @@ namespace po = boost::program_options;
 namespace {
 
 // parse_source_addresses: "192.0.2.7,2001:db8::/64" → each an address or CIDR range sshd's
-// source-address option accepts; anything else is refused with its text.
+// source-address option accepts, as given; anything else is refused with its text.
 Result<std::vector<std::string>> parse_source_addresses(const std::string& text) {
+  auto ranges = parse_address_ranges({text}, "egress-source-address");
+  if (!ranges) return ranges.error();
   std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    const auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
-    if (b == std::string::npos) continue;
-    item = item.substr(b, e - b + 1);
-    const auto slash = item.find('/');
-    const std::string addr = item.substr(0, slash);
-    unsigned char buf[sizeof(in6_addr)];
-    const bool v4 = ::inet_pton(AF_INET, addr.c_str(), buf) == 1;
-    const bool v6 = !v4 && ::inet_pton(AF_INET6, addr.c_str(), buf) == 1;
-    bool ok = v4 || v6;
-    if (ok && slash != std::string::npos) {
-      const std::string bits = item.substr(slash + 1);
-      ok = !bits.empty() && bits.size() <= 3 && bits.find_first_not_of("0123456789") == std::string::npos &&
-           std::stoi(bits) <= (v4 ? 32 : 128);
-    }
-    if (!ok) return Error{"--egress-source-address: '" + item + "' is not an IPv4/IPv6 address or CIDR range"};
-    out.push_back(item);
-  }
+  for (const auto& r : *ranges) out.push_back(r.text);
   return out;
 }
 
@@ -67,6 +48,7 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("checkpoint-events", po::value(&c.checkpoint_events)->default_value(c.checkpoint_events), "write a signed audit checkpoint after this many events …")
       ("checkpoint-minutes", po::value(&c.checkpoint_minutes)->default_value(c.checkpoint_minutes), "… and at least this often (minutes); also at start and at stop")
       ("egress-source-address", po::value(&c.egress_source_addresses), "the bastion's addresses (or CIDR ranges, comma-separated) as servers see them: each egress certificate is valid only from there")
+      ("proxy-protocol-from", po::value(&c.proxy_protocol_from)->composing(), "addresses or CIDR ranges (repeatable, comma-separated) of TCP proxies (HAProxy send-proxy-v2) whose connections must start with a PROXY v2 header naming the operator's address; a PROXY header from anyone else is refused")
       ("login-grace", po::value(&s.login_grace_seconds)->default_value(s.login_grace_seconds), "seconds to complete authentication")
       ("max-auth-tries", po::value(&s.auth.max_attempts)->default_value(6), "failed attempts before disconnect")
       ("max-startups", po::value(&c.preauth.max_total)->default_value(c.preauth.max_total), "unauthenticated connections at once; more are closed on accept")
@@ -102,6 +84,11 @@ std::string render(const boost::any& v) {
   if (const auto* i = boost::any_cast<int>(&v)) return std::to_string(*i);
   if (const auto* b = boost::any_cast<bool>(&v)) return *b ? "true" : "false";
   if (const auto* u = boost::any_cast<std::uint64_t>(&v)) return std::to_string(*u);
+  if (const auto* list = boost::any_cast<std::vector<std::string>>(&v)) {
+    std::string out;
+    for (const auto& item : *list) out += (out.empty() ? "" : ",") + item;
+    return out;
+  }
   return "?";
 }
 
@@ -198,6 +185,9 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   auto sources = parse_source_addresses(c.egress_source_addresses);
   if (!sources) return sources.error();
   c.settings.egress_source_addresses = std::move(*sources);
+  auto proxies = parse_address_ranges(c.proxy_protocol_from, "proxy-protocol-from");
+  if (!proxies) return proxies.error();
+  c.trusted_proxies = std::move(*proxies);
   c.settings.stop_grace_seconds = c.stop_grace_seconds;
   for (const auto& [name, value] : vm) c.values[name] = render(value.value());
   c.values["host-key"] = c.settings.host_key_path;

@@ -10,6 +10,7 @@
 #include "authz/bans.h"
 #include "authz/result.h"
 #include "gateway/listener.h"
+#include "gateway/address_range.h"
 #include "gateway/session_process.h"
 
 namespace bastion::gateway {
@@ -36,6 +37,10 @@ struct DaemonConfig {
   std::string notify_secret_file;
   // --egress-source-address, as given (comma-separated); parsed into settings.egress_source_addresses.
   std::string egress_source_addresses;
+  // --proxy-protocol-from, as given (repeatable, each comma-separated), and parsed: the proxies
+  // whose connections must begin with a PROXY v2 header naming the client (gateway/proxy_protocol.h).
+  std::vector<std::string> proxy_protocol_from;
+  std::vector<AddressRange> trusted_proxies;
   bool help = false;
   // Every option as given or defaulted, rendered as text: what a reload compares.
   std::map<std::string, std::string> values;

@@ -46,14 +46,14 @@ void Housekeeping::recover_sessions(const std::function<bool(int)>& match, const
   }
 }
 
-bool Housekeeping::record(const std::string& kind, nlohmann::json details) {
+bool Housekeeping::record(const std::string& kind, nlohmann::json details, const std::string& source) {
   try {
     auto db = db::Database::open(settings_.db_path, false);
     if (!db) {
       spdlog::error("audit event {} lost: {}", kind, db.error().message);
       return false;
     }
-    audit::Event ev{clock_.now(), kind, "bastiond", "", "", std::nullopt, std::move(details)};
+    audit::Event ev{clock_.now(), kind, "bastiond", source, "", std::nullopt, std::move(details)};
     if (auto st = audit::open_event_log(*db, settings_.sinks)->append(ev); !st) {
       spdlog::error("audit event {} lost: {}", kind, st.error().message);
       return false;

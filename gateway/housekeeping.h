@@ -36,9 +36,10 @@ class Housekeeping {
   // it. With `wait`, returns once it is written (start and stop); returns false, after logging
   // why, if it was not.
   bool checkpoint(const std::string& why, bool wait);
-  // record appends an event about the daemon itself (start, reload, stop), actor "bastiond".
+  // record appends an event about the daemon itself (start, reload, stop), actor "bastiond", or
+  // about a connection it closed before SSH (`source`: its "ADDRESS:PORT").
   // Returns false, after logging why, if it could not be written.
-  bool record(const std::string& kind, nlohmann::json details);
+  bool record(const std::string& kind, nlohmann::json details, const std::string& source = "");
 
   std::chrono::seconds purge_interval{24 * 3600};
   // notify: the access-request webhook; tick() runs the notifier in a child of its own every two

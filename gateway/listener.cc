@@ -133,7 +133,8 @@ std::string Listener::admit(const std::string& address, const Hooks& hooks, cons
   if (hooks.banned && hooks.banned(address)) return "banned source";
   if (preauth_count() >= limits.max_total)
     return "over the cap of " + std::to_string(limits.max_total) + " unauthenticated connections";
-  if (preauth_count(address) >= limits.max_per_source)
+  const bool proxy = hooks.trusted_proxy && hooks.trusted_proxy(address);
+  if (!proxy && preauth_count(address) >= limits.max_per_source)
     return "over the cap of " + std::to_string(limits.max_per_source) + " unauthenticated connections per source";
   return "";
 }

@@ -58,6 +58,10 @@ class Listener {
     std::function<void(int pid, int wait_status)> on_child_exit;
     std::function<void()> on_tick;
     std::function<bool(const std::string& address)> banned;
+    // trusted_proxy says whether an address is a trusted TCP proxy (--proxy-protocol-from): its
+    // connections are many operators', so the per-source cap does not apply to it (the total cap
+    // does); the session process reads the PROXY header and checks the operator's own address.
+    std::function<bool(const std::string& address)> trusted_proxy;
   };
 
   // serve accepts until `stop` becomes true, forking handler per connection and reaping children.

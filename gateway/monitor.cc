@@ -24,6 +24,7 @@
 #include "audit/data_keys.h"
 #include "audit/fd_io.h"
 #include "audit/file_recorder.h"
+#include "audit/openpgp.h"
 #include "audit/sha256.h"
 #include "authz/text.h"
 #include "gateway/admin/commands.h"
@@ -113,7 +114,8 @@ Result<Monitor::Reply> Monitor::answer(const Message& request) {
       case Type::AuthFailure: return auth_failure(request);
       case Type::CloseSession: return close_session(request);
       case Type::Grants: return grants(request);
-      case Type::Admin: return admin(request);
+      case Type::Admin:
+      case Type::AdminWithInput: return admin(request);
       case Type::Decide: return decide(request);
       case Type::StartSession: return start_session(request);
       case Type::OpenRecording: return open_recording(request);
@@ -845,7 +847,11 @@ Result<Monitor::Reply> Monitor::admin(const Message& m) {
                             .out_is_terminal = false,
                             .portal_url = settings_.portal_url,
                             .sinks = settings_.sinks};
+  // The first line of the channel's input, when the network process read one for the command
+  // (`export`'s passphrase): the command reads it, then it is wiped with the message.
+  if (m.type == Type::AdminWithInput) ctx.input_line = m.strings[1];
   const int rc = admin::run_command(*words, ctx);
+  if (ctx.input_line) audit::wipe_string(*ctx.input_line);
   spdlog::info("{} from {}: admin command `{}` exited {}", who_->name, source_,
                (*words)[0] + (words->size() > 1 ? " " + (*words)[1] : ""), rc);
   return text_reply(rc, o.str(), e.str());

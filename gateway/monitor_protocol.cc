@@ -38,6 +38,7 @@ constexpr std::array kShapes = {
     Shape{Type::CloseSession, "close_session", 1, 1, true},
     Shape{Type::Grants, "grants", 0, 0, true},
     Shape{Type::Admin, "admin", 0, 1, true},
+    Shape{Type::AdminWithInput, "admin_with_input", 0, 2, true},
     Shape{Type::EgressAgent, "egress_agent", 1, 0, true},
     Shape{Type::Verdict, "verdict", 1, 1, false},
     Shape{Type::Decision, "decision", 3, 3, false},
@@ -147,6 +148,10 @@ Message grants() { return make(Type::Grants, {}, {}); }
 Message admin(const std::vector<std::string>& words) {
   return make(Type::Admin, {}, {nlohmann::json(words).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
 }
+Message admin_with_input(const std::vector<std::string>& words, std::string input_line) {
+  return make(Type::AdminWithInput, {},
+              {nlohmann::json(words).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), std::move(input_line)});
+}
 Message verdict(bool ok, std::string reason) { return make(Type::Verdict, {ok ? kOk : kRefused}, {std::move(reason)}); }
 Message final_refusal(std::string reason) { return make(Type::Verdict, {kRefusedFinal}, {std::move(reason)}); }
 Message decision(std::uint64_t decision_id, std::uint64_t grant_id, bool any_command, std::string op_name,
@@ -173,7 +178,9 @@ Message recording(std::uint64_t start_unix, std::string path, std::string stream
 }
 
 Result<std::vector<std::string>> admin_words(const Message& m) {
-  if (m.type != Type::Admin || m.strings.size() != 1) return Error{"not an admin request"};
+  const bool shaped = (m.type == Type::Admin && m.strings.size() == 1) ||
+                      (m.type == Type::AdminWithInput && m.strings.size() == 2);
+  if (!shaped) return Error{"not an admin request"};
   auto j = nlohmann::json::parse(m.strings[0], nullptr, false);
   if (j.is_discarded() || !j.is_array() || j.empty() || j.size() > 256) return Error{"the command's words are not a JSON array of 1 to 256 strings"};
   std::vector<std::string> words;

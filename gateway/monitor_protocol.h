@@ -49,6 +49,8 @@ enum class Type : std::uint8_t {
                       //    recording's counts; the monitor fills in times, names and the digest → Verdict
   Grants = 12,        // (nothing): the operator's current grants, as text  → Text
   Admin = 13,         // s: the command's words (JSON array of strings)     → Text
+  AdminWithInput = 15,  // s: the command's words, the first line of the channel's standard input (a
+                        //    secret: `export`'s passphrase, never on the command line)   → Text
   // monitor → network
   Verdict = 64,       // n: 1 ok, 0 refused, 2 refused and the connection must end  s: reason (empty when ok)
   Decision = 65,      // n: decision id, grant id, any command (0|1)
@@ -110,6 +112,7 @@ Message grant_live(std::uint64_t session_id);
 Message close_session(std::uint64_t session_id, std::string closing_record);
 Message grants();
 Message admin(const std::vector<std::string>& words);
+Message admin_with_input(const std::vector<std::string>& words, std::string input_line);
 Message verdict(bool ok, std::string reason);
 Message final_refusal(std::string reason);
 Message decision(std::uint64_t decision_id, std::uint64_t grant_id, bool any_command, std::string op_name,
@@ -122,7 +125,8 @@ Message account(std::uint64_t id, std::string name, std::string role, std::strin
 Message recording(std::uint64_t start_unix, std::string path, std::string stream_key = "", std::string key_id = "",
                   std::string salt = "");
 
-// admin_words decodes an Admin request's JSON array of strings; an Error if it is anything else.
+// admin_words decodes an Admin (or AdminWithInput) request's JSON array of strings; an Error if it is
+// anything else.
 Result<std::vector<std::string>> admin_words(const Message& m);
 
 // Received: a message and the descriptor that came with it (if any).

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/openpgp.h"
 #include "authz/text.h"
 
 #include "gateway/admin/commands.h"
@@ -189,7 +190,11 @@ void Portal::export_page(const httplib::Request& req, httplib::Response& res) {
       (v->officer() ? std::string("a client") : escape(v->who.client)) +
       ": its sessions (<code>sessions.json</code>), the audit events of its servers with their chain hashes "
       "(<code>events.json</code>), grants, access requests and every recording file. The download is recorded "
-      "with your name.</p><form method=\"post\" action=\"/export\">" + hidden_csrf(v->csrf);
+      "with your name.</p><p>The archive leaves the bastion encrypted under a passphrase you choose here (at "
+      "least 12 characters; the bastion keeps no copy of it): an OpenPGP file, <code>…-export-DAY.tar.gz.gpg</code>, "
+      "that stock GnuPG opens without any software of the bastion's: <code>gpg -d FILE.tar.gz.gpg &gt; "
+      "export.tar.gz</code>. Without the passphrase nobody can open it, the bastion's people included.</p>"
+      "<form method=\"post\" action=\"/export\">" + hidden_csrf(v->csrf);
   if (v->officer()) {
     std::vector<std::string> clients;
     for (const auto& s : scope->store.list_servers()) {
@@ -200,7 +205,13 @@ void Portal::export_page(const httplib::Request& req, httplib::Response& res) {
     for (const auto& c : clients) body += "<option>" + escape(c) + "</option>";
     body += "</select>";
   }
-  body += "<button type=\"submit\">Download the archive</button></form>";
+  body += "<label for=\"passphrase\">Passphrase (12 characters or more)</label>"
+          "<input id=\"passphrase\" name=\"passphrase\" type=\"password\" autocomplete=\"new-password\" required "
+          "minlength=\"12\" maxlength=\"1024\">"
+          "<label for=\"confirm\">The same passphrase again</label>"
+          "<input id=\"confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" required "
+          "minlength=\"12\" maxlength=\"1024\">"
+          "<button type=\"submit\">Download the encrypted archive</button></form>";
   show(res, {v->officer() ? "Export a client's data" : "Export our data", body, v->who.name, v->csrf, v->officer()});
 }
 
@@ -213,19 +224,25 @@ void Portal::export_post(const httplib::Request& req, httplib::Response& res) {
   // A reviewer's form names no client: hers. One that names another is refused by the rule itself.
   const std::string client = req.has_param("client") ? req.get_param_value("client") : v->who.client;
   auto& ctx = scope->context(v->who, v->source);
-  auto built = gateway::admin::prepare_client_export(ctx, client);
+  std::string passphrase = req.has_param("passphrase") ? req.get_param_value("passphrase") : "";
+  std::string confirm = req.has_param("confirm") ? req.get_param_value("confirm") : "";
+  const bool same = passphrase == confirm;
+  auto built = same ? gateway::admin::prepare_client_export(ctx, client, passphrase)
+                    : Result<audit::BuiltExport>(Error{"the two passphrases differ; type the same one twice"});
+  audit::wipe_string(passphrase);
+  audit::wipe_string(confirm);
   if (!built) {
     return show(res, {"Not exported", notice("Nothing was exported: " + built.error().message + ".", true) +
                                           "<p><a href=\"/export\">Back</a></p>",
                       v->who.name, v->csrf, v->officer()},
                 403);
   }
-  // Recorded; now sent from the memory file in 64 KiB pieces, never held in the heap whole.
+  // Encrypted and recorded; now sent from the memory file in 64 KiB pieces, never held in the heap whole.
   auto archive = std::make_shared<audit::BuiltExport>(std::move(*built));
   const std::string day = format_utc(clock_.now()).substr(0, 10);
   res.set_header("Content-Disposition",
-                 "attachment; filename=\"" + file_name_part(client) + "-export-" + day + ".tar.gz\"");
-  res.set_content_provider(archive->bytes, "application/gzip",
+                 "attachment; filename=\"" + file_name_part(client) + "-export-" + day + ".tar.gz.gpg\"");
+  res.set_content_provider(archive->bytes, "application/pgp-encrypted",
                            [archive](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
                              std::array<char, 65536> buf{};
                              auto n = archive->read_at(offset, buf.data(), std::min(length, buf.size()));

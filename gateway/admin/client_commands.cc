@@ -1,12 +1,14 @@
 // client set | list, purge, export: each client's contract terms for its evidence, applying them
 // (audit/retention.h), and handing a client everything the bastion holds of theirs (audit/export.h).
 #include <charconv>
+#include <chrono>
 #include <ostream>
 #include <sstream>
 
 #include "audit/client_terms.h"
 #include "audit/event_chain.h"
 #include "audit/export.h"
+#include "audit/openpgp.h"
 #include "audit/retention.h"
 #include "authz/decide.h"
 #include "gateway/admin/admin_event.h"
@@ -187,28 +189,44 @@ Status may_export(const CommandContext& ctx, const std::string& client) {
 
 }  // namespace
 
-Result<audit::BuiltExport> prepare_client_export(CommandContext& ctx, const std::string& client) {
+Result<audit::BuiltExport> prepare_client_export(CommandContext& ctx, const std::string& client,
+                                                 std::string_view passphrase) {
   if (auto st = may_export(ctx, client); !st) return st.error();
+  if (auto st = audit::check_export_passphrase(passphrase); !st) return st.error();
   database(ctx);
-  // The client takes its recordings away readable: decrypted into the archive, in memory only.
+  // The client takes its recordings away readable: decrypted into the archive, in memory only;
+  // the archive leaves the bastion encrypted under the passphrase the client chose.
   auto built = audit::build_client_export(ctx.db, client, command_key_lookup(ctx));
   if (!built) return built.error();
-  audit::Event e{ctx.clock.now(), "admin.client.export", ctx.actor, ctx.source, "", std::nullopt,
-                 export_summary(client, "-", built->report)};
+  const auto now = ctx.clock.now();
+  const std::string name = client + "-export-" + authz::format_utc(now).substr(0, 10) + ".tar.gz";
+  const auto mtime = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  auto sealed = audit::encrypt_export(*built, passphrase, name, mtime);
+  if (!sealed) return sealed.error();
+  Json details = export_summary(client, "-", sealed->report);
+  // What the export was encrypted with, never the passphrase.
+  details["encrypted"] = {{"format", "OpenPGP (RFC 4880), symmetric"},
+                          {"cipher", audit::PgpParameters::kCipher},
+                          {"s2k", audit::PgpParameters::kS2k},
+                          {"bytes", sealed->bytes}};
+  audit::Event e{now, "admin.client.export", ctx.actor, ctx.source, "", std::nullopt, details};
   if (auto st = ctx.events.append(e); !st) {
     return Error{"the export was not sent, because it could not be recorded: " + st.error().message};
   }
-  return built;
+  return sealed;
 }
 
 int export_command(const Args& args, CommandContext& ctx) {
-  CommandLine cl("export", "--client C (--out FILE.tar.gz | over SSH: > FILE.tar.gz)",
+  CommandLine cl("export", "--client C (--out FILE.tar.gz | over SSH: < PASSPHRASE-LINE > FILE.tar.gz.gpg)",
                  "Write everything held about one client (sessions.json, events.json, grants.json,\n"
-                 "requests.json, recordings/) to a new\n"
-                 ".tar.gz, e.g. for them to take away at the end of a contract. Over SSH the archive is\n"
-                 "written to standard output (ssh officer@bastion export --client C > C.tar.gz); --out,\n"
-                 "a path on the bastion host, is for bastionctl only. A client reviewer exports her own\n"
-                 "client's data, over SSH or from the web portal.");
+                 "requests.json, recordings/) to a new .tar.gz, e.g. for them to take away at the end of a\n"
+                 "contract. --out, a path on the bastion host, is for bastionctl only (recordings as recorded).\n"
+                 "Over SSH the archive leaves encrypted under a passphrase you choose (OpenPGP, AES-256):\n"
+                 "give the passphrase (12 characters or more) as the FIRST LINE OF STANDARD INPUT, never on\n"
+                 "the command line, and the encrypted archive is written to standard output:\n"
+                 "  ssh officer@bastion export --client C < passphrase.txt > C.tar.gz.gpg\n"
+                 "Open it with stock GnuPG: gpg -d C.tar.gz.gpg > C.tar.gz. A client reviewer exports her\n"
+                 "own client's data, over SSH or from the web portal.");
   cl.options()("client", po::value<std::string>()->required()->value_name("C"), "the client")(
       "out", po::value<std::string>()->value_name("FILE"), "bastionctl: the archive to create (must not exist)");
   const auto vm = cl.parse(args, ctx);
@@ -218,19 +236,27 @@ int export_command(const Args& args, CommandContext& ctx) {
   // An account over SSH must not make the bastion write (or overwrite-probe) a path of its host.
   if (ctx.remote && to_path)
     return refuse(ctx, "over SSH the archive goes to standard output (`export --client " + client +
-                           " > FILE.tar.gz`); --out names a path on the bastion host and is for bastionctl only");
+                           " < PASSPHRASE-FILE > FILE.tar.gz.gpg`); --out names a path on the bastion host and is "
+                           "for bastionctl only");
   if (!ctx.remote && !to_path) throw UsageError("--out FILE is required");
   if (!to_path) {
-    // Standard output carries the archive alone; the summary goes to standard error.
-    auto built = prepare_client_export(ctx, client);
+    // Standard output carries the encrypted archive alone; the summary goes to standard error.
+    if (!ctx.input_line || ctx.input_line->empty())
+      return refuse(ctx, "give the export's passphrase on the first line of standard input (`export --client " +
+                             client + " < PASSPHRASE-FILE > FILE.tar.gz.gpg`): the archive leaves the bastion "
+                             "encrypted under it, and a command line would show it in the audit trail");
+    auto built = prepare_client_export(ctx, client, *ctx.input_line);
+    audit::wipe_string(*ctx.input_line);
     if (!built) return refuse(ctx, built.error().message);
     if (auto st = built->copy_to(ctx.out); !st) return refuse(ctx, st.error().message);
-    ctx.err << "exported " << client << ": " << export_counts(built->report) << "\n";
+    ctx.err << "exported " << client << ", encrypted (OpenPGP, AES-256; open it with gpg -d): "
+            << export_counts(built->report) << "\n";
     return kExitOk;
   }
   if (ctx.actor_role != authz::Role::Officer) {
     return refuse(ctx, "--out writes a file on the bastion host, for officers only; the client's own export comes as a "
-                       "stream (over SSH: `export --client " + client + " > FILE.tar.gz`, or the web portal's download)");
+                       "stream (over SSH: `export --client " + client + " < PASSPHRASE-FILE > FILE.tar.gz.gpg`, or the web portal's "
+                       "download)");
   }
   const std::string out = (*vm)["out"].as<std::string>();
   database(ctx);

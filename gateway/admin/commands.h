@@ -3,7 +3,9 @@
 // officers over SSH (`ssh officer@bastion grant add …`). Nothing here touches a terminal or the
 // process environment; everything comes in through CommandContext.
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/event_log.h"
@@ -55,6 +57,10 @@ struct CommandContext {
   // audit checkpoint: the daemon's sinks, where a checkpoint goes at once (over SSH). bastionctl has
   // none: its checkpoints wait in the database until bastiond copies them to its sinks.
   audit::EventSinks sinks{};
+  // Over SSH, the first line of the channel's standard input when the command reads one (`export`:
+  // the passphrase of the archive, never on its command line); nullopt when none was read. The
+  // command wipes what it took from it; the front wipes the rest.
+  std::optional<std::string> input_line{};
 };
 
 // run_command runs one command ("grant", "add", "--operator", …). Returns an exit status above;
@@ -63,10 +69,13 @@ int run_command(const std::vector<std::string>& args, CommandContext& ctx);
 
 // prepare_client_export: `export --client C` for a front that sends the archive itself (the SSH
 // front's standard output, bastion-web's download): the rule of who may export what (officers any
-// client, a client reviewer her own), the archive built in memory, and the admin.client.export
-// event recorded, in that order, before the caller sends a byte. Error: why not (nothing recorded
-// or sent).
-Result<audit::BuiltExport> prepare_client_export(CommandContext& ctx, const std::string& client);
+// client, a client reviewer her own), the passphrase's policy (audit/openpgp.h), the archive built
+// in memory and encrypted under the passphrase (OpenPGP, what `gpg -d` opens), and the
+// admin.client.export event recorded (with the cipher and S2K, never the passphrase), in that order,
+// before the caller sends a byte. Error: why not (nothing recorded or sent). The caller wipes the
+// passphrase.
+Result<audit::BuiltExport> prepare_client_export(CommandContext& ctx, const std::string& client,
+                                                 std::string_view passphrase);
 
 // is_admin_command: the first word names a command of the set ("grant", "sessions", …), so the
 // SSH front can answer an operator who typed one with the role rule instead of a target error.

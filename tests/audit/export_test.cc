@@ -2,6 +2,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
 
 #include "tests/audit/audit_fixture.h"
 
@@ -42,6 +45,34 @@ TEST_F(ExportTest, ArchiveHoldsThatClientsDataAndNothingOfAnother) {
   EXPECT_THAT(*sessions + *events, Not(HasSubstr("\"db1\"")));
   EXPECT_THAT(*sessions + *events, Not(HasSubstr("globex")));
   EXPECT_EQ(nlohmann::json::parse(*events).size(), 4u);
+}
+
+// The archive the client takes away, encrypted (OpenPGP): the stock gpg gives back exactly the
+// bytes of the clear archive built in memory.
+TEST_F(ExportTest, EncryptedArchiveIsTheClearOneUnderGpg) {
+  const auto acme = add_session("web1", "acme", 3);
+  add_recording(acme, testing::kCast);
+  auto built = build_client_export(db_, "acme");
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  auto sealed = encrypt_export(*built, "acme's export passphrase", "acme.tar.gz", 1'765'000'000);
+  ASSERT_TRUE(sealed.ok()) << sealed.error().message;
+  EXPECT_EQ(sealed->report.sessions, 1);
+  std::ofstream clear_file(dir_ / "clear.tar.gz", std::ios::binary);
+  ASSERT_TRUE(built->copy_to(clear_file).ok());
+  clear_file.close();
+  std::ofstream gpg_file(dir_ / "acme.tar.gz.gpg", std::ios::binary);
+  ASSERT_TRUE(sealed->copy_to(gpg_file).ok());
+  gpg_file.close();
+  ASSERT_EQ(::mkdir((dir_ / "gnupg").c_str(), 0700), 0);
+  const std::string home = "GNUPGHOME=" + (dir_ / "gnupg");
+  const auto opened = testing::run_command(
+      "echo \"acme's export passphrase\" | " + home +
+      " gpg --batch --quiet --no-symkey-cache --pinentry-mode loopback --passphrase-fd 0 --decrypt " +
+      (dir_ / "acme.tar.gz.gpg") + " > " + (dir_ / "opened.tar.gz") + " && cmp " + (dir_ / "opened.tar.gz") + " " +
+      (dir_ / "clear.tar.gz") + " && tar tzf " + (dir_ / "opened.tar.gz"));
+  (void)testing::run_command(home + " gpgconf --kill gpg-agent");
+  ASSERT_TRUE(opened.has_value()) << "gpg could not open it, or its output differs from the clear archive";
+  EXPECT_THAT(*opened, HasSubstr("sessions.json"));
 }
 
 TEST_F(ExportTest, RefusesAnUnknownClientAndAnExistingFile) {

@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <sys/mman.h>
 
 #include "audit/asciicast.h"
@@ -30,10 +34,11 @@ struct Sealed {
   std::vector<std::size_t> chunk_at;  // offset of each chunk's length field
 };
 
-Sealed seal(const SecretKey& client_key, const std::vector<std::string>& pieces, bool finish = true) {
+Sealed seal(const SecretKey& client_key, const std::vector<std::string>& pieces, bool finish = true,
+            std::uint8_t version = kSealedVersion) {
   const std::string salt = random_salt();
   Sealed out;
-  auto w = SealedWriter::start(derive_stream_key(client_key, salt), kKeyId, salt, out.file);
+  auto w = SealedWriter::start(derive_stream_key(client_key, salt), kKeyId, salt, out.file, version);
   for (const auto& p : pieces) {
     out.chunk_at.push_back(out.file.size());
     w.seal(p, out.file);
@@ -66,6 +71,57 @@ TEST_F(SealedStreamTest, ReadsBackEveryChunkAndSaysComplete) {
   EXPECT_EQ(back->chunks, 4u);  // three non-empty pieces and the FINAL chunk
   EXPECT_TRUE(back->detail.empty());
   EXPECT_EQ(s.file.find("hello"), std::string::npos) << "the plaintext is on disk";
+}
+
+// Version 1 files (libsodium secretstream), written before version 2, still read, with the same
+// verdicts on alteration and cuts.
+TEST_F(SealedStreamTest, VersionOneFilesStillReadAndTheirAlterationsAreStillFound) {
+  const Sealed s = seal(key_, {"hello ", "world", std::string(3000, 'x')}, true, kSealedVersionXChaCha);
+  auto p = parse_sealed_preamble(s.file);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->version, kSealedVersionXChaCha);
+  EXPECT_EQ(p->stream_header.size(), 24u);
+  auto back = unseal(s.file, only(key_));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->state, SealedState::Complete);
+  EXPECT_EQ(back->plain, "hello world" + std::string(3000, 'x'));
+
+  std::string swapped = s.file.substr(0, s.chunk_at[0]) + s.file.substr(s.chunk_at[1], s.chunk_at[2] - s.chunk_at[1]) +
+                        s.file.substr(s.chunk_at[0], s.chunk_at[1] - s.chunk_at[0]) + s.file.substr(s.chunk_at[2]);
+  auto altered = unseal(swapped, only(key_));
+  ASSERT_TRUE(altered.ok());
+  EXPECT_EQ(altered->state, SealedState::Altered);
+  EXPECT_NE(altered->detail.find("chunk 1"), std::string::npos) << altered->detail;
+
+  auto cut = unseal(s.file.substr(0, s.chunk_at.back()), only(key_));
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ(cut->state, SealedState::CutShort);
+  EXPECT_EQ(cut->plain, "hello world" + std::string(3000, 'x'));
+}
+
+// Version 2 (written now): AES-256-GCM chunks after a preamble without a stream header; a head and
+// a body sealed together read back as one piece, split only at kMaxSealedChunk.
+TEST_F(SealedStreamTest, VersionTwoSealsHeadAndBodyAsOneStringWithoutAStreamHeader) {
+  const std::string salt = random_salt();
+  std::string file;
+  auto w = SealedWriter::start(derive_stream_key(key_, salt), kKeyId, salt, file);
+  auto p = parse_sealed_preamble(file);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->version, 2u);
+  EXPECT_TRUE(p->stream_header.empty());
+  EXPECT_EQ(p->size, file.size());
+  const std::string head = "HEAD:";
+  const std::string body(kMaxSealedChunk, 'y');  // one byte too many for one chunk with its head
+  w.seal(head, body, file);
+  w.seal("", "tail", file);
+  w.finish(file);
+  auto back = unseal(file, only(key_));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->state, SealedState::Complete);
+  EXPECT_EQ(back->plain, head + body + "tail");
+  EXPECT_EQ(back->chunks, 4u);  // head+body in two chunks, "tail", FINAL
+  // Every chunk carries its 17 bytes of overhead (tag byte and GCM tag) and its length.
+  EXPECT_EQ(file.size(), p->size + 4 * (4 + 17) + head.size() + body.size() + 4);
 }
 
 TEST_F(SealedStreamTest, PreambleNamesTheKeyAndTheSaltButNoSecret) {
@@ -293,6 +349,13 @@ TEST_F(SealedStreamTest, APulledReadGivesOneAuthenticChunkAtATimeAndStopsAtTheFi
 
 class SealedRecorderTest : public ::testing::Test {
  protected:
+  // sealed_exec_writer: an exec recording writer sealing onto fd (not owned) under k.
+  Result<ExecRecordingWriter> sealed_exec_writer(int fd, const SealingKey& k, std::uint64_t cap) const {
+    auto sink = sealed_sink(fd, k);
+    if (!sink) return sink.error();
+    return ExecRecordingWriter::create(std::move(sink.value()), elapsed_, cap);
+  }
+
   SealingKey sealing() const {
     const std::string salt = random_salt();
     return SealingKey{derive_stream_key(key_, salt), std::string(kKeyId), salt};
@@ -329,7 +392,9 @@ TEST_F(SealedRecorderTest, APtyRecordingIsSealedAndItsTextReadsBackAsAsciicast) 
   EXPECT_FALSE(cast->truncated);
 }
 
-TEST_F(SealedRecorderTest, AnExecRecordingIsSealedWithItsDigestsComputedAsItGoes) {
+// At its cap a sealed exec recording reads its own records back, unsealed with its key, for the
+// digests of the bytes it could not store; until then it hashes nothing (issue 21).
+TEST_F(SealedRecorderTest, AnExecRecordingIsSealedWithItsDigestsReadBackAtTheCap) {
   const SealingKey k = sealing();
   UniqueFd fd(testing::open_append(path("1-exec.rec")));
   ASSERT_TRUE(fd.valid());
@@ -341,9 +406,7 @@ TEST_F(SealedRecorderTest, AnExecRecordingIsSealedWithItsDigestsComputedAsItGoes
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_TRUE(summary->truncated);  // the cap of 8 bytes stored only part of it
   EXPECT_EQ(summary->bytes_total_in, 11u);
-  Sha256 in;
-  in.update("stdin-bytes");
-  EXPECT_EQ(summary->stream_sha256.in, *in.hex());
+  EXPECT_EQ(summary->stream_sha256.in, sha256_hex("stdin-bytes"));
   auto file = read_file(path("1-exec.rec"));
   ASSERT_TRUE(file.ok());
   auto back = unseal(*file, only(key_));
@@ -353,7 +416,79 @@ TEST_F(SealedRecorderTest, AnExecRecordingIsSealedWithItsDigestsComputedAsItGoes
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;  // the trailer agrees with the stored bytes
   EXPECT_EQ(parsed->stdin_bytes, "stdin-by");
   ASSERT_TRUE(parsed->trailer.has_value());
-  EXPECT_EQ(parsed->trailer->of(Stream::Input).sha256, *in.hex());
+  EXPECT_EQ(parsed->trailer->of(Stream::Input).sha256, sha256_hex("stdin-bytes"));
+  EXPECT_EQ(parsed->trailer->of(Stream::Output).sha256, sha256_hex("stdout"));
+}
+
+// Many chunks of interleaved streams, the cap crossed in the middle of a write: every stream's
+// digest covers all its bytes in order, those read back from sealed chunks and those hashed after.
+TEST_F(SealedRecorderTest, InterleavedStreamsCrossingTheCapOfASealedRecordingKeepWholeStreamDigests) {
+  const SealingKey k = sealing();
+  UniqueFd fd(testing::open_append(path("3-exec.rec")));
+  ASSERT_TRUE(fd.valid());
+  auto w = sealed_exec_writer(fd.get(), k, 3'000'000);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  std::array<std::string, 3> sent;
+  for (int i = 0; i < 90; ++i) {
+    const auto s = static_cast<std::size_t>(i % 3);
+    std::string piece(50'000 + 97 * static_cast<std::size_t>(i), static_cast<char>('a' + i % 26));
+    piece[static_cast<std::size_t>(i)] = 'X';
+    ASSERT_TRUE(w->write(s == 0 ? Stream::Input : s == 1 ? Stream::Output : Stream::Error, piece));
+    sent[s] += piece;
+  }
+  ASSERT_TRUE(w->finish());
+  auto tally = w->tally();
+  ASSERT_TRUE(tally.ok()) << tally.error().message;
+  auto back = unseal(*read_file(path("3-exec.rec")), only(key_));
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->state, SealedState::Complete);
+  auto parsed = parse_exec_recording(back->plain);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_TRUE(parsed->trailer.has_value());
+  EXPECT_TRUE(parsed->trailer->truncated());
+  for (Stream s : {Stream::Input, Stream::Output, Stream::Error}) {
+    const std::string& all = sent[static_cast<std::size_t>(s)];
+    EXPECT_EQ(parsed->trailer->of(s).total, all.size());
+    EXPECT_EQ(parsed->trailer->of(s).sha256, sha256_hex(all));
+    EXPECT_EQ(tally->of(s).sha256, sha256_hex(all));
+    EXPECT_EQ(parsed->bytes(s), all.substr(0, parsed->bytes(s).size()));
+  }
+}
+
+// Under the cap a sealed exec recording states no per-stream digest: the file's digest in the chain
+// covers its ciphertext, and the ciphertext authenticates every stored byte.
+TEST_F(SealedRecorderTest, ASealedRecordingUnderItsCapStatesNoSecondDigest) {
+  const SealingKey k = sealing();
+  UniqueFd fd(::open(path("4-exec.rec").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd.valid());  // write-only: a read-back would fail
+  auto w = sealed_exec_writer(fd.get(), k, 1000);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_TRUE(w->write(Stream::Output, "all of it fits"));
+  ASSERT_TRUE(w->finish());
+  auto tally = w->tally();
+  ASSERT_TRUE(tally.ok()) << tally.error().message;
+  EXPECT_EQ(tally->of(Stream::Output).sha256, "");
+  EXPECT_EQ(tally->of(Stream::Output).total, 14u);
+}
+
+// The read-back authenticates what it reads: a sealed file changed under the writer before its cap
+// fails the write that reaches the cap, rather than state digests of bytes it did not write.
+TEST_F(SealedRecorderTest, ASealedRecordingAlteredBeforeItsCapFailsAtTheCap) {
+  const SealingKey k = sealing();
+  UniqueFd fd(testing::open_append(path("5-exec.rec")));
+  ASSERT_TRUE(fd.valid());
+  auto w = sealed_exec_writer(fd.get(), k, 100);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_TRUE(w->write(Stream::Output, std::string(60, 'o')));
+  {
+    UniqueFd other(::open(path("5-exec.rec").c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(other.valid());
+    const auto size = ::lseek(other.get(), 0, SEEK_END);
+    ASSERT_EQ(::pwrite(other.get(), "Z", 1, size - 5), 1);  // inside the last chunk's tag
+  }
+  EXPECT_FALSE(w->write(Stream::Output, std::string(60, 'p')));
+  EXPECT_TRUE(w->failed());
+  EXPECT_FALSE(w->tally().ok());
 }
 
 TEST_F(SealedRecorderTest, ACrashLeavesAPrefixThatReads) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/harness/diagnostics.h"
+#include "tests/e2e/harness/gpg.h"
 #include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/test_env.h"
 
@@ -83,7 +84,9 @@ TEST_F(OfficerOverSsh, NoShellThroughExecEither) {
 }
 
 // Over SSH an officer must not make the bastion write a path of its own host: `export --out` is
-// refused (and nothing is created), and without it the archive arrives on the channel's stdout.
+// refused (and nothing is created), and without it the archive arrives on the channel's stdout,
+// encrypted (OpenPGP) under the passphrase given on the first line of the channel's stdin: stock
+// gpg opens it into the .tar.gz; no passphrase or a short one exports nothing.
 TEST_F(OfficerOverSsh, ExportStreamsTheArchiveAndNeverWritesAPathOnTheBastion) {
   const std::string path = env_.tmp.path() + "/written-by-bastion.tar.gz";
   RunResult refused = mux_->run({"export", "--client", "acme", "--out", path});
@@ -91,19 +94,43 @@ TEST_F(OfficerOverSsh, ExportStreamsTheArchiveAndNeverWritesAPathOnTheBastion) {
   EXPECT_TRUE(mentions(refused.err, "over SSH the archive goes to standard output")) << diag(env_, refused);
   EXPECT_FALSE(file_exists(path));
 
-  RunResult streamed = mux_->run({"export", "--client", "acme"});
+  RunResult no_passphrase = mux_->run({"export", "--client", "acme"}, std::string());
+  EXPECT_NE(no_passphrase.exit(), 0) << diag(env_, no_passphrase);
+  EXPECT_TRUE(mentions(no_passphrase.err, "passphrase on the first line of standard input")) << diag(env_, no_passphrase);
+  EXPECT_TRUE(no_passphrase.out.empty());
+  RunResult too_short = mux_->run({"export", "--client", "acme"}, std::string("tiny-secret\n"));
+  EXPECT_NE(too_short.exit(), 0) << diag(env_, too_short);
+  EXPECT_TRUE(mentions(too_short.err, "passphrase is too short")) << diag(env_, too_short);
+  EXPECT_TRUE(too_short.out.empty());
+  EXPECT_TRUE(events_of_kind(env_.bastion, "admin.client.export").empty());
+
+  const std::string passphrase = "officer's export passphrase 7";
+  // More input after the first line is never read as part of the passphrase.
+  RunResult streamed = mux_->run({"export", "--client", "acme"}, passphrase + "\nnot part of it\n");
   ASSERT_EQ(streamed.exit(), 0) << diag(env_, streamed);
   ASSERT_GE(streamed.out.size(), 2u);
-  EXPECT_EQ(streamed.out.substr(0, 2), "\x1f\x8b") << "stdout is not a gzip stream";
-  RunResult listing = run({"tar", "-tzf", "-"}, base_env(), streamed.out);
+  EXPECT_EQ(static_cast<unsigned char>(streamed.out[0]), 0xc3u) << "stdout does not start with an OpenPGP SKESK packet";
+  EXPECT_EQ(streamed.out.find("sessions.json"), std::string::npos);
+  RunResult wrong = gpg_decrypt(env_.tmp.path(), streamed.out, passphrase + "x");
+  EXPECT_NE(wrong.exit(), 0) << wrong.err;
+  RunResult clear = gpg_decrypt(env_.tmp.path(), streamed.out, passphrase);
+  ASSERT_EQ(clear.exit(), 0) << clear.err;
+  EXPECT_TRUE(mentions(clear.err, "AES256")) << clear.err;
+  ASSERT_GE(clear.out.size(), 2u);
+  EXPECT_EQ(clear.out.substr(0, 2), "\x1f\x8b") << "gpg's output is not a gzip stream";
+  RunResult listing = run({"tar", "-tzf", "-"}, base_env(), clear.out);
   ASSERT_EQ(listing.exit(), 0) << listing.err;
   EXPECT_TRUE(mentions(listing.out, "sessions\\.json")) << listing.out;
   EXPECT_TRUE(mentions(listing.out, "events\\.json")) << listing.out;
-  EXPECT_TRUE(mentions(streamed.err, "exported acme")) << streamed.err;
+  EXPECT_TRUE(mentions(streamed.err, "exported acme, encrypted")) << streamed.err;
   auto exports = events_of_kind(env_.bastion, "admin.client.export");
   ASSERT_EQ(exports.size(), 1u);
   EXPECT_EQ(exports[0]["actor"], boss_->name());
   EXPECT_EQ(exports[0]["details"]["out"], "-");
+  EXPECT_TRUE(mentions(exports[0]["details"]["encrypted"]["s2k"].get<std::string>(), "SHA-256")) << exports[0].dump();
+  // The passphrase is nowhere in the audit trail nor in bastiond's log.
+  EXPECT_EQ(env_.bastion.ctl_ok({"audit", "list", "--json"}).out.find(passphrase), std::string::npos);
+  EXPECT_EQ(env_.bastion.log().find(passphrase), std::string::npos);
 }
 
 TEST(OperatorOverSsh, AdminCommandIsRefusedWithTheRoleMessage) {

@@ -300,14 +300,23 @@ struct Footprint {
 };
 
 // settled_footprint waits (deadline 60 s) until the listener has no child left — every session
-// process and the retention run ended and reaped — then reads its descriptors and memory.
+// process and the retention run ended and reaped — then reads its descriptors and memory. The
+// listener opens the database for a moment each second (its ban cache: the file, its WAL and shared
+// memory), so the descriptors are the fewest seen in ten reads 50 ms apart: a leaked descriptor is in
+// every read, a moment's connection is not.
 std::optional<Footprint> settled_footprint(const TestEnv& env) {
   const pid_t pid = env.bastion.pid();
   if (!wait_until([&] { return children_of(pid).empty(); }, 60s)) return std::nullopt;
-  auto fds = open_fd_count(pid);
+  std::optional<int> fewest;
+  for (int i = 0; i < 10; ++i) {
+    if (i > 0) std::this_thread::sleep_for(50ms);
+    auto fds = open_fd_count(pid);
+    if (!fds) return std::nullopt;
+    fewest = fewest ? std::min(*fewest, *fds) : *fds;
+  }
   auto rss = rss_kib(pid);
-  if (!fds || !rss) return std::nullopt;
-  return Footprint{*fds, *rss};
+  if (!rss) return std::nullopt;
+  return Footprint{*fewest, *rss};
 }
 
 // logs_in: an operator logs in and runs a command. During a flood the listener may be over its cap
@@ -342,13 +351,16 @@ Deaths deaths_in(const std::string& log) {
   return d;
 }
 
-constexpr int kConnections = 2000;
-
 #ifdef BASTION_SANITIZED
 constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
 #endif
+
+// 2000 hostile connections; 500 under the sanitizers, where each fork of an instrumented process
+// costs several times more (the kinds, the caps and the checks are the same: what the sanitizers
+// add is memory checking of every path, which 500 connections of each kind in turn exercise).
+constexpr int kConnections = kSanitized ? 500 : 2000;
 
 TEST(Adversarial, AFloodOfHostileConnectionsLeavesTheDaemonServingAndAsItWas) {
   // A login grace of 10 s: the slowloris connections must be ended by the bastion within the test.

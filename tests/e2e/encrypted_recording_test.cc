@@ -40,7 +40,9 @@ std::string recording_file(const Bastion& b, long long session_id) {
 // chunk_offsets: where each chunk of a sealed file starts (audit/sealed_stream.h's layout, read
 // here independently of the code under test).
 std::vector<std::size_t> chunk_offsets(const std::string& file) {
-  std::size_t at = 8 + 1 + 1 + static_cast<unsigned char>(file.at(9)) + 16 + 24;
+  // magic, version, key id, salt, and in version 1 only a 24-byte secretstream header
+  const std::size_t header = file.at(8) == 1 ? 24 : 0;
+  std::size_t at = 8 + 1 + 1 + static_cast<unsigned char>(file.at(9)) + 16 + header;
   std::vector<std::size_t> out;
   while (at + 4 <= file.size()) {
     out.push_back(at);

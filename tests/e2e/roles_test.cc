@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/harness/diagnostics.h"
+#include "tests/e2e/harness/gpg.h"
 #include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/test_env.h"
 
@@ -88,11 +89,14 @@ TEST_F(ClientReviewer, SeesOnlyHerClientsAuditEventsAndChangesNothing) {
 // "Export our data" over SSH: the reviewer streams her own client's archive (the same rule and
 // record as the web portal's download); another client's is refused and recorded nowhere.
 TEST_F(ClientReviewer, ExportsHerOwnClientsDataOnly) {
-  RunResult own = mux_->run({"export", "--client", "acme"});
+  const std::string passphrase = "carol's own passphrase";
+  RunResult own = mux_->run({"export", "--client", "acme"}, passphrase + "\n");
   ASSERT_EQ(own.exit(), 0) << diag(env_, own);
-  ASSERT_GT(own.out.size(), 2u) << diag(env_, own);
-  EXPECT_EQ(own.out.substr(0, 2), std::string("\x1f\x8b")) << "not a gzip stream";
-  RunResult other = mux_->run({"export", "--client", "globex"});
+  RunResult clear = gpg_decrypt(env_.tmp.path(), own.out, passphrase);
+  ASSERT_EQ(clear.exit(), 0) << clear.err;
+  ASSERT_GT(clear.out.size(), 2u) << clear.err;
+  EXPECT_EQ(clear.out.substr(0, 2), std::string("\x1f\x8b")) << "not a gzip stream";
+  RunResult other = mux_->run({"export", "--client", "globex"}, passphrase + "\n");
   EXPECT_NE(other.exit(), 0) << diag(env_, other);
   EXPECT_TRUE(mentions(other.err, "own client's data only")) << diag(env_, other);
   EXPECT_TRUE(other.out.empty()) << diag(env_, other);

@@ -4,7 +4,8 @@
 // Three properties per input:
 //  1. unseal_with on the input as a file never reads out of bounds, and what it returns is
 //     self-consistent: a Complete stream has no detail, any other state says where.
-//  2. Read as a script of writes, the input sealed by SealedWriter reads back exactly, Complete.
+//  2. Read as a script of writes, the input sealed by SealedWriter (both versions of the format)
+//     reads back exactly, Complete.
 //  3. That sealed file cut at any point the input chooses reads back as a prefix of what was
 //     written, never as Altered; one byte of it flipped never reads back as Complete.
 #include <cstdint>
@@ -38,10 +39,10 @@ void parsed_file_is_consistent(std::string_view input) {
   check((out->state == SealedState::Complete) == out->detail.empty());
 }
 
-void written_script_round_trips(std::string_view input) {
+void written_script_round_trips(std::string_view input, std::uint8_t version) {
   const std::string salt(kSealedSaltBytes, 's');
   std::string file;
-  auto writer = SealedWriter::start(fixed_key(), "dk-fuzz", salt, file);
+  auto writer = SealedWriter::start(fixed_key(), "dk-fuzz", salt, file, version);
   std::string expected;
   ByteCursor script(input);
   std::uint8_t length = 0;
@@ -72,6 +73,7 @@ void written_script_round_trips(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   parsed_file_is_consistent(input);
-  written_script_round_trips(input);
+  written_script_round_trips(input, kSealedVersion);
+  written_script_round_trips(input, kSealedVersionXChaCha);
   return 0;
 }

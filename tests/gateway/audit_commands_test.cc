@@ -187,25 +187,32 @@ TEST_F(AuditCommandsTest, ClientTermsPurgeAndExport) {
 }
 
 // A client reviewer exports her own client's data as a stream (the web portal's download, SSH's
-// standard output), recorded before a byte is sent; another client's, or a file on the host, never.
+// standard output), encrypted under her passphrase and recorded before a byte is sent; another
+// client's, a short passphrase, or a file on the host, never.
 TEST_F(AuditCommandsTest, AClientReviewerExportsHerOwnClientOnlyAndAsAStream) {
   CommandContext ctx{.store = *store_, .clock = clock_, .out = out_, .err = err_, .events = *events_,
                      .sessions = *sessions_, .actor = "carol", .actor_role = authz::Role::Client,
                      .actor_client = "acme", .source = "203.0.113.7:51234", .remote = true, .keys = {}, .db = db_, .recordings_dir = {}};
-  auto other = prepare_client_export(ctx, "globex");
+  const std::string passphrase = "correct horse battery staple";
+  auto other = prepare_client_export(ctx, "globex", passphrase);
   ASSERT_FALSE(other.ok());
   EXPECT_THAT(other.error().message, HasSubstr("her own client's data only"));
+  auto short_one = prepare_client_export(ctx, "acme", "tiny-pass");
+  ASSERT_FALSE(short_one.ok());
+  EXPECT_EQ(short_one.error().message.find("tiny-pass"), std::string::npos) << "the refusal repeats the passphrase";
   EXPECT_EQ(events_of("admin.client.export").size(), 0u);
-  auto own = prepare_client_export(ctx, "acme");
+  auto own = prepare_client_export(ctx, "acme", passphrase);
   ASSERT_TRUE(own.ok()) << own.error().message;
   EXPECT_EQ(own->report.sessions, 1);
   EXPECT_GT(own->bytes, 0u);
   std::ostringstream sent;
   ASSERT_TRUE(own->copy_to(sent).ok());
   EXPECT_EQ(sent.str().size(), own->bytes);
-  EXPECT_EQ(sent.str().substr(0, 2), std::string("\x1f\x8b"));  // gzip
+  EXPECT_EQ(static_cast<unsigned char>(sent.str()[0]), 0xc3u);  // OpenPGP: a symmetric-key session key packet
+  EXPECT_EQ(sent.str().find("sessions.json"), std::string::npos) << "the archive's names are in clear";
   const auto recorded = events_of("admin.client.export");
   ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].event.details.dump().find(passphrase), std::string::npos);
   EXPECT_EQ(recorded[0].event.actor, "carol");
   EXPECT_EQ(as_carol({"export", "--client", "acme", "--out", dir_ + "/y.tar.gz"}), kExitRefused);
   EXPECT_THAT(err_.str(), HasSubstr("for officers only"));

@@ -37,6 +37,26 @@ TEST(DaemonConfig, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c->values.at("max-startups"), "100");
 }
 
+TEST(DaemonConfig, ProxyProtocolFromIsRepeatableCommaSeparatedAndInTheFile) {
+  auto none = parse(kMinimal);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->trusted_proxies.empty());
+  auto args = kMinimal;
+  args.insert(args.end(), {"--proxy-protocol-from", "127.0.0.1/32, 10.0.0.0/8", "--proxy-protocol-from", "2001:db8::/64"});
+  auto c = parse(args);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->trusted_proxies.size(), 3u);
+  EXPECT_EQ(c->trusted_proxies[2].text, "2001:db8::/64");
+  EXPECT_EQ(c->values.at("proxy-protocol-from"), "127.0.0.1/32, 10.0.0.0/8,2001:db8::/64");
+  auto file = parse({"--config", "/etc/bastion/bastion.conf"},
+                    "db = /d\nstate-dir = /s\nproxy-protocol-from = 192.0.2.10\nproxy-protocol-from = 192.0.2.11\n");
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  EXPECT_EQ(file->trusted_proxies.size(), 2u);
+  auto bad = parse({"--db", "/d", "--state-dir", "/s", "--proxy-protocol-from", "haproxy.example"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "--proxy-protocol-from: 'haproxy.example' is not an IPv4/IPv6 address or CIDR range");
+}
+
 TEST(DaemonConfig, EgressCaAndSourceAddresses) {
   auto c = parse(kMinimal);
   ASSERT_TRUE(c.ok());

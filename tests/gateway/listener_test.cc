@@ -45,15 +45,17 @@ std::string first_read(int fd) {
 
 class ListenerTest : public ::testing::Test {
  protected:
-  void start(PreAuthLimits limits, std::set<std::string> banned = {}) {
+  void start(PreAuthLimits limits, std::set<std::string> banned = {}, std::set<std::string> proxies = {}) {
     auto l = Listener::bind("127.0.0.1", 0);
     ASSERT_TRUE(l.ok()) << l.error().message;
     listener_ = std::make_unique<Listener>(std::move(*l));
     port_ = listener_->port();
     banned_ = std::move(banned);
+    proxies_ = std::move(proxies);
     thread_ = std::thread([this, limits] {
       Listener::Hooks hooks;
       hooks.banned = [this](const std::string& a) { return banned_.count(a) != 0; };
+      hooks.trusted_proxy = [this](const std::string& a) { return proxies_.count(a) != 0; };
       listener_->serve(
           [](int fd, const Peer&) {
             (void)!write(fd, "hello", 5);
@@ -84,6 +86,7 @@ class ListenerTest : public ::testing::Test {
   std::unique_ptr<Listener> listener_;
   int port_ = 0;
   std::set<std::string> banned_;
+  std::set<std::string> proxies_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::vector<int> open_;
@@ -95,6 +98,14 @@ TEST_F(ListenerTest, ClosesConnectionsOverThePerSourceCapAtOnce) {
   EXPECT_EQ(first_read(open("127.0.0.1")), "hello");
   EXPECT_EQ(first_read(open("127.0.0.1")), "");  // third from the same address: closed, no byte
   EXPECT_EQ(first_read(open("127.0.0.2")), "hello");
+}
+
+// A trusted proxy carries many operators' connections: no per-source cap for it, the total cap holds.
+TEST_F(ListenerTest, ATrustedProxyIsHeldToTheTotalCapOnly) {
+  start({.max_total = 4, .max_per_source = 2}, {}, {"127.0.0.1"});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(first_read(open("127.0.0.1")), "hello") << i;
+  EXPECT_EQ(first_read(open("127.0.0.2")), "hello");
+  EXPECT_EQ(first_read(open("127.0.0.1")), "");  // the fifth in all
 }
 
 TEST_F(ListenerTest, ClosesConnectionsOverTheTotalCapAtOnce) {

@@ -76,7 +76,7 @@ TEST(MonitorProtocol, RequestsAreOnlyTheNetworkProcessTypes) {
 TEST(MonitorProtocol, RefusesAnEmptyMessage) { EXPECT_EQ(error_of(""), "empty message"); }
 
 TEST(MonitorProtocol, RefusesAnUnknownType) {
-  EXPECT_EQ(error_of(std::string(1, '\x0f')), "unknown message type 15");
+  EXPECT_EQ(error_of(std::string(1, '\x10')), "unknown message type 16");
   EXPECT_EQ(error_of(std::string(1, '\x47')), "unknown message type 71");
   EXPECT_EQ(error_of(std::string(1, '\xff')), "unknown message type 255");
 }
@@ -90,6 +90,19 @@ TEST(MonitorProtocol, AdminWordsAreAJsonArrayOfStrings) {
   EXPECT_FALSE(admin_words(forged).ok());
   forged.strings[0] = "not json";
   EXPECT_FALSE(admin_words(forged).ok());
+}
+
+TEST(MonitorProtocol, AdminWithInputCarriesTheWordsAndTheInputLine) {
+  const std::string wire = encode(admin_with_input({"export", "--client", "acme"}, "correct horse battery"));
+  auto m = parse(wire);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->type, Type::AdminWithInput);
+  auto words = admin_words(*m);
+  ASSERT_TRUE(words.ok()) << words.error().message;
+  EXPECT_EQ(*words, (std::vector<std::string>{"export", "--client", "acme"}));
+  EXPECT_EQ(m->strings[1], "correct horse battery");
+  // An Admin message with a second string, or this one without it, is not of its shape.
+  EXPECT_FALSE(parse(wire.substr(0, wire.size() - 25)).ok());
 }
 
 TEST(MonitorProtocol, RefusesTrailingBytes) {

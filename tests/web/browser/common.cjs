@@ -81,5 +81,23 @@ function archiveMember(file, member) {
   return execFileSync('tar', ['-xzOf', file, member], { encoding: 'utf8' });
 }
 
+// decryptExport: opens an encrypted export (.tar.gz.gpg) as its client would, with the stock gpg and
+// the passphrase, in a GNUPGHOME of its own; returns the path of the clear .tar.gz. Throws if gpg fails.
+function decryptExport(file, passphrase) {
+  const fs = require('fs');
+  const os = require('os');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bastion-gpg-'));
+  fs.chmodSync(home, 0o700);
+  const out = path.join(home, 'export.tar.gz');
+  const gpgEnv = { ...process.env, GNUPGHOME: home };
+  try {
+    execFileSync('gpg', ['--batch', '--no-symkey-cache', '--pinentry-mode', 'loopback', '--passphrase-fd', '0',
+                         '--output', out, '--decrypt', file], { input: passphrase + '\n', env: gpgEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+  } finally {
+    try { execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: gpgEnv }); } catch (e) { /* no agent started */ }
+  }
+  return out;
+}
+
 module.exports = { env, state, check, totp, axeCheck, fitsNarrowScreen, shot, launch, signIn, enrol, archiveMembers,
-                   archiveMember };
+                   archiveMember, decryptExport };

@@ -64,8 +64,10 @@ const password = 'officer passphrase 2026';
     await fitsNarrowScreen(page, 'export (officer)');
     await shot(page, 'export-officer');
     await page.selectOption('#client', 'acme');
-    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download the archive")')]);
-    const members = c.archiveMembers(await dl.path());
+    await page.fill('#passphrase', 'olga hands acme its data');
+    await page.fill('#confirm', 'olga hands acme its data');
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download the encrypted archive")')]);
+    const members = c.archiveMembers(c.decryptExport(await dl.path(), 'olga hands acme its data'));
     check(members.includes('sessions.json') && members.some((m) => m.startsWith(`recordings/${live}/`)),
           `the officer's export of acme holds the ended session's recording (${members.join(', ')})`);
   } catch (e) {

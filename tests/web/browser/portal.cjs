@@ -217,19 +217,31 @@ async function wideShot(page, name) {
     const otherExport = await page.request.post(`${base}/export`, { form: { csrf, client: 'globex' } });
     check(otherExport.status() === 403 && (await otherExport.text()).includes('own client'),
           `another client's export is refused (${otherExport.status()})`);
-    const direct = await page.request.post(`${base}/export`, { form: { csrf } });
+    check((await page.textContent('main')).includes('gpg -d'), 'the export page says how to open the archive (gpg -d)');
+    const passphrase = 'acme takes it away 2026';
+    const noPassphrase = await page.request.post(`${base}/export`, { form: { csrf } });
+    check(noPassphrase.status() === 403 && (await noPassphrase.text()).includes('too short'),
+          `an export without a passphrase is refused (${noPassphrase.status()})`);
+    const mismatch = await page.request.post(`${base}/export`, { form: { csrf, passphrase, confirm: passphrase + '!' } });
+    check(mismatch.status() === 403 && (await mismatch.text()).includes('differ'),
+          `an export whose two passphrases differ is refused (${mismatch.status()})`);
+    const direct = await page.request.post(`${base}/export`, { form: { csrf, passphrase, confirm: passphrase } });
     const dh = direct.headers();
-    const bytes = (await direct.body()).length;
-    check(direct.status() === 200 && dh['content-type'] === 'application/gzip' && Number(dh['content-length']) === bytes &&
+    const sent = await direct.body();
+    check(direct.status() === 200 && dh['content-type'] === 'application/pgp-encrypted' &&
+          Number(dh['content-length']) === sent.length && sent[0] === 0xc3 &&
           (dh['content-disposition'] || '').startsWith('attachment') && (dh['cache-control'] || '').includes('no-store'),
-          `the archive is sent with its length, as an attachment, no-store (${direct.status()}, ${JSON.stringify(dh)})`);
-    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download the archive")')]);
-    const file = await dl.path();
+          `the encrypted archive is sent with its length, as an attachment, no-store (${direct.status()}, ${JSON.stringify(dh)})`);
+    await page.fill('#passphrase', passphrase);
+    await page.fill('#confirm', passphrase);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download the encrypted archive")')]);
+    check(/^acme-export-\d{4}-\d\d-\d\d\.tar\.gz\.gpg$/.test(dl.suggestedFilename()),
+          `the encrypted archive is named for acme (${dl.suggestedFilename()})`);
+    const file = c.decryptExport(await dl.path(), passphrase);
     const members = c.archiveMembers(file);
-    check(/^acme-export-\d{4}-\d\d-\d\d\.tar\.gz$/.test(dl.suggestedFilename()), `the archive is named for acme (${dl.suggestedFilename()})`);
     check(members.includes('sessions.json') && members.includes('events.json') &&
           members.some((m) => m.startsWith(`recordings/${ownSession}/`)),
-          `the archive holds sessions, events and the recordings of session ${ownSession} (${members.join(', ')})`);
+          `the archive gpg opens holds sessions, events and the recordings of session ${ownSession} (${members.join(', ')})`);
     const exported = JSON.parse(c.archiveMember(file, 'sessions.json'));
     check(exported.some((s) => s.id === Number(ownSession)) && exported.every((s) => s.server !== 'web2'),
           'the archive\'s sessions are acme\'s only');
