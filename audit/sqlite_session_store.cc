@@ -75,12 +75,11 @@ Result<std::int64_t> SqliteSessionStore::start(const SessionStart& s) {
     }
     auto q = db_->prepare(
         R"(INSERT INTO sessions ("operator", server, login, grant_id, client, source, started_at, pid, pid_start)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))");
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)");
     q.bind(1, s.operator_name).bind(2, s.server).bind(3, s.login).bind(4, s.grant_id);
     q.bind(5, s.client).bind(6, s.source).bind(7, static_cast<std::int64_t>(to_unix(s.start))).bind(8, std::int64_t{s.pid});
     q.bind(9, s.pid_start);
-    q.step();
-    auto id = db_->last_insert_id();
+    auto id = q.returned_id();
     tx.commit();
     return id;
   } catch (const db::DbError& e) {
@@ -177,7 +176,7 @@ std::string order_by(SessionOrder order, bool descending, bool sort_rows = false
 // PageWhere: the WHERE clause of a filter. Each condition names its one parameter as "?" (once or
 // more); add numbers it (?1, ?2, … in the order added) and binds the value to that number.
 struct PageWhere {
-  std::string sql = "WHERE 1";
+  std::string sql = "WHERE TRUE";  // TRUE, not 1: PostgreSQL wants a boolean
   std::vector<std::variant<std::string, std::int64_t>> params;
   void add(const std::string& condition, std::variant<std::string, std::int64_t> value) {
     params.push_back(std::move(value));

@@ -1,73 +1,33 @@
-// The RAII wrapper over sqlite3. Every failure of SQLite itself becomes a DbError carrying
-// sqlite3_errmsg, so the edges can refuse with the database's own words.
+// db::Database over its Backend: the engine is chosen by the location open is given, everything
+// else (statements, transactions, migrations) is the same for both.
 #include "authz/db.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <string>
 
+#include "authz/db_backend.h"
 #include "authz/schema.h"
 
 namespace bastion::db {
-namespace {
-
-[[noreturn]] void throw_sqlite(sqlite3* db, std::string_view what) {
-  const int code = db != nullptr ? (sqlite3_extended_errcode(db) & 0xff) : SQLITE_NOMEM;
-  throw DbError(std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory"),
-                code == SQLITE_BUSY || code == SQLITE_LOCKED);
-}
-
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-// create_private_file creates path with mode 0600 before SQLite sees it: SQLite would create it
-// 0644 (less the umask), and its -wal and -shm files copy the main file's mode.
-Status create_private_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return Error{"cannot create database " + path + ": " + std::strerror(errno)};
-  const bool chmod_ok = ::fchmod(fd, 0600) == 0;
-  const int saved = errno;
-  ::close(fd);
-  if (!chmod_ok) return Error{"cannot set mode 0600 on " + path + ": " + std::strerror(saved)};
-  return ok_status();
-}
-
-Result<SqlitePtr> open_handle(const std::string& path) {
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
-  SqlitePtr db(raw);  // sqlite3_open_v2 may allocate a handle even on failure
-  if (rc != SQLITE_OK) {
-    return Error{"cannot open database " + path + ": " + (raw != nullptr ? sqlite3_errmsg(raw) : "out of memory")};
-  }
-  sqlite3_extended_result_codes(raw, 1);
-  return db;
-}
-
-}  // namespace
 
 // --- Statement ---
 
+Statement::Statement(std::unique_ptr<StatementBackend> s) : s_(std::move(s)) {}
+Statement::~Statement() = default;
+Statement::Statement(Statement&&) noexcept = default;
+Statement& Statement::operator=(Statement&&) noexcept = default;
+
 Statement& Statement::bind(int i, std::int64_t v) {
-  if (sqlite3_bind_int64(s_.get(), i, v) != SQLITE_OK) throw_sqlite(sqlite3_db_handle(s_.get()), "bind");
+  s_->bind_int(i, v);
   return *this;
 }
 
 Statement& Statement::bind(int i, std::string_view v) {
-  // SQLITE_TRANSIENT: SQLite copies, so the caller's buffer may die before step().
-  if (sqlite3_bind_text64(s_.get(), i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8) != SQLITE_OK) {
-    throw_sqlite(sqlite3_db_handle(s_.get()), "bind");
-  }
+  s_->bind_text(i, v);
   return *this;
 }
 
 Statement& Statement::bind(int i, std::nullopt_t) {
-  if (sqlite3_bind_null(s_.get(), i) != SQLITE_OK) throw_sqlite(sqlite3_db_handle(s_.get()), "bind");
+  s_->bind_null(i);
   return *this;
 }
 
@@ -75,104 +35,89 @@ Statement& Statement::bind(int i, const std::optional<std::int64_t>& v) {
   return v ? bind(i, *v) : bind(i, std::nullopt);
 }
 
-bool Statement::step() {
-  const int rc = sqlite3_step(s_.get());
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  throw_sqlite(sqlite3_db_handle(s_.get()), "query failed");
+bool Statement::step() { return s_->step(); }
+
+std::int64_t Statement::returned_id() {
+  if (!step()) throw DbError("INSERT … RETURNING id returned no row");
+  const std::int64_t id = col_int(0);
+  while (step()) {
+  }
+  return id;
 }
-
-std::int64_t Statement::col_int(int i) const { return sqlite3_column_int64(s_.get(), i); }
-
-std::string Statement::col_text(int i) const {
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(s_.get(), i));
-  if (text == nullptr) return {};
-  return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(s_.get(), i)));
-}
-
-bool Statement::col_null(int i) const { return sqlite3_column_type(s_.get(), i) == SQLITE_NULL; }
-
-void Statement::reset() {
-  sqlite3_reset(s_.get());
-  sqlite3_clear_bindings(s_.get());
-}
+std::int64_t Statement::col_int(int i) const { return s_->col_int(i); }
+std::string Statement::col_text(int i) const { return s_->col_text(i); }
+bool Statement::col_null(int i) const { return s_->col_null(i); }
+void Statement::reset() { s_->reset(); }
 
 // --- Database ---
 
-Result<std::shared_ptr<Database>> Database::open(const std::string& path, bool create) {
-  const bool existed = file_exists(path);
-  if (!existed && !create) {
-    return Error{"database " + path + " does not exist; run `bastionctl --db " + path + " init` first"};
-  }
-  if (!existed) {
-    if (auto st = create_private_file(path); !st) return st.error();
-  }
-  auto handle = open_handle(path);
-  if (!handle) return handle.error();
-  std::shared_ptr<Database> db(new Database(std::move(handle).value(), path));
+Database::Database(std::unique_ptr<Backend> backend, std::string path)
+    : backend_(std::move(backend)), path_(std::move(path)) {}
+Database::~Database() = default;
+
+bool Database::is_postgres_location(std::string_view location) {
+  return location.starts_with("postgresql://") || location.starts_with("postgres://");
+}
+
+std::optional<std::string> Database::file_of(std::string_view location) {
+  if (is_postgres_location(location)) return std::nullopt;
+  if (location.starts_with("sqlite:")) location.remove_prefix(std::string_view("sqlite:").size());
+  return std::string(location);
+}
+
+Result<std::shared_ptr<Database>> Database::open(const std::string& location, bool create) {
+  const bool postgres = is_postgres_location(location);
+  const std::string path = file_of(location).value_or(location);
+  auto backend = postgres ? open_postgres(location) : open_sqlite(path, create);
+  if (!backend) return backend.error();
+  std::shared_ptr<Database> db(new Database(std::move(backend).value(), path));
+  // A PostgreSQL URL may carry a password: messages name the server, not the URL.
+  const std::string shown = postgres ? "on PostgreSQL" : path;
   try {
-    db->set_busy_timeout(kBusyTimeout);
-    db->exec("PRAGMA journal_mode = WAL");
-    db->exec("PRAGMA foreign_keys = ON");
-    // Without create, an empty file is not silently turned into a database: it was not initialised.
+    // Without create, an empty database is not silently initialised: it was not initialised.
     if (!create && db->schema_version() == 0) {
-      return Error{"database " + path + " is not initialised; run `bastionctl --db " + path + " init` first"};
+      return Error{"database " + shown + " is not initialised; run `bastionctl --db " +
+                   (postgres ? std::string("URL") : path) + " init` first"};
     }
     if (auto st = migrate(*db); !st) return st.error();
   } catch (const DbError& e) {
-    return Error{"database " + path + ": " + e.what()};
+    return Error{"database " + shown + ": " + e.what()};
   }
   return db;
 }
 
-Statement Database::prepare(std::string_view sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr) != SQLITE_OK) {
-    throw_sqlite(db_.get(), "prepare");
-  }
-  return Statement(StmtPtr(raw));
-}
+bool Database::is_postgres() const { return backend_->is_postgres(); }
 
-void Database::exec(std::string_view sql) {
-  // sqlite3_exec needs a NUL-terminated string; string_view does not promise one.
-  const std::string text(sql);
-  if (sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-    throw_sqlite(db_.get(), "exec");
-  }
-}
-
-std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_.get()); }
-
-void Database::set_busy_timeout(std::chrono::milliseconds wait) {
-  sqlite3_busy_timeout(db_.get(), static_cast<int>(wait.count()));
-}
-
-int Database::changes() const { return sqlite3_changes(db_.get()); }
-
-int Database::schema_version() {
-  Statement s = prepare("PRAGMA user_version");
-  return s.step() ? static_cast<int>(s.col_int(0)) : 0;
-}
+Statement Database::prepare(std::string_view sql) { return Statement(backend_->prepare(sql)); }
+void Database::exec(std::string_view sql) { backend_->exec(sql); }
+int Database::changes() const { return backend_->changes(); }
+int Database::schema_version() { return backend_->schema_version(); }
+void Database::set_busy_timeout(std::chrono::milliseconds wait) { backend_->set_busy_timeout(wait); }
 
 // --- Transaction ---
 
 // Inside an open transaction a Transaction becomes a savepoint, so a store write and the audit
 // event recording it can share one outer transaction (admin commands: both commit or neither).
-Database::Transaction::Transaction(Database& db) : db_(db), nested_(sqlite3_get_autocommit(db.raw()) == 0) {
-  db_.exec(nested_ ? "SAVEPOINT bastion_nested" : "BEGIN IMMEDIATE");
+Database::Transaction::Transaction(Database& db) : db_(db), nested_(db.backend_->in_transaction()) {
+  if (nested_) {
+    db_.exec("SAVEPOINT bastion_nested");
+  } else {
+    db_.backend_->begin();
+  }
 }
 
 Database::Transaction::~Transaction() {
   if (done_) return;
-  // A destructor must not throw; if ROLLBACK fails the connection is already unusable and SQLite
-  // rolls back on close anyway.
-  sqlite3_exec(db_.raw(), nested_ ? "ROLLBACK TO bastion_nested; RELEASE bastion_nested" : "ROLLBACK", nullptr,
-               nullptr, nullptr);
+  db_.backend_->rollback_quietly(nested_);  // a destructor must not throw
 }
 
 void Database::Transaction::commit() {
-  db_.exec(nested_ ? "RELEASE bastion_nested" : "COMMIT");
-  done_ = true;
+  if (nested_) {
+    db_.exec("RELEASE bastion_nested");
+  } else {
+    db_.backend_->commit();
+  }
+  done_ = true;  // only now: a COMMIT SQLite refused (busy) leaves the transaction to roll back
 }
 
 }  // namespace bastion::db

@@ -1,8 +1,8 @@
 #pragma once
-// Database and Statement: the one RAII wrapper over sqlite3 / sqlite3_stmt. SQL lives only in the
-// stores (authz/sqlite_store.cc, audit/sqlite_session_store.cc) and in authz/schema.cc.
-#include <sqlite3.h>
-
+// Database and Statement: the one wrapper over the SQL engine. SQL lives only in the stores
+// (authz/sqlite_store.cc, audit/sqlite_session_store.cc) and in authz/schema.cc. The engine behind
+// is a Backend (authz/db_backend.h): SQLite (authz/db_sqlite.cc), the default, or PostgreSQL
+// (authz/db_postgres.cc), chosen by the location Database::open is given.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -14,42 +14,48 @@
 
 namespace bastion::db {
 
-struct SqliteCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using SqlitePtr = std::unique_ptr<sqlite3, SqliteCloser>;
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+class Backend;
+class StatementBackend;
 
 // Statement binds parameters by 1-based index and steps through rows.
 class Statement {
  public:
-  explicit Statement(StmtPtr s) : s_(std::move(s)) {}
+  explicit Statement(std::unique_ptr<StatementBackend> s);
+  ~Statement();
+  Statement(Statement&&) noexcept;
+  Statement& operator=(Statement&&) noexcept;
   Statement& bind(int i, std::int64_t v);
   Statement& bind(int i, std::string_view v);
   Statement& bind(int i, std::nullopt_t);
   Statement& bind(int i, const std::optional<std::int64_t>& v);
   // step returns true while a row is available, false when done; an error throws DbError.
   bool step();
+  // returned_id runs an INSERT … RETURNING id to its end and returns the id (both engines; the row
+  // id of the last insert is SQLite's alone).
+  std::int64_t returned_id();
   std::int64_t col_int(int i) const;
   std::string col_text(int i) const;
   bool col_null(int i) const;
   void reset();
 
  private:
-  StmtPtr s_;
+  std::unique_ptr<StatementBackend> s_;
 };
 
 // DbError is thrown for failures of the database itself (corrupt, locked beyond the busy timeout,
 // disk full). Callers at the edges turn it into a refusal: if the database is unreadable, nobody
 // gets in (DESIGN.md rule 5).
 struct DbError : std::runtime_error {
-  explicit DbError(const std::string& what, bool busy = false) : std::runtime_error(what), busy(busy) {}
+  explicit DbError(const std::string& what, bool busy = false, std::string refusal = {})
+      : std::runtime_error(what), busy(busy), refusal(std::move(refusal)) {}
   // busy: the database is locked by another process beyond the busy timeout (SQLITE_BUSY or
-  // SQLITE_LOCKED), as opposed to broken: a person may simply try again.
+  // SQLITE_LOCKED), or PostgreSQL could not be reached or gave up a transaction that a retry may
+  // pass (serialization failure, deadlock, lock timeout), as opposed to broken: a person may simply
+  // try again.
   bool busy = false;
+  // refusal: what a person is told, when the engine knows better words than kBusyRefusal (which
+  // PostgreSQL server could not be reached).
+  std::string refusal;
 };
 
 // kBusyRefusal is what a person is told when a request failed only because another process holds
@@ -57,14 +63,19 @@ struct DbError : std::runtime_error {
 inline constexpr const char* kBusyRefusal = "the bastion's database is busy; try again";
 
 // names_busy: whether an error message passed up as text (an audit append's Status) comes from a
-// database locked by another process (SQLite's own words for SQLITE_BUSY and SQLITE_LOCKED).
+// database locked by another process (SQLite's own words for SQLITE_BUSY and SQLITE_LOCKED), or
+// from a PostgreSQL server out of reach or a transaction it asks to retry (authz/db_postgres.cc
+// words these so).
 inline bool names_busy(std::string_view message) {
   return message.find("database is locked") != std::string_view::npos ||
-         message.find("database table is locked") != std::string_view::npos;
+         message.find("database table is locked") != std::string_view::npos ||
+         message.find("cannot be reached; try again") != std::string_view::npos ||
+         message.find("(retry it)") != std::string_view::npos;
 }
 
 // refusal_for words a DbError as a refusal a person can act on.
 inline std::string refusal_for(const DbError& e) {
+  if (!e.refusal.empty()) return e.refusal;
   if (e.busy) return kBusyRefusal;
   return std::string("the bastion database cannot be read (") + e.what() + "); try again";
 }
@@ -74,23 +85,38 @@ class Database {
   // kBusyTimeout bounds every wait for the write lock: a database held locked by another process
   // (a backup, `sqlite3` with BEGIN EXCLUSIVE) fails a write after this long, never hangs it.
   static constexpr std::chrono::milliseconds kBusyTimeout{5000};
-  // open opens (and with create=true creates, mode 0600) the database at path, enables WAL,
-  // foreign keys and a busy timeout, and applies pending schema migrations.
-  static Result<std::shared_ptr<Database>> open(const std::string& path, bool create);
+  // open opens the database at location and applies pending schema migrations. A location is a
+  // file path or `sqlite:PATH` (SQLite: with create=true the file is created, mode 0600; WAL,
+  // foreign keys and a busy timeout are enabled) or a `postgresql://…` / `postgres://…` URL
+  // (PostgreSQL through libpq: the database must exist; create=true lets an empty one be
+  // initialised).
+  static Result<std::shared_ptr<Database>> open(const std::string& location, bool create);
+  // is_postgres_location: whether open would take location for a PostgreSQL URL.
+  static bool is_postgres_location(std::string_view location);
+  // file_of: the SQLite file a location names (without its `sqlite:`), nullopt for PostgreSQL.
+  static std::optional<std::string> file_of(std::string_view location);
+
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
 
   Statement prepare(std::string_view sql);
   void exec(std::string_view sql);
-  std::int64_t last_insert_id() const;
   int changes() const;
   int schema_version();
   // set_busy_timeout sets how long a statement waits for another connection's write lock before it
   // fails with "database is locked" (open sets kBusyTimeout). Whoever must not stall for that long
   // (a retry from a loop that also moves session bytes) sets a shorter one for its attempt.
   void set_busy_timeout(std::chrono::milliseconds wait);
+  // path is the location open was given (a file path, or a URL for PostgreSQL).
   const std::string& path() const { return path_; }
-  sqlite3* raw() { return db_.get(); }
+  // is_postgres: whether the engine behind is PostgreSQL (the few statements whose SQL cannot be
+  // the same on both engines choose by it; they say why where they do).
+  bool is_postgres() const;
+  Backend& backend() { return *backend_; }
 
-  // Transaction: BEGIN IMMEDIATE on construction, ROLLBACK unless commit() was called. Opened while
+  // Transaction: BEGIN IMMEDIATE (SQLite) or BEGIN and the writers' advisory lock (PostgreSQL:
+  // authz/db_postgres.cc says why) on construction, ROLLBACK unless commit() was called. Opened while
   // another transaction is open on this connection, it is a savepoint inside it instead: its commit
   // is final only when the outer one commits, its rollback undoes only its own writes.
   class Transaction {
@@ -108,8 +134,8 @@ class Database {
   };
 
  private:
-  Database(SqlitePtr db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
-  SqlitePtr db_;
+  Database(std::unique_ptr<Backend> backend, std::string path);
+  std::unique_ptr<Backend> backend_;
   std::string path_;
 };
 

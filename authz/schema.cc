@@ -5,6 +5,7 @@
 #include <string>
 
 #include "authz/db.h"
+#include "authz/db_backend.h"
 
 namespace bastion::db {
 namespace {
@@ -403,14 +404,13 @@ constexpr std::array<Migration, 18> kMigrations{{
     {18, "per-client data keys, wrapped under the master key (encrypted recordings)", kV18},
 }};
 
-// apply re-reads the version under the write lock (BEGIN IMMEDIATE), so two processes opening a
-// fresh database at once do not both run the same migration.
+// apply re-reads the version under the write lock (BEGIN IMMEDIATE; on PostgreSQL the
+// Transaction's advisory lock), so two processes opening a fresh database at once do not both run the same migration.
 void apply(Database& db, const Migration& m) {
   Database::Transaction tx(db);
   if (db.schema_version() >= m.version) return;
   for (std::string_view sql : m.statements) db.exec(sql);
-  // PRAGMA takes no bound parameters; the value is our own integer.
-  db.exec("PRAGMA user_version = " + std::to_string(m.version));
+  db.backend().set_schema_version(m.version);
   tx.commit();
 }
 
@@ -427,7 +427,8 @@ Status migrate(Database& db) {
                  ", newer than this program understands (" + std::to_string(latest_schema_version()) +
                  "); upgrade bastion"};
   }
-  for (const Migration& m : kMigrations) {
+  static_assert(kMigrations.back().version == 18, "add the new migration to authz/schema_postgres.cc too");
+  for (const Migration& m : db.is_postgres() ? postgres_migrations() : migrations()) {
     if (m.version > current) apply(db, m);
   }
   return ok_status();

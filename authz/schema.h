@@ -1,7 +1,9 @@
 #pragma once
 // Versioned schema migrations. Each migration is a numbered list of statements applied in one
-// transaction; the database records the highest applied number in PRAGMA user_version, which is
-// part of the database header and therefore committed atomically with the migration.
+// transaction; the database records the highest applied number (SQLite: PRAGMA user_version, part
+// of the database header; PostgreSQL: the table bastion_schema, its DDL transactional), committed
+// atomically with the migration. SQLite and PostgreSQL have a list each (authz/schema.cc,
+// authz/schema_postgres.cc); a migration has the same number on both.
 #include <span>
 #include <string_view>
 
@@ -17,8 +19,10 @@ struct Migration {
   std::span<const std::string_view> statements;
 };
 
-// migrations returns every migration the code knows, oldest first.
+// migrations returns every SQLite migration the code knows, oldest first;
+// postgres_migrations the PostgreSQL ones.
 std::span<const Migration> migrations();
+std::span<const Migration> postgres_migrations();
 
 // latest_schema_version is the version a fully migrated database has.
 int latest_schema_version();

@@ -62,11 +62,11 @@ std::optional<Ban> SqliteBanStore::active_ban(BanKind kind, std::string_view sub
 
 Ban SqliteBanStore::add_ban(const NewBan& b) {
   auto s = db_->prepare(
-      "INSERT INTO bans (kind, subject, until, level, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+      "INSERT INTO bans (kind, subject, until, level, reason, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
   s.bind(1, to_string(b.kind)).bind(2, b.subject).bind(3, to_unix(b.until)).bind(4, std::int64_t{b.level});
   s.bind(5, b.reason).bind(6, to_unix(b.created_at));
-  s.step();
-  return Ban{db_->last_insert_id(), b.kind, b.subject, b.until, b.level, b.reason, b.created_at, {}, {}};
+  const std::int64_t id = s.returned_id();
+  return Ban{id, b.kind, b.subject, b.until, b.level, b.reason, b.created_at, {}, {}};
 }
 
 std::vector<Ban> SqliteBanStore::lift(std::string_view subject, std::string_view by, Seconds at) {

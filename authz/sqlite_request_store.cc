@@ -82,7 +82,7 @@ AccessRequest SqliteRequestStore::add(const NewRequest& r) {
   db::Database::Transaction tx(*db_);
   auto s = db_->prepare(
       "INSERT INTO access_requests(operator_id, server_id, login, ops, duration, from_at, reason, needs,"
-      " created_at, lapses_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      " created_at, lapses_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   const std::string ops = join(r.ops, ",");
   const std::string needs = to_string(r.needs);
   s.bind(1, r.operator_id).bind(2, r.server_id).bind(3, std::string_view(r.login)).bind(4, std::string_view(ops));
@@ -90,8 +90,7 @@ AccessRequest SqliteRequestStore::add(const NewRequest& r) {
   s.bind(6, r.from ? std::optional<std::int64_t>(to_unix(*r.from)) : std::nullopt);
   s.bind(7, std::string_view(r.reason)).bind(8, std::string_view(needs));
   s.bind(9, static_cast<std::int64_t>(to_unix(r.created_at))).bind(10, static_cast<std::int64_t>(to_unix(r.lapses_at)));
-  s.step();
-  const auto id = db_->last_insert_id();
+  const auto id = s.returned_id();
   tx.commit();
   auto added = find(id);
   if (!added) throw db::DbError("access request " + std::to_string(id) + " vanished after insert");

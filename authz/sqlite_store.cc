@@ -118,7 +118,7 @@ std::string accepted_types() {
 // ensure_client adds a client row unless it exists; clients are created implicitly, by the first
 // server or client account that names them.
 void ensure_client(db::Database& db, std::string_view name) {
-  db.prepare("INSERT OR IGNORE INTO clients(name) VALUES (?)").bind(1, name).step();
+  db.prepare("INSERT INTO clients(name) VALUES (?) ON CONFLICT DO NOTHING").bind(1, name).step();
 }
 
 // check_name_not_retired refuses the name of a removed server: its grants and sessions still
@@ -315,14 +315,13 @@ Result<OperatorKey> SqliteStore::add_key(std::string_view operator_name, std::st
   if (dup.step()) {
     return Error{"key " + key->fingerprint + " is already registered to operator " + quoted(dup.col_text(0))};
   }
-  db_->prepare("INSERT INTO operator_keys(operator_id, type, base64, comment, fingerprint) VALUES (?, ?, ?, ?, ?)")
+  key->id = db_->prepare("INSERT INTO operator_keys(operator_id, type, base64, comment, fingerprint) VALUES (?, ?, ?, ?, ?) RETURNING id")
       .bind(1, who->id)
       .bind(2, key->type)
       .bind(3, key->base64)
       .bind(4, key->comment)
       .bind(5, key->fingerprint)
-      .step();
-  key->id = db_->last_insert_id();
+      .returned_id();
   key->operator_id = who->id;
   tx.commit();
   return key;
@@ -353,8 +352,9 @@ Result<Server> SqliteStore::add_server(const Server& s) {
   if (find_server(s.name)) return Error{"server " + s.name + " already exists"};
   if (auto st = check_name_not_retired(*db_, s.name); !st) return st.error();
   ensure_client(*db_, s.client);
-  db_->prepare("INSERT INTO servers(name, host, port, client, kind, host_key, created_at, allowed_env, egress)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+  const std::int64_t id =
+      db_->prepare("INSERT INTO servers(name, host, port, client, kind, host_key, created_at, allowed_env, egress)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
       .bind(1, s.name)
       .bind(2, s.host)
       .bind(3, std::int64_t{s.port})
@@ -364,9 +364,9 @@ Result<Server> SqliteStore::add_server(const Server& s) {
       .bind(7, to_unix(clock_.now()))
       .bind(8, join(s.allowed_env, ","))
       .bind(9, to_string(s.egress))
-      .step();
+      .returned_id();
   Server added = s;
-  added.id = db_->last_insert_id();
+  added.id = id;
   tx.commit();
   return added;
 }
@@ -390,16 +390,19 @@ Result<CatalogueEntry> SqliteStore::add_catalogue_entry(std::string_view server_
   auto dup = db_->prepare("SELECT 1 FROM catalogue WHERE server_id = ? AND name = ?");
   dup.bind(1, server->id).bind(2, e.name);
   if (dup.step()) return Error{server->name + " already has a catalogue entry " + quoted(e.name)};
-  db_->prepare("INSERT INTO catalogue(server_id, name, type, pattern, direction, path) VALUES (?, ?, ?, ?, ?, ?)")
+  const std::int64_t id =
+      db_->prepare(
+             "INSERT INTO catalogue(server_id, name, type, pattern, direction, path) VALUES (?, ?, ?, ?, ?, ?) "
+             "RETURNING id")
       .bind(1, server->id)
       .bind(2, e.name)
       .bind(3, to_string(e.type))
       .bind(4, e.pattern)
       .bind(5, to_string(e.direction))
       .bind(6, e.path)
-      .step();
+      .returned_id();
   CatalogueEntry added = e;
-  added.id = db_->last_insert_id();
+  added.id = id;
   added.server_id = server->id;
   tx.commit();
   return added;
@@ -461,9 +464,9 @@ Result<Grant> SqliteStore::add_grant(const NewGrant& g) {
   const auto who = find_operator(grant.operator_name);
   const auto server = find_server(grant.server_name);
   if (auto st = check_grant(grant, who ? &*who : nullptr, server ? &*server : nullptr); !st) return st.error();
-  db_->prepare(
+  const std::int64_t id = db_->prepare(
          "INSERT INTO grants(operator_id, server_id, login, ops, not_before, not_after, reason, granted_by,"
-         " created_at, emergency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         " created_at, emergency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
       .bind(1, who->id)
       .bind(2, server->id)
       .bind(3, grant.login)
@@ -474,8 +477,8 @@ Result<Grant> SqliteStore::add_grant(const NewGrant& g) {
       .bind(8, grant.granted_by)
       .bind(9, to_unix(clock_.now()))
       .bind(10, std::int64_t{grant.emergency ? 1 : 0})
-      .step();
-  auto added = find_grant(db_->last_insert_id());
+      .returned_id();
+  auto added = find_grant(id);
   tx.commit();
   return *added;
 }

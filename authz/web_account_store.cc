@@ -88,15 +88,15 @@ LoginLink WebAccountStore::use_login_link(std::string_view token_hash, Seconds n
 
 std::int64_t WebAccountStore::open_session(std::int64_t operator_id, std::string_view token_hash,
                                            std::string_view source, Seconds now) {
-  db_->prepare(
-         "INSERT INTO web_sessions (operator_id, token_hash, source, created_at, last_seen) VALUES (?, ?, ?, ?, ?)")
+  return db_->prepare(
+         "INSERT INTO web_sessions (operator_id, token_hash, source, created_at, last_seen) VALUES (?, ?, ?, ?, ?) "
+         "RETURNING id")
       .bind(1, operator_id)
       .bind(2, token_hash)
       .bind(3, source)
       .bind(4, secs(now))
       .bind(5, secs(now))
-      .step();
-  return db_->last_insert_id();
+      .returned_id();
 }
 
 std::optional<WebSessionRow> WebAccountStore::find_session(std::string_view token_hash) {

@@ -75,8 +75,12 @@ Result<BindPtr> make_bind(const DaemonSettings& s) {
 }
 
 // check_private: the database holds TOTP secrets and the audit trail; like the private keys, it
-// must not be readable or writable by anyone but the daemon's own user.
-Status check_private(const std::string& path) {
+// must not be readable or writable by anyone but the daemon's own user. (A PostgreSQL database's
+// access is PostgreSQL's: its roles and pg_hba.conf.)
+Status check_private(const std::string& location) {
+  const auto file = db::Database::file_of(location);
+  if (!file) return ok_status();
+  const std::string& path = *file;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return Error{"cannot read database " + path + ": " + std::strerror(errno)};
   if ((st.st_mode & 077) != 0) {

@@ -38,7 +38,7 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("listen", po::value(&c.listen)->default_value(c.listen), "address to listen on, HOST:PORT ([V6]:PORT); port 0 picks a free one")
       ("user", po::value(&c.run_as), "when started as root: bind the port, then run as this unprivileged account")
       ("preauth-user", po::value(&c.preauth_user)->default_value(c.preauth_user), "when started as root: the account the sandboxed network process (libssh, before and after authentication) runs as; must exist")
-      ("db", po::value(&s.db_path), "database file (created by `bastionctl --db FILE init`)")
+      ("db", po::value(&s.db_path), "database: a file (SQLite, created by `bastionctl --db FILE init`) or a postgresql:// URL")
       ("state-dir", po::value(&s.state_dir), "directory for recordings and runtime files")
       ("host-key", po::value(&s.host_key_path), "host private key (default: beside the database)")
       ("egress-key", po::value(&s.egress_key_path), "egress private key of servers in key mode (default: beside the database)")
@@ -169,7 +169,7 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
   c.bans.account_lock = minutes(m.account_lock);
   if (c.preauth_user.empty()) return Error{"--preauth-user must name an account"};
   if (c.preauth_user == "root") return Error{"--preauth-user root is refused: name an unprivileged account (bastion-net)"};
-  if (c.settings.db_path.empty()) return Error{"--db FILE is required (or db = FILE in --config)"};
+  if (c.settings.db_path.empty()) return Error{"--db FILE|URL is required (or db = FILE|URL in --config)"};
   if (c.settings.state_dir.empty()) return Error{"--state-dir DIR is required (or state-dir = DIR in --config)"};
   if (!c.notify_url.empty()) {
     if (auto url = parse_http_url(c.notify_url); !url) return url.error();

@@ -1,6 +1,7 @@
 #include "gateway/keys.h"
 
 #include "audit/byte_cursor.h"
+#include "authz/db.h"
 #include "gateway/openssh_key.h"
 
 #include <sys/stat.h>
@@ -14,8 +15,9 @@
 namespace bastion::gateway {
 namespace fs = std::filesystem;
 
-KeyPaths default_key_paths(const std::string& db_path) {
-  fs::path dir = fs::path(db_path).parent_path();
+KeyPaths default_key_paths(const std::string& db_location) {
+  const auto file = db::Database::file_of(db_location);
+  fs::path dir = file ? fs::path(*file).parent_path() : fs::path(kPostgresKeyDir);
   if (dir.empty()) dir = ".";
   return {(dir / "host_ed25519_key").string(), (dir / "egress_ed25519_key").string(),
           (dir / "egress_ca_ed25519_key").string(), (dir / "audit_checkpoint_ed25519_key").string(),

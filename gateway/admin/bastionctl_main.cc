@@ -34,7 +34,8 @@ struct Globals {
 
 po::options_description global_options() {
   po::options_description opts("global options");
-  opts.add_options()("db", po::value<std::string>()->value_name("FILE"), "the bastion database (default: $BASTION_DB)")(
+  opts.add_options()("db", po::value<std::string>()->value_name("FILE|URL"),
+                     "the bastion database: a file (SQLite) or a postgresql:// URL (default: $BASTION_DB)")(
       "master-key", po::value<std::string>()->value_name("FILE"),
       "the master key of the clients' data keys (default: data_master_key beside the database)")(
       "help,h", "show this help")("version", "print the version");

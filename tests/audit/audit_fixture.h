@@ -14,6 +14,7 @@
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
 #include "tests/audit/test_util.h"
+#include "tests/db/test_database.h"
 
 namespace bastion::audit::testing {
 
@@ -22,8 +23,19 @@ constexpr std::int64_t kDay = 86400;
 
 class AuditFixture : public ::testing::Test {
  protected:
+  // engine: the engine of the test's database. SQLite (the file dir_/bastion.db) unless a suite run
+  // on both engines overrides it with its parameter (AuditFixtureOnEngines).
+  virtual test_db::Engine engine() const { return test_db::Engine::Sqlite; }
+
   void SetUp() override {
-    auto opened = db::Database::open(dir_ / "bastion.db", true);
+    if (engine() == test_db::Engine::Sqlite) {
+      location_ = dir_ / "bastion.db";
+    } else {
+      test_database_ = std::make_unique<test_db::TestDatabase>(engine());
+      BASTION_REQUIRE_ENGINE(*test_database_);
+      location_ = test_database_->location();
+    }
+    auto opened = db::Database::open(location_, true);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     db_ = *opened;
     recordings_dir_ = dir_ / "recordings";
@@ -36,7 +48,7 @@ class AuditFixture : public ::testing::Test {
   void sql(const std::string& text) { db_->exec(text); }
 
   void add_server(const std::string& client, const std::string& server) {
-    sql("INSERT OR IGNORE INTO clients(name) VALUES ('" + client + "')");
+    sql("INSERT INTO clients(name) VALUES ('" + client + "') ON CONFLICT DO NOTHING");
     sql("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) VALUES ('" + server +
         "', '10.0.0.5', 22, '" + client + "', 'dedicated', 'ssh-ed25519 AAAA', 0)");
   }
@@ -89,16 +101,25 @@ class AuditFixture : public ::testing::Test {
     return *stored;
   }
 
-  std::int64_t count(const std::string& table, const std::string& where = "1") {
+  std::int64_t count(const std::string& table, const std::string& where = "TRUE") {
     auto q = db_->prepare("SELECT count(*) FROM " + table + " WHERE " + where);
     q.step();
     return q.col_int(0);
   }
 
   TempDir dir_;
+  std::unique_ptr<test_db::TestDatabase> test_database_;  // PostgreSQL only; outlives db_
+  std::string location_;                                   // what db::Database::open was given
   db::DatabasePtr db_;
   std::string recordings_dir_;
   std::unique_ptr<SqliteEventLog> log_;
+};
+
+// AuditFixtureOnEngines: AuditFixture for a suite whose same cases run against SQLite and
+// PostgreSQL: INSTANTIATE_TEST_SUITE_P(Engines, Suite, test_db::kEngines, test_db::engine_name).
+class AuditFixtureOnEngines : public AuditFixture, public ::testing::WithParamInterface<test_db::Engine> {
+ protected:
+  test_db::Engine engine() const override { return GetParam(); }
 };
 
 inline const std::string kCast =

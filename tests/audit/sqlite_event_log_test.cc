@@ -19,12 +19,14 @@ namespace bastion::audit {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::AuditFixture;
+using testing::AuditFixtureOnEngines;
 using testing::kNow;
 
-class SqliteEventLogTest : public AuditFixture {};
+// The same cases run against SQLite and PostgreSQL (tests/db/test_database.h).
+class SqliteEventLogTest : public AuditFixtureOnEngines {};
+INSTANTIATE_TEST_SUITE_P(Engines, SqliteEventLogTest, test_db::kEngines, test_db::engine_name);
 
-TEST_F(SqliteEventLogTest, ChainsEachEventToThePreviousOne) {
+TEST_P(SqliteEventLogTest, ChainsEachEventToThePreviousOne) {
   const auto a = add_event("auth.success", "", 0);
   const auto b = add_event("session.start", "web1", 0);
   const auto c = add_event("session.end", "web1", 0);
@@ -38,7 +40,7 @@ TEST_F(SqliteEventLogTest, ChainsEachEventToThePreviousOne) {
   EXPECT_EQ(listed[1].event.server, "web1");
 }
 
-TEST_F(SqliteEventLogTest, HashIsSha256OfTheDocumentedCanonicalForm) {
+TEST_P(SqliteEventLogTest, HashIsSha256OfTheDocumentedCanonicalForm) {
   Event e{kNow, "auth.failure", "alice", "203.0.113.7:51234", "", std::nullopt,
           {{"reason", "bad code"}, {"method", "keyboard-interactive"}}};
   auto stored = log_->append_stored(e);
@@ -50,7 +52,7 @@ TEST_F(SqliteEventLogTest, HashIsSha256OfTheDocumentedCanonicalForm) {
   EXPECT_EQ(stored->hash, sha256_hex(expected));
 }
 
-TEST_F(SqliteEventLogTest, StoresIllFormedUtf8AsReplacementCharacters) {
+TEST_P(SqliteEventLogTest, StoresIllFormedUtf8AsReplacementCharacters) {
   Event e{kNow, "auth.failure", std::string("mal\xff", 4), "203.0.113.7:1", "", std::nullopt,
           {{"user", std::string("x\xc3", 2)}}};
   ASSERT_TRUE(log_->append(e).ok());
@@ -61,7 +63,7 @@ TEST_F(SqliteEventLogTest, StoresIllFormedUtf8AsReplacementCharacters) {
   EXPECT_TRUE(verify_audit(*db_).intact());
 }
 
-TEST_F(SqliteEventLogTest, AppendsOneJsonLinePerEventToAPrivateFile) {
+TEST_P(SqliteEventLogTest, AppendsOneJsonLinePerEventToAPrivateFile) {
   EventSinks sinks;
   sinks.json_lines_path = dir_ / "events.jsonl";
   sinks.auth_failure_lines = false;
@@ -82,7 +84,7 @@ TEST_F(SqliteEventLogTest, AppendsOneJsonLinePerEventToAPrivateFile) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
-TEST_F(SqliteEventLogTest, SinkFailureIsAnErrorButTheRowIsKept) {
+TEST_P(SqliteEventLogTest, SinkFailureIsAnErrorButTheRowIsKept) {
   EventSinks sinks;
   sinks.json_lines_path = dir_ / "no-such-dir/events.jsonl";
   SqliteEventLog log(db_, sinks);
@@ -103,7 +105,7 @@ TEST(Fail2banLine, SpeaksOpenSshAndNeutralisesInjectedNames) {
   EXPECT_FALSE(fail2ban_line(e).has_value());
 }
 
-TEST_F(SqliteEventLogTest, AuthFailureLineIsMatchedByFail2bansStockSshdFilter) {
+TEST_P(SqliteEventLogTest, AuthFailureLineIsMatchedByFail2bansStockSshdFilter) {
   if (!testing::have_command("fail2ban-regex")) GTEST_SKIP() << "fail2ban-regex is not installed";
   std::ostringstream captured;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
@@ -123,7 +125,7 @@ TEST_F(SqliteEventLogTest, AuthFailureLineIsMatchedByFail2bansStockSshdFilter) {
   EXPECT_THAT(*out, HasSubstr("Lines: 2 lines, 0 ignored, 2 matched, 0 missed")) << *out;
 }
 
-TEST_F(SqliteEventLogTest, ListsByKindPrefixClientAndLimit) {
+TEST_P(SqliteEventLogTest, ListsByKindPrefixClientAndLimit) {
   add_event("auth.failure", "", 3);
   add_event("authx.other", "", 3);
   add_event("session.start", "web1", 2);
@@ -150,8 +152,8 @@ TEST_F(SqliteEventLogTest, ListsByKindPrefixClientAndLimit) {
 }
 
 // Two processes, each with its own connection, append 200 events each at the same time.
-TEST_F(SqliteEventLogTest, ConcurrentAppendersFromTwoProcessesKeepOneChain) {
-  const std::string path = dir_ / "bastion.db";
+TEST_P(SqliteEventLogTest, ConcurrentAppendersFromTwoProcessesKeepOneChain) {
+  const std::string path = location_;
   std::vector<pid_t> children;
   for (int c = 0; c < 2; ++c) {
     const pid_t pid = ::fork();

@@ -1,4 +1,5 @@
-// Tests for audit/sqlite_session_store.cc against a real SQLite database in a temp dir.
+// Tests for audit/sqlite_session_store.cc against a real SQLite database in a temp dir and a real
+// PostgreSQL database (the same cases: tests/db/test_database.h).
 #include "audit/sqlite_session_store.h"
 
 #include <gmock/gmock.h>
@@ -7,16 +8,17 @@
 #include "authz/db.h"
 #include "authz/sqlite_store.h"
 #include "tests/audit/test_util.h"
+#include "tests/db/test_database.h"
 
 namespace bastion::audit {
 namespace {
 
-using testing::TempDir;
 
-class SqliteSessionStoreTest : public ::testing::Test {
+class SqliteSessionStoreTest : public ::testing::TestWithParam<test_db::Engine> {
  protected:
   void SetUp() override {
-    auto db = db::Database::open(tmp_ / "bastion.db", /*create=*/true);
+    BASTION_REQUIRE_ENGINE(test_database_);
+    auto db = db::Database::open(test_database_.location(), /*create=*/true);
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = db.value();
     store_ = open_sqlite_session_store(db_);
@@ -32,12 +34,14 @@ class SqliteSessionStoreTest : public ::testing::Test {
     return id.value();
   }
 
-  TempDir tmp_;
+  test_db::TestDatabase test_database_{GetParam()};
   db::DatabasePtr db_;
   SessionStorePtr store_;
 };
 
-TEST_F(SqliteSessionStoreTest, LiveSessionCapPerOperatorRefusesTheOneOverItAndFreesWhenOneEnds) {
+INSTANTIATE_TEST_SUITE_P(Engines, SqliteSessionStoreTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(SqliteSessionStoreTest, LiveSessionCapPerOperatorRefusesTheOneOverItAndFreesWhenOneEnds) {
   SessionStart s = alice_on_web1(1700000000);
   s.max_live = 2;
   auto first = store_->start(s);
@@ -55,7 +59,7 @@ TEST_F(SqliteSessionStoreTest, LiveSessionCapPerOperatorRefusesTheOneOverItAndFr
   EXPECT_EQ(store_->list().size(), 4u) << "the refused start left no row";
 }
 
-TEST_F(SqliteSessionStoreTest, LiveRowsWhoseProcessIsGoneNeverCountAgainstTheCap) {
+TEST_P(SqliteSessionStoreTest, LiveRowsWhoseProcessIsGoneNeverCountAgainstTheCap) {
   SessionStart s = alice_on_web1(1000);
   s.pid = 111;
   s.pid_start = 5;
@@ -72,7 +76,7 @@ TEST_F(SqliteSessionStoreTest, LiveRowsWhoseProcessIsGoneNeverCountAgainstTheCap
   EXPECT_EQ(store_->find(1)->pid_start, 5);
 }
 
-TEST_F(SqliteSessionStoreTest, StartedSessionIsLiveWithEveryFieldKept) {
+TEST_P(SqliteSessionStoreTest, StartedSessionIsLiveWithEveryFieldKept) {
   const std::int64_t id = started(1700000000);
   EXPECT_GT(id, 0);
   auto row = store_->find(id);
@@ -92,7 +96,7 @@ TEST_F(SqliteSessionStoreTest, StartedSessionIsLiveWithEveryFieldKept) {
   EXPECT_EQ(row->pid, 4242);
 }
 
-TEST_F(SqliteSessionStoreTest, SessionKeepsTheGrantThatAllowedIt) {
+TEST_P(SqliteSessionStoreTest, SessionKeepsTheGrantThatAllowedIt) {
   FixedClock clock(from_unix(1700000000));
   authz::SqliteStore authz(db_, clock);
   ASSERT_TRUE(authz.add_operator({"alice", authz::Role::Operator, "", "JBSWY3DPEHPK3PXP"}).ok());
@@ -116,7 +120,7 @@ TEST_F(SqliteSessionStoreTest, SessionKeepsTheGrantThatAllowedIt) {
   EXPECT_EQ(store_->find(id.value())->grant_id, grant->id);
 }
 
-TEST_F(SqliteSessionStoreTest, FinishRecordsTheEndOnce) {
+TEST_P(SqliteSessionStoreTest, FinishRecordsTheEndOnce) {
   const std::int64_t id = started(1700000000);
   ASSERT_TRUE(store_->finish(id, from_unix(1700000600), 0, "closed", "").ok());
   auto row = store_->find(id);
@@ -132,7 +136,7 @@ TEST_F(SqliteSessionStoreTest, FinishRecordsTheEndOnce) {
   EXPECT_EQ(store_->find(id)->end, from_unix(1700000600));
 }
 
-TEST_F(SqliteSessionStoreTest, AbortedSessionKeepsItsReasonAndNoExitStatus) {
+TEST_P(SqliteSessionStoreTest, AbortedSessionKeepsItsReasonAndNoExitStatus) {
   const std::int64_t id = started(1700000000);
   ASSERT_TRUE(store_->finish(id, from_unix(1700000060), std::nullopt, "aborted",
                              "grant 3 expired at 2023-11-14 22:14:20 UTC").ok());
@@ -142,7 +146,7 @@ TEST_F(SqliteSessionStoreTest, AbortedSessionKeepsItsReasonAndNoExitStatus) {
   EXPECT_EQ(row->reason, "grant 3 expired at 2023-11-14 22:14:20 UTC");
 }
 
-TEST_F(SqliteSessionStoreTest, FinishRefusesUnknownSessionsAndStatuses) {
+TEST_P(SqliteSessionStoreTest, FinishRefusesUnknownSessionsAndStatuses) {
   const std::int64_t id = started(1700000000);
   EXPECT_FALSE(store_->finish(id + 100, from_unix(1700000001), 0, "closed", "").ok());
   auto live = store_->finish(id, from_unix(1700000001), 0, "live", "");
@@ -151,7 +155,7 @@ TEST_F(SqliteSessionStoreTest, FinishRefusesUnknownSessionsAndStatuses) {
   EXPECT_EQ(store_->find(id)->status, "live");
 }
 
-TEST_F(SqliteSessionStoreTest, ListIsOldestFirst) {
+TEST_P(SqliteSessionStoreTest, ListIsOldestFirst) {
   const std::int64_t late = started(1700000900);
   const std::int64_t early = started(1700000100);
   const std::int64_t middle = started(1700000500);
@@ -163,7 +167,7 @@ TEST_F(SqliteSessionStoreTest, ListIsOldestFirst) {
   EXPECT_EQ(store_->find(late + 1000), std::nullopt);
 }
 
-TEST_F(SqliteSessionStoreTest, RecordingsAreLinkedToTheirSession) {
+TEST_P(SqliteSessionStoreTest, RecordingsAreLinkedToTheirSession) {
   const std::int64_t id = started(1700000000);
   const std::int64_t other = started(1700000001);
   const RecordingSummary pty{"/var/lib/bastion/recordings/1/0-pty.cast", "asciicast", std::string(64, 'a'), 12, 3400};
@@ -189,7 +193,7 @@ TEST_F(SqliteSessionStoreTest, RecordingsAreLinkedToTheirSession) {
   EXPECT_TRUE(store_->recordings_of(other).empty());
 }
 
-TEST_F(SqliteSessionStoreTest, CappedRecordingKeepsItsTotalsAndStreamDigests) {
+TEST_P(SqliteSessionStoreTest, CappedRecordingKeepsItsTotalsAndStreamDigests) {
   const std::int64_t id = started(1700000000);
   RecordingSummary exec{"/r/1/0-exec.rec", "exec", std::string(64, 'c'), 5, 1u << 20};
   exec.truncated = true;
@@ -208,7 +212,7 @@ TEST_F(SqliteSessionStoreTest, CappedRecordingKeepsItsTotalsAndStreamDigests) {
   EXPECT_EQ(recs[0].summary.stream_sha256.err, std::string(64, '3'));
 }
 
-TEST_F(SqliteSessionStoreTest, RowsFromBeforeTheCapReadTheirStoredCountsAsTotals) {
+TEST_P(SqliteSessionStoreTest, RowsFromBeforeTheCapReadTheirStoredCountsAsTotals) {
   const std::int64_t id = started(1700000000);
   // A row as a version before migration 4 wrote it: no totals, no digests.
   db_->exec("INSERT INTO recordings (session_id, channel, kind, path, sha256, bytes_in, bytes_out, started_at) "
@@ -221,28 +225,28 @@ TEST_F(SqliteSessionStoreTest, RowsFromBeforeTheCapReadTheirStoredCountsAsTotals
   EXPECT_TRUE(recs[0].summary.stream_sha256.in.empty());
 }
 
-TEST_F(SqliteSessionStoreTest, RecordingOfUnknownSessionIsRefused) {
+TEST_P(SqliteSessionStoreTest, RecordingOfUnknownSessionIsRefused) {
   auto st = store_->add_recording(999, 0, RecordingSummary{"/x", "exec", "", 0, 0}, from_unix(1), from_unix(2));
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("no session 999"), std::string::npos);
 }
 
-TEST_F(SqliteSessionStoreTest, RowsSurviveReopeningTheDatabase) {
+TEST_P(SqliteSessionStoreTest, RowsSurviveReopeningTheDatabase) {
   const std::int64_t id = started(1700000000);
   ASSERT_TRUE(store_->finish(id, from_unix(1700000010), 3, "closed", "").ok());
   store_.reset();
   db_.reset();
-  auto reopened = db::Database::open(tmp_ / "bastion.db", /*create=*/false);
+  auto reopened = db::Database::open(test_database_.location(), /*create=*/false);
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
   auto row = open_sqlite_session_store(reopened.value())->find(id);
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->exit_status, 3);
 }
 
-TEST_F(SqliteSessionStoreTest, DatabaseFailureIsAnErrorNotAnException) {
+TEST_P(SqliteSessionStoreTest, DatabaseFailureIsAnErrorNotAnException) {
   // A read-only connection stands in for a database that can no longer be written (disk full,
   // permissions): start must report it so the gateway refuses the session (fail closed).
-  db_->exec("PRAGMA query_only = ON");
+  db_->exec(db_->is_postgres() ? "SET default_transaction_read_only = on" : "PRAGMA query_only = ON");
   auto id = store_->start(alice_on_web1(1700000000));
   ASSERT_FALSE(id.ok());
   EXPECT_NE(id.error().message.find("the session journal cannot be written"), std::string::npos) << id.error().message;

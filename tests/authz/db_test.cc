@@ -151,14 +151,14 @@ TEST_F(DbTest, FailuresOfSqlThrowDbErrorWithSqlitesMessage) {
   }
 }
 
-TEST_F(DbTest, ChangesAndLastInsertIdReflectTheLastStatement) {
+TEST_F(DbTest, ChangesAndReturnedIdReflectTheLastStatement) {
   auto db = open_new();
   ASSERT_TRUE(db);
-  db->prepare("INSERT INTO clients(name) VALUES (?)").bind(1, std::string_view("a")).step();
-  const auto id = db->last_insert_id();
+  const auto id = db->prepare("INSERT INTO clients(name) VALUES (?) RETURNING id").bind(1, std::string_view("a")).returned_id();
   EXPECT_GT(id, 0);
   EXPECT_EQ(db->changes(), 1);
-  db->prepare("UPDATE clients SET name = 'b' WHERE id = ?").bind(1, id + 100).step();
+  EXPECT_EQ(db->prepare("INSERT INTO clients(name) VALUES ('b') RETURNING id").returned_id(), id + 1);
+  db->prepare("UPDATE clients SET name = 'c' WHERE id = ?").bind(1, id + 100).step();
   EXPECT_EQ(db->changes(), 0);
 }
 

@@ -1,10 +1,13 @@
-// SqliteBanStore and note_failure on a real SQLite file, with a FixedClock driving the windows.
+// SqliteBanStore and note_failure on a real SQLite file and a real PostgreSQL database, with a
+// FixedClock driving the windows.
 #include "authz/sqlite_ban_store.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
+
+#include "tests/db/test_database.h"
 
 namespace bastion::authz {
 namespace {
@@ -14,13 +17,13 @@ using std::chrono::minutes;
 
 const Seconds kNow = from_unix(1795428000);  // 2026-11-23 10:00:00 UTC
 
-class BanStoreTest : public ::testing::Test {
+// The same cases run against SQLite and PostgreSQL (tests/db/test_database.h).
+class BanStoreTest : public ::testing::TestWithParam<test_db::Engine> {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-bans-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto db = db::Database::open(dir_ + "/bastion.db", true);
+    test_database_ = std::make_unique<test_db::TestDatabase>(GetParam());
+    BASTION_REQUIRE_ENGINE(*test_database_);
+    auto db = db::Database::open(test_database_->location(), true);
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = *db;
     store_ = std::make_unique<SqliteBanStore>(db_);
@@ -28,7 +31,7 @@ class BanStoreTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
+    test_database_.reset();
   }
 
   // fail records n failures from source on account at the clock's time, one per second.
@@ -41,14 +44,16 @@ class BanStoreTest : public ::testing::Test {
     return placed;
   }
 
-  std::string dir_;
+  std::unique_ptr<test_db::TestDatabase> test_database_;
   db::DatabasePtr db_;
   std::unique_ptr<SqliteBanStore> store_;
   FixedClock clock_{kNow};
   BanPolicy policy_;
 };
 
-TEST_F(BanStoreTest, FiveFailuresFromOneSourceBanItAndTheBanExpires) {
+INSTANTIATE_TEST_SUITE_P(Engines, BanStoreTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(BanStoreTest, FiveFailuresFromOneSourceBanItAndTheBanExpires) {
   EXPECT_TRUE(fail(4, "203.0.113.7", "alice").empty());
   EXPECT_FALSE(store_->active_ban(BanKind::Source, "203.0.113.7", clock_.now()));
   auto placed = fail(1, "203.0.113.7", "alice");
@@ -65,14 +70,14 @@ TEST_F(BanStoreTest, FiveFailuresFromOneSourceBanItAndTheBanExpires) {
   EXPECT_TRUE(store_->banned_sources(clock_.now()).empty());
 }
 
-TEST_F(BanStoreTest, FailuresOutsideTheWindowDoNotCount) {
+TEST_P(BanStoreTest, FailuresOutsideTheWindowDoNotCount) {
   fail(4, "203.0.113.7", "alice");
   clock_.advance(minutes(16));
   EXPECT_TRUE(fail(4, "203.0.113.7", "alice").empty());
   EXPECT_EQ(fail(1, "203.0.113.7", "alice").size(), 1u);
 }
 
-TEST_F(BanStoreTest, TheNextBanOfTheSameSourceIsTwiceAsLong) {
+TEST_P(BanStoreTest, TheNextBanOfTheSameSourceIsTwiceAsLong) {
   auto first = fail(5, "203.0.113.7", "");
   ASSERT_EQ(first.size(), 1u);
   // Failures during the ban (a connection that slipped through) do not count afterwards.
@@ -85,7 +90,7 @@ TEST_F(BanStoreTest, TheNextBanOfTheSameSourceIsTwiceAsLong) {
   EXPECT_EQ(second[0].until - second[0].created_at, hours(1));
 }
 
-TEST_F(BanStoreTest, TenFailuresOnOneAccountFromManySourcesLockIt) {
+TEST_P(BanStoreTest, TenFailuresOnOneAccountFromManySourcesLockIt) {
   std::vector<Ban> placed;
   for (int i = 0; i < 10; ++i) {
     for (auto& b : fail(1, "198.51.100." + std::to_string(i), "alice")) placed.push_back(b);
@@ -98,7 +103,7 @@ TEST_F(BanStoreTest, TenFailuresOnOneAccountFromManySourcesLockIt) {
   EXPECT_FALSE(store_->active_ban(BanKind::Account, "bob", clock_.now()));
 }
 
-TEST_F(BanStoreTest, LiftEndsTheBanAndIsKeptInTheHistory) {
+TEST_P(BanStoreTest, LiftEndsTheBanAndIsKeptInTheHistory) {
   fail(5, "203.0.113.7", "");
   auto lifted = store_->lift("203.0.113.7", "olivia", clock_.now());
   ASSERT_EQ(lifted.size(), 1u);
@@ -115,7 +120,7 @@ TEST_F(BanStoreTest, LiftEndsTheBanAndIsKeptInTheHistory) {
   EXPECT_EQ(again[0].level, 1);
 }
 
-TEST_F(BanStoreTest, OldFailuresArePruned) {
+TEST_P(BanStoreTest, OldFailuresArePruned) {
   fail(3, "203.0.113.7", "alice");
   clock_.advance(hours(25));
   fail(1, "203.0.113.9", "bob");
@@ -124,7 +129,7 @@ TEST_F(BanStoreTest, OldFailuresArePruned) {
   EXPECT_EQ(s.col_int(0), 1);
 }
 
-TEST_F(BanStoreTest, FailuresFromOneIpv6Slash64AddUpAndBanThePrefix) {
+TEST_P(BanStoreTest, FailuresFromOneIpv6Slash64AddUpAndBanThePrefix) {
   for (int i = 1; i <= 4; ++i) EXPECT_TRUE(fail(1, "2001:db8:0:7::" + std::to_string(i), "").empty());
   EXPECT_TRUE(fail(4, "2001:db8:0:8::1", "").empty());  // the neighbouring /64 counts on its own
   auto placed = fail(1, "2001:db8:0:7:ffff:ffff:ffff:ffff", "");
@@ -133,14 +138,14 @@ TEST_F(BanStoreTest, FailuresFromOneIpv6Slash64AddUpAndBanThePrefix) {
   EXPECT_EQ(store_->banned_sources(clock_.now()), std::vector<std::string>{"2001:db8:0:7::/64"});
 }
 
-TEST_F(BanStoreTest, AnIpv4MappedSourceCountsAsTheIpv4Address) {
+TEST_P(BanStoreTest, AnIpv4MappedSourceCountsAsTheIpv4Address) {
   fail(3, "::ffff:203.0.113.7", "");
   auto placed = fail(2, "203.0.113.7", "");
   ASSERT_EQ(placed.size(), 1u);
   EXPECT_EQ(placed[0].subject, "203.0.113.7");
 }
 
-TEST_F(BanStoreTest, ExpiriesAreListedUntilMarkedRecordedAndLiftedBansNever) {
+TEST_P(BanStoreTest, ExpiriesAreListedUntilMarkedRecordedAndLiftedBansNever) {
   auto first = fail(5, "203.0.113.7", "");
   auto second = fail(5, "203.0.113.8", "");
   ASSERT_EQ(first.size(), 1u);

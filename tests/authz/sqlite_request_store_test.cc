@@ -1,6 +1,6 @@
-// SqliteRequestStore on a real SQLite file: requests round-trip, the schema itself keeps the
-// two-person rule, lapses are marked at their deadline, policies fall back server -> client ->
-// officer, and the pending TTL setting.
+// SqliteRequestStore on a real SQLite file and a real PostgreSQL database: requests round-trip, the
+// schema itself keeps the two-person rule, lapses are marked at their deadline, policies fall back
+// server -> client -> officer, and the pending TTL setting.
 #include "authz/sqlite_request_store.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,8 @@
 
 #include "authz/sqlite_store.h"
 
+#include "tests/db/test_database.h"
+
 namespace bastion::authz {
 namespace {
 
@@ -18,13 +20,13 @@ using std::chrono::minutes;
 
 const Seconds kNow = from_unix(1795428000);  // 2026-11-23 10:00:00 UTC
 
-class RequestStoreTest : public ::testing::Test {
+// The same cases run against SQLite and PostgreSQL (tests/db/test_database.h).
+class RequestStoreTest : public ::testing::TestWithParam<test_db::Engine> {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-requests-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto db = db::Database::open(dir_ + "/bastion.db", true);
+    test_database_ = std::make_unique<test_db::TestDatabase>(GetParam());
+    BASTION_REQUIRE_ENGINE(*test_database_);
+    auto db = db::Database::open(test_database_->location(), true);
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = *db;
     store_ = std::make_unique<SqliteStore>(db_, clock_);
@@ -44,7 +46,7 @@ class RequestStoreTest : public ::testing::Test {
     requests_.reset();
     store_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
+    test_database_.reset();
   }
 
   NewRequest draft() const {
@@ -52,7 +54,7 @@ class RequestStoreTest : public ::testing::Test {
                       ApprovalPolicy{true, true}, kNow, kNow + hours{24}};
   }
 
-  std::string dir_;
+  std::unique_ptr<test_db::TestDatabase> test_database_;
   FixedClock clock_{kNow};
   db::DatabasePtr db_;
   std::unique_ptr<SqliteStore> store_;
@@ -61,7 +63,9 @@ class RequestStoreTest : public ::testing::Test {
   std::int64_t alice_ = 0;
 };
 
-TEST_F(RequestStoreTest, ARequestRoundTripsWithItsServersClient) {
+INSTANTIATE_TEST_SUITE_P(Engines, RequestStoreTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(RequestStoreTest, ARequestRoundTripsWithItsServersClient) {
   auto d = draft();
   d.from = kNow + hours{3};
   const auto r = requests_->add(d);
@@ -79,7 +83,7 @@ TEST_F(RequestStoreTest, ARequestRoundTripsWithItsServersClient) {
   EXPECT_EQ(requests_->list().size(), 1u);
 }
 
-TEST_F(RequestStoreTest, ApprovalsAreKeptInOrderAndTheSchemaRefusesASecondOfOneSlotOrOnePerson) {
+TEST_P(RequestStoreTest, ApprovalsAreKeptInOrderAndTheSchemaRefusesASecondOfOneSlotOrOnePerson) {
   const auto r = requests_->add(draft());
   requests_->add_approval(r.id, {3, "carol", Approver::Client, kNow + minutes{1}, "ok"});
   EXPECT_THROW(requests_->add_approval(r.id, {2, "olivia", Approver::Client, kNow, ""}), db::DbError);
@@ -94,7 +98,7 @@ TEST_F(RequestStoreTest, ApprovalsAreKeptInOrderAndTheSchemaRefusesASecondOfOneS
   EXPECT_EQ(back->approvals[1].at, kNow + minutes{2});
 }
 
-TEST_F(RequestStoreTest, ApprovedNamesItsGrantAndEndsOnlyOnce) {
+TEST_P(RequestStoreTest, ApprovedNamesItsGrantAndEndsOnlyOnce) {
   const auto r = requests_->add(draft());
   auto g = store_->add_grant({"alice", "web1", "root", {"shell"}, kNow, kNow + hours{2}, "request", "olivia"});
   ASSERT_TRUE(g.ok()) << g.error().message;
@@ -105,7 +109,7 @@ TEST_F(RequestStoreTest, ApprovedNamesItsGrantAndEndsOnlyOnce) {
   EXPECT_FALSE(requests_->set_approved(r.id, g->id));
 }
 
-TEST_F(RequestStoreTest, DeniedKeepsWhoWhenAndWhy) {
+TEST_P(RequestStoreTest, DeniedKeepsWhoWhenAndWhy) {
   const auto r = requests_->add(draft());
   ASSERT_TRUE(requests_->set_ended(r.id, RequestStatus::Denied, "carol", kNow + minutes{5}, "change freeze"));
   const auto back = requests_->find(r.id);
@@ -115,7 +119,7 @@ TEST_F(RequestStoreTest, DeniedKeepsWhoWhenAndWhy) {
   EXPECT_EQ(back->decision_reason, "change freeze");
 }
 
-TEST_F(RequestStoreTest, LapseDueMarksPendingRequestsAtTheirDeadlineOnce) {
+TEST_P(RequestStoreTest, LapseDueMarksPendingRequestsAtTheirDeadlineOnce) {
   const auto early = requests_->add(draft());
   auto later = draft();
   later.lapses_at = kNow + hours{48};
@@ -130,7 +134,7 @@ TEST_F(RequestStoreTest, LapseDueMarksPendingRequestsAtTheirDeadlineOnce) {
   EXPECT_TRUE(requests_->lapse_due(kNow + hours{30}).empty());
 }
 
-TEST_F(RequestStoreTest, PolicyFallsBackFromServerToClientToOfficer) {
+TEST_P(RequestStoreTest, PolicyFallsBackFromServerToClientToOfficer) {
   EXPECT_EQ(requests_->policy_for(web1_), (ApprovalPolicy{false, true}));
   ASSERT_TRUE(requests_->set_client_policy("acme", ApprovalPolicy{true, true}));
   EXPECT_EQ(requests_->policy_for(web1_), (ApprovalPolicy{true, true}));
@@ -143,7 +147,7 @@ TEST_F(RequestStoreTest, PolicyFallsBackFromServerToClientToOfficer) {
   EXPECT_FALSE(requests_->set_client_policy("globex", ApprovalPolicy{}));
 }
 
-TEST_F(RequestStoreTest, PendingTtlDefaultsToADayAndStaysWithinBounds) {
+TEST_P(RequestStoreTest, PendingTtlDefaultsToADayAndStaysWithinBounds) {
   EXPECT_EQ(requests_->pending_ttl(), hours{24});
   ASSERT_TRUE(requests_->set_pending_ttl(hours{2}));
   EXPECT_EQ(requests_->pending_ttl(), hours{2});

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "authz/schema.h"
+#include "tests/db/test_database.h"
 
 namespace bastion::authz {
 namespace {
@@ -25,13 +26,14 @@ constexpr std::string_view kEcdsaFingerprint = "SHA256:eDKGY7mzQvTD3C73HyQScfW96
 
 const Seconds kNow = from_unix(1795428000);  // 2026-11-23 10:00:00 UTC
 
-class SqliteStoreTest : public ::testing::Test {
+// The same cases run against SQLite and PostgreSQL (tests/db/test_database.h).
+class SqliteStoreTest : public ::testing::TestWithParam<test_db::Engine> {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/bastion.db";
+    test_database_ = std::make_unique<test_db::TestDatabase>(GetParam());
+    BASTION_REQUIRE_ENGINE(*test_database_);
+    dir_ = test_database_->scratch_dir();
+    path_ = test_database_->location();
     auto db = db::Database::open(path_, true);
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = *db;
@@ -41,7 +43,7 @@ class SqliteStoreTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
+    test_database_.reset();
   }
 
   // seed: alice (operator), olivia (officer), carol (client of acme); web1 (dedicated, catalogue
@@ -78,15 +80,18 @@ class SqliteStoreTest : public ::testing::Test {
     return r.ok() ? "" : r.error().message;
   }
 
+  std::unique_ptr<test_db::TestDatabase> test_database_;
   std::string dir_, path_;
   FixedClock clock_{kNow};
   db::DatabasePtr db_;
   std::unique_ptr<SqliteStore> store_;
 };
 
+INSTANTIATE_TEST_SUITE_P(Engines, SqliteStoreTest, test_db::kEngines, test_db::engine_name);
+
 // ------------------------------------------------------------------ migrations
 
-TEST_F(SqliteStoreTest, MigrationsAreIdempotentOnReopen) {
+TEST_P(SqliteStoreTest, MigrationsAreIdempotentOnReopen) {
   store_.reset();
   db_.reset();
   for (int i = 0; i < 2; ++i) {
@@ -101,7 +106,12 @@ TEST_F(SqliteStoreTest, MigrationsAreIdempotentOnReopen) {
 
 // Migration 7 moves the direction an older version kept in an scp/rsync entry's pattern to the
 // new direction column, and leaves any other stray pattern (which then allows nothing).
-TEST_F(SqliteStoreTest, MigrationSevenMovesOldDirectionPatternsToTheDirectionColumn) {
+// SQLite's own migrations, from a file an older version left: SQLite only.
+class SqliteStoreSqliteOnlyTest : public SqliteStoreTest {};
+INSTANTIATE_TEST_SUITE_P(Sqlite, SqliteStoreSqliteOnlyTest, ::testing::Values(test_db::Engine::Sqlite),
+                         test_db::engine_name);
+
+TEST_P(SqliteStoreSqliteOnlyTest, MigrationSevenMovesOldDirectionPatternsToTheDirectionColumn) {
   const std::string old_path = dir_ + "/v6.db";
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(old_path.c_str(), &raw), SQLITE_OK);
@@ -140,7 +150,7 @@ TEST_F(SqliteStoreTest, MigrationSevenMovesOldDirectionPatternsToTheDirectionCol
 
 // ------------------------------------------------------------------ operators
 
-TEST_F(SqliteStoreTest, AddOperatorRoundTrips) {
+TEST_P(SqliteStoreTest, AddOperatorRoundTrips) {
   auto alice = store_->find_operator("alice");
   ASSERT_TRUE(alice);
   EXPECT_EQ(alice->role, Role::Operator);
@@ -154,7 +164,7 @@ TEST_F(SqliteStoreTest, AddOperatorRoundTrips) {
   EXPECT_FALSE(store_->find_operator("nobody"));
 }
 
-TEST_F(SqliteStoreTest, AddOperatorRefusesDuplicatesAndInconsistentClients) {
+TEST_P(SqliteStoreTest, AddOperatorRefusesDuplicatesAndInconsistentClients) {
   auto dup = store_->add_operator({"alice", Role::Operator, "", "X"});
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().message, "operator 'alice' already exists");
@@ -167,14 +177,14 @@ TEST_F(SqliteStoreTest, AddOperatorRefusesDuplicatesAndInconsistentClients) {
   EXPECT_FALSE(store_->add_operator({"frank", Role::Operator, "", ""}).ok());
 }
 
-TEST_F(SqliteStoreTest, ClientAccountCreatesItsClientRow) {
+TEST_P(SqliteStoreTest, ClientAccountCreatesItsClientRow) {
   ASSERT_TRUE(store_->add_operator({"gina", Role::Client, "globex", "X"}).ok());
   auto s = db_->prepare("SELECT count(*) FROM clients WHERE name = 'globex'");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.col_int(0), 1);
 }
 
-TEST_F(SqliteStoreTest, DisableAndEnable) {
+TEST_P(SqliteStoreTest, DisableAndEnable) {
   ASSERT_TRUE(store_->set_operator_disabled("alice", true).ok());
   EXPECT_TRUE(store_->find_operator("alice")->disabled);
   ASSERT_TRUE(store_->set_operator_disabled("alice", false).ok());
@@ -186,7 +196,7 @@ TEST_F(SqliteStoreTest, DisableAndEnable) {
 
 // ------------------------------------------------------------------ keys
 
-TEST_F(SqliteStoreTest, FingerprintsMatchSshKeygen) {
+TEST_P(SqliteStoreTest, FingerprintsMatchSshKeygen) {
   auto ed = store_->add_key("alice", kEd25519);
   ASSERT_TRUE(ed.ok()) << ed.error().message;
   EXPECT_EQ(ed->fingerprint, kEd25519Fingerprint);
@@ -201,14 +211,14 @@ TEST_F(SqliteStoreTest, FingerprintsMatchSshKeygen) {
   EXPECT_EQ(keys[1].type, "ecdsa-sha2-nistp256");
 }
 
-TEST_F(SqliteStoreTest, KeyLineWithoutCommentAndWithSurroundingBlanks) {
+TEST_P(SqliteStoreTest, KeyLineWithoutCommentAndWithSurroundingBlanks) {
   auto k = parse_authorized_key("  ssh-ed25519   AAAAC3NzaC1lZDI1NTE5AAAAICYcQQkQgLVUUu35IC9WYVaanhsED3bt3Jy3hhm6/p3v\r\n");
   ASSERT_TRUE(k.ok()) << k.error().message;
   EXPECT_EQ(k->comment, "");
   EXPECT_EQ(k->fingerprint, kEd25519Fingerprint);
 }
 
-TEST_F(SqliteStoreTest, KeyParsingRefusals) {
+TEST_P(SqliteStoreTest, KeyParsingRefusals) {
   const auto message = [](std::string_view line) {
     auto k = parse_authorized_key(line);
     EXPECT_FALSE(k.ok()) << line;
@@ -230,7 +240,7 @@ TEST_F(SqliteStoreTest, KeyParsingRefusals) {
             std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, AddKeyRefusesUnknownOperatorAndDuplicates) {
+TEST_P(SqliteStoreTest, AddKeyRefusesUnknownOperatorAndDuplicates) {
   auto unknown = store_->add_key("bob", kEd25519);
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().message, "unknown operator 'bob'");
@@ -242,7 +252,7 @@ TEST_F(SqliteStoreTest, AddKeyRefusesUnknownOperatorAndDuplicates) {
 
 // ------------------------------------------------------------------ TOTP replay
 
-TEST_F(SqliteStoreTest, ConsumeTotpStepAcceptsEachStepOnce) {
+TEST_P(SqliteStoreTest, ConsumeTotpStepAcceptsEachStepOnce) {
   const auto id = store_->find_operator("alice")->id;
   EXPECT_TRUE(store_->consume_totp_step(id, 1000));
   EXPECT_FALSE(store_->consume_totp_step(id, 1000)) << "the same code twice";
@@ -251,7 +261,7 @@ TEST_F(SqliteStoreTest, ConsumeTotpStepAcceptsEachStepOnce) {
   EXPECT_FALSE(store_->consume_totp_step(id + 1000, 5000)) << "unknown operator";
 }
 
-TEST_F(SqliteStoreTest, ConsumeTotpStepIsSharedAcrossConnections) {
+TEST_P(SqliteStoreTest, ConsumeTotpStepIsSharedAcrossConnections) {
   const auto id = store_->find_operator("alice")->id;
   auto other_db = db::Database::open(path_, false);
   ASSERT_TRUE(other_db.ok());
@@ -262,7 +272,7 @@ TEST_F(SqliteStoreTest, ConsumeTotpStepIsSharedAcrossConnections) {
 
 // ------------------------------------------------------------------ servers and catalogue
 
-TEST_F(SqliteStoreTest, AddServerRoundTripsAndCreatesItsClient) {
+TEST_P(SqliteStoreTest, AddServerRoundTripsAndCreatesItsClient) {
   auto s = server("db1", ServerKind::Dedicated);
   s.client = "initech";
   s.port = 2222;
@@ -280,7 +290,7 @@ TEST_F(SqliteStoreTest, AddServerRoundTripsAndCreatesItsClient) {
   EXPECT_EQ(dup.error().message, "server db1 already exists");
 }
 
-TEST_F(SqliteStoreTest, AddServerRefusesIncompleteRecords) {
+TEST_P(SqliteStoreTest, AddServerRefusesIncompleteRecords) {
   auto s = server("db2", ServerKind::Dedicated);
   s.port = 70000;
   EXPECT_FALSE(store_->add_server(s).ok());
@@ -290,7 +300,7 @@ TEST_F(SqliteStoreTest, AddServerRefusesIncompleteRecords) {
   EXPECT_FALSE(store_->find_server("db2"));
 }
 
-TEST_F(SqliteStoreTest, CatalogueRules) {
+TEST_P(SqliteStoreTest, CatalogueRules) {
   auto exec_no_pattern = store_->add_catalogue_entry("web1", {0, 0, "run", OpType::Exec, "", TransferLimit::Both, ""});
   ASSERT_FALSE(exec_no_pattern.ok());
   EXPECT_NE(exec_no_pattern.error().message.find("exec entries need --pattern"), std::string::npos);
@@ -310,7 +320,7 @@ TEST_F(SqliteStoreTest, CatalogueRules) {
   EXPECT_EQ(names[2].pattern, "systemctl status *");
 }
 
-TEST_F(SqliteStoreTest, TransferEntriesKeepTheirDirectionAndPath) {
+TEST_P(SqliteStoreTest, TransferEntriesKeepTheirDirectionAndPath) {
   CatalogueEntry up{0, 0, "www-up", OpType::Scp, "", TransferLimit::Both, ""};
   up.direction = TransferLimit::Upload;
   up.path = "/srv/www/**";
@@ -333,7 +343,7 @@ TEST_F(SqliteStoreTest, TransferEntriesKeepTheirDirectionAndPath) {
   EXPECT_EQ(by_name.at("shell").direction, TransferLimit::Both);
 }
 
-TEST_F(SqliteStoreTest, TransferLimitsAreRefusedWhereTheyMeanNothingOrCouldEscape) {
+TEST_P(SqliteStoreTest, TransferLimitsAreRefusedWhereTheyMeanNothingOrCouldEscape) {
   auto refusal_of = [&](OpType type, TransferLimit d, std::string path) {
     CatalogueEntry e{0, 0, "t", type, type == OpType::Exec ? "ls" : "", TransferLimit::Both, ""};
     e.direction = d;
@@ -358,7 +368,7 @@ TEST_F(SqliteStoreTest, TransferLimitsAreRefusedWhereTheyMeanNothingOrCouldEscap
 
 // ------------------------------------------------------------------ grants
 
-TEST_F(SqliteStoreTest, AddGrantRoundTrips) {
+TEST_P(SqliteStoreTest, AddGrantRoundTrips) {
   auto g = grant();
   g.ops = {"status", "shell", "status"};
   auto added = store_->add_grant(g);
@@ -378,24 +388,24 @@ TEST_F(SqliteStoreTest, AddGrantRoundTrips) {
   EXPECT_EQ(store_->list_grants().size(), 1u);
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesUnknownOperator) {
+TEST_P(SqliteStoreTest, AddGrantRefusesUnknownOperator) {
   auto g = grant();
   g.operator_name = "bob";
   EXPECT_EQ(refusal(g), "unknown operator 'bob'");
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesUnknownServer) {
+TEST_P(SqliteStoreTest, AddGrantRefusesUnknownServer) {
   auto g = grant();
   g.server_name = "web9";
   EXPECT_EQ(refusal(g), "unknown server 'web9'");
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesADisabledOperator) {
+TEST_P(SqliteStoreTest, AddGrantRefusesADisabledOperator) {
   ASSERT_TRUE(store_->set_operator_disabled("alice", true).ok());
   EXPECT_NE(refusal(grant()).find("operator 'alice' is disabled"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesAccountsThatAreNotOperators) {
+TEST_P(SqliteStoreTest, AddGrantRefusesAccountsThatAreNotOperators) {
   auto g = grant();
   g.operator_name = "carol";
   EXPECT_NE(refusal(g).find("only role operator can be granted access"), std::string::npos);
@@ -404,26 +414,26 @@ TEST_F(SqliteStoreTest, AddGrantRefusesAccountsThatAreNotOperators) {
   EXPECT_NE(refusal(g).find("'olivia' is an account of role officer"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesSharedServers) {
+TEST_P(SqliteStoreTest, AddGrantRefusesSharedServers) {
   auto g = grant();
   g.server_name = "pub1";
   g.ops = {"shell"};
   EXPECT_EQ(refusal(g), "server pub1 is registered as shared: shared servers can never be granted");
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesOperationsOutsideTheCatalogue) {
+TEST_P(SqliteStoreTest, AddGrantRefusesOperationsOutsideTheCatalogue) {
   auto g = grant();
   g.ops = {"shell", "deploy"};
   EXPECT_EQ(refusal(g), "operation 'deploy' is not in the catalogue of web1 (catalogue: shell, status)");
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesEmptyOps) {
+TEST_P(SqliteStoreTest, AddGrantRefusesEmptyOps) {
   auto g = grant();
   g.ops.clear();
   EXPECT_NE(refusal(g).find("the grant names no operation"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesAnEmptyWindow) {
+TEST_P(SqliteStoreTest, AddGrantRefusesAnEmptyWindow) {
   auto g = grant();
   g.not_after = g.not_before;
   EXPECT_NE(refusal(g).find("grant window is empty: --until"), std::string::npos);
@@ -431,7 +441,7 @@ TEST_F(SqliteStoreTest, AddGrantRefusesAnEmptyWindow) {
   EXPECT_NE(refusal(g).find("grant window is empty"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesWindowsLongerThanTheMaximum) {
+TEST_P(SqliteStoreTest, AddGrantRefusesWindowsLongerThanTheMaximum) {
   auto g = grant();
   g.not_after = g.not_before + std::chrono::hours(24 * 30) + 1s;
   EXPECT_EQ(refusal(g),
@@ -443,20 +453,20 @@ TEST_F(SqliteStoreTest, AddGrantRefusesWindowsLongerThanTheMaximum) {
   EXPECT_NE(refusal(g).find("maximum of 8h"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesAWindowAlreadyOver) {
+TEST_P(SqliteStoreTest, AddGrantRefusesAWindowAlreadyOver) {
   auto g = grant();
   g.not_before = kNow - 5h;
   g.not_after = kNow - 1h;
   EXPECT_NE(refusal(g).find("which is already past"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, OfficersCannotGrantToThemselves) {
+TEST_P(SqliteStoreTest, OfficersCannotGrantToThemselves) {
   auto g = grant();
   g.granted_by = "alice";
   EXPECT_NE(refusal(g).find("you cannot grant access to yourself"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, AddGrantRefusesMissingLoginOrReason) {
+TEST_P(SqliteStoreTest, AddGrantRefusesMissingLoginOrReason) {
   auto g = grant();
   g.login.clear();
   EXPECT_NE(refusal(g).find("needs a login"), std::string::npos);
@@ -466,7 +476,7 @@ TEST_F(SqliteStoreTest, AddGrantRefusesMissingLoginOrReason) {
   EXPECT_TRUE(store_->list_grants().empty());
 }
 
-TEST_F(SqliteStoreTest, RevokeGrant) {
+TEST_P(SqliteStoreTest, RevokeGrant) {
   auto added = store_->add_grant(grant());
   ASSERT_TRUE(added.ok());
   ASSERT_TRUE(store_->revoke_grant(added->id, kNow + 1h).ok());
@@ -479,7 +489,7 @@ TEST_F(SqliteStoreTest, RevokeGrant) {
   EXPECT_EQ(unknown.error().message, "no grant with id 999");
 }
 
-TEST_F(SqliteStoreTest, GrantsForSelectsByOperatorServerAndLogin) {
+TEST_P(SqliteStoreTest, GrantsForSelectsByOperatorServerAndLogin) {
   ASSERT_TRUE(store_->add_grant(grant()).ok());
   auto other_login = grant();
   other_login.login = "deploy";
@@ -495,7 +505,7 @@ TEST_F(SqliteStoreTest, GrantsForSelectsByOperatorServerAndLogin) {
 
 // ------------------------------------------------------------------ officer changes
 
-TEST_F(SqliteStoreTest, RemoveKeyByFingerprint) {
+TEST_P(SqliteStoreTest, RemoveKeyByFingerprint) {
   ASSERT_TRUE(store_->add_key("alice", kEd25519).ok());
   ASSERT_TRUE(store_->add_key("alice", kEcdsa).ok());
   auto removed = store_->remove_key("alice", kEd25519Fingerprint);
@@ -511,7 +521,7 @@ TEST_F(SqliteStoreTest, RemoveKeyByFingerprint) {
   EXPECT_EQ(store_->remove_key("bob", kEcdsaFingerprint).error().message, "unknown operator 'bob'");
 }
 
-TEST_F(SqliteStoreTest, ResetTotpReplacesTheSecretAndForgetsTheLastStep) {
+TEST_P(SqliteStoreTest, ResetTotpReplacesTheSecretAndForgetsTheLastStep) {
   const auto id = store_->find_operator("alice")->id;
   ASSERT_TRUE(store_->consume_totp_step(id, 500));
   ASSERT_TRUE(store_->reset_totp("alice", "GEZDGNBVGY3TQOJQ").ok());
@@ -521,7 +531,7 @@ TEST_F(SqliteStoreTest, ResetTotpReplacesTheSecretAndForgetsTheLastStep) {
   EXPECT_FALSE(store_->reset_totp("alice", "").ok());
 }
 
-TEST_F(SqliteStoreTest, MakingAServerSharedRevokesGrantsThatHaveNotEnded) {
+TEST_P(SqliteStoreTest, MakingAServerSharedRevokesGrantsThatHaveNotEnded) {
   auto pending = grant();
   pending.not_before = kNow + 1h;
   pending.not_after = kNow + 2h;
@@ -542,7 +552,7 @@ TEST_F(SqliteStoreTest, MakingAServerSharedRevokesGrantsThatHaveNotEnded) {
   EXPECT_TRUE(back->empty());
 }
 
-TEST_F(SqliteStoreTest, SetHostKey) {
+TEST_P(SqliteStoreTest, SetHostKey) {
   ASSERT_TRUE(store_->set_host_key("web1", "ssh-ed25519 AAAAnew").ok());
   EXPECT_EQ(store_->find_server("web1")->host_key, "ssh-ed25519 AAAAnew");
   EXPECT_EQ(store_->set_host_key("web1", "ssh-ed25519 AAAAnew").error().message,
@@ -550,7 +560,7 @@ TEST_F(SqliteStoreTest, SetHostKey) {
   EXPECT_EQ(store_->set_host_key("nope", "ssh-ed25519 AAAAnew").error().message, "unknown server 'nope'");
 }
 
-TEST_F(SqliteStoreTest, RemoveServerRefusesLiveGrantsUnlessForcedAndRetiresTheName) {
+TEST_P(SqliteStoreTest, RemoveServerRefusesLiveGrantsUnlessForcedAndRetiresTheName) {
   const auto g = store_->add_grant(grant());
   ASSERT_TRUE(g.ok());
   auto refused = store_->remove_server("web1", false, kNow);
@@ -572,7 +582,7 @@ TEST_F(SqliteStoreTest, RemoveServerRefusesLiveGrantsUnlessForcedAndRetiresTheNa
             "another");
 }
 
-TEST_F(SqliteStoreTest, RemoveCatalogueEntryRefusedWhileGranted) {
+TEST_P(SqliteStoreTest, RemoveCatalogueEntryRefusedWhileGranted) {
   const auto g = store_->add_grant(grant());
   ASSERT_TRUE(g.ok());
   auto refused = store_->remove_catalogue_entry("web1", "status");
@@ -587,7 +597,7 @@ TEST_F(SqliteStoreTest, RemoveCatalogueEntryRefusedWhileGranted) {
   EXPECT_EQ(store_->remove_catalogue_entry("web1", "status").error().message, "web1 has no catalogue entry 'status'");
 }
 
-TEST_F(SqliteStoreTest, WhoHasAccessIsActiveGrantsOnly) {
+TEST_P(SqliteStoreTest, WhoHasAccessIsActiveGrantsOnly) {
   auto pending = grant();
   pending.not_before = kNow + 1h;
   const auto active = store_->add_grant(grant());
@@ -603,7 +613,7 @@ TEST_F(SqliteStoreTest, WhoHasAccessIsActiveGrantsOnly) {
   EXPECT_TRUE(store_->who_has_access(web1, kNow + 4h).empty());  // not_after is exclusive
 }
 
-TEST_F(SqliteStoreTest, MaxGrantDurationIsASettingSharedByEveryStore) {
+TEST_P(SqliteStoreTest, MaxGrantDurationIsASettingSharedByEveryStore) {
   EXPECT_EQ(store_->max_grant_duration(), std::chrono::seconds(24h * 30));
   ASSERT_TRUE(store_->set_max_grant_duration(8h).ok());
   SqliteStore other(*db::Database::open(path_, false), clock_);
@@ -615,7 +625,7 @@ TEST_F(SqliteStoreTest, MaxGrantDurationIsASettingSharedByEveryStore) {
   EXPECT_FALSE(store_->set_max_grant_duration(24h * 400).ok());
 }
 
-TEST_F(SqliteStoreTest, AChangeNotCommittedUndoesEveryWriteInIt) {
+TEST_P(SqliteStoreTest, AChangeNotCommittedUndoesEveryWriteInIt) {
   {
     auto change = store_->begin_change();
     ASSERT_TRUE(store_->set_operator_disabled("olivia", true).ok());

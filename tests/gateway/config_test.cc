@@ -166,7 +166,7 @@ TEST(DaemonConfig, MistakesAreRefusedWithALineThatNamesThem) {
 
   auto no_db = parse({"--state-dir", "/b"});
   ASSERT_FALSE(no_db.ok());
-  EXPECT_EQ(no_db.error().message, "--db FILE is required (or db = FILE in --config)");
+  EXPECT_EQ(no_db.error().message, "--db FILE|URL is required (or db = FILE|URL in --config)");
 }
 
 // Boost 1.74 never returns from what() when the text it substitutes holds one of its placeholders

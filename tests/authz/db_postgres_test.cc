@@ -1,0 +1,227 @@
+// db::Database on PostgreSQL (authz/db_postgres.cc), against a real server (tests/pg-test-server):
+// the placeholders, transactions, the write lock, lost connections and concurrent migrations.
+// What both engines share is proven by the stores' suites, run on both.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "authz/db.h"
+#include "authz/schema.h"
+#include "tests/db/test_database.h"
+
+namespace bastion::db {
+namespace {
+
+class DbPostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BASTION_REQUIRE_ENGINE(test_database_);
+    db_ = open();
+    ASSERT_TRUE(db_);
+  }
+
+  DatabasePtr open() {
+    auto db = Database::open(test_database_.location(), true);
+    EXPECT_TRUE(db.ok()) << (db.ok() ? "" : db.error().message);
+    return db.ok() ? *db : nullptr;
+  }
+
+  std::int64_t scalar(Database& db, const std::string& sql) {
+    auto q = db.prepare(sql);
+    EXPECT_TRUE(q.step()) << sql;
+    return q.col_int(0);
+  }
+
+  test_db::TestDatabase test_database_{test_db::Engine::Postgres};
+  DatabasePtr db_;
+};
+
+TEST_F(DbPostgresTest, UrlsSelectPostgresAndMigrateToTheLatestVersion) {
+  EXPECT_TRUE(Database::is_postgres_location("postgresql://h/db"));
+  EXPECT_TRUE(Database::is_postgres_location("postgres://h/db"));
+  EXPECT_FALSE(Database::is_postgres_location("/var/lib/bastion/bastion.db"));
+  EXPECT_FALSE(Database::is_postgres_location("sqlite:/var/lib/bastion/bastion.db"));
+  EXPECT_TRUE(db_->is_postgres());
+  EXPECT_EQ(db_->schema_version(), latest_schema_version());
+}
+
+TEST_F(DbPostgresTest, QuestionMarksInQuotedTextAndCommentsAreNotPlaceholders) {
+  auto q = db_->prepare(
+      "SELECT '?''?' || CAST(? AS TEXT) /* ? */, \"?column?\"\n"
+      "FROM (SELECT ?3 AS \"?column?\") t -- ?\n"
+      "WHERE ?2 = 7");
+  q.bind(1, std::string_view("x")).bind(2, std::int64_t{7}).bind(3, std::string_view("third"));
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.col_text(0), "?'?x");
+  EXPECT_EQ(q.col_text(1), "third");
+  EXPECT_FALSE(q.step());
+  EXPECT_THROW(db_->prepare("SELECT ?").bind(2, std::int64_t{1}), DbError);
+}
+
+TEST_F(DbPostgresTest, StatementBindsAndReadsIntegersTextNullAndBooleans) {
+  auto q = db_->prepare(
+      "SELECT CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), 2 > 1, 1 > 2, sum(x) FROM (VALUES (4), (5)) v(x)");
+  q.bind(1, std::int64_t{-9007199254740993}).bind(2, std::string_view("é\t'\"")).bind(3, std::nullopt);
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.col_int(0), -9007199254740993);
+  EXPECT_EQ(q.col_text(1), "é\t'\"");
+  EXPECT_TRUE(q.col_null(2));
+  EXPECT_EQ(q.col_text(2), "");
+  EXPECT_EQ(q.col_int(3), 1);
+  EXPECT_EQ(q.col_int(4), 0);
+  EXPECT_EQ(q.col_int(5), 9);
+  // A NUL byte would be cut off silently by libpq's C strings: refused instead.
+  EXPECT_THROW(db_->prepare("SELECT ?").bind(1, std::string_view("a\0b", 3)), DbError);
+}
+
+TEST_F(DbPostgresTest, ResetLetsAStatementRunAgainWithNewBindings) {
+  auto q = db_->prepare("INSERT INTO clients(name) VALUES (?) RETURNING id");
+  const auto first = q.bind(1, std::string_view("acme")).returned_id();
+  q.reset();
+  const auto second = q.bind(1, std::string_view("globex")).returned_id();
+  EXPECT_EQ(second, first + 1);
+  db_->prepare("UPDATE clients SET grace_days = 1").step();
+  EXPECT_EQ(db_->changes(), 2);
+}
+
+TEST_F(DbPostgresTest, TransactionRollsBackUnlessCommittedAndNestsAsSavepoints) {
+  {
+    Database::Transaction tx(*db_);
+    db_->exec("INSERT INTO clients(name) VALUES ('rolled-back')");
+  }
+  {
+    Database::Transaction outer(*db_);
+    db_->exec("INSERT INTO clients(name) VALUES ('outer')");
+    {
+      Database::Transaction inner(*db_);
+      db_->exec("INSERT INTO clients(name) VALUES ('inner-undone')");
+    }
+    {
+      Database::Transaction inner(*db_);
+      db_->exec("INSERT INTO clients(name) VALUES ('inner-kept')");
+      inner.commit();
+    }
+    outer.commit();
+  }
+  auto q = db_->prepare("SELECT name FROM clients ORDER BY name");
+  std::vector<std::string> names;
+  while (q.step()) names.push_back(q.col_text(0));
+  EXPECT_EQ(names, (std::vector<std::string>{"inner-kept", "outer"}));
+}
+
+// PostgreSQL aborts a whole transaction at its first failed statement (SQLite undoes that statement
+// alone): a caller that went on must be told at commit that nothing was kept.
+TEST_F(DbPostgresTest, CommitOfATransactionWithAFailedStatementThrows) {
+  {
+    Database::Transaction tx(*db_);
+    db_->exec("INSERT INTO clients(name) VALUES ('kept?')");
+    EXPECT_THROW(db_->exec("INSERT INTO no_such_table VALUES (1)"), DbError);
+    EXPECT_THROW(tx.commit(), DbError);
+  }
+  EXPECT_EQ(scalar(*db_, "SELECT count(*) FROM clients"), 0);
+  Database::Transaction next(*db_);  // the connection is usable again
+  next.commit();
+}
+
+// A Transaction holds the one write lock (as SQLite's BEGIN IMMEDIATE): a second connection's
+// Transaction waits for it, and past its busy timeout fails as busy, with advice to try again.
+TEST_F(DbPostgresTest, ASecondWriterWaitsForTheFirstAndFailsAsBusyPastItsTimeout) {
+  auto other = open();
+  ASSERT_TRUE(other);
+  Database::Transaction holding(*db_);
+  other->set_busy_timeout(std::chrono::milliseconds(100));
+  try {
+    Database::Transaction blocked(*other);
+    FAIL() << "the second writer should not get the lock";
+  } catch (const DbError& e) {
+    EXPECT_TRUE(e.busy) << e.what();
+    EXPECT_TRUE(names_busy(e.what())) << e.what();
+  }
+  holding.commit();
+  Database::Transaction now_free(*other);
+  now_free.commit();
+}
+
+// A connection the server dropped fails the next statement as busy, with words a person can act
+// on (it may have reached the server: it is not sent twice), and the one after reconnects.
+TEST_F(DbPostgresTest, ALostConnectionFailsOneStatementAsBusyAndIsThenReopened) {
+  auto killer = open();
+  ASSERT_TRUE(killer);
+  // kill ends db_'s server process and returns once it is gone (pg_terminate_backend only signals it).
+  auto kill = [&] {
+    const auto pid = std::to_string(scalar(*db_, "SELECT pg_backend_pid()"));
+    EXPECT_EQ(scalar(*killer, "SELECT pg_terminate_backend(" + pid + ")::int"), 1);
+    while (scalar(*killer, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid) != 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  auto expect_lost = [&](const std::function<void()>& statement) {
+    try {
+      statement();
+      ADD_FAILURE() << "the statement should fail: the connection is gone";
+    } catch (const DbError& e) {
+      EXPECT_TRUE(e.busy) << e.what();
+      EXPECT_TRUE(names_busy(e.what())) << e.what();
+      EXPECT_NE(refusal_for(e).find("the bastion's database (PostgreSQL at "), std::string::npos) << refusal_for(e);
+      EXPECT_NE(refusal_for(e).find("cannot be reached; try again"), std::string::npos) << refusal_for(e);
+    }
+  };
+  kill();
+  expect_lost([&] { db_->exec("INSERT INTO clients(name) VALUES ('lost')"); });
+  EXPECT_EQ(scalar(*db_, "SELECT count(*) FROM clients"), 0);
+
+  Database::Transaction tx(*db_);
+  kill();
+  expect_lost([&] { db_->exec("INSERT INTO clients(name) VALUES ('lost in a transaction')"); });
+  {
+    Database::Transaction next(*db_);  // an outer transaction again, on the connection opened again
+    db_->exec("INSERT INTO clients(name) VALUES ('after')");
+    next.commit();
+  }
+  EXPECT_EQ(scalar(*db_, "SELECT count(*) FROM clients"), 1);
+}
+
+TEST_F(DbPostgresTest, AnUnreachableServerIsRefusedWithAClearReason) {
+  const std::string nowhere = test_database_.scratch_dir();  // no server listens here
+  auto db = Database::open("postgresql:///bastion?host=" + nowhere + "&user=postgres", false);
+  ASSERT_FALSE(db.ok());
+  EXPECT_NE(db.error().message.find("the bastion's database (PostgreSQL) cannot be reached"), std::string::npos)
+      << db.error().message;
+}
+
+TEST_F(DbPostgresTest, AnEmptyDatabaseIsNotInitialisedWithoutCreate) {
+  db_->exec("DROP TABLE bastion_schema");
+  auto db = Database::open(test_database_.location(), false);
+  ASSERT_FALSE(db.ok());
+  EXPECT_NE(db.error().message.find("is not initialised"), std::string::npos) << db.error().message;
+  EXPECT_EQ(db.error().message.find(test_database_.location()), std::string::npos)
+      << "a URL may hold a password: " << db.error().message;
+}
+
+// Two processes opening one fresh database at once: one migrates, the other finds it done.
+TEST_F(DbPostgresTest, TwoProcessesMigratingAFreshDatabaseAtOnceBothSucceed) {
+  test_db::TestDatabase fresh(test_db::Engine::Postgres);
+  BASTION_REQUIRE_ENGINE(fresh);
+  std::vector<pid_t> children;
+  for (int c = 0; c < 2; ++c) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto db = Database::open(fresh.location(), true);
+      ::_exit(db.ok() && (*db)->schema_version() == latest_schema_version() ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child failed with status " << status;
+  }
+}
+
+}  // namespace
+}  // namespace bastion::db
