@@ -17,6 +17,7 @@
 #include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/pg_server.h"
 #include "tests/e2e/harness/sshd_target.h"
+#include "tests/e2e/harness/test_env.h"
 #include "tests/e2e/harness/util.h"
 
 namespace bastion::e2e {
