@@ -297,5 +297,23 @@ TEST(MultiNode, ANodeKilledHasItsLiveSessionsMarkedAbortedByTheOther) {
   EXPECT_EQ(v.exit(), 0) << v.describe();
 }
 
+// A node whose listener stalls (SIGSTOP: its heartbeat stops, its sessions' processes run on) is
+// taken for dead by the other; its session, finding its row ended elsewhere, ends itself.
+TEST(MultiNode, ASessionOfAStalledNodeEndsOnceTheOtherNodeTookItForDead) {
+  TwoNodes n({"--node-timeout", "4"});
+  BASTION_REQUIRE_PG(n.pg);
+  OperatorIdentity op = n.new_operator("op");
+  auto live = sleeping_shell(n, op, n.tmp.sub("stdin"));
+  n.a.signal_daemon(SIGSTOP);
+  auto ended = live->wait(60s);
+  n.a.signal_daemon(SIGCONT);
+  ASSERT_TRUE(ended.has_value()) << "the session of the stalled node ran on for a minute\n" << n.diag(live->result());
+  EXPECT_TRUE(mentions(live->err(), "marked aborted elsewhere: node node-a stopped sending its heartbeat"))
+      << n.diag(live->result());
+  const auto rows = sessions_of(n.b, op.name());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["status"], "aborted");
+}
+
 }  // namespace
 }  // namespace bastion::e2e
