@@ -408,7 +408,8 @@ constexpr std::string_view kV19[] = {
     "UPDATE access_version SET version = version + 1; END",
     "CREATE TRIGGER operators_insert_access AFTER INSERT ON operators BEGIN "
     "UPDATE access_version SET version = version + 1; END",
-    "CREATE TRIGGER operators_update_access AFTER UPDATE ON operators BEGIN "
+    // Not a login's TOTP step (totp_last_step) nor a new secret: a live check reads neither.
+    "CREATE TRIGGER operators_update_access AFTER UPDATE OF name, role, client, disabled ON operators BEGIN "
     "UPDATE access_version SET version = version + 1; END",
     "CREATE TRIGGER operators_delete_access AFTER DELETE ON operators BEGIN "
     "UPDATE access_version SET version = version + 1; END",

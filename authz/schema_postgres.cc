@@ -287,7 +287,10 @@ constexpr std::string_view kPgV19[] = {
          END $$)",
     "CREATE TRIGGER grants_access AFTER INSERT OR UPDATE OR DELETE ON grants FOR EACH STATEMENT "
     "EXECUTE FUNCTION bastion_access_changed()",
-    "CREATE TRIGGER operators_access AFTER INSERT OR UPDATE OR DELETE ON operators FOR EACH STATEMENT "
+    // Not a login's TOTP step (totp_last_step: a statement outside the writers' lock, which must
+    // not wait on this row) nor a new secret: a live check reads neither.
+    "CREATE TRIGGER operators_access AFTER INSERT OR DELETE OR UPDATE OF name, role, client, disabled ON operators "
+    "FOR EACH STATEMENT "
     "EXECUTE FUNCTION bastion_access_changed()",
     "CREATE TRIGGER operator_keys_access AFTER INSERT OR UPDATE OR DELETE ON operator_keys FOR EACH STATEMENT "
     "EXECUTE FUNCTION bastion_access_changed()",
