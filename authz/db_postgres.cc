@@ -186,9 +186,17 @@ class PgBackend final : public Backend {
     run("INSERT INTO bastion_schema(version) VALUES (" + std::to_string(version) + ")", {});
   }
 
+  // A connection lost (the server down) takes the timeout when it is opened again (configure): a
+  // caller setting it, such as a retry loop about to try its writes, must not fail for that (the
+  // statement after it finds the connection lost, and says so).
   void set_busy_timeout(std::chrono::milliseconds wait) override {
     lock_timeout_ms_ = wait.count();
-    run("SET lock_timeout = " + std::to_string(lock_timeout_ms_), {});
+    if (PQstatus(conn_.get()) != CONNECTION_OK) return;
+    try {
+      run("SET lock_timeout = " + std::to_string(lock_timeout_ms_), {});
+    } catch (const DbError&) {
+      if (PQstatus(conn_.get()) == CONNECTION_OK) throw;
+    }
   }
 
   // configure sets what every connection of ours runs with, at connect and at each reconnect.
