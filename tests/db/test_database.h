@@ -37,6 +37,7 @@ class TestDatabase {
   const std::string& unavailable() const { return unavailable_; }
   // scratch_dir: a temp directory of the test's own, for files beside the database.
   const std::string& scratch_dir() const { return dir_; }
+  Engine engine() const { return engine_; }
 
  private:
   Engine engine_;
