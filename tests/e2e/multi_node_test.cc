@@ -6,15 +6,18 @@
 // names each session's node, and `audit verify` finds one intact chain. Faults: PostgreSQL stopped
 // (logins refused with the reason, live sessions ride out a grace, then end with the reason; back
 // without a restart), and a node SIGKILLed (the other ends its live sessions as aborted once its
-// heartbeat is older than the timeout).
+// heartbeat is older than the timeout). And the door in front: a real HAProxy over both nodes, where
+// operators land on either, and a node killed sends its operators to the other.
 #include <signal.h>
 
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "tests/e2e/harness/bans.h"
+#include "tests/e2e/harness/haproxy.h"
 #include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/pg_server.h"
 #include "tests/e2e/harness/sshd_target.h"
@@ -144,6 +147,14 @@ TEST(MultiNode, ACodeUsedOnOneNodeIsRefusedOnTheOther) {
   RunResult on_a = run_as(op, op.ssh(op.user(n.login(), "web1"), {"echo in-on-a"}));
   ASSERT_EQ(on_a.exit(), 0) << n.diag(on_a);
   ASSERT_NE(on_a.out.find("in-on-a"), std::string::npos) << n.diag(on_a);
+  // Node A recorded it (the row names the node); node B plays it, reading the file where the row
+  // says it is (here both nodes share the host; across hosts, a shared recordings directory).
+  ASSERT_TRUE(wait_until([&] { auto rows = sessions_of(n.b, op.name()); return rows.size() == 1 && rows[0]["status"] != "live"; }, 30s));
+  const Json recorded = sessions_of(n.b, op.name())[0];
+  EXPECT_EQ(recorded["node"], "node-a");
+  RunResult played = n.b.ctl({"sessions", "play", std::to_string(recorded["id"].get<std::int64_t>())});
+  EXPECT_EQ(played.exit(), 0) << played.describe();
+  EXPECT_EQ(played.out, "in-on-a\n") << played.describe();
 
   // The same code, the same key, on node B: refused, as a replay.
   OperatorIdentity on_b = TwoNodes::via(op, n.b);
@@ -313,6 +324,63 @@ TEST(MultiNode, ASessionOfAStalledNodeEndsOnceTheOtherNodeTookItForDead) {
   const auto rows = sessions_of(n.b, op.name());
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0]["status"], "aborted");
+}
+
+// The door in front: HAProxy (TCP, round robin, health checks, PROXY v2) over both nodes. Operators
+// logging in through it land on both; node A killed mid-session, its operator reconnects through
+// HAProxy and lands on node B, A's session row ends as aborted, and the session on B never noticed.
+TEST(MultiNode, BehindHaproxyOperatorsLandOnBothNodesAndANodeKilledSendsThemToTheOther) {
+  TwoNodes n({"--proxy-protocol-from", "127.0.0.1/32", "--node-timeout", "4"});
+  BASTION_REQUIRE_PG(n.pg);
+  Haproxy hap(n.tmp, {n.a.port(), n.b.port()});  // servers b1 (node A) and b2 (node B)
+  auto through_haproxy = [&](OperatorIdentity op) {
+    op.set_port(hap.port());
+    return op;
+  };
+  OperatorIdentity alice = through_haproxy(n.new_operator("alice", {"shell", "exec-any"}));
+  OperatorIdentity bob = through_haproxy(n.new_operator("bob", {"shell", "exec-any"}));
+  auto alice_live = sleeping_shell(n, alice, n.tmp.sub("stdin-alice"));
+  auto bob_live = sleeping_shell(n, bob, n.tmp.sub("stdin-bob"));
+  const Json alice_row = live_session(n.b, alice.name()), bob_row = live_session(n.b, bob.name());
+  ASSERT_FALSE(alice_row.is_null() || bob_row.is_null()) << n.b.ctl_ok({"sessions", "list", "--live"}).out;
+  EXPECT_EQ((std::set<std::string>{alice_row["node"], bob_row["node"]}), (std::set<std::string>{"node-a", "node-b"}))
+      << "round robin should have sent one login to each node\n" << hap.log();
+
+  const bool alice_on_a = alice_row["node"] == "node-a";
+  OperatorIdentity& was_on_a = alice_on_a ? alice : bob;
+  LiveClient& live_on_a = alice_on_a ? *alice_live : *bob_live;
+  LiveClient& live_on_b = alice_on_a ? *bob_live : *alice_live;
+  const std::string id_on_a = std::to_string((alice_on_a ? alice_row : bob_row)["id"].get<std::int64_t>());
+
+  // Node A dies at once, its connections' processes with it.
+  n.a.signal_daemon(SIGKILL);
+  ASSERT_TRUE(n.a.wait_daemon(10s).has_value());
+  ASSERT_TRUE(live_on_a.wait(30s).has_value()) << "the connection to the dead node stayed up\n" << n.diag(live_on_a.result());
+  // HAProxy's checks take node A out of the rotation; then its operator comes back through the
+  // same door (with the next step's code: this step's was used by the first login).
+  ASSERT_TRUE(wait_until([&] { return mentions(hap.log(), "b1 is DOWN"); }, 15s)) << hap.log();
+  was_on_a.use_fixed_code(was_on_a.totp_code(now_unix() + 30));
+  RunResult again = run_as(was_on_a, was_on_a.ssh(was_on_a.user(n.login(), "web1"), {"echo again-$((6*7))"}));
+  EXPECT_EQ(again.exit(), 0) << n.diag(again) << "\n--- haproxy ---\n" << hap.log();
+  EXPECT_NE(again.out.find("again-42"), std::string::npos) << n.diag(again);
+  bool landed_on_b = false;
+  for (const auto& row : sessions_of(n.b, was_on_a.name())) landed_on_b |= row["node"] == "node-b";
+  EXPECT_TRUE(landed_on_b) << n.b.ctl_ok({"sessions", "list"}).out;
+
+  // Node B takes node A for dead and ends its session as aborted.
+  Json shown;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        shown = n.b.ctl_json({"sessions", "show", id_on_a});
+        return shown["status"] == "aborted";
+      },
+      60s))
+      << shown.dump() << "\n" << n.b.log();
+  // The session on node B went on throughout.
+  live_on_b.type("\003echo still-$((6*7))\n");
+  EXPECT_TRUE(live_on_b.wait_for_output("still-42", 10s)) << n.diag(live_on_b.result());
+  RunResult v = n.b.ctl({"audit", "verify"});
+  EXPECT_EQ(v.exit(), 0) << v.describe();
 }
 
 }  // namespace

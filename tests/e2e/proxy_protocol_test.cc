@@ -10,6 +10,7 @@
 
 #include "tests/e2e/harness/bans.h"
 #include "tests/e2e/harness/diagnostics.h"
+#include "tests/e2e/harness/haproxy.h"
 #include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/process.h"
 #include "tests/e2e/harness/raw_connection.h"
@@ -17,34 +18,6 @@
 
 namespace bastion::e2e {
 namespace {
-
-// Haproxy: haproxy -db (foreground) listening on a free loopback port, every connection sent to the
-// bastion with a PROXY v2 header; health checks every 300 ms (PROXY LOCAL).
-class Haproxy {
- public:
-  Haproxy(const TempDir& tmp, int bastion_port) : port_(free_port()) {
-    const std::string cfg = tmp.sub("haproxy.cfg");
-    write_file(cfg, "global\n  maxconn 100\n"
-                    "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n"
-                    "frontend ssh\n  bind 127.0.0.1:" + std::to_string(port_) + "\n  default_backend bastion\n"
-                    "backend bastion\n  server b1 127.0.0.1:" + std::to_string(bastion_port) +
-                    " send-proxy-v2 check inter 300ms\n");
-    SpawnOptions opts;
-    opts.argv = {"haproxy", "-db", "-f", cfg};
-    opts.stdout_file = opts.stderr_file = tmp.sub("haproxy.log");
-    proc_ = std::make_unique<Process>(opts);
-    log_path_ = opts.stdout_file;
-    if (!wait_until([&] { return tcp_connectable(port_); }, std::chrono::seconds(10)))
-      throw HarnessError("haproxy did not listen on " + std::to_string(port_) + ": " + read_file(log_path_));
-  }
-  int port() const { return port_; }
-  std::string log() const { return read_file(log_path_); }
-
- private:
-  int port_;
-  std::string log_path_;
-  std::unique_ptr<Process> proc_;
-};
 
 // via: the operator's ssh argv towards web1, aimed at HAProxy's port, from the loopback address `from`.
 std::vector<std::string> via(const TestEnv& env, const OperatorIdentity& op, const Haproxy& hap,
@@ -67,7 +40,7 @@ TEST(ProxyProtocol, OperatorsBehindHaproxyAreSeenBannedAndRecordedByTheirOwnAddr
     b.set_daemon_args({"--proxy-protocol-from", "127.0.0.1/32", "--lock-account-failures", "100",
                        "--log-level", "debug"});
   });
-  Haproxy hap(env.tmp, env.bastion.port());
+  Haproxy hap(env.tmp, {env.bastion.port()});
   OperatorIdentity alice = env.new_operator("alice");
   OperatorIdentity bob = env.new_operator("bob");
 
