@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "audit/session_facts.h"
+#include "audit/sql_evidence_store.h"
 #include "authz/decide.h"  // format_utc
 
 namespace bastion::audit {
@@ -252,7 +253,7 @@ SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
   if (!f.client.empty()) {
     PageWhere chain;
     const std::string p = chain.number(f.client);
-    const std::int64_t started = count_of("SELECT count(*) FROM (" + chained_sessions_of_client_indexed_sql(p) + ")", chain);
+    const std::int64_t started = count_of("SELECT count(*) FROM (" + chained_sessions_of_client_indexed_sql(p) + ") AS started", chain);
     SessionFilter client_only;
     client_only.client = f.client;
     const PageWhere own = page_where(client_only, ClientScope::Column);

@@ -22,6 +22,8 @@ struct KeyPaths {
 // its keys are in kPostgresKeyDir.
 inline constexpr const char* kPostgresKeyDir = "/etc/bastion";
 KeyPaths default_key_paths(const std::string& db_location);
+// key_paths_in: the same file names in dir (bastionctl --key-dir).
+KeyPaths key_paths_in(const std::string& dir);
 
 // ensure_key creates an ed25519 key pair at path (0600, .pub 0644) unless one exists.
 Status ensure_key(const std::string& path);

@@ -28,6 +28,7 @@ constexpr const char* kVersion = BASTION_VERSION;
 struct Globals {
   std::string db;
   std::string master_key;  // empty: beside the database
+  std::string key_dir;     // empty: beside the database (gateway/keys.h)
   bool help = false;
   bool version = false;
 };
@@ -38,6 +39,9 @@ po::options_description global_options() {
                      "the bastion database: a file (SQLite) or a postgresql:// URL (default: $BASTION_DB)")(
       "master-key", po::value<std::string>()->value_name("FILE"),
       "the master key of the clients' data keys (default: data_master_key beside the database)")(
+      "key-dir", po::value<std::string>()->value_name("DIR"),
+      "the directory of the bastion's keys, as bastiond's --host-key, --egress-key, … name them (default: beside "
+      "the database; /etc/bastion for a PostgreSQL URL)")(
       "help,h", "show this help")("version", "print the version");
   return opts;
 }
@@ -47,7 +51,8 @@ po::options_description global_options() {
 std::size_t split_globals(int argc, char** argv) {
   int i = 1;
   while (i < argc && argv[i][0] == '-') {
-    if (std::string(argv[i]) == "--db" || std::string(argv[i]) == "--master-key") ++i;  // its value is the next word
+    const std::string option = argv[i];
+    if (option == "--db" || option == "--master-key" || option == "--key-dir") ++i;  // its value is the next word
     ++i;
   }
   return static_cast<std::size_t>(std::min(i, argc));
@@ -63,6 +68,7 @@ Globals parse_globals(char** argv, std::size_t end) {
     g.db = env;
   }
   if (vm.count("master-key") != 0) g.master_key = vm["master-key"].as<std::string>();
+  if (vm.count("key-dir") != 0) g.key_dir = vm["key-dir"].as<std::string>();
   g.help = vm.count("help") != 0;
   g.version = vm.count("version") != 0;
   return g;
@@ -76,7 +82,7 @@ void print_help() {
 }
 
 int run(const Globals& g, const std::vector<std::string>& args) {
-  auto keys = bastion::gateway::default_key_paths(g.db);
+  auto keys = g.key_dir.empty() ? bastion::gateway::default_key_paths(g.db) : bastion::gateway::key_paths_in(g.key_dir);
   if (!g.master_key.empty()) keys.master_key = g.master_key;
   if (args.front() == "init") {
     return admin::run_init({args.begin() + 1, args.end()}, g.db, keys, std::cout, std::cerr);

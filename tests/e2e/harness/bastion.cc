@@ -169,8 +169,18 @@ Bastion::~Bastion() {
 
 void Bastion::init() { ctl_ok({"init"}); }
 
+std::vector<std::string> Bastion::key_options(bool daemon) const {
+  if (db_location_.empty()) return {};
+  if (!daemon) return {"--key-dir", dir_};
+  return {"--host-key", dir_ + "/host_ed25519_key", "--egress-key", dir_ + "/egress_ed25519_key",
+          "--egress-ca", dir_ + "/egress_ca_ed25519_key", "--checkpoint-key", dir_ + "/audit_checkpoint_ed25519_key",
+          "--master-key", master_key_file()};
+}
+
 RunResult Bastion::ctl(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {ctl_path_, "--db", db()};
+  const auto keys = key_options(false);
+  argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
   Env env = base_env();
   for (const auto& [k, v] : program_env_) env[k] = v;
@@ -214,6 +224,8 @@ void Bastion::start() {
   std::remove(port_file.c_str());
   SpawnOptions o;
   o.argv = {d_path_, "--listen", listen_, "--db", db(), "--state-dir", state_dir()};
+  const auto keys = key_options(true);
+  o.argv.insert(o.argv.end(), keys.begin(), keys.end());
   o.argv.insert(o.argv.end(), daemon_args_.begin(), daemon_args_.end());
   for (const auto& [k, v] : program_env_) o.env[k] = v;
   o.stdout_file = dir_ + "/bastiond.log";

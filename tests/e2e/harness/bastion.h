@@ -118,7 +118,12 @@ class Bastion {
   int port() const { return port_; }
 
   const std::string& dir() const { return dir_; }
-  std::string db() const { return dir_ + "/bastion.db"; }
+  // db: what --db names: the SQLite file dir/bastion.db, or the location use_database set.
+  std::string db() const { return db_location_.empty() ? dir_ + "/bastion.db" : db_location_; }
+  // use_database (before init): the bastion's database is `location` (a postgresql:// URL) instead
+  // of the SQLite file. Its keys stay in dir, named to both programs (bastionctl --key-dir,
+  // bastiond's --host-key, --egress-key, …), as a URL has no directory to keep them beside.
+  void use_database(std::string location) { db_location_ = std::move(location); }
   std::string state_dir() const { return dir_ + "/state"; }
   std::string log() const;
   std::string known_hosts() const { return dir_ + "/known_hosts"; }
@@ -156,7 +161,11 @@ class Bastion {
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
 
  private:
+  // key_options: the options that name the keys in dir, when the database is not a file beside them.
+  std::vector<std::string> key_options(bool daemon) const;
+
   std::string dir_, ctl_path_, d_path_;
+  std::string db_location_;  // "" for the SQLite file
   int port_ = 0;
   std::unique_ptr<Process> proc_;
   std::vector<std::string> daemon_args_;
