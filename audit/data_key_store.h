@@ -45,8 +45,10 @@ class DataKeyStore {
   // that the engine can drop. SQLite: the write-ahead log is checkpointed into the file and
   // truncated. PostgreSQL: VACUUM FULL rewrites client_data_keys into new files without the dead row
   // versions (its write-ahead log, archived WAL and backups keep what they hold: README, Database).
-  // Returns false if that could not be done now (another connection was reading, a lock wait ran
-  // out); it is then overwritten as the bastion goes on (SQLite) or by autovacuum (PostgreSQL).
+  // Returns false if that could not be done now: another connection was reading the log (SQLite),
+  // a snapshot older than the destruction could still see the old row version, or a lock wait ran
+  // out (PostgreSQL); the old bytes are then overwritten as the bastion goes on (SQLite), or stay
+  // until a later scrub or autovacuum (PostgreSQL).
   virtual bool scrub() = 0;
 };
 using DataKeyStorePtr = std::unique_ptr<DataKeyStore>;

@@ -67,9 +67,23 @@ void SqlDataKeyStore::erase_wrapped(const std::string& key_id, Seconds at, const
 bool SqlDataKeyStore::scrub() {
   try {
     if (db_.is_postgres()) {
-      // VACUUM FULL writes the table anew, without dead row versions, and drops its old files (a
-      // plain VACUUM only marks their space free, the bytes stay). Outside a transaction only.
-      db_.exec("VACUUM FULL client_data_keys");
+      // VACUUM FULL writes the table anew and drops its old files (a plain VACUUM only marks the
+      // space of dead row versions free, their bytes stay). But it copies a dead version that some
+      // snapshot may still see: a transaction whose snapshot predates the newest destruction (its
+      // xmin, or its own xid, no newer than the xid that wrote the destroyed row), a replication
+      // slot's, a prepared transaction's. Those are counted first: once there are none, no later
+      // snapshot can see the old version, and the rewrite leaves it behind. The backends counted are
+      // this database's and those of none (a walsender feeding back a standby's horizon): other
+      // databases' snapshots do not hold back this one's tables.
+      auto held = db_.prepare(
+          "WITH d AS (SELECT min(age(xmin)) AS newest FROM client_data_keys WHERE destroyed_at IS NOT NULL) "
+          "SELECT (SELECT count(*) FROM pg_stat_activity a, d WHERE a.pid <> pg_backend_pid() AND "
+          "(a.datname = current_database() OR a.datname IS NULL) AND "
+          "(age(a.backend_xmin) >= d.newest OR age(a.backend_xid) >= d.newest)) + "
+          "(SELECT count(*) FROM pg_replication_slots s, d WHERE age(s.xmin) >= d.newest) + "
+          "(SELECT count(*) FROM pg_prepared_xacts p, d WHERE age(p.transaction) >= d.newest)");
+      if (!held.step() || held.col_int(0) != 0) return false;
+      db_.exec("VACUUM FULL client_data_keys");  // outside a transaction only
       return true;
     }
     auto checkpoint = db_.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
