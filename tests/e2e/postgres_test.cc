@@ -64,7 +64,7 @@ TEST(Postgres, ALoginItsEvidenceItsReviewAndItsRetentionAllRunOnPostgresql) {
   EXPECT_TRUE(mentions(verified.out, "intact")) << verified.describe();
 
   // A client export: its sessions, recordings and events, from PostgreSQL.
-  const std::string archive = env.tmp.sub("export") + "/acme.tar.gz";
+  const std::string archive = env.scratch("export") + "/acme.tar.gz";
   env.bastion.ctl_ok({"export", "--client", "acme", "--out", archive});
   RunResult listed = run({"tar", "tzf", archive}, base_env(), std::nullopt, 30s);
   ASSERT_EQ(listed.exit(), 0) << listed.describe();
@@ -87,7 +87,8 @@ TEST(Postgres, ALoginItsEvidenceItsReviewAndItsRetentionAllRunOnPostgresql) {
   ASSERT_EQ(purged["recordings"].size(), 1u) << purged.dump();
   EXPECT_FALSE(std::filesystem::exists(purged["recordings"][0]["path"].get<std::string>()));
   EXPECT_EQ(count_rows(database.location(), "recordings", "session_id = " + id), 0);
-  EXPECT_EQ(count_rows(database.location(), "events", "kind = 'retention.purge'"), 1);
+  const std::string purge_event = std::to_string(purged["purge_event_id"].get<std::int64_t>());
+  EXPECT_EQ(count_rows(database.location(), "events", "kind = 'retention.purge' AND id = " + purge_event), 1);
   RunResult after_purge = env.bastion.ctl({"audit", "verify"});
   EXPECT_EQ(after_purge.exit(), 0) << after_purge.describe();
 }
