@@ -60,7 +60,8 @@ std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFi
 // OFFSET: the list never reads more rows than a page). Sorted by the order asked, ties by session
 // id in the same direction, so a page boundary never splits or repeats a session; a live session
 // (no end, no duration yet) sorts as later and longer than every ended one. The client is the one
-// the chain states (chained_sessions_of_client_sql, audit/sql_evidence_store.h), as find_sessions reads it. Throws db::DbError.
+// the chain states (chained_sessions_of_client_sql, audit/sql_evidence_store.h), as find_sessions
+// reads it. Throws db::DbError.
 SessionPage find_session_page(const db::DatabasePtr& db, const SessionPageQuery& q);
 
 // session_json: the one JSON shape of a session row (sessions list --json, client export):
