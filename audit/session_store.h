@@ -31,6 +31,9 @@ struct SessionStart {
   // alive, if set, says whether a live row's process (pid, pid_start) still runs: rows whose
   // process is gone (a crash, closing writes not yet recovered) never count against max_live.
   std::function<bool(int pid, std::int64_t pid_start)> alive = nullptr;
+  // node: the bastion serving the session (bastiond --node). alive can only speak of this node's
+  // own processes: another node's live rows always count against max_live.
+  std::string node{};
 };
 
 struct SessionRow {
@@ -44,6 +47,7 @@ struct SessionRow {
   std::string reason;  // why it ended, if not normally
   int pid = 0;
   std::int64_t pid_start = 0;  // see SessionStart
+  std::string node;            // see SessionStart; "" for a row from before nodes were named
 };
 
 struct RecordingRow {

@@ -13,7 +13,7 @@ namespace bastion::audit {
 namespace {
 
 constexpr std::string_view kSessionColumns =
-    R"(id, "operator", server, login, grant_id, client, source, started_at, ended_at, exit_status, status, reason, pid, pid_start)";
+    R"(id, "operator", server, login, grant_id, client, source, started_at, ended_at, exit_status, status, reason, pid, pid_start, node)";
 
 // The statuses a session can end in; "live" is where it starts.
 constexpr std::array<std::string_view, 3> kFinalStatuses{"closed", "aborted", "refused"};
@@ -40,6 +40,7 @@ SessionRow session_row(const db::Statement& q) {
   r.reason = q.col_text(11);
   r.pid = static_cast<int>(q.col_int(12));
   r.pid_start = q.col_int(13);
+  r.node = q.col_text(14);
   return r;
 }
 
@@ -66,20 +67,28 @@ Result<std::int64_t> SqliteSessionStore::start(const SessionStart& s) {
     db::Database::Transaction tx(*db_);
     if (s.max_live > 0) {
       // A row whose process is gone is a phantom awaiting recovery, not a session the operator holds.
-      auto c = db_->prepare(R"(SELECT pid, pid_start FROM sessions WHERE "operator" = ? AND status = 'live')");
+      // Only this node's processes can be looked at: another node's rows count (a node that died is
+      // found by its heartbeat, audit/node_store.h, and its rows end then).
+      auto c = db_->prepare(
+          R"(SELECT pid, pid_start, coalesce(node, '') FROM sessions WHERE "operator" = ? AND status = 'live')");
       c.bind(1, s.operator_name);
       std::int64_t live = 0;
-      while (c.step()) live += !s.alive || s.alive(static_cast<int>(c.col_int(0)), c.col_int(1)) ? 1 : 0;
+      while (c.step()) {
+        const bool ours = c.col_text(2).empty() || c.col_text(2) == s.node;
+        live += !s.alive || !ours || s.alive(static_cast<int>(c.col_int(0)), c.col_int(1)) ? 1 : 0;
+      }
       if (live >= s.max_live)
         return Error{s.operator_name + " already has " + std::to_string(live) +
                      " live sessions, the most one operator may hold at once; end one first"};
     }
     auto q = db_->prepare(
-        R"(INSERT INTO sessions ("operator", server, login, grant_id, client, source, started_at, pid, pid_start)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)");
+        R"(INSERT INTO sessions ("operator", server, login, grant_id, client, source, started_at, pid, pid_start, node)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)");
     q.bind(1, s.operator_name).bind(2, s.server).bind(3, s.login).bind(4, s.grant_id);
     q.bind(5, s.client).bind(6, s.source).bind(7, static_cast<std::int64_t>(to_unix(s.start))).bind(8, std::int64_t{s.pid});
     q.bind(9, s.pid_start);
+    if (s.node.empty()) q.bind(10, std::nullopt);
+    else q.bind(10, s.node);
     auto id = q.returned_id();
     tx.commit();
     return id;

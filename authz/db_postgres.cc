@@ -1,7 +1,9 @@
 // The PostgreSQL backend of db::Database, through libpq. Stores write their SQL once, with SQLite's
-// `?` and `?N` placeholders; here they become `$N`. Statements run with PQexecParams (text
-// parameters of unknown type, so the server infers each from its context as it would a literal)
-// and their rows are read from the result.
+// `?` and `?N` placeholders; here they become `$N`. A store's statement is prepared once per
+// connection (PQprepare: the server parses and plans it once, with parameters of unknown type that
+// it infers from their context as it would a literal's) and then only executed (PQexecPrepared);
+// its rows are read from the result. Prepared statements are the connection's: a reconnect
+// forgets them, and they outlive a rolled-back transaction.
 //
 // Transactions: a Transaction is what SQLite's BEGIN IMMEDIATE makes it, one writer at a time for
 // the whole database: BEGIN then a transaction-scoped advisory lock every Transaction takes, on any
@@ -19,6 +21,7 @@
 #include <charconv>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "authz/db.h"
@@ -183,9 +186,17 @@ class PgBackend final : public Backend {
     run("INSERT INTO bastion_schema(version) VALUES (" + std::to_string(version) + ")", {});
   }
 
+  // A connection lost (the server down) takes the timeout when it is opened again (configure): a
+  // caller setting it, such as a retry loop about to try its writes, must not fail for that (the
+  // statement after it finds the connection lost, and says so).
   void set_busy_timeout(std::chrono::milliseconds wait) override {
     lock_timeout_ms_ = wait.count();
-    run("SET lock_timeout = " + std::to_string(lock_timeout_ms_), {});
+    if (PQstatus(conn_.get()) != CONNECTION_OK) return;
+    try {
+      run("SET lock_timeout = " + std::to_string(lock_timeout_ms_), {});
+    } catch (const DbError&) {
+      if (PQstatus(conn_.get()) == CONNECTION_OK) throw;
+    }
   }
 
   // configure sets what every connection of ours runs with, at connect and at each reconnect.
@@ -231,11 +242,34 @@ class PgBackend final : public Backend {
     ResultPtr r(params.empty() ? PQexec(conn_.get(), sql.c_str())
                                : PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
                                               values.data(), nullptr, nullptr, 0));
-    const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw failure(r.get());
-    const char* n = PQcmdTuples(r.get());
-    changes_ = n != nullptr && n[0] != '\0' ? std::atoi(n) : 0;
-    return r;
+    return checked(std::move(r));
+  }
+
+  // run_prepared executes a store's statement, prepared on this connection the first time it is
+  // run. Past kMaxPrepared distinct texts (a store building its SQL from a filter), the rest run
+  // unprepared: the cache never grows without bound.
+  ResultPtr run_prepared(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    reconnect_if_lost();
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      if (prepared_.size() >= kMaxPrepared) return run(sql, params);
+      std::string name = "bastion_" + std::to_string(prepared_.size() + 1);
+      ResultPtr made(PQprepare(conn_.get(), name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr));
+      if (!made || PQresultStatus(made.get()) != PGRES_COMMAND_OK) throw failure(made.get());
+      it = prepared_.emplace(sql, std::move(name)).first;
+    }
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    ResultPtr r(PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(values.size()), values.data(),
+                               nullptr, nullptr, 0));
+    // A plan whose rows changed shape under it ("cached plan must not change result type": another
+    // node migrated a table) fails this once and is prepared again the next time.
+    if (r && PQresultStatus(r.get()) == PGRES_FATAL_ERROR) {
+      const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+      if (state != nullptr && std::string_view(state) == "0A000") prepared_.erase(it);
+    }
+    return checked(std::move(r));
   }
 
  private:
@@ -243,8 +277,18 @@ class PgBackend final : public Backend {
   // the statement after the one that found it lost: that one fails as busy ("try again"), whether or
   // not it was in a transaction, because it may have reached the server before the connection died,
   // and running it again could run it twice.
+  // checked returns a statement's result, or throws its failure; it counts the rows it changed.
+  ResultPtr checked(ResultPtr r) {
+    const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw failure(r.get());
+    const char* n = PQcmdTuples(r.get());
+    changes_ = n != nullptr && n[0] != '\0' ? std::atoi(n) : 0;
+    return r;
+  }
+
   void reconnect_if_lost() {
     if (PQstatus(conn_.get()) == CONNECTION_OK) return;
+    prepared_.clear();  // the new connection has none of them
     PQreset(conn_.get());
     if (PQstatus(conn_.get()) != CONNECTION_OK) throw unreachable();
     configure();
@@ -267,15 +311,18 @@ class PgBackend final : public Backend {
     return DbError("query failed: " + message);
   }
 
+  static constexpr std::size_t kMaxPrepared = 512;
+
   ConnPtr conn_;
   std::string where_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text → its name on this connection
   int changes_ = 0;
   std::int64_t lock_timeout_ms_ = Database::kBusyTimeout.count();
 };
 
 bool PgStatement::step() {
   if (!result_) {
-    result_ = db_.run(sql_, params_);
+    result_ = db_.run_prepared(sql_, params_);
     row_ = 0;
   } else {
     ++row_;

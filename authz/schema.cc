@@ -383,7 +383,53 @@ constexpr std::string_view kV18[] = {
          CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL))))",
 };
 
-constexpr std::array<Migration, 18> kMigrations{{
+// Several bastions on one database (README, Running several bastions): each session row names the
+// node that serves it (NULL: a row from before, served by the only node there was), and each node
+// writes its heartbeat, so that the others can end the rows of a node that died.
+constexpr std::string_view kV19[] = {
+    "ALTER TABLE sessions ADD COLUMN node TEXT",
+    R"(CREATE TABLE nodes (
+         name         TEXT PRIMARY KEY,
+         pid          INTEGER NOT NULL,
+         started_at   INTEGER NOT NULL,
+         heartbeat_at INTEGER NOT NULL))",
+    "CREATE INDEX sessions_live_by_node ON sessions(node) WHERE status = 'live'",
+    // The access version: one number that every change a running session's re-check depends on
+    // moves (a grant, an account, its keys, a server, a session killed or ended elsewhere), in the
+    // same transaction, by trigger, whichever program or person makes the change. A re-check reads
+    // it alone, and the rows again only when it moved (gateway/monitor.cc, grant_live).
+    "CREATE TABLE access_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)",
+    "INSERT INTO access_version (id, version) VALUES (1, 0)",
+    "CREATE TRIGGER grants_insert_access AFTER INSERT ON grants BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER grants_update_access AFTER UPDATE ON grants BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER grants_delete_access AFTER DELETE ON grants BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER operators_insert_access AFTER INSERT ON operators BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    // Not a login's TOTP step (totp_last_step) nor a new secret: a live check reads neither.
+    "CREATE TRIGGER operators_update_access AFTER UPDATE OF name, role, client, disabled ON operators BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER operators_delete_access AFTER DELETE ON operators BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER operator_keys_insert_access AFTER INSERT ON operator_keys BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER operator_keys_update_access AFTER UPDATE ON operator_keys BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER operator_keys_delete_access AFTER DELETE ON operator_keys BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER servers_insert_access AFTER INSERT ON servers BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER servers_update_access AFTER UPDATE ON servers BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER servers_delete_access AFTER DELETE ON servers BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+    "CREATE TRIGGER sessions_end_access AFTER UPDATE OF kill_requested_by, status ON sessions BEGIN "
+    "UPDATE access_version SET version = version + 1; END",
+};
+
+constexpr std::array<Migration, 19> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -402,6 +448,7 @@ constexpr std::array<Migration, 18> kMigrations{{
     {16, "signed audit checkpoints", kV16},
     {17, "indexes of a client reviewer's sessions list and of retention purges", kV17},
     {18, "per-client data keys, wrapped under the master key (encrypted recordings)", kV18},
+    {19, "the node of each session, and the nodes' heartbeats", kV19},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE; on PostgreSQL the
@@ -427,7 +474,7 @@ Status migrate(Database& db) {
                  ", newer than this program understands (" + std::to_string(latest_schema_version()) +
                  "); upgrade bastion"};
   }
-  static_assert(kMigrations.back().version == 18, "add the new migration to authz/schema_postgres.cc too");
+  static_assert(kMigrations.back().version == 19, "add the new migration to authz/schema_postgres.cc too");
   for (const Migration& m : db.is_postgres() ? postgres_migrations() : migrations()) {
     if (m.version > current) apply(db, m);
   }

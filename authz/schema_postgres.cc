@@ -268,8 +268,41 @@ constexpr std::string_view kPgV18[] = {
          CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL))))",
 };
 
-constexpr std::array<Migration, 1> kPgMigrations{{
+constexpr std::string_view kPgV19[] = {
+    "ALTER TABLE sessions ADD COLUMN node TEXT",
+    R"(CREATE TABLE nodes (
+         name         TEXT PRIMARY KEY,
+         pid          BIGINT NOT NULL,
+         started_at   BIGINT NOT NULL,
+         heartbeat_at BIGINT NOT NULL))",
+    "CREATE INDEX sessions_live_by_node ON sessions(node) WHERE status = 'live'",
+    // The access version, as on SQLite (authz/schema.cc, migration 19): one trigger function,
+    // once per statement.
+    "CREATE TABLE access_version (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)",
+    "INSERT INTO access_version (id, version) VALUES (1, 0)",
+    R"(CREATE FUNCTION bastion_access_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           UPDATE access_version SET version = version + 1;
+           RETURN NULL;
+         END $$)",
+    "CREATE TRIGGER grants_access AFTER INSERT OR UPDATE OR DELETE ON grants FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bastion_access_changed()",
+    // Not a login's TOTP step (totp_last_step: a statement outside the writers' lock, which must
+    // not wait on this row) nor a new secret: a live check reads neither.
+    "CREATE TRIGGER operators_access AFTER INSERT OR DELETE OR UPDATE OF name, role, client, disabled ON operators "
+    "FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bastion_access_changed()",
+    "CREATE TRIGGER operator_keys_access AFTER INSERT OR UPDATE OR DELETE ON operator_keys FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bastion_access_changed()",
+    "CREATE TRIGGER servers_access AFTER INSERT OR UPDATE OR DELETE ON servers FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bastion_access_changed()",
+    "CREATE TRIGGER sessions_end_access AFTER UPDATE OF kill_requested_by, status ON sessions FOR EACH STATEMENT "
+    "EXECUTE FUNCTION bastion_access_changed()",
+};
+
+constexpr std::array<Migration, 2> kPgMigrations{{
     {18, "all tables of the product as of SQLite migration 18", kPgV18},
+    {19, "the node of each session, and the nodes' heartbeats", kPgV19},
 }};
 
 }  // namespace

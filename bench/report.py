@@ -259,17 +259,23 @@ def main():
             print(f"| {label} | {j} | {b} | {fmt(r, 2) if r else '–'} |")
         print()
     dec = load(os.path.join(res, "decide.json"))
+    dec_pg = load(os.path.join(res, "decide-pg.json"))
     missing = load(os.path.join(res, "decide-missing.json"))
     if dec:
         out["decide_bench"] = dec
-        print("Grant decision (bench/decide_bench, Google Benchmark; 100 000 grants, 1 000 operators, 500 servers):")
+        if dec_pg:
+            out["decide_bench_postgresql"] = dec_pg
+        print("Grant decision (bench/decide_bench, Google Benchmark; 100 000 grants, 1 000 operators, 500 servers;"
+              " median of 10 repetitions):")
         print()
-        print("| benchmark | real time | CPU time |")
-        print("|---|---:|---:|")
-        for b in dec.get("benchmarks", []):
-            if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-                continue
-            print(f"| {b['name']} | {fmt(b['real_time'])} {b['time_unit']} | {fmt(b['cpu_time'])} {b['time_unit']} |")
+        print("| benchmark | engine | real time | CPU time of the bench process |")
+        print("|---|---|---:|---:|")
+        for engine, d in (("SQLite", dec), ("PostgreSQL (unix socket, fsync on)", dec_pg)):
+            for b in (d or {}).get("benchmarks", []):
+                if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+                    continue
+                print(f"| {b['name']} | {engine} | {fmt(b['real_time'])} {b['time_unit']} | "
+                      f"{fmt(b['cpu_time'])} {b['time_unit']} |")
         print()
     elif missing:
         out["decide_bench"] = {"missing": missing["missing"]}

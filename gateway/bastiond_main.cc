@@ -327,7 +327,7 @@ int main(int argc, char** argv) {
   housekeeping.checkpoint_events = cfg.checkpoint_events;
   housekeeping.checkpoint_every = std::chrono::minutes(cfg.checkpoint_minutes);
   housekeeping.close_stale_sessions();
-  housekeeping.record("daemon.start", {{"pid", getpid()}, {"user", account_name(geteuid())},
+  housekeeping.record("daemon.start", {{"pid", getpid()}, {"user", account_name(geteuid())}, {"node", settings.node},
                                        {"listen", addr->first + ":" + std::to_string(listener->port())},
                                        {"config", cfg.config_path}, {"test_clock", test_clock_shift().has_value()}});
   housekeeping.checkpoint("start", true);

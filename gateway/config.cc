@@ -1,6 +1,7 @@
 #include "gateway/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include <boost/program_options.hpp>
 
 #include "gateway/admin/command_line.h"
+#include "gateway/checkpoint_key.h"
 #include "gateway/keys.h"
 #include "gateway/notifier.h"
 
@@ -40,6 +42,10 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("preauth-user", po::value(&c.preauth_user)->default_value(c.preauth_user), "when started as root: the account the sandboxed network process (libssh, before and after authentication) runs as; must exist")
       ("db", po::value(&s.db_path), "database: a file (SQLite, created by `bastionctl --db FILE init`) or a postgresql:// URL")
       ("state-dir", po::value(&s.state_dir), "directory for recordings and runtime files")
+      ("node", po::value(&s.node), "this bastion's name among the nodes sharing one database (default: the host name); letters, digits, '.', '_', '-'")
+      ("node-timeout", po::value(&s.node_timeout_seconds)->default_value(s.node_timeout_seconds), "seconds without a heartbeat after which another node's live sessions are ended as aborted")
+      ("db-grace", po::value(&s.db_grace_seconds)->default_value(s.db_grace_seconds), "seconds running sessions go on while the database cannot be reached (logins are refused meanwhile)")
+      ("key-dir", po::value(&c.key_dir), "directory of the keys below (default: beside the database; /etc/bastion for PostgreSQL)")
       ("host-key", po::value(&s.host_key_path), "host private key (default: beside the database)")
       ("egress-key", po::value(&s.egress_key_path), "egress private key of servers in key mode (default: beside the database)")
       ("egress-ca", po::value(&s.egress_ca_path), "egress certificate authority key (default: beside the database)")
@@ -108,7 +114,8 @@ Status check_ranges(const DaemonConfig& c, const Minutes& m) {
            {"max-sessions-per-operator", s.max_sessions_per_operator, 0}, {"idle-timeout", s.idle_timeout_seconds, 0},
            {"idle-warning", s.idle_warning_seconds, 0}, {"client-alive-interval", s.alive_interval_seconds, 0},
            {"stop-grace", c.stop_grace_seconds, 0}, {"checkpoint-events", c.checkpoint_events, 1},
-           {"checkpoint-minutes", c.checkpoint_minutes, 1}}) {
+           {"checkpoint-minutes", c.checkpoint_minutes, 1}, {"node-timeout", s.node_timeout_seconds, 2},
+           {"db-grace", s.db_grace_seconds, 0}}) {
     if (value < least) return Error{std::string("--") + name + " must be at least " + std::to_string(least)};
   }
   if (s.idle_timeout_seconds > 0 && s.idle_warning_seconds >= s.idle_timeout_seconds)
@@ -117,6 +124,17 @@ Status check_ranges(const DaemonConfig& c, const Minutes& m) {
   static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(kLevels.begin(), kLevels.end(), c.log_level) == kLevels.end())
     return Error{"--log-level must be one of trace, debug, info, warn, error (not '" + c.log_level + "')"};
+  return ok_status();
+}
+
+// check_node_name: a node's name is shown in session lists and logs, and keyed on in the
+// database: a short word.
+Status check_node_name(const std::string& name) {
+  if (name.size() > 64) return Error{"--node must be at most 64 characters"};
+  for (unsigned char ch : name) {
+    if (std::isalnum(ch) == 0 && ch != '.' && ch != '_' && ch != '-')
+      return Error{"--node may hold only letters, digits, '.', '_' and '-' (not '" + name + "')"};
+  }
   return ok_status();
 }
 
@@ -176,7 +194,9 @@ Result<DaemonConfig> parse_daemon_config(const std::vector<std::string>& argv, c
     if (c.notify_secret_file.empty()) return Error{"--notify-url needs --notify-secret-file (the signature key)"};
   }
   if (auto st = check_portal_url(c.settings.portal_url); !st) return st.error();
-  auto keys = default_key_paths(c.settings.db_path);
+  if (c.settings.node.empty()) c.settings.node = node_name();
+  if (auto st = check_node_name(c.settings.node); !st) return st.error();
+  auto keys = default_key_paths(c.settings.db_path, c.key_dir);
   if (c.settings.host_key_path.empty()) c.settings.host_key_path = keys.host_key;
   if (c.settings.egress_key_path.empty()) c.settings.egress_key_path = keys.egress_key;
   if (c.settings.egress_ca_path.empty()) c.settings.egress_ca_path = keys.egress_ca;
@@ -216,7 +236,7 @@ std::string daemon_help() {
 }
 
 const std::vector<std::string>& restart_only_options() {
-  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "host-key", "egress-key", "egress-ca", "checkpoint-key", "master-key", "config"};
+  static const std::vector<std::string> kNames = {"listen", "user", "preauth-user", "db", "state-dir", "node", "key-dir", "host-key", "egress-key", "egress-ca", "checkpoint-key", "master-key", "config"};
   return kNames;
 }
 
@@ -241,6 +261,7 @@ ReloadPlan plan_reload(const DaemonConfig& current, DaemonConfig& next) {
   next.preauth_user = current.preauth_user;
   next.settings.db_path = current.settings.db_path;
   next.settings.state_dir = current.settings.state_dir;
+  next.settings.node = current.settings.node;
   next.settings.host_key_path = current.settings.host_key_path;
   next.settings.egress_key_path = current.settings.egress_key_path;
   next.settings.egress_ca_path = current.settings.egress_ca_path;

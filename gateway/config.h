@@ -37,6 +37,8 @@ struct DaemonConfig {
   std::string notify_secret_file;
   // --egress-source-address, as given (comma-separated); parsed into settings.egress_source_addresses.
   std::string egress_source_addresses;
+  // --key-dir: where the keys are when their own options do not say (gateway/keys.h).
+  std::string key_dir;
   // --proxy-protocol-from, as given (repeatable, each comma-separated), and parsed: the proxies
   // whose connections must begin with a PROXY v2 header naming the client (gateway/proxy_protocol.h).
   std::vector<std::string> proxy_protocol_from;

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "audit/checkpoint.h"
+#include "audit/node_store.h"
 #include "audit/retention.h"
 #include "audit/session_recovery.h"
 #include "audit/sqlite_event_log.h"
@@ -33,8 +35,11 @@ void Housekeeping::recover_sessions(const std::function<bool(int)>& match, const
       return;
     }
     (*db)->set_busy_timeout(kSweepBusyWait);
+    // Only this node's rows: another node's processes are not on this host (a node that died is
+    // found by its heartbeat instead, heartbeat()). A row naming no node is from before nodes were.
     auto gone = [&](const audit::SessionRow& row) {
-      return match(row.pid) && !session_process_alive(row.pid, row.pid_start);
+      return (row.node.empty() || row.node == settings_.node) && match(row.pid) &&
+             !session_process_alive(row.pid, row.pid_start);
     };
     const auto report =
         audit::recover_sessions(*db, settings_.state_dir + "/recordings", settings_.sinks, clock_, gone, why);
@@ -126,7 +131,7 @@ int write_checkpoint_now(const DaemonSettings& settings, const Clock& clock, con
       spdlog::error("audit checkpoint not written: {}", key.error().message);
       return 1;
     }
-    const auto written = audit::write_checkpoint(**db, checkpoint_signer(*key), node_name(), clock.now(), settings.sinks);
+    const auto written = audit::write_checkpoint(**db, checkpoint_signer(*key), settings.node, clock.now(), settings.sinks);
     spdlog::info("audit checkpoint {} written ({}): chain up to event {}", written.checkpoint.seq, why,
                  written.checkpoint.event_id);
     if (!written.sink_error.empty())
@@ -180,8 +185,39 @@ void Housekeeping::check_checkpoints() {
   if (due || pending) checkpoint(due.value_or(""), false);
 }
 
+// heartbeat: this node's beat, then the others' checked. Its own connection, like every duty of
+// the listener; a database out of reach is logged once, when it goes and when it comes back.
+void Housekeeping::heartbeat() {
+  constexpr std::chrono::milliseconds kBusyWait{250};
+  try {
+    auto db = db::Database::open(settings_.db_path, false);
+    if (!db) throw db::DbError(db.error().message, true);
+    (*db)->set_busy_timeout(kBusyWait);
+    audit::beat(**db, settings_.node, static_cast<int>(::getpid()), started_at_, clock_.now());
+    if (beat_failing_) spdlog::warn("node {}: heartbeat written again; the database answers", settings_.node);
+    beat_failing_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    if (!beating_since_) beating_since_ = now;
+    const std::chrono::seconds timeout(settings_.node_timeout_seconds);
+    if (now - *beating_since_ < timeout) return;
+    const auto lost = audit::end_sessions_of_lost_nodes(**db, settings_.sinks, settings_.node, clock_.now(), timeout);
+    for (const auto& l : lost.ended)
+      spdlog::warn("session {} of node {} ended as aborted: no heartbeat from that node since {}", l.session_id, l.node,
+                   format_utc(l.last_heartbeat));
+    if (!lost.sink_error.empty()) spdlog::error("session.aborted events not copied to a sink: {}", lost.sink_error);
+  } catch (const db::DbError& e) {
+    if (!beat_failing_) spdlog::error("node {}: heartbeat not written (retried): {}", settings_.node, e.what());
+    beat_failing_ = true;
+    beating_since_.reset();
+  }
+}
+
 void Housekeeping::tick() {
   auto now = std::chrono::steady_clock::now();
+  if (now >= next_beat_) {
+    next_beat_ = now + std::chrono::seconds(std::max(1, settings_.node_timeout_seconds / 6));
+    heartbeat();
+  }
   if (checkpoint_pid_ == 0 && now >= next_checkpoint_check_) {
     next_checkpoint_check_ = now + std::chrono::seconds(2);
     check_checkpoints();

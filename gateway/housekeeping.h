@@ -5,6 +5,7 @@
 // chain's checkpoints (audit/checkpoint.h).
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -26,7 +27,9 @@ class Housekeeping {
   // close_stale_sessions: at start-up, live rows whose process is gone (the daemon itself was
   // stopped or crashed) are recovered the same way.
   void close_stale_sessions();
-  // tick runs retention when it is due: at start and then every `purge_interval`, in a forked
+  // tick writes this node's heartbeat every node_timeout / 6 (5 s by default) and, then, ends the
+  // live sessions of nodes whose heartbeat is older than node_timeout (audit/node_store.h); runs
+  // retention when it is due: at start and then every `purge_interval`, in a forked
   // child so that the accept loop never waits on it; and every 30 s records the end of bans that
   // ran out (ban.expired), so each is on record within half a minute even if nobody logs in, and
   // recovers live rows whose process is gone (a database locked when they were reaped).
@@ -55,12 +58,20 @@ class Housekeeping {
   void recover_sessions(const std::function<bool(int row_pid)>& match, const std::string& why);
   void start_notifier();
   void check_checkpoints();
+  void heartbeat();
   const DaemonSettings& settings_;
   const Clock& clock_;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_expiry_check_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_notify_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point next_checkpoint_check_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next_beat_ = std::chrono::steady_clock::now();
+  Seconds started_at_ = clock_.now();
+  bool beat_failing_ = false;  // logged once per outage, not at every beat
+  // Since when this node's beats have gone through without a break: it judges the others only once
+  // that is a whole timeout, so that after an outage of the database (every heartbeat stopped) no
+  // node takes the others for dead before they could beat again.
+  std::optional<std::chrono::steady_clock::time_point> beating_since_;
   int notifier_pid_ = 0;    // the running notifier child; 0 when none
   int checkpoint_pid_ = 0;  // the running checkpoint child; 0 when none
 };

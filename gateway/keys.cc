@@ -15,14 +15,10 @@
 namespace bastion::gateway {
 namespace fs = std::filesystem;
 
-KeyPaths default_key_paths(const std::string& db_location) {
+KeyPaths default_key_paths(const std::string& db_location, const std::string& key_dir) {
   const auto file = db::Database::file_of(db_location);
-  fs::path dir = file ? fs::path(*file).parent_path() : fs::path(kPostgresKeyDir);
-  return key_paths_in(dir.empty() ? std::string(".") : dir.string());
-}
-
-KeyPaths key_paths_in(const std::string& directory) {
-  const fs::path dir(directory);
+  fs::path dir = !key_dir.empty() ? fs::path(key_dir) : file ? fs::path(*file).parent_path() : fs::path(kPostgresKeyDir);
+  if (dir.empty()) dir = ".";
   return {(dir / "host_ed25519_key").string(), (dir / "egress_ed25519_key").string(),
           (dir / "egress_ca_ed25519_key").string(), (dir / "audit_checkpoint_ed25519_key").string(),
           (dir / "data_master_key").string()};

@@ -19,11 +19,9 @@ struct KeyPaths {
 // default_key_paths: "<dir of db>/host_ed25519_key", "<dir of db>/egress_ed25519_key",
 // "<dir of db>/egress_ca_ed25519_key", "<dir of db>/audit_checkpoint_ed25519_key" and
 // "<dir of db>/data_master_key". A PostgreSQL database (a postgresql:// location) has no directory:
-// its keys are in kPostgresKeyDir.
+// its keys are in kPostgresKeyDir. A key_dir given (--key-dir) is used instead of either.
 inline constexpr const char* kPostgresKeyDir = "/etc/bastion";
-KeyPaths default_key_paths(const std::string& db_location);
-// key_paths_in: the same file names in dir (bastionctl --key-dir).
-KeyPaths key_paths_in(const std::string& dir);
+KeyPaths default_key_paths(const std::string& db_location, const std::string& key_dir = "");
 
 // ensure_key creates an ed25519 key pair at path (0600, .pub 0644) unless one exists.
 Status ensure_key(const std::string& path);

@@ -24,6 +24,7 @@
 #include "audit/data_keys.h"
 #include "audit/fd_io.h"
 #include "audit/file_recorder.h"
+#include "audit/node_store.h"
 #include "audit/openpgp.h"
 #include "audit/sha256.h"
 #include "authz/text.h"
@@ -363,6 +364,7 @@ Result<Monitor::Reply> Monitor::start_session(const Message& m) {
                           static_cast<int>(::getpid()), settings_.max_sessions_per_operator};
   row.pid_start = process_start_ticks(row.pid);
   row.alive = session_process_alive;
+  row.node = settings_.node;
   // Refused either by the per-operator cap or because the journal cannot be written (fail closed);
   // the store's message says which.
   auto id = services_.sessions.start(row);
@@ -586,20 +588,58 @@ Result<bool> Monitor::serve_agent(Agent& a) {
   }
 }
 
+// grant_live answers from the database; while the database cannot be reached (PostgreSQL down or
+// out of reach, or locked), running sessions go on for the grace, then end with the reason.
+// Logins meanwhile are refused (fail closed): the grace is for the work already under way.
 Result<Monitor::Reply> Monitor::grant_live(const Message& m) {
   auto s = own_session(m.numbers[0], "grant check");
   if (!s) return violation(m.type, s.error().message);
   const auto sid = static_cast<std::int64_t>(m.numbers[0]);
+  try {
+    auto reply = grant_live_now(sid, **s);
+    if (db_unreachable_since_) spdlog::warn("{}: the database answers again; live checks resume", source_);
+    db_unreachable_since_.reset();
+    return reply;
+  } catch (const db::DbError& e) {
+    if (!e.busy) throw;
+    const auto now = std::chrono::steady_clock::now();
+    if (!db_unreachable_since_) {
+      db_unreachable_since_ = now;
+      spdlog::error("{}: live check of session {}: {}; the session goes on for at most {} s meanwhile", source_, sid,
+                    e.what(), settings_.db_grace.count());
+    }
+    if (now - *db_unreachable_since_ < settings_.db_grace) return granted();
+    spdlog::error("{}: session {} ends: the database could not be reached for {} s: {}", source_, sid,
+                  settings_.db_grace.count(), e.what());
+    return refused(db::refusal_for(e) + " (for " + std::to_string(settings_.db_grace.count()) +
+                   " s, the grace of running sessions)");
+  }
+}
+
+Result<Monitor::Reply> Monitor::grant_live_now(std::int64_t sid, Started& s) {
+  // Read before the rows: a change committed between the two reads moves the version past what is
+  // kept, and the next check reads the rows again.
+  // (Without a database handle, in unit tests of the monitor alone, every check reads the rows.)
+  const auto version = services_.db ? std::optional(audit::access_version(*services_.db)) : std::nullopt;
+  const Seconds now = clock_.now();
+  if (version && s.checked_version == version && s.window_start <= now && now < s.window_end) return granted();
   if (auto kill = services_.sessions.kill_request(sid))
     return refused("session " + std::to_string(sid) + " was ended by " + kill->by + " at " + format_utc(kill->at));
-  const Decided& d = decisions_.at((*s)->decision_id);
+  // Another node may have ended the row: it took this node for dead (its heartbeat stopped).
+  if (auto row = services_.sessions.find(sid); row && row->status != "live")
+    return refused("session " + std::to_string(sid) + " was marked " + row->status + " elsewhere: " + row->reason);
+  const Decided& d = decisions_.at(s.decision_id);
   const auto grant = services_.store.find_grant(d.allow.grant.id);
   const auto who = services_.store.find_operator(who_->name);
   const auto server = grant ? services_.store.find_server(grant->server_name) : std::nullopt;
   const auto keys = who ? services_.store.keys_of(who->id) : std::vector<authz::OperatorKey>{};
   auto why = authz::why_not_live({d.allow.grant.id, grant ? &*grant : nullptr, who ? &*who : nullptr,
-                                  server ? &*server : nullptr, keys, key_fingerprint_, clock_.now()});
-  return why ? refused(*why) : granted();
+                                  server ? &*server : nullptr, keys, key_fingerprint_, now});
+  if (why) return refused(*why);
+  s.checked_version = version;
+  s.window_start = grant->not_before;
+  s.window_end = grant->not_after;
+  return granted();
 }
 
 // ---- Closing sessions ----------------------------------------------------------------------------

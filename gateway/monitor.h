@@ -74,6 +74,10 @@ struct MonitorSettings {
   std::function<void()> on_authenticated;
   audit::EventSinks sinks;  // where closing events go besides the database
   std::string portal_url;   // bastiond --portal-url: the base of web-login links
+  std::string node;         // bastiond --node: what the session rows name
+  // bastiond --db-grace: how long running sessions go on while the database cannot be reached
+  // (grant_live answers "go on" meanwhile, and ends them after it).
+  std::chrono::seconds db_grace{60};
 };
 
 class Monitor {
@@ -143,6 +147,11 @@ class Monitor {
     dev_t recording_dev = 0;
     ino_t recording_ino = 0;
     bool closed = false;
+    // The last live check that read the rows and let the session go on: the access version it read
+    // (audit/node_store.h) and the grant's window. While the version stays and the clock is inside
+    // the window, nothing a re-check reads has changed, and the rows are not read again.
+    std::optional<std::int64_t> checked_version;
+    Seconds window_start{}, window_end{};
   };
   struct Closing;    // a closing waiting for its recording's digest (monitor.cc)
   struct Unwritten;  // closing writes the database has not taken yet
@@ -164,6 +173,8 @@ class Monitor {
   // it): the ephemeral private key and the certificate line, or the refusal.
   Result<std::pair<std::string, std::string>> certificate_for(std::int64_t decision_id, const authz::Server& server);
   Result<Reply> grant_live(const monitor::Message& m);
+  // grant_live_now: grant_live's answer read from the database; throws db::DbError.
+  Result<Reply> grant_live_now(std::int64_t session_id, Started& s);
   Result<Reply> close_session(const monitor::Message& m);
   Result<Reply> grants(const monitor::Message& m);
   Result<Reply> admin(const monitor::Message& m);
@@ -205,6 +216,8 @@ class Monitor {
   std::vector<std::unique_ptr<Closing>> closing_;
   std::vector<std::unique_ptr<Unwritten>> unwritten_;
   std::vector<std::unique_ptr<Agent>> agents_;
+  // Since when the database could not be reached for a live check (MonitorSettings::db_grace).
+  std::optional<std::chrono::steady_clock::time_point> db_unreachable_since_;
 };
 
 }  // namespace bastion::gateway

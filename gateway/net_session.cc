@@ -439,7 +439,12 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
   auto db = db::Database::open(settings.db_path, false);
   if (!db) {
     spdlog::error("{}: database unavailable: {}", peer.to_string(), db.error().message);
-    serve_unavailable(sock.get(), "the bastion database is unavailable; nobody can log in until it is repaired");
+    // PostgreSQL out of reach is an outage the node rides out (it retries at the next login), not
+    // a database to repair: fail closed, saying which.
+    serve_unavailable(sock.get(), db::Database::is_postgres_location(settings.db_path)
+                                      ? "the bastion's database (PostgreSQL) cannot be reached; nobody can log in until "
+                                        "it is back; try again later"
+                                      : "the bastion database is unavailable; nobody can log in until it is repaired");
     wait_network();
     return 1;
   }
@@ -463,6 +468,8 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
   ms.on_authenticated = settings.auth.on_authenticated;
   ms.sinks = settings.sinks;
   ms.portal_url = settings.portal_url;
+  ms.node = settings.node;
+  ms.db_grace = std::chrono::seconds(settings.db_grace_seconds);
   Monitor monitor(services, clock, ms, peer.to_string());
   const int rc = monitor.serve(sock.get(), forward);
   // A violation ends the connection now: the network process is not asked to leave.

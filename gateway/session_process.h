@@ -48,6 +48,15 @@ struct DaemonSettings {
   int stop_grace_seconds = 20;
   // --portal-url: where people reach bastion-web; the base of `web-login` links. Empty: none.
   std::string portal_url;
+  // --node: this bastion's name among those sharing one database (default: the host name). Its
+  // session rows, heartbeat and checkpoints carry it (README, Running several bastions).
+  std::string node;
+  // --node-timeout: a node whose heartbeat is older than this is taken for dead, and its live
+  // sessions are ended as aborted by whichever node sees it first (gateway/node_watch.h).
+  int node_timeout_seconds = 30;
+  // --db-grace: while the database cannot be reached, running sessions go on this long (logins are
+  // refused at once), then end with the reason.
+  int db_grace_seconds = 60;
 };
 
 

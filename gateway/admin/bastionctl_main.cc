@@ -40,8 +40,7 @@ po::options_description global_options() {
       "master-key", po::value<std::string>()->value_name("FILE"),
       "the master key of the clients' data keys (default: data_master_key beside the database)")(
       "key-dir", po::value<std::string>()->value_name("DIR"),
-      "the directory of the bastion's keys, as bastiond's --host-key, --egress-key, … name them (default: beside "
-      "the database; /etc/bastion for a PostgreSQL URL)")(
+      "the directory of the bastion's keys (default: beside the database; /etc/bastion for PostgreSQL)")(
       "help,h", "show this help")("version", "print the version");
   return opts;
 }
@@ -51,8 +50,8 @@ po::options_description global_options() {
 std::size_t split_globals(int argc, char** argv) {
   int i = 1;
   while (i < argc && argv[i][0] == '-') {
-    const std::string option = argv[i];
-    if (option == "--db" || option == "--master-key" || option == "--key-dir") ++i;  // its value is the next word
+    const std::string word = argv[i];
+    if (word == "--db" || word == "--master-key" || word == "--key-dir") ++i;  // its value is the next word
     ++i;
   }
   return static_cast<std::size_t>(std::min(i, argc));
@@ -82,7 +81,7 @@ void print_help() {
 }
 
 int run(const Globals& g, const std::vector<std::string>& args) {
-  auto keys = g.key_dir.empty() ? bastion::gateway::default_key_paths(g.db) : bastion::gateway::key_paths_in(g.key_dir);
+  auto keys = bastion::gateway::default_key_paths(g.db, g.key_dir);
   if (!g.master_key.empty()) keys.master_key = g.master_key;
   if (args.front() == "init") {
     return admin::run_init({args.begin() + 1, args.end()}, g.db, keys, std::cout, std::cerr);

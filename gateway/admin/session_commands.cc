@@ -21,6 +21,13 @@ using Json = nlohmann::json;
 
 std::string optional_text(const std::optional<int>& v) { return v ? std::to_string(*v) : "-"; }
 
+// with_node adds the bastion that served the session (README, Running several bastions); null for
+// a row from before nodes were named.
+Json with_node(Json j, const audit::SessionRow& s) {
+  j["node"] = s.node.empty() ? Json(nullptr) : Json(s.node);
+  return j;
+}
+
 void add_channel_option(CommandLine& cl) {
   cl.options()("channel", po::value<int>()->value_name("N"), "which recorded channel (default: the first)");
 }
@@ -122,12 +129,12 @@ int sessions_list(const Args& args, CommandContext& ctx) {
                          time_filter(*vm, "since"), time_filter(*vm, "until"), (*vm)["live"].as<bool>(), ""};
   const auto clients = audit::chained_clients(database(ctx));
   Json all = Json::array();
-  Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "CLIENT", "START", "END", "STATUS", "EXIT"});
+  Table table({"ID", "OPERATOR", "SERVER", "LOGIN", "CLIENT", "START", "END", "STATUS", "EXIT", "NODE"});
   for (const auto& s : audit::find_sessions(ctx.db, f)) {
     const std::string c = audit::client_of(s, clients);
-    all.push_back(session_json(s, c));
+    all.push_back(with_node(session_json(s, c), s));
     table.add({std::to_string(s.id), s.operator_name, s.server, s.login, c, iso8601(s.start),
-               s.end ? iso8601(*s.end) : "-", s.status, optional_text(s.exit_status)});
+               s.end ? iso8601(*s.end) : "-", s.status, optional_text(s.exit_status), s.node.empty() ? "-" : s.node});
   }
   if (wants_json(*vm)) {
     print_json(ctx, all);
@@ -164,7 +171,7 @@ int sessions_show(const Args& args, CommandContext& ctx) {
   const auto egress = audit::egress_of(database(ctx), *session);
   const auto recordings = ctx.sessions.recordings_of(session->id);
   if (wants_json(*vm)) {
-    Json j = audit::session_json(*session, client);
+    Json j = with_node(audit::session_json(*session, client), *session);
     j["egress"] = egress ? Json{{"kind", egress->kind}, {"session_id", egress->session_id}, {"details", egress->details}}
                          : Json(nullptr);
     j["recordings"] = Json::array();
@@ -184,6 +191,7 @@ int sessions_show(const Args& args, CommandContext& ctx) {
           << "  end:      " << (s.end ? iso8601(*s.end) : "-") << "\n"
           << "  status:   " << s.status << (s.reason.empty() ? "" : " (" + s.reason + ")") << "\n"
           << "  exit:     " << optional_text(s.exit_status) << "\n"
+          << "  node:     " << (s.node.empty() ? "-" : s.node) << "\n"
           << "  egress:   " << (egress ? egress_text(*egress) : "-") << "\n";
   for (const auto& r : recordings)
     ctx.out << "  recording " << r.id << ": channel " << r.channel << ", " << r.summary.kind << ", sha256 "

@@ -88,6 +88,36 @@ TEST_F(DbPostgresTest, ResetLetsAStatementRunAgainWithNewBindings) {
   EXPECT_EQ(db_->changes(), 2);
 }
 
+// A store's statement is prepared once per connection (the server plans it once), still runs after
+// the transaction it was first prepared in rolled back, and past the cap of prepared texts the rest
+// run unprepared.
+TEST_F(DbPostgresTest, StatementsArePreparedOncePerConnectionAndOutliveARollback) {
+  // pg_prepared_statements lists this connection's prepared statements (this query among them).
+  auto prepared = [&] { return scalar(*db_, "SELECT count(*) FROM pg_prepared_statements"); };
+  const auto before = prepared();
+  for (int i = 0; i < 3; ++i) {
+    auto q = db_->prepare("SELECT count(*) FROM clients WHERE name = ?");
+    q.bind(1, std::string_view("nobody"));
+    ASSERT_TRUE(q.step());
+    EXPECT_EQ(q.col_int(0), 0);
+  }
+  EXPECT_EQ(prepared(), before + 1);
+  {
+    Database::Transaction tx(*db_);
+    db_->prepare("INSERT INTO clients(name) VALUES (?)").bind(1, std::string_view("rolled back")).step();
+  }  // not committed: rolled back
+  db_->prepare("INSERT INTO clients(name) VALUES (?)").bind(1, std::string_view("kept")).step();
+  EXPECT_EQ(scalar(*db_, "SELECT count(*) FROM clients"), 1);
+  EXPECT_EQ(prepared(), before + 3);
+  for (int i = 0; i < 600; ++i) {
+    auto q = db_->prepare("SELECT ? + " + std::to_string(i));
+    q.bind(1, std::int64_t{1});
+    ASSERT_TRUE(q.step());
+    EXPECT_EQ(q.col_int(0), i + 1);
+  }
+  EXPECT_EQ(prepared(), 512);
+}
+
 TEST_F(DbPostgresTest, TransactionRollsBackUnlessCommittedAndNestsAsSavepoints) {
   {
     Database::Transaction tx(*db_);

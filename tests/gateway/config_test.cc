@@ -2,6 +2,8 @@
 // may change.
 #include "gateway/config.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 namespace bastion::gateway {
@@ -55,6 +57,50 @@ TEST(DaemonConfig, ProxyProtocolFromIsRepeatableCommaSeparatedAndInTheFile) {
   auto bad = parse({"--db", "/d", "--state-dir", "/s", "--proxy-protocol-from", "haproxy.example"});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message, "--proxy-protocol-from: 'haproxy.example' is not an IPv4/IPv6 address or CIDR range");
+}
+
+// Several nodes on one database (README, Running several bastions).
+TEST(DaemonConfig, NodeNameDefaultsToTheHostNameAndIsAWordThatWaitsForARestart) {
+  auto c = parse(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(c->settings.node, host);
+  EXPECT_EQ(c->settings.node_timeout_seconds, 30);
+  EXPECT_EQ(c->settings.db_grace_seconds, 60);
+
+  auto args = kMinimal;
+  args.insert(args.end(), {"--node", "bastion-1", "--node-timeout", "6", "--db-grace", "0"});
+  auto named = parse(args);
+  ASSERT_TRUE(named.ok()) << named.error().message;
+  EXPECT_EQ(named->settings.node, "bastion-1");
+  EXPECT_EQ(named->settings.node_timeout_seconds, 6);
+  EXPECT_EQ(named->settings.db_grace_seconds, 0);
+
+  auto spaced = kMinimal;
+  spaced.insert(spaced.end(), {"--node", "bastion 1"});
+  auto bad = parse(spaced);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "--node may hold only letters, digits, '.', '_' and '-' (not 'bastion 1')");
+  auto hasty = kMinimal;
+  hasty.insert(hasty.end(), {"--node-timeout", "1"});
+  ASSERT_FALSE(parse(hasty).ok());
+
+  auto next = parse(kMinimal);
+  ASSERT_TRUE(next.ok());
+  const auto plan = plan_reload(*named, *next);
+  EXPECT_EQ(next->settings.node, "bastion-1");
+  EXPECT_FALSE(plan.needs_restart.empty());
+}
+
+TEST(DaemonConfig, KeyDirHoldsTheKeysOfAPostgresBastion) {
+  auto pg = parse({"--db", "postgresql://bastion@db/bastion", "--state-dir", "/s"});
+  ASSERT_TRUE(pg.ok()) << pg.error().message;
+  EXPECT_EQ(pg->settings.host_key_path, "/etc/bastion/host_ed25519_key");
+  auto moved = parse({"--db", "postgresql://bastion@db/bastion", "--state-dir", "/s", "--key-dir", "/srv/keys"});
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  EXPECT_EQ(moved->settings.host_key_path, "/srv/keys/host_ed25519_key");
+  EXPECT_EQ(moved->settings.master_key_path, "/srv/keys/data_master_key");
 }
 
 TEST(DaemonConfig, EgressCaAndSourceAddresses) {

@@ -159,6 +159,8 @@ Env OperatorIdentity::env() const {
 
 Bastion::Bastion(std::string dir, std::string bastionctl, std::string bastiond)
     : dir_(std::move(dir)), ctl_path_(std::move(bastionctl)), d_path_(std::move(bastiond)) {
+  db_ = dir_ + "/bastion.db";
+  key_dir_ = dir_;
   make_dirs(dir_);
   make_dirs(dir_ + "/operators");
 }
@@ -169,18 +171,15 @@ Bastion::~Bastion() {
 
 void Bastion::init() { ctl_ok({"init"}); }
 
-std::vector<std::string> Bastion::key_options(bool daemon) const {
-  if (db_location_.empty()) return {};
-  if (!daemon) return {"--key-dir", dir_};
-  return {"--host-key", dir_ + "/host_ed25519_key", "--egress-key", dir_ + "/egress_ed25519_key",
-          "--egress-ca", dir_ + "/egress_ca_ed25519_key", "--checkpoint-key", dir_ + "/audit_checkpoint_ed25519_key",
-          "--master-key", master_key_file()};
+void Bastion::use_database(std::string location, std::string key_dir) {
+  db_ = std::move(location);
+  key_dir_ = std::move(key_dir);
+  own_key_dir_ = true;
 }
 
 RunResult Bastion::ctl(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {ctl_path_, "--db", db()};
-  const auto keys = key_options(false);
-  argv.insert(argv.end(), keys.begin(), keys.end());
+  if (own_key_dir_) argv.insert(argv.end(), {"--key-dir", key_dir_});
   argv.insert(argv.end(), args.begin(), args.end());
   Env env = base_env();
   for (const auto& [k, v] : program_env_) env[k] = v;
@@ -224,8 +223,7 @@ void Bastion::start() {
   std::remove(port_file.c_str());
   SpawnOptions o;
   o.argv = {d_path_, "--listen", listen_, "--db", db(), "--state-dir", state_dir()};
-  const auto keys = key_options(true);
-  o.argv.insert(o.argv.end(), keys.begin(), keys.end());
+  if (own_key_dir_) o.argv.insert(o.argv.end(), {"--key-dir", key_dir_});
   o.argv.insert(o.argv.end(), daemon_args_.begin(), daemon_args_.end());
   for (const auto& [k, v] : program_env_) o.env[k] = v;
   o.stdout_file = dir_ + "/bastiond.log";
@@ -255,7 +253,7 @@ void Bastion::start() {
 
   // Pin the bastion's host key (created by init beside the database) for this port, so that clients
   // check it rather than trusting on first use and print no "Permanently added" warning.
-  const std::string host_pub = dir_ + "/host_ed25519_key.pub";
+  const std::string host_pub = key_dir_ + "/host_ed25519_key.pub";
   if (file_exists(host_pub)) {
     std::istringstream in(read_file(host_pub));
     std::string type, blob;

@@ -97,12 +97,12 @@ class Bastion {
   // are encrypted on disk): the decrypted bytes, or "" if it refuses (see ctl for why).
   std::string recording_text(const std::string& path) const;
   // master_key_file: the master key beside the database (audit/data_keys.h).
-  std::string master_key_file() const { return dir_ + "/data_master_key"; }
+  std::string master_key_file() const { return key_dir_ + "/data_master_key"; }
   // egress_key: the public key line printed by `bastionctl egress-key`.
   std::string egress_key() const;
   // egress_ca_public_file: the egress CA's public key file beside the database (what a target's
   // TrustedUserCAKeys names).
-  std::string egress_ca_public_file() const { return dir_ + "/egress_ca_ed25519_key.pub"; }
+  std::string egress_ca_public_file() const { return key_dir_ + "/egress_ca_ed25519_key.pub"; }
 
   // start runs `bastiond --listen 127.0.0.1:0 --db DB --state-dir STATE` and returns once
   // STATE/bastiond.port holds the bound port (decimal) and a TCP connect to it succeeds (10 s).
@@ -118,12 +118,12 @@ class Bastion {
   int port() const { return port_; }
 
   const std::string& dir() const { return dir_; }
-  // db: what --db names: the SQLite file dir/bastion.db, or the location use_database set.
-  std::string db() const { return db_location_.empty() ? dir_ + "/bastion.db" : db_location_; }
-  // use_database (before init): the bastion's database is `location` (a postgresql:// URL) instead
-  // of the SQLite file. Its keys stay in dir, named to both programs (bastionctl --key-dir,
-  // bastiond's --host-key, --egress-key, …), as a URL has no directory to keep them beside.
-  void use_database(std::string location) { db_location_ = std::move(location); }
+  // db: what --db names, dir/bastion.db unless use_database said otherwise.
+  const std::string& db() const { return db_; }
+  // use_database: bastionctl and bastiond use `location` (a postgresql:// URL that several Bastions
+  // share: several nodes) and the keys in key_dir (--key-dir: the nodes share one host key, one
+  // master key…). Before init() and start().
+  void use_database(std::string location, std::string key_dir);
   std::string state_dir() const { return dir_ + "/state"; }
   std::string log() const;
   std::string known_hosts() const { return dir_ + "/known_hosts"; }
@@ -161,11 +161,9 @@ class Bastion {
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
 
  private:
-  // key_options: the options that name the keys in dir, when the database is not a file beside them.
-  std::vector<std::string> key_options(bool daemon) const;
-
   std::string dir_, ctl_path_, d_path_;
-  std::string db_location_;  // "" for the SQLite file
+  std::string db_, key_dir_;
+  bool own_key_dir_ = false;  // key_dir_ was given by use_database: passed as --key-dir
   int port_ = 0;
   std::unique_ptr<Process> proc_;
   std::vector<std::string> daemon_args_;

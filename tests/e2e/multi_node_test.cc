@@ -1,0 +1,319 @@
+// Several bastions, one truth (issue 19): two real bastiond nodes, "node-a" and "node-b", on one
+// real PostgreSQL server of the test's own (tests/pg-test-server), in front of one real sshd, the
+// operators logging in with real ssh (key + TOTP from oathtool). What one node does or learns holds
+// on the other: a TOTP code is used once over both, failures on both count toward one lock, a kill
+// or a revocation issued on one ends the session on the other within 2 s, `sessions list --live`
+// names each session's node, and `audit verify` finds one intact chain. Faults: PostgreSQL stopped
+// (logins refused with the reason, live sessions ride out a grace, then end with the reason; back
+// without a restart), and a node SIGKILLed (the other ends its live sessions as aborted once its
+// heartbeat is older than the timeout).
+#include <signal.h>
+
+#include <functional>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/e2e/harness/bans.h"
+#include "tests/e2e/harness/live.h"
+#include "tests/e2e/harness/pg_server.h"
+#include "tests/e2e/harness/sshd_target.h"
+#include "tests/e2e/harness/test_env.h"
+#include "tests/e2e/harness/util.h"
+
+namespace bastion::e2e {
+namespace {
+
+using Json = nlohmann::json;
+
+// kCutWithin: the issue's bound on "ends within 2 s", plus the harness's own polling slack.
+constexpr double kCutWithin = 2.5;
+
+// TwoNodes: a PostgreSQL server, an sshd target (server "web1", trusting the bastion's egress CA),
+// and two bastiond nodes on that one database, sharing the keys `bastionctl init` made (one host
+// key, one master key…), each started with `--node NAME` and `extra` options.
+class TwoNodes {
+ public:
+  explicit TwoNodes(const std::vector<std::string>& extra = {})
+      : tmp("bastion-nodes"),
+        pg(tmp.sub("pg.state")),
+        target(tmp.sub("target")),
+        a(tmp.sub("a"), BASTIONCTL_PATH, BASTIOND_PATH),
+        b(tmp.sub("b"), BASTIONCTL_PATH, BASTIOND_PATH) {
+    if (!pg.available()) return;
+    const std::string keys = tmp.sub("keys", true);
+    a.use_database(pg.url(), keys);
+    b.use_database(pg.url(), keys);
+    a.init();
+    target.reconfigure("TrustedUserCAKeys " + a.egress_ca_public_file() + "\n");
+    target.start();
+    target.authorize(a.egress_key());
+    a.add_server("web1", target.port(), "dedicated", target.host_key_line());
+    std::vector<std::string> args_a = {"--node", "node-a"}, args_b = {"--node", "node-b"};
+    args_a.insert(args_a.end(), extra.begin(), extra.end());
+    args_b.insert(args_b.end(), extra.begin(), extra.end());
+    a.set_daemon_args(args_a);
+    b.set_daemon_args(args_b);
+    a.start();
+    b.start();
+    // The operators' known_hosts (node A's) pins the one host key for both ports.
+    write_file(a.known_hosts(), read_file(a.known_hosts()) + read_file(b.known_hosts()));
+  }
+  ~TwoNodes() {
+    a.stop();
+    b.stop();
+    target.stop();
+  }
+
+  const std::string& login() const { return target.login(); }
+
+  // new_operator: a fresh operator (through node A's bastionctl) granted `ops` on web1 for an hour,
+  // aimed at node A.
+  OperatorIdentity new_operator(const std::string& name, const std::vector<std::string>& ops = {"shell"}) {
+    OperatorIdentity op = a.add_operator(name);
+    op.set_port(a.port());
+    if (!ops.empty()) a.grant(op.name(), "web1", login(), ops);
+    return op;
+  }
+  // via: the same operator aimed at another node.
+  static OperatorIdentity via(const OperatorIdentity& op, const Bastion& node) {
+    OperatorIdentity copy = op;
+    copy.set_port(node.port());
+    return copy;
+  }
+
+  std::string diag(const RunResult& r) const {
+    return r.describe() + "\n--- node-a log (tail) ---\n" + a.log() +
+           "\n--- node-b log (tail) ---\n" + b.log() + "\n--- target sshd log (tail) ---\n" + target.log();
+  }
+
+  TempDir tmp;
+  PgServer pg;
+  SshdTarget target;
+  Bastion a, b;
+};
+
+// sleeping_shell opens `ssh -tt` to web1 through op's node, waits until the remote shell answers
+// and leaves it in `sleep 60`.
+std::unique_ptr<LiveClient> sleeping_shell(const TwoNodes& n, const OperatorIdentity& op, const std::string& fifo) {
+  auto c = std::make_unique<LiveClient>(op.ssh(op.user(n.login(), "web1"), {}, {"-tt"}), op.env(), fifo);
+  c->type("echo ready-$((6*7))\n");
+  if (!c->wait_for_output("ready-42", 30s)) throw HarnessError("the shell never answered:\n" + n.diag(c->result()));
+  c->type("sleep 60\n");
+  return c;
+}
+
+// live_session: the live session of `operator_name`, as `sessions list --live --json` on `node`
+// shows it; null if none.
+Json live_session(const Bastion& node, const std::string& operator_name) {
+  for (const auto& s : node.ctl_json({"sessions", "list", "--live"}))
+    if (s["operator"] == operator_name) return s;
+  return nullptr;
+}
+
+// expect_cut: after `act` (on one node), the session `live` (on the other) ends within the issue's
+// 2 s, its operator told why (`reason`, a regex).
+void expect_cut(const TwoNodes& n, LiveClient& live, const std::function<void()>& act, const std::string& reason) {
+  const auto at = WallClock::now();
+  act();
+  auto ended = live.wait(10s);
+  ASSERT_TRUE(ended.has_value()) << "the session outlived it by 10 s\n" << n.diag(live.result());
+  EXPECT_LE(seconds_between(at, *live.ended_at()), kCutWithin) << n.diag(live.result());
+  EXPECT_TRUE(mentions(live.err(), reason)) << n.diag(live.result());
+}
+
+// has_line: some line of text holds both words.
+bool has_line(const std::string& text, const std::string& first, const std::string& second) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(first) != std::string::npos && line.find(second) != std::string::npos) return true;
+  return false;
+}
+
+std::string reason_of(const Json& e) {
+  return e.contains("details") && e["details"].contains("reason") && e["details"]["reason"].is_string()
+             ? e["details"]["reason"].get<std::string>()
+             : "";
+}
+
+TEST(MultiNode, ACodeUsedOnOneNodeIsRefusedOnTheOther) {
+  TwoNodes n;
+  BASTION_REQUIRE_PG(n.pg);
+  OperatorIdentity op = n.new_operator("op", {"exec-any"});
+  op.use_fixed_code(op.totp_code(now_unix()));
+  RunResult on_a = run_as(op, op.ssh(op.user(n.login(), "web1"), {"echo in-on-a"}));
+  ASSERT_EQ(on_a.exit(), 0) << n.diag(on_a);
+  ASSERT_NE(on_a.out.find("in-on-a"), std::string::npos) << n.diag(on_a);
+
+  // The same code, the same key, on node B: refused, as a replay.
+  OperatorIdentity on_b = TwoNodes::via(op, n.b);
+  RunResult replayed = run_as(on_b, on_b.ssh(on_b.user(n.login(), "web1"), {"echo never-here"}));
+  EXPECT_NE(replayed.exit(), 0) << n.diag(replayed);
+  EXPECT_EQ(replayed.out.find("never-here"), std::string::npos) << n.diag(replayed);
+  EXPECT_TRUE(mentions(replayed.err, "already used")) << n.diag(replayed);
+  bool replay_recorded = false;
+  for (const auto& e : events_of_kind(n.b, "auth.failure"))
+    replay_recorded |= e["actor"] == op.name() && reason_of(e) == "replayed TOTP code";
+  EXPECT_TRUE(replay_recorded) << n.b.ctl_ok({"audit", "list", "--kind", "auth.failure"}).out;
+}
+
+TEST(MultiNode, FailuresOnBothNodesCountTowardOneLock) {
+  // Five failures lock an account; each refused connection is three (one per ssh prompt), so
+  // neither node reaches five alone. Sources are not banned here (their own threshold is high).
+  TwoNodes n({"--lock-account-failures", "5", "--ban-source-failures", "50"});
+  BASTION_REQUIRE_PG(n.pg);
+  OperatorIdentity op = n.new_operator("op", {"exec-any"});
+  auto fail_on = [&](const OperatorIdentity& who) {
+    who.use_fixed_code(wrong_code_for(who, now_unix()));
+    RunResult r = run_as(who, who.ssh(who.user(n.login(), "web1"), {"echo never-here"}));
+    who.use_current_code();
+    EXPECT_NE(r.exit(), 0) << n.diag(r);
+  };
+  fail_on(op);
+  EXPECT_TRUE(bans_of(n.a).empty()) << n.a.ctl_ok({"bans", "list", "--all"}).out;
+  fail_on(TwoNodes::via(op, n.b));
+  auto bans = bans_of(n.b);
+  ASSERT_EQ(bans.size(), 1u) << n.b.ctl_ok({"bans", "list", "--all"}).out;
+  EXPECT_EQ(bans[0]["kind"], "account");
+  EXPECT_EQ(bans[0]["subject"], op.name());
+
+  // Both factors right, on node A: refused, the lock named.
+  RunResult locked = run_as(op, op.ssh(op.user(n.login(), "web1"), {"echo never-here"}));
+  EXPECT_NE(locked.exit(), 0) << n.diag(locked);
+  EXPECT_TRUE(mentions(locked.err, "account " + op.name() + " is locked")) << n.diag(locked);
+}
+
+TEST(MultiNode, EitherNodeEndsTheOthersSessionsAndListsBoth) {
+  TwoNodes n;
+  BASTION_REQUIRE_PG(n.pg);
+  OperatorIdentity alice = n.new_operator("alice");
+  OperatorIdentity bob = TwoNodes::via(n.new_operator("bob"), n.b);
+  OperatorIdentity boss = TwoNodes::via(n.a.add_operator("boss", {"--role", "officer"}), n.b);
+  auto alice_on_a = sleeping_shell(n, alice, n.tmp.sub("stdin-alice"));
+  auto bob_on_b = sleeping_shell(n, bob, n.tmp.sub("stdin-bob"));
+
+  // Each node lists both live sessions, each with its node's name: bastionctl…
+  for (const Bastion* node : {&n.a, &n.b}) {
+    const Json a_row = live_session(*node, alice.name()), b_row = live_session(*node, bob.name());
+    ASSERT_FALSE(a_row.is_null() || b_row.is_null()) << node->ctl_ok({"sessions", "list", "--live"}).out;
+    EXPECT_EQ(a_row["node"], "node-a");
+    EXPECT_EQ(b_row["node"], "node-b");
+  }
+  // …and an officer over SSH (node B).
+  RunResult listed = run_as(boss, boss.ssh(boss.user(), {"sessions", "list", "--live"}));
+  ASSERT_EQ(listed.exit(), 0) << n.diag(listed);
+  EXPECT_TRUE(has_line(listed.out, alice.name(), "node-a")) << listed.out;
+  EXPECT_TRUE(has_line(listed.out, bob.name(), "node-b")) << listed.out;
+
+  // `sessions kill` on node A ends bob's session on node B; a revocation through node B's
+  // bastionctl ends alice's session on node A.
+  const Json bob_row = live_session(n.a, bob.name());
+  expect_cut(n, *bob_on_b, [&] { n.a.ctl_ok({"sessions", "kill", std::to_string(bob_row["id"].get<std::int64_t>())}); },
+             "ended by");
+  const Json alice_row = live_session(n.b, alice.name());
+  expect_cut(n, *alice_on_a,
+             [&] { n.b.ctl_ok({"grant", "revoke", std::to_string(alice_row["grant_id"].get<std::int64_t>())}); },
+             "revoked");
+
+  // Both nodes appended to one chain; each node's bastionctl verifies all of it. The closing
+  // events are written once each session's process has finished with it.
+  ASSERT_TRUE(wait_until([&] { return live_session(n.a, alice.name()).is_null() && live_session(n.a, bob.name()).is_null(); },
+                         30s));
+  for (const Bastion* node : {&n.a, &n.b}) {
+    RunResult v = node->ctl({"audit", "verify"});
+    EXPECT_EQ(v.exit(), 0) << v.describe();
+    EXPECT_TRUE(mentions(v.out, "audit trail intact")) << v.describe();
+  }
+}
+
+TEST(MultiNode, PostgresOutageRefusesLoginsEndsSessionsAfterTheGraceAndRecovers) {
+  TwoNodes n({"--db-grace", "12"});
+  BASTION_REQUIRE_PG(n.pg);
+  OperatorIdentity op = n.new_operator("op");
+  OperatorIdentity later = n.new_operator("later", {"exec-any"});
+  OperatorIdentity other = TwoNodes::via(n.new_operator("other", {"exec-any"}), n.b);
+  auto live = sleeping_shell(n, op, n.tmp.sub("stdin"));
+
+  n.pg.halt();
+  // The running session goes on while the database is away…
+  live->type("\003echo still-$((6*7))\n");
+  EXPECT_TRUE(live->wait_for_output("still-42", 10s)) << n.diag(live->result());
+  // …a new login is refused, saying why.
+  RunResult refused = run_as(later, later.ssh(later.user(n.login(), "web1"), {"echo never-here"}));
+  EXPECT_NE(refused.exit(), 0) << n.diag(refused);
+  EXPECT_EQ(refused.out.find("never-here"), std::string::npos) << n.diag(refused);
+  EXPECT_TRUE(mentions(refused.err, "database .*cannot be reached")) << n.diag(refused);
+  // …and once the grace is over, the session ends with the reason.
+  auto ended = live->wait(60s);
+  ASSERT_TRUE(ended.has_value()) << "the session outlived the database's absence by a minute\n" << n.diag(live->result());
+  EXPECT_TRUE(mentions(live->err(), "cannot be reached")) << n.diag(live->result());
+
+  // PostgreSQL back: both nodes let people in again, without a restart.
+  n.pg.resume();
+  RunResult back = run_as(later, later.ssh(later.user(n.login(), "web1"), {"echo back-$((6*7))"}));
+  EXPECT_EQ(back.exit(), 0) << n.diag(back);
+  EXPECT_NE(back.out.find("back-42"), std::string::npos) << n.diag(back);
+  RunResult back_b = run_as(other, other.ssh(other.user(n.login(), "web1"), {"echo b-back-$((6*7))"}));
+  EXPECT_EQ(back_b.exit(), 0) << n.diag(back_b);
+  EXPECT_NE(back_b.out.find("b-back-42"), std::string::npos) << n.diag(back_b);
+  // The ended session's row is closed once its closing writes reach the database again.
+  EXPECT_TRUE(wait_until([&] { return live_session(n.a, op.name()).is_null(); }, 60s))
+      << n.a.ctl_ok({"sessions", "list", "--live"}).out << n.a.log();
+}
+
+TEST(MultiNode, ANodeKilledHasItsLiveSessionsMarkedAbortedByTheOther) {
+  TwoNodes n({"--node-timeout", "4"});
+  BASTION_REQUIRE_PG(n.pg);
+  OperatorIdentity op = n.new_operator("op");
+  OperatorIdentity again = TwoNodes::via(n.new_operator("again", {"exec-any"}), n.b);
+  auto live = sleeping_shell(n, op, n.tmp.sub("stdin"));
+  const Json row = live_session(n.b, op.name());
+  ASSERT_FALSE(row.is_null()) << n.b.ctl_ok({"sessions", "list", "--live"}).out;
+  ASSERT_EQ(row["node"], "node-a");
+  const std::string id = std::to_string(row["id"].get<std::int64_t>());
+
+  // Node A dies at once, its connections' processes with it (a host gone).
+  n.a.signal_daemon(SIGKILL);
+  ASSERT_TRUE(n.a.wait_daemon(10s).has_value());
+  Json shown;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        shown = n.b.ctl_json({"sessions", "show", id});
+        return shown["status"] == "aborted";
+      },
+      60s))
+      << "node B never marked node A's session aborted: " << shown.dump() << "\n" << n.b.log();
+  EXPECT_TRUE(mentions(shown["reason"].get<std::string>(), "node node-a stopped sending its heartbeat")) << shown.dump();
+  bool recorded = false;
+  for (const auto& e : events_of_kind(n.b, "session.aborted"))
+    recorded |= e["session_id"] == row["id"] && e["details"]["node"] == "node-a" && e["details"]["ended_by_node"] == "node-b";
+  EXPECT_TRUE(recorded) << n.b.ctl_ok({"audit", "list", "--kind", "session.aborted"}).out;
+
+  // The operators carry on through node B, and the chain is whole.
+  RunResult through_b = run_as(again, again.ssh(again.user(n.login(), "web1"), {"echo via-b-$((6*7))"}));
+  EXPECT_EQ(through_b.exit(), 0) << n.diag(through_b);
+  EXPECT_NE(through_b.out.find("via-b-42"), std::string::npos) << n.diag(through_b);
+  RunResult v = n.b.ctl({"audit", "verify"});
+  EXPECT_EQ(v.exit(), 0) << v.describe();
+}
+
+// A node whose listener stalls (SIGSTOP: its heartbeat stops, its sessions' processes run on) is
+// taken for dead by the other; its session, finding its row ended elsewhere, ends itself.
+TEST(MultiNode, ASessionOfAStalledNodeEndsOnceTheOtherNodeTookItForDead) {
+  TwoNodes n({"--node-timeout", "4"});
+  BASTION_REQUIRE_PG(n.pg);
+  OperatorIdentity op = n.new_operator("op");
+  auto live = sleeping_shell(n, op, n.tmp.sub("stdin"));
+  n.a.signal_daemon(SIGSTOP);
+  auto ended = live->wait(60s);
+  n.a.signal_daemon(SIGCONT);
+  ASSERT_TRUE(ended.has_value()) << "the session of the stalled node ran on for a minute\n" << n.diag(live->result());
+  EXPECT_TRUE(mentions(live->err(), "marked aborted elsewhere: node node-a stopped sending its heartbeat"))
+      << n.diag(live->result());
+  const auto rows = sessions_of(n.b, op.name());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["status"], "aborted");
+}
+
+}  // namespace
+}  // namespace bastion::e2e
