@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "audit/event_chain.h"
+#include "audit/sql_checkpoint_store.h"
 #include "authz/text.h"
 
 namespace bastion::audit {
@@ -40,21 +41,8 @@ std::optional<std::string> from_base64(std::string_view text) {
   return out;
 }
 
-Checkpoint read_row(const db::Statement& q) {
-  return {q.col_int(0), q.col_int(1), q.col_text(2), from_unix(q.col_int(3)), q.col_text(4), q.col_text(5),
-          q.col_text(6)};
-}
-
-constexpr std::string_view kColumns = "seq, event_id, event_hash, at, node, key, signature";
-
 Status emit_one(const EventSinks& sinks, const Checkpoint& c) {
   return emit_line_to_sinks(sinks, checkpoint_line(c));
-}
-
-void mark_emitted(db::Database& db, std::int64_t seq, Seconds now) {
-  auto q = db.prepare("UPDATE checkpoints SET emitted_at = ? WHERE seq = ?");
-  q.bind(1, std::int64_t{to_unix(now)}).bind(2, seq);
-  q.step();
 }
 
 // member returns j[name] if it has the JSON type `is`, else nullptr.
@@ -133,22 +121,16 @@ WrittenCheckpoint write_checkpoint(db::Database& db, const CheckpointSigner& sig
   Checkpoint& c = w.checkpoint;
   {
     db::Database::Transaction tx(db);
-    auto head = db.prepare("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1");
-    if (head.step()) {
-      c.event_id = head.col_int(0);
-      c.event_hash = head.col_text(1);
-    }
-    auto last = db.prepare("SELECT COALESCE(MAX(seq), 0) FROM checkpoints");
-    last.step();
-    c.seq = last.col_int(0) + 1;
+    SqlCheckpointStore store(db);
+    const ChainHead head = store.chain_head();
+    c.event_id = head.id;
+    c.event_hash = head.hash;
+    c.seq = store.last_seq() + 1;
     c.at = now;
     c.node = node;
     c.key = signer.fingerprint;
     c.signature = to_base64(signer.sign(canonical_checkpoint(c)));
-    auto q = db.prepare("INSERT INTO checkpoints (" + std::string(kColumns) + ") VALUES (?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, c.seq).bind(2, c.event_id).bind(3, c.event_hash).bind(4, std::int64_t{to_unix(c.at)});
-    q.bind(5, c.node).bind(6, c.key).bind(7, c.signature);
-    q.step();
+    store.add(c);
     tx.commit();
   }
   if (!has_sinks(sinks)) return w;
@@ -156,51 +138,38 @@ WrittenCheckpoint write_checkpoint(db::Database& db, const CheckpointSigner& sig
     w.sink_error = st.error().message;
     return w;
   }
-  mark_emitted(db, c.seq, now);
+  SqlCheckpointStore(db).mark_emitted(c.seq, now);
   w.emitted = true;
   return w;
 }
 
 Result<int> emit_pending_checkpoints(db::Database& db, const EventSinks& sinks, Seconds now) {
-  std::vector<Checkpoint> pending;
-  {
-    auto q = db.prepare("SELECT " + std::string(kColumns) + " FROM checkpoints WHERE emitted_at IS NULL ORDER BY seq");
-    while (q.step()) pending.push_back(read_row(q));
-  }
+  SqlCheckpointStore store(db);
   int n = 0;
-  for (const auto& c : pending) {
+  for (const auto& c : store.unemitted()) {
     if (auto st = emit_one(sinks, c); !st) return Error{"checkpoint " + std::to_string(c.seq) + ": " + st.error().message};
-    mark_emitted(db, c.seq, now);
+    store.mark_emitted(c.seq, now);
     ++n;
   }
   return n;
 }
 
-bool checkpoints_pending(db::Database& db) {
-  auto q = db.prepare("SELECT 1 FROM checkpoints WHERE emitted_at IS NULL LIMIT 1");
-  return q.step();
-}
+bool checkpoints_pending(db::Database& db) { return SqlCheckpointStore(db).any_unemitted(); }
 
 std::optional<std::string> checkpoint_due(db::Database& db, std::int64_t every_events, std::chrono::seconds every,
                                           Seconds now) {
-  auto last = db.prepare("SELECT event_id, at FROM checkpoints ORDER BY seq DESC LIMIT 1");
-  if (!last.step()) return "no checkpoint yet";
-  const std::int64_t covered = last.col_int(0);
-  const Seconds at = from_unix(last.col_int(1));
-  auto head = db.prepare("SELECT COALESCE(MAX(id), 0) FROM events");
-  head.step();
-  const std::int64_t events = head.col_int(0) - covered;
+  SqlCheckpointStore store(db);
+  const auto last = store.newest();
+  if (!last) return "no checkpoint yet";
+  const std::int64_t covered = last->event_id;
+  const Seconds at = last->at;
+  const std::int64_t events = store.chain_head().id - covered;
   if (every_events > 0 && events >= every_events) return std::to_string(events) + " events since the last checkpoint";
   if (now - at >= every) return std::to_string((now - at).count()) + " s since the last checkpoint";
   return std::nullopt;
 }
 
-std::vector<Checkpoint> list_checkpoints(db::Database& db) {
-  auto q = db.prepare("SELECT " + std::string(kColumns) + " FROM checkpoints ORDER BY seq");
-  std::vector<Checkpoint> out;
-  while (q.step()) out.push_back(read_row(q));
-  return out;
-}
+std::vector<Checkpoint> list_checkpoints(db::Database& db) { return SqlCheckpointStore(db).all(); }
 
 Status read_checkpoint_file(const std::string& path, CheckpointEvidence& evidence) {
   std::ifstream in(path, std::ios::binary);

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "audit/purge_anchors.h"
+#include "audit/sql_checkpoint_store.h"
 #include "audit/verify.h"
 #include "authz/text.h"
 
@@ -23,10 +24,8 @@ std::string name(const SourcedCheckpoint& s) {
 class CheckpointChecker {
  public:
   CheckpointChecker(db::Database& db, const CheckpointEvidence& evidence, VerifyReport& report)
-      : db_(db), evidence_(evidence), report_(report), anchors_(load_anchors(db)) {
-    auto head = db.prepare("SELECT COALESCE(MAX(id), 0) FROM events");
-    head.step();
-    report_.newest_event = head.col_int(0);
+      : store_(db), evidence_(evidence), report_(report), anchors_(load_anchors(db)) {
+    report_.newest_event = store_.chain_head().id;
   }
 
   void run() {
@@ -70,12 +69,7 @@ class CheckpointChecker {
     return out;
   }
 
-  std::optional<std::string> stored_hash(std::int64_t id) {
-    auto q = db_.prepare("SELECT hash FROM events WHERE id = ?");
-    q.bind(1, id);
-    if (!q.step()) return std::nullopt;
-    return q.col_text(0);
-  }
+  std::optional<std::string> stored_hash(std::int64_t id) { return store_.event_hash(id); }
 
   void confirm(const SourcedCheckpoint& s) {
     ++report_.checkpoints;
@@ -143,7 +137,7 @@ class CheckpointChecker {
     }
   }
 
-  db::Database& db_;
+  SqlCheckpointStore store_;
   const CheckpointEvidence& evidence_;
   VerifyReport& report_;
   const PurgeAnchors anchors_;

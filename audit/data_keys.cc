@@ -9,6 +9,7 @@
 
 #include "audit/fd_io.h"
 #include "audit/recording_reader.h"
+#include "audit/sql_data_key_store.h"
 #include "audit/unique_fd.h"
 #include "authz/text.h"
 
@@ -77,25 +78,6 @@ Result<SecretKey> unwrap(const SecretKey& master, const std::string& wrapped_hex
   return key;
 }
 
-constexpr std::string_view kKeyColumns = "SELECT key_id, client, created_at, destroyed_at, destroyed_by FROM client_data_keys";
-
-ClientKeyInfo key_row(const db::Statement& q) {
-  ClientKeyInfo k;
-  k.key_id = q.col_text(0);
-  k.client = q.col_text(1);
-  k.created_at = from_unix(q.col_int(2));
-  if (!q.col_null(3)) k.destroyed_at = from_unix(q.col_int(3));
-  k.destroyed_by = q.col_null(4) ? "" : q.col_text(4);
-  return k;
-}
-
-std::optional<ClientKeyInfo> find_where(db::Database& db, std::string_view where, const std::string& value) {
-  auto q = db.prepare(std::string(kKeyColumns) + " WHERE " + std::string(where) + " = ?");
-  q.bind(1, value);
-  if (!q.step()) return std::nullopt;
-  return key_row(q);
-}
-
 std::string new_key_id() {
   std::string raw(8, '\0');
   randombytes_buf(raw.data(), raw.size());
@@ -150,19 +132,14 @@ Result<SecretKey> load_master_key(const std::string& path) {
 
 // ---- Client data keys ----------------------------------------------------------------------------
 
-std::vector<ClientKeyInfo> list_client_keys(db::Database& db) {
-  auto q = db.prepare(std::string(kKeyColumns) + " ORDER BY client");
-  std::vector<ClientKeyInfo> out;
-  while (q.step()) out.push_back(key_row(q));
-  return out;
-}
+std::vector<ClientKeyInfo> list_client_keys(db::Database& db) { return SqlDataKeyStore(db).list(); }
 
 std::optional<ClientKeyInfo> find_client_key(db::Database& db, const std::string& client) {
-  return find_where(db, "client", client);
+  return SqlDataKeyStore(db).find_by_client(client);
 }
 
 std::optional<ClientKeyInfo> find_key_by_id(db::Database& db, const std::string& key_id) {
-  return find_where(db, "key_id", key_id);
+  return SqlDataKeyStore(db).find_by_id(key_id);
 }
 
 std::string destroyed_text(const ClientKeyInfo& k) {
@@ -182,22 +159,17 @@ Result<ClientKeyInfo> ensure_client_key(db::Database& db, const SecretKey& maste
   }
   const SecretKey key = SecretKey::random();
   ClientKeyInfo k{new_key_id(), client, now, std::nullopt, ""};
-  auto q = db.prepare("INSERT INTO client_data_keys (key_id, client, created_at, wrapped) VALUES (?, ?, ?, ?)");
-  q.bind(1, k.key_id).bind(2, client).bind(3, static_cast<std::int64_t>(to_unix(now))).bind(4, wrap(master, key, k.key_id, client));
-  q.step();
+  SqlDataKeyStore(db).add(k, wrap(master, key, k.key_id, client));
   tx.commit();
   return k;
 }
 
 Result<SecretKey> unwrap_client_key(db::Database& db, const SecretKey& master, const std::string& key_id) {
-  auto row = db.prepare("SELECT key_id, client, created_at, destroyed_at, destroyed_by, wrapped FROM client_data_keys "
-                        "WHERE key_id = ?");
-  row.bind(1, key_id);
-  if (!row.step()) return Error{"no data key " + key_id + " in this bastion's database (another bastion's recording?)"};
-  const ClientKeyInfo k = key_row(row);
+  auto row = SqlDataKeyStore(db).wrapped(key_id);
+  if (!row) return Error{"no data key " + key_id + " in this bastion's database (another bastion's recording?)"};
+  const ClientKeyInfo& k = row->info;
   if (k.destroyed()) return Error{destroyed_text(k)};
-  std::string wrapped = row.col_text(5);
-  return unwrap(master, wrapped, k.key_id, k.client);
+  return unwrap(master, row->wrapped, k.key_id, k.client);
 }
 
 Result<SealingKey> sealing_key_for(db::Database& db, const SecretKey& master, const std::string& client, Seconds now) {
@@ -212,33 +184,19 @@ Result<SealingKey> sealing_key_for(db::Database& db, const SecretKey& master, co
 
 Result<ClientKeyInfo> destroy_client_key(db::Database& db, const std::string& client, Seconds now,
                                          const std::string& by) {
-  // The wrapped key's bytes must leave the file, not just the row: freed and rewritten content is
-  // overwritten with zeros.
-  db.exec("PRAGMA secure_delete = ON");
-  auto existing = find_client_key(db, client);
+  SqlDataKeyStore store(db);
+  auto existing = store.find_by_client(client);
   if (!existing) return Error{"client '" + client + "' has no data key (nothing of it was ever recorded encrypted)"};
   if (existing->destroyed()) return Error{destroyed_text(*existing)};
-  auto q = db.prepare("UPDATE client_data_keys SET wrapped = NULL, destroyed_at = ?, destroyed_by = ? WHERE key_id = ?");
-  q.bind(1, static_cast<std::int64_t>(to_unix(now))).bind(2, by).bind(3, existing->key_id);
-  q.step();
+  store.erase_wrapped(existing->key_id, now, by);
   existing->destroyed_at = now;
   existing->destroyed_by = by;
   return *existing;
 }
 
 bool scrub_after_destroy(db::Database& db) {
-  // The key is already destroyed and recorded: a log that cannot be truncated now is reported, and
-  // is overwritten as the bastion goes on.
-  try {
-    auto checkpoint = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-    bool busy = false;
-    if (checkpoint.step()) busy = checkpoint.col_int(0) != 0;  // (busy, log frames, checkpointed frames)
-    while (checkpoint.step()) {
-    }
-    return !busy;
-  } catch (const db::DbError&) {
-    return false;
-  }
+  // The key is already destroyed and recorded: a copy that cannot be dropped now is reported.
+  return SqlDataKeyStore(db).scrub();
 }
 
 KeyLookup key_lookup(db::Database& db, const SecretKey& master) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/data_key_store.h"
 #include "audit/recording_sink.h"
 #include "audit/sealed_stream.h"
 #include "authz/clock.h"
@@ -43,16 +44,6 @@ Status check_master_key_file(const std::string& path);
 // one), a file group or others can access, and a malformed one.
 Result<SecretKey> load_master_key(const std::string& path);
 
-// ClientKeyInfo: what may be shown of a client's data key — never the key.
-struct ClientKeyInfo {
-  std::string key_id;
-  std::string client;
-  Seconds created_at{};
-  std::optional<Seconds> destroyed_at;  // set once shredded
-  std::string destroyed_by;
-  bool destroyed() const { return destroyed_at.has_value(); }
-};
-
 // list_client_keys: every client's key, by client name. Throws db::DbError.
 std::vector<ClientKeyInfo> list_client_keys(db::Database& db);
 std::optional<ClientKeyInfo> find_client_key(db::Database& db, const std::string& client);
@@ -74,16 +65,16 @@ Result<SecretKey> unwrap_client_key(db::Database& db, const SecretKey& master, c
 // a fresh salt, the stream key derived from both.
 Result<SealingKey> sealing_key_for(db::Database& db, const SecretKey& master, const std::string& client, Seconds now);
 
-// destroy_client_key deletes the client's wrapped key (with secure_delete on, so its bytes are
-// overwritten in the database file) and records when and by whom, inside the caller's transaction
+// destroy_client_key deletes the client's wrapped key (DataKeyStore::erase_wrapped: on SQLite its
+// bytes are overwritten in the database file) and records when and by whom, inside the caller's transaction
 // (which also appends the event that says so). Refuses a client without a key or one already
 // destroyed. Throws db::DbError.
 Result<ClientKeyInfo> destroy_client_key(db::Database& db, const std::string& client, Seconds now,
                                          const std::string& by);
 
-// scrub_after_destroy, once that transaction committed: checkpoints the write-ahead log into the
-// database and truncates it, so that the page that held the wrapped key is not left in the WAL.
-// Returns false if another connection kept part of the log busy (it is overwritten later).
+// scrub_after_destroy, once that transaction committed: drops the copies of the wrapped key the
+// engine still holds (DataKeyStore::scrub: SQLite's write-ahead log; PostgreSQL's dead row version,
+// by VACUUM FULL). Returns false if that could not be done now (see there).
 bool scrub_after_destroy(db::Database& db);
 
 // key_lookup: a KeyLookup (audit/sealed_stream.h) over this database and master key, both of which

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/sql_evidence_store.h"
+
 namespace bastion::audit {
 namespace {
 
@@ -25,8 +27,7 @@ void add_runs(PurgeAnchors& anchors, std::int64_t purge_id, const std::string& d
 
 PurgeAnchors load_anchors(db::Database& db) {
   PurgeAnchors anchors;
-  auto q = db.prepare("SELECT id, details FROM events WHERE kind = 'retention.purge' ORDER BY id");
-  while (q.step()) add_runs(anchors, q.col_int(0), q.col_text(1));
+  for (const auto& [id, details] : SqlEvidenceStore(db).purge_events()) add_runs(anchors, id, details);
   anchors.seal();
   return anchors;
 }

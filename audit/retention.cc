@@ -18,6 +18,7 @@
 #include "audit/event_chain.h"
 #include "audit/fd_io.h"
 #include "audit/session_facts.h"
+#include "audit/sql_evidence_store.h"
 #include "audit/sqlite_event_log.h"
 
 namespace bastion::audit {
@@ -28,25 +29,6 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t kForever = std::numeric_limits<std::int64_t>::max();
 
-// The sessions of client ?1: those whose chained session.start names it (audit/session_facts.h;
-// starts from before clients were stated: its server's client), so that an edited row neither
-// drags another client's session into this purge nor keeps one out of it. Rows with no chained
-// start at all (their start could not be recorded) go by their own columns.
-std::string client_sessions() {
-  return "SELECT id FROM sessions WHERE id IN (" + chained_sessions_of_client_sql("?1") + ") " +
-         "OR (id NOT IN (SELECT session_id FROM events WHERE kind = 'session.start' AND session_id IS NOT NULL) AND "
-         "(client = ?1 OR server IN (SELECT name FROM servers WHERE client = ?1)))";
-}
-
-// The access requests of client ?1 that ended before ?2 (audit/retention.h): decided, and ended
-// by their decision or by the end of their grant. A pending request (even one past its deadline
-// that no command has settled yet) or an approved one whose grant runs on past ?2 stays.
-constexpr std::string_view kEndedRequests =
-    "SELECT r.id FROM access_requests r JOIN servers s ON s.id = r.server_id LEFT JOIN grants g ON g.id = r.grant_id "
-    "WHERE s.client = ?1 AND r.status <> 'pending' AND "
-    "(CASE r.status WHEN 'approved' THEN min(coalesce(g.revoked_at, g.not_after), g.not_after) "
-    "ELSE r.decided_at END) < ?2 ORDER BY r.id";
-
 std::int64_t cutoff(Seconds now, int days) {
   return static_cast<std::int64_t>(to_unix(now - std::chrono::days(days)));
 }
@@ -54,7 +36,7 @@ std::int64_t cutoff(Seconds now, int days) {
 // Doomed collects what one run destroys, then deletes it in one go.
 class Doomed {
  public:
-  Doomed(db::Database& db, Seconds now) : db_(db), now_(now) {}
+  Doomed(EvidenceStore& store, Seconds now) : store_(store), now_(now) {}
 
   ClientPurge apply(const ClientTerms& t);
   Json details(const std::vector<ClientPurge>& clients) const;
@@ -68,7 +50,7 @@ class Doomed {
   std::int64_t requests_before(const std::string& client, std::int64_t before);
   Json purged_runs() const;
 
-  db::Database& db_;
+  EvidenceStore& store_;
   Seconds now_;
   std::map<std::int64_t, PurgedRecording> recordings_;
   std::map<std::int64_t, std::string> events_;  // id → hash
@@ -79,12 +61,9 @@ class Doomed {
 };
 
 std::int64_t Doomed::recordings_before(const std::string& client, std::int64_t before, bool note, int days) {
-  auto q = db_.prepare("SELECT id, session_id, path FROM recordings WHERE session_id IN (" + client_sessions() +
-                       ") AND coalesce(ended_at, started_at) < ?2 ORDER BY id");
-  q.bind(1, client).bind(2, before);
   std::int64_t n = 0;
-  while (q.step()) {
-    PurgedRecording r{q.col_int(0), q.col_int(1), q.col_text(2)};
+  for (const auto& row : store_.recordings_of_client_before(client, before)) {
+    PurgedRecording r{row.id, row.session_id, row.path};
     if (note) {
       notes_[r.session_id] = "recordings purged " + iso8601_utc(now_) + " (" + std::to_string(days) + "-day retention)";
     }
@@ -94,31 +73,23 @@ std::int64_t Doomed::recordings_before(const std::string& client, std::int64_t b
 }
 
 std::int64_t Doomed::events_before(const std::string& client, std::int64_t before) {
-  auto q = db_.prepare(
-      "SELECT id, hash, session_id, kind FROM events WHERE (server IN (SELECT name FROM servers WHERE client = ?1) OR "
-      "session_id IN (" + client_sessions() + ")) AND at < ?2 ORDER BY id");
-  q.bind(1, client).bind(2, before);
   std::int64_t n = 0;
-  while (q.step()) {
-    n += events_.emplace(q.col_int(0), q.col_text(1)).second ? 1 : 0;
-    if (!q.col_null(2) && states_session_facts(q.col_text(3))) session_events_.insert(q.col_int(2));
+  for (const auto& e : store_.events_of_client_before(client, before)) {
+    n += events_.emplace(e.id, e.hash).second ? 1 : 0;
+    if (e.session_id && states_session_facts(e.kind)) session_events_.insert(*e.session_id);
   }
   return n;
 }
 
 std::int64_t Doomed::all_sessions(const std::string& client) {
-  auto q = db_.prepare(client_sessions() + " ORDER BY id");
-  q.bind(1, client);
   std::int64_t n = 0;
-  while (q.step()) n += sessions_.insert(q.col_int(0)).second ? 1 : 0;
+  for (std::int64_t id : store_.sessions_of_client(client)) n += sessions_.insert(id).second ? 1 : 0;
   return n;
 }
 
 std::int64_t Doomed::requests_before(const std::string& client, std::int64_t before) {
-  auto q = db_.prepare(kEndedRequests);
-  q.bind(1, client).bind(2, before);
   std::int64_t n = 0;
-  while (q.step()) n += requests_.insert(q.col_int(0)).second ? 1 : 0;
+  for (std::int64_t id : store_.requests_of_client_ended_before(client, before)) n += requests_.insert(id).second ? 1 : 0;
   return n;
 }
 
@@ -185,26 +156,14 @@ std::string destroy_key_of(db::Database& db, const std::string& client, Seconds 
   return destroyed ? destroyed->key_id : "";
 }
 
-void delete_by_id(db::Database& db, const std::string& table, std::int64_t id) {
-  db.prepare("DELETE FROM " + table + " WHERE id = ?").bind(1, id).step();
-}
-
 void Doomed::delete_rows() {
-  for (const auto& [id, r] : recordings_) delete_by_id(db_, "recordings", id);
-  for (const auto& [id, hash] : events_) delete_by_id(db_, "events", id);
+  for (const auto& [id, r] : recordings_) store_.delete_recording(id);
+  for (const auto& [id, hash] : events_) store_.delete_event(id);
   for (const auto& [session, note] : notes_) {
-    if (sessions_.count(session) != 0) continue;
-    db_.prepare("UPDATE sessions SET reason = CASE WHEN reason = '' THEN ?1 ELSE reason || '; ' || ?1 END "
-                "WHERE id = ?2")
-        .bind(1, note)
-        .bind(2, session)
-        .step();
+    if (sessions_.count(session) == 0) store_.note_on_session(session, note);
   }
-  for (std::int64_t id : sessions_) delete_by_id(db_, "sessions", id);
-  for (std::int64_t id : requests_) {
-    db_.prepare("DELETE FROM request_approvals WHERE request_id = ?").bind(1, id).step();
-    delete_by_id(db_, "access_requests", id);
-  }
+  for (std::int64_t id : sessions_) store_.delete_session(id);
+  for (std::int64_t id : requests_) store_.delete_request(id);
 }
 
 PurgeReport Doomed::report() const {
@@ -250,9 +209,10 @@ void delete_file(const PurgedRecording& r, const std::string& dir, std::vector<s
 PurgeReport purge(db::Database& db, const Clock& clock, const std::string& recordings_dir, const std::string& actor) {
   const Seconds now = clock.now();
   db::Database::Transaction tx(db);
-  Doomed doomed(db, now);
+  SqlEvidenceStore store(db);
+  Doomed doomed(store, now);
   std::vector<ClientPurge> clients;
-  for (const auto& terms : list_client_terms(db)) {
+  for (const auto& terms : store.client_terms()) {
     ClientPurge p = doomed.apply(terms);
     if (const auto end = terms.destruction_at(); end && *end <= now) p.data_key_destroyed = destroy_key_of(db, terms.name, now, actor);
     if (p.recordings + p.events + p.sessions + p.requests > 0 || !p.data_key_destroyed.empty()) clients.push_back(p);
@@ -268,8 +228,9 @@ PurgeReport purge(db::Database& db, const Clock& clock, const std::string& recor
   const bool destroyed_keys = std::any_of(report.clients.begin(), report.clients.end(),
                                           [](const ClientPurge& c) { return !c.data_key_destroyed.empty(); });
   if (destroyed_keys && !scrub_after_destroy(db))
-    report.problems.push_back("the database's write-ahead log still holds pages from before the data keys were "
-                              "destroyed (another process is reading it); it is overwritten as the bastion goes on");
+    report.problems.push_back("the database still holds a copy of the destroyed data keys (SQLite: in its "
+                              "write-ahead log, which another process is reading; PostgreSQL: old row versions "
+                              "VACUUM could not drop now); it is overwritten as the bastion goes on");
   return report;
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/session_query.h"
+#include "audit/sql_evidence_store.h"
 #include "audit/sqlite_event_log.h"
 
 namespace bastion::audit {
@@ -79,12 +80,6 @@ std::optional<ChainedSession> chained_session(db::Database& db, std::int64_t ses
   return s;
 }
 
-std::string chained_sessions_of_client_sql(std::string_view param) {
-  return "SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND c.session_id IS NOT NULL AND "
-         "coalesce(json_extract(c.details, '$.client'), (SELECT client FROM servers WHERE name = c.server)) = " +
-         std::string(param);
-}
-
 std::optional<std::string> chained_client_of(db::Database& db, std::int64_t session_id) {
   EventFilter f;
   f.kind = "session.start";
@@ -98,15 +93,6 @@ std::optional<std::string> chained_client_of(db::Database& db, std::int64_t sess
   const auto by_server = server_clients(db);
   if (auto it = by_server.find(first->event.server); it != by_server.end()) return it->second;
   return std::nullopt;
-}
-
-std::string chained_sessions_of_client_indexed_sql(std::string_view param) {
-  const std::string p(param);
-  return "SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND json_extract(c.details, '$.client') = " +
-         p +
-         " UNION ALL SELECT c.session_id FROM events c WHERE c.kind = 'session.start' AND "
-         "json_extract(c.details, '$.client') IS NULL AND c.server IN (SELECT name FROM servers WHERE client = " +
-         p + ")";
 }
 
 std::map<std::int64_t, std::string> chained_clients(db::Database& db) {
@@ -125,11 +111,10 @@ std::map<std::int64_t, std::string> chained_clients(db::Database& db) {
 
 PurgedEvidence purged_evidence(db::Database& db) {
   PurgedEvidence p;
-  // kind = 'retention.purge' as a constant: the partial index events_retention_purge (migration 17)
-  // answers it, where events_of's prefix match would read every event.
-  auto q = db.prepare("SELECT details FROM events WHERE kind = 'retention.purge' ORDER BY id");
-  while (q.step()) {
-    const Json d = Json::parse(q.col_text(0), nullptr, false);
+  // SqlEvidenceStore::purge_events, not events_of: its query is answered by the partial index of
+  // the purge events, where events_of's prefix match would read every event.
+  for (const auto& [id, details] : SqlEvidenceStore(db).purge_events()) {
+    const Json d = Json::parse(details, nullptr, false);
     if (!d.is_object()) continue;
     auto ids = [&](const char* key, std::set<std::int64_t>& into) {
       if (!d.contains(key) || !d[key].is_array()) return;

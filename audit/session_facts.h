@@ -72,18 +72,6 @@ std::map<std::int64_t, std::string> chained_clients(db::Database& db);
 // chain. Nothing if the chain states no client for it. Throws db::DbError.
 std::optional<std::string> chained_client_of(db::Database& db, std::int64_t session_id);
 
-// chained_sessions_of_client_sql returns an SQL subquery selecting the ids of the sessions whose
-// chained session.start states the client given by the SQL parameter `param` ("?" or "?1"), as
-// chained_clients() reads it; for the queries of sqlite_event_log.cc and retention.cc.
-std::string chained_sessions_of_client_sql(std::string_view param);
-
-// chained_sessions_of_client_indexed_sql: the same set of session ids as
-// chained_sessions_of_client_sql, written so that the partial index events_session_start_client
-// (migration 15) answers it instead of a scan of every event: the sessions whose session.start
-// states the client, and those whose start states none and names one of the client's servers.
-// `param` appears twice: give a numbered parameter ("?3").
-std::string chained_sessions_of_client_indexed_sql(std::string_view param);
-
 // PurgedEvidence: what retention.purge events (audit/retention.h, chained) say was destroyed, so
 // that its absence is not taken for tampering.
 struct PurgedEvidence {

@@ -3,6 +3,7 @@
 #include "authz/text.h"
 
 #include "audit/session_facts.h"
+#include "audit/sql_evidence_store.h"
 #include "audit/sqlite_session_store.h"
 
 namespace bastion::audit {
@@ -19,12 +20,7 @@ bool matches(const SessionRow& s, const SessionFilter& f, const std::map<std::in
 
 }  // namespace
 
-std::map<std::string, std::string> server_clients(db::Database& db) {
-  auto q = db.prepare("SELECT name, client FROM servers");
-  std::map<std::string, std::string> out;
-  while (q.step()) out[q.col_text(0)] = q.col_text(1);
-  return out;
-}
+std::map<std::string, std::string> server_clients(db::Database& db) { return SqlEvidenceStore(db).server_clients(); }
 
 std::string client_of(const SessionRow& s, const std::map<std::int64_t, std::string>& chained_clients) {
   const auto it = chained_clients.find(s.id);
@@ -62,17 +58,6 @@ nlohmann::json session_json(const SessionRow& s, const std::string& client) {
           {"pid", s.pid}};
 }
 
-std::optional<EgressFact> egress_of(db::Database& db, const SessionRow& s) {
-  auto q = db.prepare(
-      "SELECT e.kind, e.session_id, e.details FROM events e JOIN sessions o ON o.id = e.session_id "
-      "WHERE e.kind IN ('egress.certificate', 'egress.signature') AND e.session_id <= ?1 AND o.server = ?2 "
-      "AND o.login = ?3 AND o.pid = ?4 AND o.pid_start = ?5 AND coalesce(o.grant_id, 0) = ?6 "
-      "ORDER BY e.id DESC LIMIT 1");
-  q.bind(1, s.id).bind(2, s.server).bind(3, s.login).bind(4, std::int64_t{s.pid}).bind(5, s.pid_start)
-      .bind(6, s.grant_id.value_or(0));
-  if (!q.step()) return std::nullopt;
-  auto details = nlohmann::json::parse(q.col_text(2), nullptr, false);
-  return EgressFact{q.col_text(0), q.col_int(1), details.is_discarded() ? nlohmann::json::object() : details};
-}
+std::optional<EgressFact> egress_of(db::Database& db, const SessionRow& s) { return SqlEvidenceStore(db).egress_of(s); }
 
 }  // namespace bastion::audit

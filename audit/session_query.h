@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/evidence_store.h"
 #include "audit/session_store.h"
 #include "authz/db.h"
 
@@ -59,7 +60,8 @@ std::vector<SessionRow> find_sessions(const db::DatabasePtr& db, const SessionFi
 // OFFSET: the list never reads more rows than a page). Sorted by the order asked, ties by session
 // id in the same direction, so a page boundary never splits or repeats a session; a live session
 // (no end, no duration yet) sorts as later and longer than every ended one. The client is the one
-// the chain states (chained_sessions_of_client_sql), as find_sessions reads it. Throws db::DbError.
+// the chain states (chained_sessions_of_client_sql, audit/sql_evidence_store.h), as find_sessions
+// reads it. Throws db::DbError.
 SessionPage find_session_page(const db::DatabasePtr& db, const SessionPageQuery& q);
 
 // session_json: the one JSON shape of a session row (sessions list --json, client export):
@@ -67,15 +69,8 @@ SessionPage find_session_page(const db::DatabasePtr& db, const SessionPageQuery&
 // and pid (the session process that served it: what an operator of the host kills or traces).
 nlohmann::json session_json(const SessionRow& s, const std::string& client);
 
-// EgressFact: how the bastion logged in to the server for a session: the egress.certificate or
-// egress.signature event of its upstream login. A session that reused its connection's upstream
-// login (same process, server, login and grant) shares the event of the session that made it.
-struct EgressFact {
-  std::string kind;  // "egress.certificate" | "egress.signature"
-  std::int64_t session_id = 0;  // the session whose upstream login it was
-  nlohmann::json details;
-};
-// egress_of returns that fact, if the trail has one. Throws db::DbError.
+// egress_of returns EgressFact (audit/evidence_store.h): how the bastion logged in to the server
+// for session s, if the trail says. Throws db::DbError.
 std::optional<EgressFact> egress_of(db::Database& db, const SessionRow& s);
 
 }  // namespace bastion::audit

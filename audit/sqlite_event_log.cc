@@ -4,6 +4,7 @@
 
 #include "audit/event_chain.h"
 #include "audit/session_facts.h"
+#include "audit/sql_evidence_store.h"
 
 namespace bastion::audit {
 namespace {

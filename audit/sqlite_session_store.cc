@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "audit/session_facts.h"
+#include "audit/sql_evidence_store.h"
 #include "authz/decide.h"  // format_utc
 
 namespace bastion::audit {
@@ -167,19 +168,22 @@ namespace {
 // expression one of the indexes of migration 15 holds (the row id, the tie-breaker, comes with
 // every index), so a page is read in index order and stops after its rows. kNoEnd sorts a session
 // that has not ended after every ended one.
-// sort_rows: "+key" (SQLite's hint that no index is to give the order): the matching rows are
-// found first, by the filter's own index, then sorted.
+// sort_rows: the key as an expression no index holds ("+key" for a number, "key || ''" for a
+// text: PostgreSQL has no unary plus on text), SQLite's hint that no index is to give the order:
+// the matching rows are found first, by the filter's own index, then sorted.
 std::string order_by(SessionOrder order, bool descending, bool sort_rows = false) {
-  const char* key = "started_at";
+  std::string key = "started_at";
+  bool text = false;
   switch (order) {
     case SessionOrder::Start: key = "started_at"; break;
     case SessionOrder::End: key = "coalesce(ended_at, 9223372036854775807)"; break;
     case SessionOrder::Duration: key = "coalesce(ended_at - started_at, 9223372036854775807)"; break;
-    case SessionOrder::Server: key = "server"; break;
-    case SessionOrder::Operator: key = "\"operator\""; break;
+    case SessionOrder::Server: key = "server", text = true; break;
+    case SessionOrder::Operator: key = "\"operator\"", text = true; break;
   }
+  if (sort_rows) key = text ? "(" + key + " || '')" : "+" + key;
   const char* dir = descending ? " DESC" : " ASC";
-  return std::string(" ORDER BY ") + (sort_rows ? "+" : "") + key + dir + ", id" + dir;
+  return " ORDER BY " + key + dir + ", id" + dir;
 }
 
 // PageWhere: the WHERE clause of a filter. Each condition names its one parameter as "?" (once or
@@ -261,7 +265,7 @@ SessionPage SqliteSessionStore::page(const SessionPageQuery& q) {
   if (!f.client.empty()) {
     PageWhere chain;
     const std::string p = chain.number(f.client);
-    const std::int64_t started = count_of("SELECT count(*) FROM (" + chained_sessions_of_client_indexed_sql(p) + ")", chain);
+    const std::int64_t started = count_of("SELECT count(*) FROM (" + chained_sessions_of_client_indexed_sql(p) + ") AS started", chain);
     SessionFilter client_only;
     client_only.client = f.client;
     const PageWhere own = page_where(client_only, ClientScope::Column);

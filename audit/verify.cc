@@ -13,6 +13,7 @@
 #include "audit/purge_anchors.h"
 #include "audit/session_facts.h"
 #include "audit/sha256.h"
+#include "audit/sql_evidence_store.h"
 #include "audit/unique_fd.h"
 
 namespace bastion::audit {
@@ -26,8 +27,7 @@ struct Row {
   std::string details_text, prev_hash, hash;
 };
 
-Row read_row(const db::Statement& q) {
-  EventRow e = read_event_row(q);
+Row read_row(EventRow e) {
   return Row{e.stored.id, std::move(e.stored.event), std::move(e.details_text), std::move(e.stored.prev_hash),
              std::move(e.stored.hash)};
 }
@@ -108,13 +108,11 @@ class ChainWalker {
   std::string previous_hash_;
 };
 
-void verify_events(db::Database& db, VerifyReport& report) {
+void verify_events(db::Database& db, EvidenceStore& store, VerifyReport& report) {
   const PurgeAnchors anchors = load_anchors(db);
   report.purged_events = anchors.count();
   ChainWalker walker(anchors, report);
-  auto q = db.prepare(
-      "SELECT " + std::string(kEventColumns) + " FROM events ORDER BY id");
-  while (q.step()) walker.check(read_row(q));
+  store.each_event([&](EventRow&& e) { walker.check(read_row(std::move(e))); });
 }
 
 // recording_digest returns the SHA-256 of the regular file at path (not following a final link).
@@ -135,21 +133,6 @@ struct Findings {
       report.findings.push_back({kind, event, recording, session, std::move(message), 0});
   }
 };
-
-struct RecordingRowFacts {
-  std::int64_t id = 0, session_id = 0;
-  std::string path, sha256;
-};
-
-// recording_rows: every recordings row, or those of one session.
-std::vector<RecordingRowFacts> recording_rows(db::Database& db, std::optional<std::int64_t> session_id = std::nullopt) {
-  auto q = db.prepare(std::string("SELECT id, session_id, path, sha256 FROM recordings") +
-                      (session_id ? " WHERE session_id = ?" : "") + " ORDER BY id");
-  if (session_id) q.bind(1, *session_id);
-  std::vector<RecordingRowFacts> rows;
-  while (q.step()) rows.push_back({q.col_int(0), q.col_int(1), q.col_text(2), q.col_text(3)});
-  return rows;
-}
 
 std::string recording_name(std::int64_t id, std::int64_t session, const std::string& path) {
   return (id != 0 ? "recording " + id_text(id) + " of session " : "the recording of session ") + id_text(session) +
@@ -176,11 +159,12 @@ void check_file(Findings& out, std::int64_t id, std::int64_t session, const std:
 // (verify_session): the same checks, hence the same findings about it.
 class EvidenceChecker {
  public:
-  EvidenceChecker(db::Database& db, VerifyReport& report)
-      : EvidenceChecker(report, chained_sessions(db), purged_evidence(db), recording_rows(db), std::nullopt) {}
+  EvidenceChecker(db::Database& db, EvidenceStore& store, VerifyReport& report)
+      : EvidenceChecker(report, chained_sessions(db), purged_evidence(db), store.recording_facts(std::nullopt),
+                        std::nullopt) {}
 
   EvidenceChecker(VerifyReport& report, std::map<std::int64_t, ChainedSession> chained, PurgedEvidence purged,
-                  std::vector<RecordingRowFacts> recordings, std::optional<std::int64_t> only_session)
+                  std::vector<RecordingFacts> recordings, std::optional<std::int64_t> only_session)
       : out_{report},
         chained_(std::move(chained)),
         purged_(std::move(purged)),
@@ -205,15 +189,12 @@ class EvidenceChecker {
     }
   }
 
-  void check_sessions(db::Database& db) {
+  void check_sessions(EvidenceStore& store) {
     std::set<std::int64_t> rows;
-    auto q = db.prepare(std::string(R"(SELECT id, "operator", server, login, grant_id, client, started_at, ended_at, status
-                                       FROM sessions)") + (only_session_ ? " WHERE id = ?" : "") + " ORDER BY id");
-    if (only_session_) q.bind(1, *only_session_);
-    while (q.step()) {
+    for (const SessionRow& row : store.session_rows(only_session_)) {
       ++out_.report.sessions;
-      rows.insert(q.col_int(0));
-      check_session(q);
+      rows.insert(row.id);
+      check_session(row);
     }
     for (const auto& [id, facts] : chained_) {
       if (facts.start && rows.count(id) == 0 && purged_.sessions.count(id) == 0)
@@ -224,7 +205,7 @@ class EvidenceChecker {
   }
 
  private:
-  bool claimed(const RecordingRowFacts& row) const {
+  bool claimed(const RecordingFacts& row) const {
     const auto it = chained_.find(row.session_id);
     if (it == chained_.end()) return false;
     return std::any_of(it->second.recordings.begin(), it->second.recordings.end(),
@@ -235,7 +216,7 @@ class EvidenceChecker {
     if (purged_.recordings.count({session, claim.path}) != 0 || purged_.sessions.count(session) != 0) return;
     const std::string stated = " stated by event " + id_text(claim.event_id);
     const auto found = by_path_.find({session, claim.path});
-    const RecordingRowFacts* row = found == by_path_.end() ? nullptr : found->second;
+    const RecordingFacts* row = found == by_path_.end() ? nullptr : found->second;
     if (row == nullptr) {
       out_.add(VerifyFinding::Kind::MissingRecording, claim.event_id, 0, session,
                recording_name(0, session, claim.path) + stated + " has no recordings row (deleted)");
@@ -254,8 +235,8 @@ class EvidenceChecker {
                  id_text(event) + " says '" + chained + "'");
   }
 
-  void check_session(const db::Statement& q) {
-    const std::int64_t id = q.col_int(0);
+  void check_session(const SessionRow& row) {
+    const std::int64_t id = row.id;
     const bool excused = purged_.session_events.count(id) != 0;
     const auto it = chained_.find(id);
     const ChainedSession none;
@@ -263,21 +244,21 @@ class EvidenceChecker {
     if (!facts.start) {
       if (!excused)
         out_.add(VerifyFinding::Kind::UnanchoredSession, 0, 0, id,
-                 "session " + id_text(id) + " (" + q.col_text(1) + " on " + q.col_text(2) +
+                 "session " + id_text(id) + " (" + row.operator_name + " on " + row.server +
                      ") has no chained session.start event: its row was added afterwards, or its start was never recorded");
     } else {
       const ChainedStart& s = *facts.start;
-      if (q.col_text(1) != s.operator_name) differs(id, s.event_id, "operator", q.col_text(1), s.operator_name);
-      if (q.col_text(2) != s.server) differs(id, s.event_id, "server", q.col_text(2), s.server);
-      if (s.login && q.col_text(3) != *s.login) differs(id, s.event_id, "login", q.col_text(3), *s.login);
-      const std::string row_grant = q.col_null(4) ? "none" : id_text(q.col_int(4));
+      if (row.operator_name != s.operator_name) differs(id, s.event_id, "operator", row.operator_name, s.operator_name);
+      if (row.server != s.server) differs(id, s.event_id, "server", row.server, s.server);
+      if (s.login && row.login != *s.login) differs(id, s.event_id, "login", row.login, *s.login);
+      const std::string row_grant = row.grant_id ? id_text(*row.grant_id) : "none";
       const std::string chained_grant = s.grant ? id_text(*s.grant) : "none";
       if (s.grant_stated && row_grant != chained_grant) differs(id, s.event_id, "grant", row_grant, chained_grant);
-      if (s.client && q.col_text(5) != *s.client) differs(id, s.event_id, "client", q.col_text(5), *s.client);
-      if (s.started_at && q.col_int(6) != *s.started_at)
-        differs(id, s.event_id, "start", iso8601_utc(from_unix(q.col_int(6))), iso8601_utc(from_unix(*s.started_at)));
+      if (s.client && row.client != *s.client) differs(id, s.event_id, "client", row.client, *s.client);
+      if (s.started_at && to_unix(row.start) != *s.started_at)
+        differs(id, s.event_id, "start", iso8601_utc(row.start), iso8601_utc(from_unix(*s.started_at)));
     }
-    const std::string status = q.col_text(8);
+    const std::string& status = row.status;
     if (facts.ends.empty()) {
       if (status != "live" && !excused)
         out_.add(VerifyFinding::Kind::UnanchoredSession, 0, 0, id,
@@ -292,7 +273,7 @@ class EvidenceChecker {
       return;
     }
     if (e.status && status != *e.status) differs(id, e.event_id, "status", status, *e.status);
-    const std::string row_end = q.col_null(7) ? "none" : iso8601_utc(from_unix(q.col_int(7)));
+    const std::string row_end = row.end ? iso8601_utc(*row.end) : "none";
     if (e.ended_at && row_end != iso8601_utc(from_unix(*e.ended_at)))
       differs(id, e.event_id, "end", row_end, iso8601_utc(from_unix(*e.ended_at)));
   }
@@ -300,42 +281,34 @@ class EvidenceChecker {
   Findings out_;
   std::map<std::int64_t, ChainedSession> chained_;
   PurgedEvidence purged_;
-  std::vector<RecordingRowFacts> recordings_;
+  std::vector<RecordingFacts> recordings_;
   std::optional<std::int64_t> only_session_;
-  std::map<std::pair<std::int64_t, std::string>, const RecordingRowFacts*> by_path_;  // into recordings_
+  std::map<std::pair<std::int64_t, std::string>, const RecordingFacts*> by_path_;  // into recordings_
 };
-
-// event_next_to: the event just before (or after) `id` in the chain, if any.
-std::optional<Row> event_next_to(db::Database& db, std::int64_t id, bool before) {
-  auto q = db.prepare("SELECT " + std::string(kEventColumns) + " FROM events WHERE id " + (before ? "<" : ">") +
-                      " ? ORDER BY id " + (before ? "DESC" : "ASC") + " LIMIT 1");
-  q.bind(1, id);
-  if (!q.step()) return std::nullopt;
-  return read_row(q);
-}
 
 // verify_session_events checks each event of the session: its content against its hash, its link
 // to the event before it and the link of the event after it to it (so an event of the session
 // altered and re-hashed is found), each link once.
-void verify_session_events(db::Database& db, std::int64_t session_id, VerifyReport& report) {
+void verify_session_events(db::Database& db, EvidenceStore& store, std::int64_t session_id, VerifyReport& report) {
   const PurgeAnchors anchors = load_anchors(db);
   ChainWalker walker(anchors, report, session_id);
   std::vector<Row> events;
-  {
-    auto q = db.prepare("SELECT " + std::string(kEventColumns) + " FROM events WHERE session_id = ? ORDER BY id");
-    q.bind(1, session_id);
-    while (q.step()) events.push_back(read_row(q));
-  }
+  for (EventRow& e : store.events_of_session(session_id)) events.push_back(read_row(std::move(e)));
+  const auto event_next_to = [&](std::int64_t id, bool before) -> std::optional<Row> {
+    auto e = store.event_next_to(id, before);
+    if (!e) return std::nullopt;
+    return read_row(std::move(*e));
+  };
   std::set<std::int64_t> linked;  // rows whose link to the row before them was checked
   for (const Row& e : events) {
     ++report.events;
     if (linked.insert(e.id).second) {
-      const auto before = event_next_to(db, e.id, true);
+      const auto before = event_next_to(e.id, true);
       walker.follow(before ? before->id : 0, before ? before->hash : "");
       walker.check_link(e);
     }
     walker.check_content(e);
-    if (const auto after = event_next_to(db, e.id, false); after && linked.insert(after->id).second) {
+    if (const auto after = event_next_to(e.id, false); after && linked.insert(after->id).second) {
       walker.follow(e.id, e.hash);
       walker.check_link(*after);
     }
@@ -346,22 +319,25 @@ void verify_session_events(db::Database& db, std::int64_t session_id, VerifyRepo
 
 VerifyReport verify_audit(db::Database& db, const CheckpointEvidence* checkpoints) {
   VerifyReport report;
-  verify_events(db, report);
+  SqlEvidenceStore store(db);
+  verify_events(db, store, report);
   if (checkpoints != nullptr) verify_checkpoints(db, *checkpoints, report);
-  EvidenceChecker evidence(db, report);
+  EvidenceChecker evidence(db, store, report);
   evidence.check_recordings();
-  evidence.check_sessions(db);
+  evidence.check_sessions(store);
   return report;
 }
 
 VerifyReport verify_session(db::Database& db, std::int64_t session_id) {
   VerifyReport report;
-  verify_session_events(db, session_id, report);
+  SqlEvidenceStore store(db);
+  verify_session_events(db, store, session_id, report);
   std::map<std::int64_t, ChainedSession> chained;
   if (auto facts = chained_session(db, session_id)) chained.emplace(session_id, std::move(*facts));
-  EvidenceChecker evidence(report, std::move(chained), purged_evidence(db), recording_rows(db, session_id), session_id);
+  EvidenceChecker evidence(report, std::move(chained), purged_evidence(db), store.recording_facts(session_id),
+                           session_id);
   evidence.check_recordings();
-  evidence.check_sessions(db);
+  evidence.check_sessions(store);
   return report;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// Database and Statement: the one wrapper over the SQL engine. SQL lives only in the stores
-// (authz/sqlite_store.cc, audit/sqlite_session_store.cc) and in authz/schema.cc. The engine behind
+// Database and Statement: the one wrapper over the SQL engine. SQL lives only in the stores (the
+// implementations of authz/store.h, ban_store.h, request_store.h, web_account_store.h, and of
+// audit/event_log.h, session_store.h, evidence_store.h, checkpoint_store.h, data_key_store.h) and
+// in the migrations (authz/schema.cc, schema_postgres.cc). The engine behind
 // is a Backend (authz/db_backend.h): SQLite (authz/db_sqlite.cc), the default, or PostgreSQL
 // (authz/db_postgres.cc), chosen by the location Database::open is given.
 #include <chrono>

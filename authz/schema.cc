@@ -327,7 +327,7 @@ constexpr std::string_view kV15[] = {
     "CREATE INDEX sessions_by_server ON sessions(server)",
     R"(CREATE INDEX sessions_by_operator ON sessions("operator"))",
     // A reviewer's sessions are those whose chained session.start states her client
-    // (audit/session_facts.h chained_sessions_of_client_indexed_sql).
+    // (audit/sql_evidence_store.h chained_sessions_of_client_indexed_sql).
     "CREATE INDEX events_session_start_client ON events(json_extract(details, '$.client'), server, session_id) "
     "WHERE kind = 'session.start'",
 };

@@ -107,8 +107,9 @@ int client_shred(const Args& args, CommandContext& ctx) {
     ctx.out << "destroyed the data key " << destroyed.key_id << " of client " << client << " at "
             << iso8601(*destroyed.destroyed_at) << ": its recordings can no longer be decrypted, here or in any copy\n";
     if (!scrubbed)
-      ctx.out << "note: another process still reads the database's write-ahead log; the old page is overwritten "
-                 "as the bastion goes on\n";
+      ctx.out << "note: the database still holds a copy of the old row (SQLite: in its write-ahead log, which "
+                 "another process reads; PostgreSQL: an old row version VACUUM could not drop now); it is "
+                 "overwritten as the bastion goes on\n";
   }
   return kExitOk;
 }

@@ -47,6 +47,13 @@ class AuditFixture : public ::testing::Test {
 
   void sql(const std::string& text) { db_->exec(text); }
 
+  // foreign_keys_off: the next statements may break foreign keys, as the sqlite3 shell lets anyone
+  // by default (SQLite), or a superuser of PostgreSQL (replica mode fires no trigger, hence checks
+  // no foreign key): the tamper tests' attacker.
+  void foreign_keys_off() {
+    sql(db_->is_postgres() ? "SET session_replication_role = replica" : "PRAGMA foreign_keys = OFF");
+  }
+
   void add_server(const std::string& client, const std::string& server) {
     sql("INSERT INTO clients(name) VALUES ('" + client + "') ON CONFLICT DO NOTHING");
     sql("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) VALUES ('" + server +

@@ -133,7 +133,7 @@ TEST(CheckpointFormat, MalformedCheckpointLinesAreErrorsNotSilence) {
   }
 }
 
-class CheckpointTest : public testing::AuditFixture {
+class CheckpointTest : public testing::AuditFixtureOnEngines {
  protected:
   void SetUp() override {
     AuditFixture::SetUp();
@@ -203,7 +203,9 @@ class CheckpointTest : public testing::AuditFixture {
   CheckpointEvidence evidence_;
 };
 
-TEST_F(CheckpointTest, WrittenCheckpointsAreNumberedSignedStoredAndInTheSinkFile) {
+INSTANTIATE_TEST_SUITE_P(Engines, CheckpointTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(CheckpointTest, WrittenCheckpointsAreNumberedSignedStoredAndInTheSinkFile) {
   const Checkpoint empty = checkpoint();
   EXPECT_EQ(empty.seq, 1);
   EXPECT_EQ(empty.event_id, 0);
@@ -229,7 +231,7 @@ TEST_F(CheckpointTest, WrittenCheckpointsAreNumberedSignedStoredAndInTheSinkFile
   EXPECT_FALSE(parse_checkpoint_line(lines[1])->has_value());
 }
 
-TEST_F(CheckpointTest, OneWrittenWithoutSinksWaitsUntilEmitted) {
+TEST_P(CheckpointTest, OneWrittenWithoutSinksWaitsUntilEmitted) {
   events(2);
   EventSinks none = quiet_sinks();
   const auto w = write_checkpoint(*db_, key_.signer(), "bastion1", testing::kNow, none);
@@ -242,7 +244,7 @@ TEST_F(CheckpointTest, OneWrittenWithoutSinksWaitsUntilEmitted) {
   EXPECT_TRUE(verify().intact()) << all(verify());
 }
 
-TEST_F(CheckpointTest, DueAfterNEventsOrMMinutesAndWhenNoneExists) {
+TEST_P(CheckpointTest, DueAfterNEventsOrMMinutesAndWhenNoneExists) {
   const auto every = std::chrono::minutes(5);
   EXPECT_TRUE(checkpoint_due(*db_, 10, every, testing::kNow));
   checkpoint();
@@ -255,7 +257,7 @@ TEST_F(CheckpointTest, DueAfterNEventsOrMMinutesAndWhenNoneExists) {
   EXPECT_TRUE(checkpoint_due(*db_, 10, every, testing::kNow + std::chrono::minutes(5)));
 }
 
-TEST_F(CheckpointTest, UntouchedChainVerifiesAgainstItsCheckpoints) {
+TEST_P(CheckpointTest, UntouchedChainVerifiesAgainstItsCheckpoints) {
   checkpoint();
   events(20);
   checkpoint();
@@ -268,7 +270,7 @@ TEST_F(CheckpointTest, UntouchedChainVerifiesAgainstItsCheckpoints) {
   EXPECT_EQ(r.newest_event, 25);
 }
 
-TEST_F(CheckpointTest, DeletingTheLastTenEventsIsReportedAsTruncation) {
+TEST_P(CheckpointTest, DeletingTheLastTenEventsIsReportedAsTruncation) {
   events(30);
   checkpoint();
   // The plain chain cannot see it: deleting from the end leaves every link intact.
@@ -284,7 +286,7 @@ TEST_F(CheckpointTest, DeletingTheLastTenEventsIsReportedAsTruncation) {
   EXPECT_THAT(found[0].message, HasSubstr("events.jsonl line 31"));
 }
 
-TEST_F(CheckpointTest, RewritingTheChainFromEventFiveIsReportedUnderTheCheckpoint) {
+TEST_P(CheckpointTest, RewritingTheChainFromEventFiveIsReportedUnderTheCheckpoint) {
   events(3);
   checkpoint();  // confirms events 1-3
   events(7);
@@ -301,7 +303,7 @@ TEST_F(CheckpointTest, RewritingTheChainFromEventFiveIsReportedUnderTheCheckpoin
   EXPECT_THAT(found[0].message, HasSubstr("at or before event 10"));
 }
 
-TEST_F(CheckpointTest, ARemovedCheckpointIsReportedAsAGap) {
+TEST_P(CheckpointTest, ARemovedCheckpointIsReportedAsAGap) {
   for (int i = 0; i < 4; ++i) {
     events(2);
     checkpoint();
@@ -321,7 +323,7 @@ TEST_F(CheckpointTest, ARemovedCheckpointIsReportedAsAGap) {
   EXPECT_THAT(found[0].message, HasSubstr("checkpoint 3 ("));
 }
 
-TEST_F(CheckpointTest, AForgedCheckpointIsReportedAndVouchesForNothing) {
+TEST_P(CheckpointTest, AForgedCheckpointIsReportedAndVouchesForNothing) {
   events(5);
   checkpoint();
   events(5);
@@ -354,7 +356,7 @@ TEST_F(CheckpointTest, AForgedCheckpointIsReportedAndVouchesForNothing) {
   EXPECT_EQ(of_kind(r2, Kind::ForgedCheckpoint).size(), 1u) << all(r2);
 }
 
-TEST_F(CheckpointTest, EventsRetentionPurgedUnderACheckpointAreNoFinding) {
+TEST_P(CheckpointTest, EventsRetentionPurgedUnderACheckpointAreNoFinding) {
   for (int i = 0; i < 3; ++i) add_event("channel.allowed", "web1", 90);  // old: purged below
   checkpoint();  // names event 3, which the purge deletes and anchors
   add_event("channel.allowed", "db1", 1);
@@ -370,7 +372,7 @@ TEST_F(CheckpointTest, EventsRetentionPurgedUnderACheckpointAreNoFinding) {
   EXPECT_EQ(r.checkpoints, 2) << "checkpoint 1 is confirmed by the purge's anchor of event 3";
 }
 
-TEST_F(CheckpointTest, ACheckpointLineCutShortIsReported) {
+TEST_P(CheckpointTest, ACheckpointLineCutShortIsReported) {
   events(2);
   checkpoint();
   const std::string text = read_text(sinks_.json_lines_path);

@@ -14,9 +14,11 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class ExportTest : public testing::AuditFixture {};
+class ExportTest : public testing::AuditFixtureOnEngines {};
 
-TEST_F(ExportTest, ArchiveHoldsThatClientsDataAndNothingOfAnother) {
+INSTANTIATE_TEST_SUITE_P(Engines, ExportTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(ExportTest, ArchiveHoldsThatClientsDataAndNothingOfAnother) {
   const auto acme = add_session("web1", "acme", 3);
   const auto globex = add_session("db1", "globex", 2);
   add_recording(acme, testing::kCast);
@@ -49,7 +51,7 @@ TEST_F(ExportTest, ArchiveHoldsThatClientsDataAndNothingOfAnother) {
 
 // The archive the client takes away, encrypted (OpenPGP): the stock gpg gives back exactly the
 // bytes of the clear archive built in memory.
-TEST_F(ExportTest, EncryptedArchiveIsTheClearOneUnderGpg) {
+TEST_P(ExportTest, EncryptedArchiveIsTheClearOneUnderGpg) {
   const auto acme = add_session("web1", "acme", 3);
   add_recording(acme, testing::kCast);
   auto built = build_client_export(db_, "acme");
@@ -75,7 +77,7 @@ TEST_F(ExportTest, EncryptedArchiveIsTheClearOneUnderGpg) {
   EXPECT_THAT(*opened, HasSubstr("sessions.json"));
 }
 
-TEST_F(ExportTest, RefusesAnUnknownClientAndAnExistingFile) {
+TEST_P(ExportTest, RefusesAnUnknownClientAndAnExistingFile) {
   const std::string out = dir_ / "x.tar.gz";
   auto unknown = export_client(db_, "initech", out);
   ASSERT_FALSE(unknown.ok());
@@ -86,7 +88,7 @@ TEST_F(ExportTest, RefusesAnUnknownClientAndAnExistingFile) {
   EXPECT_THAT(existing.error().message, HasSubstr("cannot create " + out));
 }
 
-TEST_F(ExportTest, MissingRecordingFailsAndLeavesNoPartialArchive) {
+TEST_P(ExportTest, MissingRecordingFailsAndLeavesNoPartialArchive) {
   const auto acme = add_session("web1", "acme", 3);
   std::filesystem::remove(add_recording(acme, testing::kCast));
   const std::string out = dir_ / "acme.tar.gz";

@@ -15,7 +15,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::kNow;
 
-class RetentionTest : public testing::AuditFixture {
+class RetentionTest : public testing::AuditFixtureOnEngines {
  protected:
   void set_terms(const std::string& client, std::optional<int> recordings, std::optional<int> events) {
     ClientTermsChange c;
@@ -84,7 +84,9 @@ class RetentionOfRequests : public RetentionTest {
   std::unique_ptr<authz::SqliteRequestStore> requests_;
 };
 
-TEST_F(RetentionTest, RemovesExactlyTheRecordingsAndEventsThatAreDue) {
+INSTANTIATE_TEST_SUITE_P(Engines, RetentionTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(RetentionTest, RemovesExactlyTheRecordingsAndEventsThatAreDue) {
   const auto old_session = add_session("web1", "acme", 40);
   const auto new_session = add_session("web1", "acme", 10);
   const auto globex_session = add_session("db1", "globex", 400);
@@ -127,7 +129,7 @@ TEST_F(RetentionTest, RemovesExactlyTheRecordingsAndEventsThatAreDue) {
   verify_intact();
 }
 
-TEST_F(RetentionTest, ContractEndPlusGraceDestroysEverythingOfThatClientOnly) {
+TEST_P(RetentionTest, ContractEndPlusGraceDestroysEverythingOfThatClientOnly) {
   const auto acme_session = add_session("web1", "acme", 5);
   const auto globex_session = add_session("db1", "globex", 5);
   add_recording(acme_session, testing::kCast);
@@ -153,7 +155,7 @@ TEST_F(RetentionTest, ContractEndPlusGraceDestroysEverythingOfThatClientOnly) {
   verify_intact();
 }
 
-TEST_F(RetentionTest, AnEditedSessionRowIsPurgedWithTheClientItsChainedStartNames) {
+TEST_P(RetentionTest, AnEditedSessionRowIsPurgedWithTheClientItsChainedStartNames) {
   const auto acme_session = add_session("web1", "acme", 5);
   const auto globex_session = add_session("db1", "globex", 5);
   sql("UPDATE sessions SET client = 'globex', server = 'db1' WHERE id = " + std::to_string(acme_session));
@@ -167,7 +169,7 @@ TEST_F(RetentionTest, AnEditedSessionRowIsPurgedWithTheClientItsChainedStartName
   EXPECT_EQ(count("sessions", "id = " + std::to_string(acme_session)), 1);
 }
 
-TEST_F(RetentionTest, GraceNotOverMeansNothingIsDestroyed) {
+TEST_P(RetentionTest, GraceNotOverMeansNothingIsDestroyed) {
   add_session("db1", "globex", 5);
   ClientTermsChange ended;
   ended.contract_end = std::optional<Seconds>(kNow - std::chrono::days(10));
@@ -177,7 +179,7 @@ TEST_F(RetentionTest, GraceNotOverMeansNothingIsDestroyed) {
   EXPECT_EQ(count("sessions"), 1);
 }
 
-TEST_F(RetentionTest, RepeatedPurgesKeepTheChainVerifiable) {
+TEST_P(RetentionTest, RepeatedPurgesKeepTheChainVerifiable) {
   for (int age : {200, 150, 120, 100, 50}) add_event("session.start", "web1", age);
   add_event("session.start", "db1", 110);
   set_terms("acme", std::nullopt, 130);
@@ -192,7 +194,7 @@ TEST_F(RetentionTest, RepeatedPurgesKeepTheChainVerifiable) {
   EXPECT_EQ(count("events", "kind = 'retention.purge'"), 2);
 }
 
-TEST_F(RetentionTest, NeverDeletesAFileOutsideTheRecordingsDirectory) {
+TEST_P(RetentionTest, NeverDeletesAFileOutsideTheRecordingsDirectory) {
   const auto session = add_session("web1", "acme", 40);
   add_recording(session, testing::kCast);
   const std::string outside = dir_ / "precious.txt";
@@ -205,7 +207,7 @@ TEST_F(RetentionTest, NeverDeletesAFileOutsideTheRecordingsDirectory) {
   EXPECT_TRUE(std::filesystem::exists(outside));
 }
 
-TEST_F(RetentionTest, SessionWhoseEventsWerePurgedIsNotTakenForTampering) {
+TEST_P(RetentionTest, SessionWhoseEventsWerePurgedIsNotTakenForTampering) {
   const auto session = add_session("web1", "acme", 100);
   add_recording(session, testing::kCast);
   set_terms("acme", std::nullopt, 60);  // events go after 60 days, recordings and rows stay
@@ -219,7 +221,9 @@ TEST_F(RetentionTest, SessionWhoseEventsWerePurgedIsNotTakenForTampering) {
   EXPECT_FALSE(verify_audit(*db_).intact());
 }
 
-TEST_F(RetentionOfRequests, DecidedRequestsOlderThanTheEventRetentionGoWithTheirApprovals) {
+INSTANTIATE_TEST_SUITE_P(Engines, RetentionOfRequests, test_db::kEngines, test_db::engine_name);
+
+TEST_P(RetentionOfRequests, DecidedRequestsOlderThanTheEventRetentionGoWithTheirApprovals) {
   const auto denied_long_ago = ended("web1", authz::RequestStatus::Denied, 100);
   const auto cancelled_lately = ended("web1", authz::RequestStatus::Cancelled, 10);
   const auto lapsed_long_ago = ended("web1", authz::RequestStatus::Lapsed, 61);
@@ -252,7 +256,7 @@ TEST_F(RetentionOfRequests, DecidedRequestsOlderThanTheEventRetentionGoWithTheir
   verify_intact();
 }
 
-TEST_F(RetentionOfRequests, ARevokedGrantsRequestGoesByTheRevocationNotTheWindow) {
+TEST_P(RetentionOfRequests, ARevokedGrantsRequestGoesByTheRevocationNotTheWindow) {
   const auto id = granted("web1", days_ago(70));
   sql("UPDATE grants SET not_after = " + std::to_string(to_unix(kNow + std::chrono::hours(1))) +
       ", revoked_at = " + std::to_string(to_unix(days_ago(65))));
@@ -260,7 +264,7 @@ TEST_F(RetentionOfRequests, ARevokedGrantsRequestGoesByTheRevocationNotTheWindow
   EXPECT_EQ(purge(*db_, clock_, recordings_dir_).requests, std::vector<std::int64_t>{id});
 }
 
-TEST_F(RetentionOfRequests, WithoutEventRetentionRequestsStayUntilTheContractEndsThenAllEndedOnesGo) {
+TEST_P(RetentionOfRequests, WithoutEventRetentionRequestsStayUntilTheContractEndsThenAllEndedOnesGo) {
   const auto acme_old = ended("web1", authz::RequestStatus::Denied, 400);
   const auto globex_old = ended("db1", authz::RequestStatus::Denied, 400);
   const auto globex_recent = ended("db1", authz::RequestStatus::Cancelled, 1);
@@ -279,7 +283,7 @@ TEST_F(RetentionOfRequests, WithoutEventRetentionRequestsStayUntilTheContractEnd
   EXPECT_EQ(report.clients[0].requests, 2);
 }
 
-TEST_F(RetentionTest, ClientTermsRefuseUnknownClients) {
+TEST_P(RetentionTest, ClientTermsRefuseUnknownClients) {
   const auto r = set_client_terms(*db_, "initech", {});
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.error().message, HasSubstr("no client named 'initech'"));

@@ -9,9 +9,11 @@
 namespace bastion::audit::testing {
 namespace {
 
-using SessionFactsTest = AuditFixture;
+using SessionFactsTest = AuditFixtureOnEngines;
 
-TEST_F(SessionFactsTest, ChainedClientOfOneSessionAgreesWithTheWholeChain) {
+INSTANTIATE_TEST_SUITE_P(Engines, SessionFactsTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(SessionFactsTest, ChainedClientOfOneSessionAgreesWithTheWholeChain) {
   const auto acme = add_session("web1", "acme", 2), globex = add_session("db1", "globex", 1);
   // A start written before clients were stated: the client of its (chained) server.
   const std::int64_t legacy = SqliteSessionStore(db_).start({"alice", "db1", "root", std::nullopt, "acme", "", kNow, 0}).value();

@@ -9,7 +9,7 @@
 namespace bastion::audit::testing {
 namespace {
 
-class SessionPageTest : public AuditFixture {
+class SessionPageTest : public AuditFixtureOnEngines {
  protected:
   std::vector<std::int64_t> ids(const SessionPageQuery& q) {
     std::vector<std::int64_t> out;
@@ -24,7 +24,9 @@ class SessionPageTest : public AuditFixture {
   }
 };
 
-TEST_F(SessionPageTest, EachOrderSortsBothWaysWithTiesInIdOrderAndLiveSessionsLast) {
+INSTANTIATE_TEST_SUITE_P(Engines, SessionPageTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(SessionPageTest, EachOrderSortsBothWaysWithTiesInIdOrderAndLiveSessionsLast) {
   const auto a = add_session("web1", "acme", 3), b = add_session("db1", "globex", 2), c = add_session("web1", "acme", 1),
              d = add_session("web1", "acme", 1);
   set_times(a, 1000, 1100, "zoe");   // 100 s
@@ -50,7 +52,7 @@ TEST_F(SessionPageTest, EachOrderSortsBothWaysWithTiesInIdOrderAndLiveSessionsLa
   EXPECT_EQ(ids(q), (std::vector<std::int64_t>{b, a, c, d}));
 }
 
-TEST_F(SessionPageTest, PagesSplitNothingAndTheTotalCountsEveryMatch) {
+TEST_P(SessionPageTest, PagesSplitNothingAndTheTotalCountsEveryMatch) {
   std::vector<std::int64_t> all;
   for (int i = 0; i < 7; ++i) all.push_back(add_session("web1", "acme", 1));  // one start second for all
   SessionPageQuery q;
@@ -64,7 +66,7 @@ TEST_F(SessionPageTest, PagesSplitNothingAndTheTotalCountsEveryMatch) {
   EXPECT_EQ(seen, std::vector<std::int64_t>(all.rbegin(), all.rend()));
 }
 
-TEST_F(SessionPageTest, EveryPageIsItsSliceOfTheWholeOrderFromTheFrontOrTheBack) {
+TEST_P(SessionPageTest, EveryPageIsItsSliceOfTheWholeOrderFromTheFrontOrTheBack) {
   for (int i = 0; i < 9; ++i) {
     const auto id = add_session(i % 2 ? "web1" : "db1", i % 2 ? "acme" : "globex", 1);
     set_times(id, 1000 + i / 3, i % 4 ? std::optional<std::int64_t>(2000 - i % 3) : std::nullopt, i % 3 ? "bob" : "amy");
@@ -91,7 +93,7 @@ TEST_F(SessionPageTest, EveryPageIsItsSliceOfTheWholeOrderFromTheFrontOrTheBack)
   }
 }
 
-TEST_F(SessionPageTest, AReviewerSeesHerClientAsTheChainStatesItNotAsTheRowSays) {
+TEST_P(SessionPageTest, AReviewerSeesHerClientAsTheChainStatesItNotAsTheRowSays) {
   const auto own = add_session("web1", "acme", 2), foreign = add_session("db1", "globex", 1);
   sql("UPDATE sessions SET client = 'acme' WHERE id = " + std::to_string(foreign));  // an edited row
   SessionPageQuery q;
@@ -105,7 +107,7 @@ TEST_F(SessionPageTest, AReviewerSeesHerClientAsTheChainStatesItNotAsTheRowSays)
 // The reviewer's page walks her client's (client, sort key) index only when every session the
 // chain gives her says her client in its row too; a row edited AWAY from her client would be lost
 // by that index, so then the page reads as before, and still lists it.
-TEST_F(SessionPageTest, ARowEditedAwayFromHerClientIsStillListedForHer) {
+TEST_P(SessionPageTest, ARowEditedAwayFromHerClientIsStillListedForHer) {
   std::vector<std::int64_t> own;
   for (int i = 0; i < 5; ++i) own.push_back(add_session("web1", "acme", 5 - i));
   add_session("db1", "globex", 1);
@@ -126,7 +128,7 @@ TEST_F(SessionPageTest, ARowEditedAwayFromHerClientIsStillListedForHer) {
 
 // The access report's reads: totals in SQL, rows from a cursor, oldest first, for the period and
 // the client the chain states.
-TEST_F(SessionPageTest, TheReportTotalsAndCursorCoverThePeriodAndTheClientOnly) {
+TEST_P(SessionPageTest, TheReportTotalsAndCursorCoverThePeriodAndTheClientOnly) {
   const auto old_one = add_session("web1", "acme", 40), a = add_session("web1", "acme", 3),
              foreign = add_session("db1", "globex", 2), b = add_session("web1", "acme", 1),
              live = add_session("web1", "acme", 1);
@@ -150,7 +152,7 @@ TEST_F(SessionPageTest, TheReportTotalsAndCursorCoverThePeriodAndTheClientOnly) 
   EXPECT_EQ(seen, (std::vector<std::int64_t>{a, b, live}));
 }
 
-TEST_F(SessionPageTest, FiltersCombineAndAreParametersNotSql) {
+TEST_P(SessionPageTest, FiltersCombineAndAreParametersNotSql) {
   const auto a = add_session("web1", "acme", 3);
   add_session("db1", "globex", 2);
   SessionPageQuery q;

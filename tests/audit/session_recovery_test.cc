@@ -16,7 +16,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class SessionRecoveryTest : public testing::AuditFixture {
+class SessionRecoveryTest : public testing::AuditFixtureOnEngines {
  protected:
   // start_live records a live session of alice on web1 with its chained session.start, as the
   // gateway does, and a recording file as its process left it.
@@ -51,7 +51,9 @@ class SessionRecoveryTest : public testing::AuditFixture {
   std::string path_;
 };
 
-TEST_F(SessionRecoveryTest, OrphanWithoutSpoolIsAbortedWithItsFilesDigestAndARecoveredEvent) {
+INSTANTIATE_TEST_SUITE_P(Engines, SessionRecoveryTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(SessionRecoveryTest, OrphanWithoutSpoolIsAbortedWithItsFilesDigestAndARecoveredEvent) {
   const auto id = start_live(testing::kCast);
   const auto report = recover();
   ASSERT_EQ(report.recovered.size(), 1u) << (report.problems.empty() ? "" : report.problems[0]);
@@ -73,7 +75,7 @@ TEST_F(SessionRecoveryTest, OrphanWithoutSpoolIsAbortedWithItsFilesDigestAndARec
   EXPECT_TRUE(verified.intact()) << verified.findings.front().message;
 }
 
-TEST_F(SessionRecoveryTest, SpooledClosingWritesAreReplayedAsTheProcessWouldHaveWrittenThem) {
+TEST_P(SessionRecoveryTest, SpooledClosingWritesAreReplayedAsTheProcessWouldHaveWrittenThem) {
   const auto id = start_live(testing::kCast);
   RecordingSummary r{path_, "asciicast", sha256_hex(testing::kCast), 4, 40};
   const ClosingWrites spooled{id, 0, start_, start_ + std::chrono::minutes(5), 0, "closed", "", r, "",
@@ -96,13 +98,13 @@ TEST_F(SessionRecoveryTest, SpooledClosingWritesAreReplayedAsTheProcessWouldHave
   EXPECT_TRUE(verified.intact()) << verified.findings.front().message;
 }
 
-TEST_F(SessionRecoveryTest, RowWhoseProcessRunsIsLeftAlone) {
+TEST_P(SessionRecoveryTest, RowWhoseProcessRunsIsLeftAlone) {
   const auto id = start_live(testing::kCast);
   EXPECT_TRUE(recover(false).recovered.empty());
   EXPECT_EQ(SqliteSessionStore(db_).find(id)->status, "live");
 }
 
-TEST_F(SessionRecoveryTest, ClosingWritesCommitOnceAndAreHarmlessToRepeat) {
+TEST_P(SessionRecoveryTest, ClosingWritesCommitOnceAndAreHarmlessToRepeat) {
   const auto id = start_live(testing::kCast);
   const ClosingWrites w{id, 0, start_, start_ + std::chrono::minutes(1), 0, "closed", "", std::nullopt, "",
                         "alice", "203.0.113.7:51234", ""};
@@ -116,11 +118,11 @@ TEST_F(SessionRecoveryTest, ClosingWritesCommitOnceAndAreHarmlessToRepeat) {
   EXPECT_EQ(count("events", "kind = 'session.end' AND server = 'web1'"), 1) << "the row names the server";
 }
 
-TEST_F(SessionRecoveryTest, ClosingWritesFailWhileAnotherProcessHoldsTheDatabaseAndNothingIsHalfWritten) {
+TEST_P(SessionRecoveryTest, ClosingWritesFailWhileAnotherProcessHoldsTheDatabaseAndNothingIsHalfWritten) {
   const auto id = start_live(testing::kCast);
   auto other = db::Database::open(db_->path(), false);
   ASSERT_TRUE(other.ok());
-  (*other)->exec("BEGIN EXCLUSIVE");
+  auto held = std::make_unique<db::Database::Transaction>(**other);  // the write lock, on either engine
   db_->set_busy_timeout(std::chrono::milliseconds(50));
   RecordingSummary r{path_, "asciicast", sha256_hex(testing::kCast), 4, 40};
   const ClosingWrites w{id, 0, start_, start_ + std::chrono::minutes(1), 0, "closed", "", r, "",
@@ -130,7 +132,7 @@ TEST_F(SessionRecoveryTest, ClosingWritesFailWhileAnotherProcessHoldsTheDatabase
   EXPECT_LT(std::chrono::steady_clock::now() - locked_at, std::chrono::seconds(2)) << "bounded by the busy timeout";
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.error().message, HasSubstr("could not be committed"));
-  (*other)->exec("COMMIT");
+  held.reset();
   EXPECT_EQ(count("recordings"), 0);
   EXPECT_EQ(SqliteSessionStore(db_).find(id)->status, "live");
   ASSERT_TRUE(apply_closing(db_, w, quiet_sinks(), testing::kNow).ok());

@@ -16,7 +16,7 @@ namespace {
 using ::testing::HasSubstr;
 using Kind = VerifyFinding::Kind;
 
-class VerifyTest : public testing::AuditFixture {
+class VerifyTest : public testing::AuditFixtureOnEngines {
  protected:
   // Events 1-5 are plain; 6 and 7 start and end the session, 8 states its recording's digest.
   void SetUp() override {
@@ -37,7 +37,9 @@ class VerifyTest : public testing::AuditFixture {
   std::string cast_path_;
 };
 
-TEST_F(VerifyTest, UntouchedDatabaseIsIntact) {
+INSTANTIATE_TEST_SUITE_P(Engines, VerifyTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(VerifyTest, UntouchedDatabaseIsIntact) {
   const auto report = verify_audit(*db_);
   EXPECT_TRUE(report.intact()) << report.findings.front().message;
   EXPECT_EQ(report.events, 8);
@@ -45,7 +47,7 @@ TEST_F(VerifyTest, UntouchedDatabaseIsIntact) {
   EXPECT_EQ(report.sessions, 1);
 }
 
-TEST_F(VerifyTest, AlteredDetailsNameTheEvent) {
+TEST_P(VerifyTest, AlteredDetailsNameTheEvent) {
   sql(R"(UPDATE events SET details = '{"n":7}' WHERE id = 3)");
   const auto report = verify_audit(*db_);
   ASSERT_FALSE(report.intact());
@@ -54,7 +56,7 @@ TEST_F(VerifyTest, AlteredDetailsNameTheEvent) {
   EXPECT_THAT(report.findings.front().message, HasSubstr("event 3 (channel.allowed) was altered"));
 }
 
-TEST_F(VerifyTest, AlteredEventWithRecomputedHashBreaksTheNextLink) {
+TEST_P(VerifyTest, AlteredEventWithRecomputedHashBreaksTheNextLink) {
   auto row = list_events(*db_, {})[1];
   row.event.actor = "mallory";
   const std::string rehashed = event_hash(row.id, row.prev_hash, row.event);
@@ -66,7 +68,7 @@ TEST_F(VerifyTest, AlteredEventWithRecomputedHashBreaksTheNextLink) {
   EXPECT_THAT(report.findings.front().message, HasSubstr("not that of event 2"));
 }
 
-TEST_F(VerifyTest, DeletedEventIsNamedAsAGap) {
+TEST_P(VerifyTest, DeletedEventIsNamedAsAGap) {
   sql("DELETE FROM events WHERE id = 4");
   const auto report = verify_audit(*db_);
   ASSERT_FALSE(report.intact());
@@ -75,14 +77,14 @@ TEST_F(VerifyTest, DeletedEventIsNamedAsAGap) {
   EXPECT_THAT(report.findings.front().message, HasSubstr("event 4 is missing"));
 }
 
-TEST_F(VerifyTest, DeletedFirstEventsAreNamed) {
+TEST_P(VerifyTest, DeletedFirstEventsAreNamed) {
   sql("DELETE FROM events WHERE id <= 2");
   const auto report = verify_audit(*db_);
   ASSERT_FALSE(report.intact());
   EXPECT_THAT(report.findings.front().message, HasSubstr("events 1 to 2 are missing"));
 }
 
-TEST_F(VerifyTest, ForgedPurgeAnchorIsItselfAnAlteredEvent) {
+TEST_P(VerifyTest, ForgedPurgeAnchorIsItselfAnAlteredEvent) {
   sql("DELETE FROM events WHERE id = 2");
   sql(R"(UPDATE events SET kind = 'retention.purge', details = '{"purged_events":[{"from":2,"to":2,"last_hash":"x"}]}' WHERE id = 5)");
   const auto report = verify_audit(*db_);
@@ -92,7 +94,7 @@ TEST_F(VerifyTest, ForgedPurgeAnchorIsItselfAnAlteredEvent) {
   EXPECT_TRUE(names_forgery);
 }
 
-TEST_F(VerifyTest, FlippedRecordingByteNamesRecordingAndSession) {
+TEST_P(VerifyTest, FlippedRecordingByteNamesRecordingAndSession) {
   std::fstream f(cast_path_, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(5);
   f.put('X');
@@ -106,7 +108,7 @@ TEST_F(VerifyTest, FlippedRecordingByteNamesRecordingAndSession) {
   EXPECT_THAT(report.findings.front().message, HasSubstr("not the chained (event 8)"));
 }
 
-TEST_F(VerifyTest, MissingRecordingFileIsNamed) {
+TEST_P(VerifyTest, MissingRecordingFileIsNamed) {
   std::filesystem::remove(cast_path_);
   const auto report = verify_audit(*db_);
   ASSERT_FALSE(report.intact());
@@ -115,7 +117,7 @@ TEST_F(VerifyTest, MissingRecordingFileIsNamed) {
 }
 
 // The tampering of issue 13: the true digest sits in the chained event, not in the table.
-TEST_F(VerifyTest, SwappedRecordingFileWithUpdatedRowIsReported) {
+TEST_P(VerifyTest, SwappedRecordingFileWithUpdatedRowIsReported) {
   const std::string forged = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.1, \"o\", \"nothing here\"]\n";
   std::ofstream(cast_path_, std::ios::binary | std::ios::trunc) << forged;
   sql("UPDATE recordings SET sha256 = '" + sha256_hex(forged) + "'");
@@ -131,7 +133,7 @@ TEST_F(VerifyTest, SwappedRecordingFileWithUpdatedRowIsReported) {
   EXPECT_TRUE(names_file);
 }
 
-TEST_F(VerifyTest, DeletedRecordingRowAndFileAreReported) {
+TEST_P(VerifyTest, DeletedRecordingRowAndFileAreReported) {
   sql("DELETE FROM recordings");
   std::filesystem::remove(cast_path_);
   const auto report = verify_audit(*db_);
@@ -143,7 +145,7 @@ TEST_F(VerifyTest, DeletedRecordingRowAndFileAreReported) {
   EXPECT_EQ(report.recordings, 0);
 }
 
-TEST_F(VerifyTest, RecordingRowNoChainedEventStatesIsReported) {
+TEST_P(VerifyTest, RecordingRowNoChainedEventStatesIsReported) {
   const auto other = add_session("web1", "acme", 2);
   const std::string path = recordings_dir_ + "/planted.cast";
   std::ofstream(path) << testing::kCast;
@@ -155,7 +157,7 @@ TEST_F(VerifyTest, RecordingRowNoChainedEventStatesIsReported) {
   EXPECT_THAT(f.message, HasSubstr("is stated by no chained session.end event"));
 }
 
-TEST_F(VerifyTest, EditedSessionClientIsReported) {
+TEST_P(VerifyTest, EditedSessionClientIsReported) {
   sql("UPDATE sessions SET client = 'globex'");
   const auto f = finding_of(verify_audit(*db_), Kind::AlteredSession);
   EXPECT_EQ(f.session_id, session_);
@@ -163,20 +165,20 @@ TEST_F(VerifyTest, EditedSessionClientIsReported) {
   EXPECT_THAT(f.message, HasSubstr("its row says client 'globex', its chained event 6 says 'acme'"));
 }
 
-TEST_F(VerifyTest, EditedSessionOperatorIsReported) {
+TEST_P(VerifyTest, EditedSessionOperatorIsReported) {
   sql(R"(UPDATE sessions SET "operator" = 'mallory')");
   const auto f = finding_of(verify_audit(*db_), Kind::AlteredSession);
   EXPECT_THAT(f.message, HasSubstr("its row says operator 'mallory', its chained event 6 says 'alice'"));
 }
 
-TEST_F(VerifyTest, EditedSessionServerIsReported) {
+TEST_P(VerifyTest, EditedSessionServerIsReported) {
   sql("UPDATE sessions SET server = 'db1'");
   const auto f = finding_of(verify_audit(*db_), Kind::AlteredSession);
   EXPECT_THAT(f.message, HasSubstr("its row says server 'db1', its chained event 6 says 'web1'"));
 }
 
-TEST_F(VerifyTest, EditedSessionLoginGrantAndTimesAreReported) {
-  sql("PRAGMA foreign_keys = OFF");  // grant 7 does not exist; the sqlite3 shell would not mind
+TEST_P(VerifyTest, EditedSessionLoginGrantAndTimesAreReported) {
+  foreign_keys_off();  // grant 7 does not exist; the sqlite3 shell would not mind
   sql("UPDATE sessions SET login = 'admin', grant_id = 7, started_at = started_at - 3600, ended_at = ended_at + 60");
   const auto report = verify_audit(*db_);
   std::string all;
@@ -187,13 +189,13 @@ TEST_F(VerifyTest, EditedSessionLoginGrantAndTimesAreReported) {
   EXPECT_THAT(all, HasSubstr("says end '"));
 }
 
-TEST_F(VerifyTest, ReopenedSessionRowIsReported) {
+TEST_P(VerifyTest, ReopenedSessionRowIsReported) {
   sql("UPDATE sessions SET status = 'live', ended_at = NULL");
   const auto f = finding_of(verify_audit(*db_), Kind::AlteredSession);
   EXPECT_THAT(f.message, HasSubstr("is live in its row, but event 7 (session.end) ended it"));
 }
 
-TEST_F(VerifyTest, SessionRowWithNoChainedStartIsReported) {
+TEST_P(VerifyTest, SessionRowWithNoChainedStartIsReported) {
   SqliteSessionStore store(db_);
   auto planted = store.start({"alice", "web1", "root", std::nullopt, "acme", "203.0.113.7:1", testing::kNow, 1});
   ASSERT_TRUE(planted.ok());
@@ -202,8 +204,8 @@ TEST_F(VerifyTest, SessionRowWithNoChainedStartIsReported) {
   EXPECT_THAT(f.message, HasSubstr("has no chained session.start event"));
 }
 
-TEST_F(VerifyTest, DeletedSessionRowIsReported) {
-  sql("PRAGMA foreign_keys = OFF");  // as the sqlite3 shell runs by default
+TEST_P(VerifyTest, DeletedSessionRowIsReported) {
+  foreign_keys_off();  // as the sqlite3 shell runs by default
   sql("DELETE FROM recordings");
   sql("DELETE FROM sessions");
   const auto f = finding_of(verify_audit(*db_), Kind::UnanchoredSession);
@@ -222,7 +224,7 @@ std::vector<std::string> about(const VerifyReport& r, std::int64_t session) {
   return out;
 }
 
-TEST_F(VerifyTest, OneSessionUntouchedIsIntactAndReadsItsOwnEventsOnly) {
+TEST_P(VerifyTest, OneSessionUntouchedIsIntactAndReadsItsOwnEventsOnly) {
   const auto report = verify_session(*db_, session_);
   EXPECT_TRUE(report.intact()) << report.findings.front().message;
   EXPECT_EQ(report.events, 3);  // its start, its end, the end stating its recording
@@ -230,7 +232,7 @@ TEST_F(VerifyTest, OneSessionUntouchedIsIntactAndReadsItsOwnEventsOnly) {
   EXPECT_EQ(report.recordings, 1);
 }
 
-TEST_F(VerifyTest, OneSessionFindsWhatTheWholeVerifySaysOfIt) {
+TEST_P(VerifyTest, OneSessionFindsWhatTheWholeVerifySaysOfIt) {
   const auto other = add_session("db1", "globex", 3);
   add_recording(other, testing::kCast);
   const std::string forged = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.1, \"o\", \"nothing\"]\n";
@@ -244,7 +246,7 @@ TEST_F(VerifyTest, OneSessionFindsWhatTheWholeVerifySaysOfIt) {
   EXPECT_TRUE(verify_session(*db_, other).intact());  // the other session is untouched
 }
 
-TEST_F(VerifyTest, OneSessionFindsItsAlteredEvent) {
+TEST_P(VerifyTest, OneSessionFindsItsAlteredEvent) {
   sql(R"(UPDATE events SET details = '{"status":"closed"}' WHERE id = 7)");
   const auto report = verify_session(*db_, session_);
   ASSERT_FALSE(report.intact());
@@ -253,7 +255,7 @@ TEST_F(VerifyTest, OneSessionFindsItsAlteredEvent) {
   EXPECT_THAT(report.findings.front().message, HasSubstr("event 7 (session.end) was altered"));
 }
 
-TEST_F(VerifyTest, OneSessionRehashedEventBreaksTheLinkAfterIt) {
+TEST_P(VerifyTest, OneSessionRehashedEventBreaksTheLinkAfterIt) {
   add_event("channel.allowed", "web1", 0);  // event 9 follows the session's last event
   auto row = list_events(*db_, {})[7];      // event 8 states the recording's digest
   ASSERT_EQ(row.id, 8);
@@ -270,7 +272,7 @@ TEST_F(VerifyTest, OneSessionRehashedEventBreaksTheLinkAfterIt) {
   EXPECT_THAT(all, HasSubstr("not the chained (event 8) " + std::string(64, '0')));
 }
 
-TEST_F(VerifyTest, OneSessionIsNotCrowdedOutByFindingsElsewhere) {
+TEST_P(VerifyTest, OneSessionIsNotCrowdedOutByFindingsElsewhere) {
   // More than kMaxFindings findings about other rows: a whole verify stops listing before this
   // session's; verify_session still names it.
   for (int i = 0; i < 120; ++i) add_event("channel.allowed", "web1", 1);

@@ -7,19 +7,19 @@
 #include "authz/sqlite_store.h"
 #include "authz/totp.h"
 #include "authz/web_password.h"
+#include "tests/db/test_database.h"
 
 namespace bastion::authz {
 namespace {
 
 const Seconds t0{std::chrono::seconds{1'800'000'000}};
 
-class WebAccountStoreTest : public ::testing::Test {
+class WebAccountStoreTest : public ::testing::TestWithParam<test_db::Engine> {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-web-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto db = db::Database::open(dir_ + "/bastion.db", true);
+    test_database_ = std::make_unique<test_db::TestDatabase>(GetParam());
+    BASTION_REQUIRE_ENGINE(*test_database_);
+    auto db = db::Database::open(test_database_->location(), true);
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = *db;
     SqliteStore store(db_);
@@ -28,14 +28,19 @@ class WebAccountStoreTest : public ::testing::Test {
     ASSERT_TRUE(carol.ok()) << carol.error().message;
     carol_ = carol->id;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    db_.reset();
+    test_database_.reset();
+  }
 
-  std::string dir_;
+  std::unique_ptr<test_db::TestDatabase> test_database_;
   db::DatabasePtr db_;
   std::int64_t carol_ = 0;
 };
 
-TEST_F(WebAccountStoreTest, AnEnrolmentLinkWorksOnceAndNeverAfterItExpires) {
+INSTANTIATE_TEST_SUITE_P(Engines, WebAccountStoreTest, test_db::kEngines, test_db::engine_name);
+
+TEST_P(WebAccountStoreTest, AnEnrolmentLinkWorksOnceAndNeverAfterItExpires) {
   WebAccountStore web(db_);
   web.add_enrolment(carol_, token_hash("link-1"), t0, t0 + std::chrono::hours(24));
   web.add_enrolment(carol_, token_hash("link-2"), t0, t0 + std::chrono::hours(24));
@@ -48,7 +53,7 @@ TEST_F(WebAccountStoreTest, AnEnrolmentLinkWorksOnceAndNeverAfterItExpires) {
   EXPECT_FALSE(web.use_enrolment(token_hash("link-2"), t0 + std::chrono::hours(24))) << "expired";
 }
 
-TEST_F(WebAccountStoreTest, ASignInLinkIsUsedOnceWithinItsLifeAndNamesItsAccount) {
+TEST_P(WebAccountStoreTest, ASignInLinkIsUsedOnceWithinItsLifeAndNamesItsAccount) {
   WebAccountStore web(db_);
   const std::string token = new_web_token();
   web.add_login_link(carol_, token_hash(token), t0, t0 + std::chrono::seconds(120));
@@ -69,7 +74,7 @@ TEST_F(WebAccountStoreTest, ASignInLinkIsUsedOnceWithinItsLifeAndNamesItsAccount
       << "a used link stays used, not merely expired";
 }
 
-TEST_F(WebAccountStoreTest, ASignInLinkExpiresAtItsEndAndAnUnknownOneIsUnknown) {
+TEST_P(WebAccountStoreTest, ASignInLinkExpiresAtItsEndAndAnUnknownOneIsUnknown) {
   WebAccountStore web(db_);
   web.add_login_link(carol_, token_hash("link"), t0, t0 + std::chrono::seconds(120));
   EXPECT_EQ(web.login_link(token_hash("link"), t0 + std::chrono::seconds(120)).state, LoginLinkState::Expired);
@@ -83,7 +88,7 @@ TEST_F(WebAccountStoreTest, ASignInLinkExpiresAtItsEndAndAnUnknownOneIsUnknown) 
   EXPECT_EQ(unknown.operator_id, 0);
 }
 
-TEST_F(WebAccountStoreTest, APasswordIsReplacedNotAdded) {
+TEST_P(WebAccountStoreTest, APasswordIsReplacedNotAdded) {
   WebAccountStore web(db_);
   EXPECT_FALSE(web.password_hash(carol_).has_value());
   web.set_password(carol_, "$argon2id$first", t0);
@@ -91,7 +96,7 @@ TEST_F(WebAccountStoreTest, APasswordIsReplacedNotAdded) {
   EXPECT_EQ(web.password_hash(carol_), "$argon2id$second");
 }
 
-TEST_F(WebAccountStoreTest, ASessionIsFoundByItsTokenHashOnlyAndEndsOnce) {
+TEST_P(WebAccountStoreTest, ASessionIsFoundByItsTokenHashOnlyAndEndsOnce) {
   WebAccountStore web(db_);
   const std::string token = new_web_token();
   const auto id = web.open_session(carol_, token_hash(token), "192.0.2.7:50000", t0);

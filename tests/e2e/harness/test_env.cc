@@ -4,8 +4,11 @@ namespace bastion::e2e {
 
 TestEnv::TestEnv() : TestEnv(nullptr) {}
 
-TestEnv::TestEnv(const std::function<void(Bastion&)>& configure)
+TestEnv::TestEnv(const std::function<void(Bastion&)>& configure) : TestEnv("", configure) {}
+
+TestEnv::TestEnv(const std::string& db_location, const std::function<void(Bastion&)>& configure)
     : tmp("bastion-e2e"), target(tmp.sub("target")), bastion(tmp.sub("bastion"), BASTIONCTL_PATH, BASTIOND_PATH) {
+  if (!db_location.empty()) bastion.use_database(db_location, bastion.dir());
   // The target trusts both ways the bastion logs in: its egress CA (servers in certificate mode, the
   // default) and its egress key (servers in key mode).
   bastion.init();

@@ -28,6 +28,9 @@ class TestEnv {
   // configure runs on the bastion once it is initialised and web1 registered, before bastiond starts
   // (daemon options, the test clock: Bastion::set_daemon_args, use_test_clock).
   explicit TestEnv(const std::function<void(Bastion&)>& configure);
+  // TestEnv on the database at db_location (a postgresql:// URL: Bastion::use_database) instead of
+  // the SQLite file; configure as above, if any.
+  TestEnv(const std::string& db_location, const std::function<void(Bastion&)>& configure);
   ~TestEnv();
 
   TempDir tmp;
