@@ -83,6 +83,12 @@ def main():
         n = max(v["n"] for v in con.values() if v)
         add(f"new connection + `true`, ms, incl. auth (median [min–max] of {n})", med, texts,
             ratio(med["bastion"], med["jump"]), {"detail": con})
+        pg = load(os.path.join(res, "connect-bastion-pg.json"))
+        if pg:  # the same bastiond on PostgreSQL (issue 19), against the same jump figure
+            add(f"new connection + `true`, ms, bastiond on PostgreSQL (median [min–max] of {pg['n']})",
+                {"jump": med["jump"], "bastion": pg["median"]},
+                {"direct": "–", "jump": texts["jump"], "bastion": f"{fmt(pg['median'])} [{fmt(pg['min'])}–{fmt(pg['max'])}]"},
+                ratio(pg["median"], med["jump"]), {"engine": "postgresql", "detail": {"bastion": pg}})
 
     # Keystroke echo
     for c in ("aes", "chacha"):
@@ -148,6 +154,13 @@ def main():
         v0 = next(v for v in rt.values() if v)
         add(f"new authenticated sessions/s running `true` ({v0['n']} logins, {v0['parallel']} at a time)", ps, texts,
             ratio(ps["bastion"], ps["jump"]), {"detail": rt})
+        pg = load(os.path.join(res, "rate-bastion-pg.json"))
+        if pg:
+            add(f"new authenticated sessions/s, bastiond on PostgreSQL ({pg['n']} logins, {pg['parallel']} at a time)",
+                {"jump": ps["jump"], "bastion": pg["per_second"]},
+                {"direct": "–", "jump": texts["jump"],
+                 "bastion": fmt(pg["per_second"]) + (f" ({pg['failed']} failed)" if pg["failed"] else "")},
+                ratio(pg["per_second"], ps["jump"]), {"engine": "postgresql", "detail": {"bastion": pg}})
 
     # Over a long link (the wan leg): jump against bastion, per round-trip time
     wan_rows = []
