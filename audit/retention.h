@@ -68,4 +68,21 @@ struct PurgeReport {
 PurgeReport purge(db::Database& db, const Clock& clock, const std::string& recordings_dir,
                   const std::string& actor = "retention");
 
+// SweepReport: what sweep_purged_recordings removed, and what it could not.
+struct SweepReport {
+  std::vector<std::string> deleted;   // the files removed
+  std::vector<std::string> problems;  // each names the file and why it is still there
+};
+
+// sweep_purged_recordings removes from recordings_dir the files of recordings that any earlier
+// purge destroyed (the "recordings" of every retention.purge event) and that are still there.
+// Several nodes on one database (README, "Running several bastions") each write recordings into a
+// directory of their own, and a purge run on one node deletes the rows of every node's recordings
+// but can unlink only the files it can reach: each node sweeps its own directory after its own
+// purge runs (gateway/housekeeping.cc), so a file outlives its row by at most one purge interval.
+// A file that a recordings row still names, or that lies in the directory of a live session, is
+// left alone (SQLite reuses the id of a deleted newest row, so a new session may own the path of a
+// purged one). Throws db::DbError if the database cannot be read.
+SweepReport sweep_purged_recordings(db::Database& db, const std::string& recordings_dir);
+
 }  // namespace bastion::audit

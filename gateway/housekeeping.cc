@@ -251,9 +251,16 @@ void Housekeeping::tick() {
   try {
     auto db = db::Database::open(settings_.db_path, false);
     if (!db) throw db::DbError(db.error().message);
-    auto report = audit::purge(**db, clock_, settings_.state_dir + "/recordings", "bastiond");
+    const std::string recordings = settings_.state_dir + "/recordings";
+    auto report = audit::purge(**db, clock_, recordings, "bastiond");
     spdlog::info("retention: purge done (event {}, {} recordings, {} sessions removed)", report.purge_event_id,
                  report.recordings.size(), report.sessions.size());
+    // Files of recordings another node's purge destroyed, in this node's own directory.
+    auto swept = audit::sweep_purged_recordings(**db, recordings);
+    if (!swept.deleted.empty())
+      spdlog::info("retention: {} recording files purged elsewhere removed from {}", swept.deleted.size(), recordings);
+    for (const auto& problem : report.problems) spdlog::error("retention: {}", problem);
+    for (const auto& problem : swept.problems) spdlog::error("retention: {}", problem);
   } catch (const db::DbError& e) {
     spdlog::error("retention: purge failed: {}", e.what());
     rc = 1;

@@ -221,6 +221,59 @@ TEST_P(RetentionTest, SessionWhoseEventsWerePurgedIsNotTakenForTampering) {
   EXPECT_FALSE(verify_audit(*db_).intact());
 }
 
+// Several nodes, each recording into a directory of its own (README, "Running several bastions"):
+// node A's purge deletes the rows of node B's recordings but cannot reach their files; node B's
+// sweep removes them, and only them.
+TEST_P(RetentionTest, ANodeSweepsFromItsDirectoryTheRecordingsAnotherNodesPurgeDestroyed) {
+  const auto old_session = add_session("web1", "acme", 40);
+  const auto new_session = add_session("web1", "acme", 10);
+  const auto old_cast = add_recording(old_session, testing::kCast);  // in node B's directory
+  const auto new_cast = add_recording(new_session, testing::kCast);
+  const std::string node_a_dir = dir_ / "node-a-recordings";
+  std::filesystem::create_directories(node_a_dir);
+  set_terms("acme", 30, std::nullopt);
+
+  const auto report = purge(*db_, clock_, node_a_dir, "node-a");
+  ASSERT_EQ(report.recordings.size(), 1u);
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_THAT(report.problems[0], HasSubstr("removes it at its next retention run"));
+  EXPECT_TRUE(std::filesystem::exists(old_cast));
+  EXPECT_TRUE(sweep_purged_recordings(*db_, node_a_dir).deleted.empty());  // nothing of A's own
+
+  const auto swept = sweep_purged_recordings(*db_, recordings_dir_);
+  EXPECT_EQ(swept.deleted, std::vector<std::string>{old_cast});
+  EXPECT_TRUE(swept.problems.empty());
+  EXPECT_FALSE(std::filesystem::exists(old_cast));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(old_cast).parent_path()));  // the session's folder
+  EXPECT_TRUE(std::filesystem::exists(new_cast));
+  EXPECT_TRUE(sweep_purged_recordings(*db_, recordings_dir_).deleted.empty());
+  verify_intact();
+}
+
+TEST_P(RetentionTest, TheSweepLeavesAPurgedPathThatARowOrALiveSessionOwnsAgain) {
+  const auto old_session = add_session("web1", "acme", 40);
+  const auto new_session = add_session("web1", "acme", 10);
+  const auto old_cast = add_recording(old_session, testing::kCast);
+  const auto new_cast = add_recording(new_session, testing::kCast);
+  const std::string node_a_dir = dir_ / "node-a-recordings";
+  std::filesystem::create_directories(node_a_dir);
+  set_terms("acme", 30, std::nullopt);
+  ASSERT_EQ(purge(*db_, clock_, node_a_dir, "node-a").recordings.size(), 1u);
+
+  // A row names the purged path again (SQLite gave a purged newest session's id to a new one).
+  sql("UPDATE recordings SET path = '" + old_cast + "' WHERE session_id = " + std::to_string(new_session));
+  EXPECT_TRUE(sweep_purged_recordings(*db_, recordings_dir_).deleted.empty());
+  EXPECT_TRUE(std::filesystem::exists(old_cast));
+  sql("UPDATE recordings SET path = '" + new_cast + "' WHERE session_id = " + std::to_string(new_session));
+  // The session whose folder it is is live (its rows are written when it ends).
+  sql("UPDATE sessions SET status = 'live' WHERE id = " + std::to_string(old_session));
+  EXPECT_TRUE(sweep_purged_recordings(*db_, recordings_dir_).deleted.empty());
+  EXPECT_TRUE(std::filesystem::exists(old_cast));
+  sql("UPDATE sessions SET status = 'closed' WHERE id = " + std::to_string(old_session));
+  EXPECT_EQ(sweep_purged_recordings(*db_, recordings_dir_).deleted, std::vector<std::string>{old_cast});
+  EXPECT_TRUE(std::filesystem::exists(new_cast));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, RetentionOfRequests, test_db::kEngines, test_db::engine_name);
 
 TEST_P(RetentionOfRequests, DecidedRequestsOlderThanTheEventRetentionGoWithTheirApprovals) {
