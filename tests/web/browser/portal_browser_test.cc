@@ -14,70 +14,12 @@
 #include "tests/e2e/harness/diagnostics.h"
 #include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/test_env.h"
+#include "tests/web/browser/web_daemon.h"
 
 namespace bastion::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool exists(const std::string& path) {
-  struct stat st{};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// WebDaemon: bastion-web on a free port of 127.0.0.1, stopped on destruction.
-class WebDaemon {
- public:
-  WebDaemon(const Bastion& b, const std::string& dir) : log_(dir + "/bastion-web.log") {
-    const std::string cert = dir + "/web.crt", key = dir + "/web.key";
-    b.ctl_ok({"web-cert", "--cert", cert, "--key", key, "--host", "127.0.0.1"});
-    SpawnOptions o;
-    o.argv = {BASTION_WEB_PATH, "--db", b.db(), "--cert", cert, "--key", key, "--listen", "127.0.0.1", "--port", "0",
-              "--player-dir", std::string(WEB_NODE_MODULES) + "/asciinema-player/dist/bundle"};
-    o.stdout_file = log_;
-    o.stderr_file = log_;
-    proc_ = std::make_unique<Process>(o);
-    const std::regex listening(R"(listening on (https://127\.0\.0\.1:\d+))");
-    for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
-      std::smatch m;
-      const std::string text = read_all(log_);
-      if (std::regex_search(text, m, listening)) {
-        url_ = m[1];
-        return;
-      }
-      if (!proc_->running()) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    throw HarnessError("bastion-web did not start: " + read_all(log_));
-  }
-  ~WebDaemon() {
-    if (proc_) proc_->terminate(5s);
-  }
-  const std::string& url() const { return url_; }
-  std::string log() const { return read_all(log_); }
-
- private:
-  std::string log_, url_;
-  std::unique_ptr<Process> proc_;
-};
-
-std::int64_t last_session_on(const Bastion& b, const std::string& server) {
-  std::int64_t id = 0;
-  for (const auto& s : b.ctl_json({"sessions", "list"})) {
-    if (s["server"] == server) id = s["id"].get<std::int64_t>();
-  }
-  if (id == 0) throw HarnessError("no session on " + server);
-  return id;
-}
-
-std::size_t count_events(const Bastion& b, const std::string& kind) {
-  return b.ctl_json({"audit", "list", "--kind", kind}).size();
-}
 
 TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions) {
   const std::string node_modules = WEB_NODE_MODULES;
