@@ -22,8 +22,7 @@ using namespace std::chrono_literals;
 using test_db::count_rows;
 
 TEST(WebPortalOnPostgres, AReviewerSignsInReviewsARecordedSessionAndApprovesARequest) {
-  ASSERT_TRUE(exists(std::string(WEB_NODE_MODULES) + "/playwright-core")) << "run scripts/install-deps";
-  ASSERT_TRUE(exists("/usr/bin/chromium")) << "/usr/bin/chromium is missing: run scripts/install-deps";
+  ASSERT_EQ(browser_missing(), "");
   test_db::TestDatabase database(test_db::Engine::Postgres);
   BASTION_REQUIRE_ENGINE(database);
   const std::string& url = database.location();
@@ -50,22 +49,15 @@ TEST(WebPortalOnPostgres, AReviewerSignsInReviewsARecordedSessionAndApprovesAReq
   WebDaemon web(env.bastion, web_dir);
   const auto carol = env.bastion.ctl_json(
       {"operator", "add", "carol", "--role", "client", "--client", "acme", "--web", "--portal-url", web.url()});
-  const std::string artifacts = std::string(ARTIFACT_ROOT) + "/" +
-                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  std::filesystem::remove_all(artifacts);
-  std::filesystem::create_directories(artifacts);
-  Env js_env = base_env();
-  js_env["WEB_NODE_MODULES"] = WEB_NODE_MODULES;
-  js_env["PORTAL_URL"] = web.url();
+  BrowserScript js_run("postgres.cjs", web.url());
+  Env& js_env = js_run.env;
   js_env["ENROL_URL"] = carol["web_enrolment_url"].get<std::string>();
   js_env["ACCOUNT"] = "carol";
   js_env["TOTP_SECRET"] = carol["totp_secret"].get<std::string>();
   js_env["SESSION"] = std::to_string(session);
   js_env["REQUEST"] = std::to_string(request);
-  js_env["ARTIFACTS"] = artifacts;
-  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/postgres.cjs"}, js_env, std::nullopt, 120s);
+  RunResult js = js_run.run(120s);
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
-  std::ofstream(artifacts + "/checks.txt") << js.out;
 
   // What the portal wrote is in PostgreSQL: carol's password and web session, her sign-in and her
   // three readings of the recording (the download, the player page and the player's fetch of the cast) in the chain,

@@ -2,9 +2,11 @@
 // What the browser tests of bastion-web share (portal_browser_test.cc, postgres_browser_test.cc):
 // bastion-web itself, started on the database of a Bastion of the e2e harness (a SQLite file or a
 // postgresql:// URL, with its keys), and a few readings of that bastion's records.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -65,6 +67,47 @@ class WebDaemon {
  private:
   std::string log_, url_;
   std::unique_ptr<Process> proc_;
+};
+
+// browser_missing: why the browser tests cannot run here ("" if they can): playwright-core and
+// axe-core in web/node_modules (scripts/install-deps, npm ci in web/; never fetched at run time),
+// and Debian's chromium.
+inline std::string browser_missing() {
+  const std::string modules = WEB_NODE_MODULES;
+  if (!exists(modules + "/playwright-core") || !exists(modules + "/axe-core"))
+    return "web/node_modules lacks playwright-core or axe-core: run scripts/install-deps (npm ci in web/); the "
+           "browser tests never fetch them at run time";
+  if (!exists("/usr/bin/chromium")) return "/usr/bin/chromium is missing: run scripts/install-deps";
+  return "";
+}
+
+// BrowserScript: the browser half (a .cjs beside this file) of the running test. Its artifacts
+// directory, build/test-artifacts/web/<test>/, starts empty; env holds what every script reads
+// (WEB_NODE_MODULES, PORTAL_URL, ARTIFACTS), the test adds its own. run() keeps every check the
+// browser made in checks.txt, beside the screenshots.
+class BrowserScript {
+ public:
+  BrowserScript(std::string script, const std::string& portal_url)
+      : script_(std::move(script)),
+        artifacts_(std::string(ARTIFACT_ROOT) + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name()) {
+    std::filesystem::remove_all(artifacts_);
+    std::filesystem::create_directories(artifacts_);
+    env = base_env();
+    env["WEB_NODE_MODULES"] = WEB_NODE_MODULES;
+    env["PORTAL_URL"] = portal_url;
+    env["ARTIFACTS"] = artifacts_;
+  }
+  const std::string& artifacts() const { return artifacts_; }
+  RunResult run(std::chrono::seconds timeout = std::chrono::seconds(200)) const {
+    RunResult js = ::bastion::e2e::run({"node", std::string(BROWSER_SCRIPTS) + "/" + script_}, env, std::nullopt, timeout);
+    std::ofstream(artifacts_ + "/checks.txt") << js.out;
+    return js;
+  }
+
+  Env env;
+
+ private:
+  std::string script_, artifacts_;
 };
 
 // last_session_on: the id of the latest session on `server` (`sessions list`); throws if none.
