@@ -4,7 +4,9 @@
 // pg_server); bastion-web serves it to Debian's chromium (postgres.cjs): a reviewer enrols, signs
 // in with password and TOTP, opens the session, downloads and plays its recording, approves a
 // request; what it did is then read back from PostgreSQL itself. And a portal whose PostgreSQL
-// cannot be reached does not start, saying why. The pages' own rules are portal_browser_test.cc's.
+// cannot be reached does not start, saying why; one whose PostgreSQL goes away while it runs
+// answers with a page that says so, and serves again once it is back, without a restart. The
+// pages' own rules are portal_browser_test.cc's.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include "tests/db/test_database.h"
 #include "tests/e2e/harness/diagnostics.h"
 #include "tests/e2e/harness/live.h"
+#include "tests/e2e/harness/pg_server.h"
 #include "tests/e2e/harness/test_env.h"
 #include "tests/web/browser/web_daemon.h"
 
@@ -80,6 +83,38 @@ TEST(WebPortalOnPostgres, AReviewerSignsInReviewsARecordedSessionAndApprovesAReq
   EXPECT_TRUE(mentions(refused.err, "bastion-web: the bastion's database \\(PostgreSQL\\) cannot be reached"))
       << refused.describe();
   EXPECT_EQ(refused.out.find("listening"), std::string::npos) << refused.describe();
+}
+
+// http_status: the status of a GET of url (curl, the portal's self-signed certificate accepted),
+// its body in body_file.
+std::string http_status(const std::string& url, const std::string& body_file) {
+  RunResult r = run({"curl", "-sk", "-o", body_file, "-w", "%{http_code}", url}, base_env(), std::nullopt, 30s);
+  return r.out;
+}
+
+// PostgreSQL out of reach while bastion-web runs (a server of this test's own, halted and resumed):
+// a page needing the database is a 503 that says why, the log names no URL, and once the server is
+// back the same bastion-web process serves again.
+TEST(WebPortalOnPostgres, AnOutageIsAPageThatSaysSoAndThePortalRecoversWithoutARestart) {
+  TempDir tmp;
+  PgServer pg(tmp.sub("pg.state"));
+  BASTION_REQUIRE_PG(pg);
+  Bastion b(tmp.sub("bastion"), BASTIONCTL_PATH, BASTIOND_PATH);
+  b.use_database(pg.url(), b.dir());
+  b.init();
+  WebDaemon web(b, tmp.sub("web", true));
+  const std::string body = tmp.path() + "/body.html";
+
+  // Up: the sessions page, read without a session, sends the browser to sign in.
+  EXPECT_EQ(http_status(web.url() + "/sessions", body), "303") << read_all(body);
+  pg.halt();
+  EXPECT_EQ(http_status(web.url() + "/sessions", body), "503");
+  EXPECT_TRUE(mentions(read_all(body), "The bastion database cannot be reached or read")) << read_all(body);
+  pg.resume();
+  EXPECT_EQ(http_status(web.url() + "/sessions", body), "303") << read_all(body);
+  const std::string log = web.log();
+  EXPECT_TRUE(mentions(log, "database on PostgreSQL: .*cannot be reached")) << log;
+  EXPECT_EQ(log.find("postgresql://"), std::string::npos) << "the URL is in the log:\n" << log;
 }
 
 }  // namespace
