@@ -10,7 +10,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "audit/data_keys.h"
 #include "authz/clock.h"
+#include "authz/db.h"
 #include "gateway/keys.h"
 #include "web/portal.h"
 
@@ -19,7 +21,7 @@ namespace {
 namespace po = boost::program_options;
 
 struct Options {
-  std::string db, cert, key, listen, json_log, master_key;
+  std::string db, cert, key, listen, json_log, master_key, key_dir;
   std::string player_dir = BASTION_PLAYER_DIR;
   int port = 8443;
   int threads = 8;
@@ -41,9 +43,13 @@ int parse(int argc, char** argv, Options& o) {
   po::options_description opts("bastion-web options (also KEY = VALUE lines in --config)");
   std::string config;
   opts.add_options()("help,h", "show this help")("config", po::value(&config)->value_name("FILE"), "configuration file")(
-      "db", po::value(&o.db)->value_name("FILE"), "the bastion database (required)")(
+      "db", po::value(&o.db)->value_name("FILE|URL"),
+      "the bastion database: a file (SQLite) or a postgresql:// URL, as bastiond's (required)")(
+      "key-dir", po::value(&o.key_dir)->value_name("DIR"),
+      "the directory of the bastion's keys (default: beside the database; /etc/bastion for PostgreSQL)")(
       "master-key", po::value(&o.master_key)->value_name("FILE"),
-      "the master key of the clients' data keys, to play encrypted recordings (default: data_master_key beside --db)")(
+      "the master key of the clients' data keys, to play encrypted recordings (default: data_master_key in the key "
+      "directory)")(
       "cert", po::value(&o.cert)->value_name("FILE"), "TLS certificate chain, PEM (required)")(
       "key", po::value(&o.key)->value_name("FILE"), "TLS private key, PEM (required)")(
       "listen", po::value(&o.listen)->default_value("127.0.0.1")->value_name("ADDR"), "address to listen on")(
@@ -70,7 +76,7 @@ int parse(int argc, char** argv, Options& o) {
     return 2;
   }
   if (vm.count("help") != 0) {
-    std::cout << "usage: bastion-web --db FILE --cert FILE --key FILE [--listen ADDR] [--port N]\n\n" << opts;
+    std::cout << "usage: bastion-web --db FILE|URL --cert FILE --key FILE [--listen ADDR] [--port N]\n\n" << opts;
     return 0;
   }
   const std::pair<const char*, const std::string*> required[] = {{"--db", &o.db}, {"--cert", &o.cert}, {"--key", &o.key}};
@@ -98,9 +104,22 @@ int main(int argc, char** argv) {
               << " cannot be loaded (missing, unreadable or not a matching PEM pair)\n";
     return 1;
   }
+  // Fail closed at start, as bastiond: a database that cannot be opened (a file missing or not
+  // initialised, a PostgreSQL server out of reach or refusing the account) means nobody could sign in.
+  // Each request opens its own connection afterwards (web/request_scope.h).
+  if (auto db = bastion::db::Database::open(o.db, false); !db) {
+    std::cerr << "bastion-web: " << db.error().message << "\n";
+    return 1;
+  }
   bastion::web::PortalSettings settings;
   settings.db_path = o.db;
-  settings.master_key_path = o.master_key.empty() ? bastion::gateway::default_key_paths(o.db).master_key : o.master_key;
+  settings.master_key_path =
+      o.master_key.empty() ? bastion::gateway::default_key_paths(o.db, o.key_dir).master_key : o.master_key;
+  // Without the master key the portal still lists sessions, but plays no recording: said at start,
+  // rather than only on the first player page.
+  if (auto st = bastion::audit::check_master_key_file(settings.master_key_path); !st) {
+    spdlog::error("{}: recordings cannot be played (give --key-dir or --master-key)", st.error().message);
+  }
   settings.sinks.json_lines_path = o.json_log;
   settings.player_js = read_file(o.player_dir + "/asciinema-player.min.js");
   settings.player_css = read_file(o.player_dir + "/asciinema-player.css");
@@ -136,7 +155,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   // Tests and scripts/demo read this line for the port.
   std::cout << "bastion-web listening on https://" << o.listen << ":" << port << std::endl;
-  spdlog::info("bastion-web serving database {} on {}:{}", o.db, o.listen, port);
+  // A PostgreSQL URL may carry a password: the log names the engine, not the URL.
+  spdlog::info("bastion-web serving database {} on {}:{}", bastion::db::Database::file_of(o.db).value_or("on PostgreSQL"),
+               o.listen, port);
   svr.listen_after_bind();
   spdlog::info("bastion-web stopped");
   return 0;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "authz/db.h"
 #include "authz/web_account_store.h"
 #include "authz/web_password.h"
 #include "authz/web_session_policy.h"
@@ -64,6 +65,8 @@ void Portal::install(httplib::Server& svr) {
     std::string what = "unknown error";
     try {
       std::rethrow_exception(ep);
+    } catch (const db::DbError& e) {
+      what = db::refusal_for(e);  // a PostgreSQL server lost mid-request: said so, without its address details
     } catch (const std::exception& e) {
       what = e.what();
     } catch (...) {
@@ -122,8 +125,12 @@ void Portal::install(httplib::Server& svr) {
 std::unique_ptr<RequestScope> Portal::open_scope(httplib::Response& res) {
   auto scope = RequestScope::open(settings_.db_path, clock_, settings_.sinks, settings_.master_key_path);
   if (!scope) {
-    spdlog::error("database {}: {}", settings_.db_path, scope.error().message);
-    show(res, {"Unavailable", notice("The bastion database cannot be read; nobody can sign in until it is repaired.", true),
+    // A PostgreSQL URL may carry a password: the log names the engine, not the URL.
+    spdlog::error("database {}: {}", db::Database::file_of(settings_.db_path).value_or("on PostgreSQL"),
+                  scope.error().message);
+    show(res, {"Unavailable", notice("The bastion database cannot be reached or read; nobody can sign in until it is "
+                                     "back. Try again in a moment; if this lasts, tell the bastion's administrators.",
+                                     true),
                "", ""},
          503);
     return nullptr;

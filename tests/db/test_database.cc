@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 namespace bastion::test_db {
 namespace {
@@ -106,6 +107,17 @@ std::string admin(const std::string& socket_dir, const std::string& sql) {
 }
 
 }  // namespace
+
+long long count_rows(const std::string& url, const std::string& table, const std::string& where) {
+  std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(url.c_str()));
+  if (PQstatus(conn.get()) != CONNECTION_OK)
+    throw std::runtime_error("PostgreSQL: " + std::string(PQerrorMessage(conn.get())));
+  const std::string sql = "SELECT count(*) FROM " + table + " WHERE " + where;
+  std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), sql.c_str()), &PQclear);
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+    throw std::runtime_error(sql + ": " + std::string(PQresultErrorMessage(r.get())));
+  return std::stoll(PQgetvalue(r.get(), 0, 0));
+}
 
 bool in_ci() {
   const char* ci = std::getenv("CI");

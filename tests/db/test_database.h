@@ -56,4 +56,9 @@ class TestDatabase {
 
 bool in_ci();
 
+// count_rows: SELECT count(*) FROM table WHERE where, read straight from the PostgreSQL database at
+// url with libpq, not through the bastion's stores: what the programs wrote is really there (the
+// e2e tests on PostgreSQL). Throws std::runtime_error if it cannot be read.
+long long count_rows(const std::string& url, const std::string& table, const std::string& where = "TRUE");
+
 }  // namespace bastion::test_db

@@ -2,9 +2,10 @@
 // whole path — a login with key and TOTP, an exec through a grant, its row, recording and chained
 // events, `sessions list`, `sessions play`, `audit verify`, a client export, a client's shred and a
 // retention purge — with `--db postgresql://…` (a schema of its own on the test server,
-// tests/pg-test-server, the ctest fixture pg_server), and no SQLite file anywhere.
+// tests/pg-test-server, the ctest fixture pg_server), and no SQLite file anywhere; then the admin
+// commands run over SSH by an officer and a client reviewer. (bastion-web on PostgreSQL:
+// tests/web/browser/postgres_browser_test.cc.)
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <filesystem>
 #include <memory>
@@ -17,17 +18,7 @@
 namespace bastion::e2e {
 namespace {
 
-// count_rows: SELECT count(*) FROM table WHERE where, read straight from the PostgreSQL schema at
-// url with libpq, not through the bastion: what the programs wrote is really there.
-long long count_rows(const std::string& url, const std::string& table, const std::string& where = "TRUE") {
-  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), &PQfinish);
-  if (PQstatus(conn.get()) != CONNECTION_OK) throw HarnessError("PostgreSQL: " + std::string(PQerrorMessage(conn.get())));
-  const std::string sql = "SELECT count(*) FROM " + table + " WHERE " + where;
-  std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), sql.c_str()), &PQclear);
-  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
-    throw HarnessError(sql + ": " + std::string(PQresultErrorMessage(r.get())));
-  return std::stoll(PQgetvalue(r.get(), 0, 0));
-}
+using test_db::count_rows;
 
 TEST(Postgres, ALoginItsEvidenceItsReviewAndItsRetentionAllRunOnPostgresql) {
   test_db::TestDatabase database(test_db::Engine::Postgres);
@@ -91,6 +82,73 @@ TEST(Postgres, ALoginItsEvidenceItsReviewAndItsRetentionAllRunOnPostgresql) {
   EXPECT_EQ(count_rows(database.location(), "events", "kind = 'retention.purge' AND id = " + purge_event), 1);
   RunResult after_purge = env.bastion.ctl({"audit", "verify"});
   EXPECT_EQ(after_purge.exit(), 0) << after_purge.describe();
+}
+
+// The SSH front's admin commands on PostgreSQL: an officer and a client reviewer each log in over
+// real ssh (key, then a TOTP code from oathtool) and run the command set through bastiond, which
+// reads and writes the PostgreSQL schema: an officer's grant add and revoke and the console, a
+// reviewer's sessions list, show and play of its client's session and its approval of a request.
+TEST(Postgres, TheSshConsolesAdminCommandsRunOnPostgresql) {
+  test_db::TestDatabase database(test_db::Engine::Postgres);
+  BASTION_REQUIRE_ENGINE(database);
+  const std::string& url = database.location();
+  TestEnv env(url, nullptr);
+  OperatorIdentity op = env.new_operator("op");
+  RunResult r = run_as(op, op.ssh(op.user(env.login(), "web1"), {"echo console-on-postgresql-$((6*7))"}));
+  ASSERT_EQ(r.exit(), 0) << diag(env, r);
+  ASSERT_TRUE(wait_until([&] { return count_rows(url, "sessions", "ended_at IS NOT NULL") == 1; }, 10s))
+      << env.bastion.log();
+  const std::string session = std::to_string(sessions_of(env.bastion, op.name())[0]["id"].get<std::int64_t>());
+
+  // The officer: grant add and revoke over one login, each an admin event with its source address.
+  OperatorIdentity boss = env.bastion.add_operator("boss", {"--role", "officer"});
+  boss.set_port(env.bastion.port());
+  Multiplexed officer(boss, env.tmp.path() + "/cm-boss");
+  RunResult added = officer.run({"grant", "add", "--operator", op.name(), "--server", "web1", "--login", env.login(),
+                                 "--ops", "shell", "--for", "1h", "--reason", "ticket-271", "--json"});
+  ASSERT_EQ(added.exit(), 0) << diag(env, added);
+  nlohmann::json grant = nlohmann::json::parse(added.out, nullptr, false);
+  if (!grant.is_discarded() && grant.contains("grant")) grant = grant["grant"];
+  ASSERT_TRUE(!grant.is_discarded() && grant.contains("id")) << added.out;
+  const std::string grant_id = std::to_string(grant["id"].get<std::int64_t>());
+  EXPECT_EQ(count_rows(url, "grants", "id = " + grant_id + " AND reason = 'ticket-271' AND granted_by = 'boss'"), 1);
+  RunResult revoked = officer.run({"grant", "revoke", grant_id});
+  ASSERT_EQ(revoked.exit(), 0) << diag(env, revoked);
+  EXPECT_EQ(count_rows(url, "grants", "id = " + grant_id + " AND revoked_at IS NOT NULL"), 1);
+  EXPECT_EQ(count_rows(url, "events", "actor = 'boss' AND kind IN ('admin.grant.add', 'admin.grant.revoke') AND "
+                                      "source LIKE '127.0.0.1:%'"),
+            2);
+  // The console (a terminal, no command): lines read from PostgreSQL, and never a shell.
+  RunResult console = officer.run({}, std::string("sessions list --json\nsh\nexit\n"), {"-tt"});
+  EXPECT_EQ(console.exit(), 0) << diag(env, console);
+  EXPECT_TRUE(mentions(console.out, "\"id\": *" + session + "[^0-9]")) << diag(env, console);
+  EXPECT_TRUE(mentions(console.out, "unknown command 'sh'")) << diag(env, console);
+
+  // The client reviewer: acme's session listed, shown and played (decrypted under acme's data key,
+  // read from PostgreSQL), and a request waiting for acme approved.
+  env.bastion.ctl_ok({"client", "set-approvals", "acme", "client"});
+  const std::string request = std::to_string(
+      env.bastion.ctl_json({"request", "add", "web1", "--login", env.login(), "--ops", "shell", "--for", "1h",
+                            "--reason", "ticket 272", "--operator", op.name()})["id"].get<std::int64_t>());
+  OperatorIdentity carol = env.bastion.add_operator("carol", {"--role", "client", "--client", "acme"});
+  carol.set_port(env.bastion.port());
+  Multiplexed reviewer(carol, env.tmp.path() + "/cm-carol");
+  RunResult listed = reviewer.run({"sessions", "list", "--json"});
+  ASSERT_EQ(listed.exit(), 0) << diag(env, listed);
+  EXPECT_TRUE(mentions(listed.out, "\"id\": *" + session + "[^0-9]")) << listed.out;
+  RunResult shown = reviewer.run({"sessions", "show", session, "--json"});
+  ASSERT_EQ(shown.exit(), 0) << diag(env, shown);
+  EXPECT_TRUE(mentions(shown.out, "web1")) << shown.out;
+  RunResult played = reviewer.run({"sessions", "play", session, "--raw"});
+  ASSERT_EQ(played.exit(), 0) << diag(env, played);
+  EXPECT_TRUE(mentions(played.out, "console-on-postgresql-42")) << diag(env, played);
+  RunResult approved = reviewer.run({"request", "approve", request});
+  ASSERT_EQ(approved.exit(), 0) << diag(env, approved);
+  EXPECT_EQ(count_rows(url, "request_approvals", "request_id = " + request + " AND approver = 'carol'"), 1);
+  EXPECT_EQ(count_rows(url, "access_requests", "id = " + request + " AND status = 'approved'"), 1);
+  EXPECT_EQ(count_rows(url, "events", "kind = 'request.approve' AND actor = 'carol' AND source LIKE '127.0.0.1:%'"), 1);
+  RunResult verified = env.bastion.ctl({"audit", "verify"});
+  EXPECT_EQ(verified.exit(), 0) << verified.describe();
 }
 
 }  // namespace

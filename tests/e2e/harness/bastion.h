@@ -120,6 +120,8 @@ class Bastion {
   const std::string& dir() const { return dir_; }
   // db: what --db names, dir/bastion.db unless use_database said otherwise.
   const std::string& db() const { return db_; }
+  // key_dir: the directory of the bastion's keys (beside the database unless use_database said otherwise).
+  const std::string& key_dir() const { return key_dir_; }
   // use_database: bastionctl and bastiond use `location` (a postgresql:// URL that several Bastions
   // share: several nodes) and the keys in key_dir (--key-dir: the nodes share one host key, one
   // master key…). Before init() and start().

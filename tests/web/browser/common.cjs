@@ -73,6 +73,25 @@ async function enrol(page, url, password) {
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
 }
 
+// main: runs a script's checks, body({ browser, context, contextOptions, page }), in a fresh
+// chromium with a first page; an exception is a failed check (the run ended early). Then it closes
+// the browser and exits with the number of failed checks (0: all passed).
+function main(body) {
+  (async () => {
+    const { browser, contextOptions } = await launch();
+    const context = await browser.newContext(contextOptions);
+    const page = await context.newPage();
+    try {
+      await body({ browser, context, contextOptions, page });
+    } catch (e) {
+      check(false, `the browser run ended early: ${e.stack || e}`);
+    } finally {
+      await browser.close();
+    }
+    process.exit(state.failures);
+  })();
+}
+
 // archiveMembers: the member names of a .tar.gz, and the text of one member.
 function archiveMembers(file) {
   return execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -99,5 +118,5 @@ function decryptExport(file, passphrase) {
   return out;
 }
 
-module.exports = { env, state, check, totp, axeCheck, fitsNarrowScreen, shot, launch, signIn, enrol, archiveMembers,
+module.exports = { env, state, check, totp, axeCheck, fitsNarrowScreen, shot, launch, main, signIn, enrol, archiveMembers,
                    archiveMember, decryptExport };

@@ -14,77 +14,15 @@
 #include "tests/e2e/harness/diagnostics.h"
 #include "tests/e2e/harness/live.h"
 #include "tests/e2e/harness/test_env.h"
+#include "tests/web/browser/web_daemon.h"
 
 namespace bastion::e2e {
 namespace {
 
 using namespace std::chrono_literals;
 
-bool exists(const std::string& path) {
-  struct stat st{};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// WebDaemon: bastion-web on a free port of 127.0.0.1, stopped on destruction.
-class WebDaemon {
- public:
-  WebDaemon(const Bastion& b, const std::string& dir) : log_(dir + "/bastion-web.log") {
-    const std::string cert = dir + "/web.crt", key = dir + "/web.key";
-    b.ctl_ok({"web-cert", "--cert", cert, "--key", key, "--host", "127.0.0.1"});
-    SpawnOptions o;
-    o.argv = {BASTION_WEB_PATH, "--db", b.db(), "--cert", cert, "--key", key, "--listen", "127.0.0.1", "--port", "0",
-              "--player-dir", std::string(WEB_NODE_MODULES) + "/asciinema-player/dist/bundle"};
-    o.stdout_file = log_;
-    o.stderr_file = log_;
-    proc_ = std::make_unique<Process>(o);
-    const std::regex listening(R"(listening on (https://127\.0\.0\.1:\d+))");
-    for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
-      std::smatch m;
-      const std::string text = read_all(log_);
-      if (std::regex_search(text, m, listening)) {
-        url_ = m[1];
-        return;
-      }
-      if (!proc_->running()) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    throw HarnessError("bastion-web did not start: " + read_all(log_));
-  }
-  ~WebDaemon() {
-    if (proc_) proc_->terminate(5s);
-  }
-  const std::string& url() const { return url_; }
-  std::string log() const { return read_all(log_); }
-
- private:
-  std::string log_, url_;
-  std::unique_ptr<Process> proc_;
-};
-
-std::int64_t last_session_on(const Bastion& b, const std::string& server) {
-  std::int64_t id = 0;
-  for (const auto& s : b.ctl_json({"sessions", "list"})) {
-    if (s["server"] == server) id = s["id"].get<std::int64_t>();
-  }
-  if (id == 0) throw HarnessError("no session on " + server);
-  return id;
-}
-
-std::size_t count_events(const Bastion& b, const std::string& kind) {
-  return b.ctl_json({"audit", "list", "--kind", kind}).size();
-}
-
 TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions) {
-  const std::string node_modules = WEB_NODE_MODULES;
-  ASSERT_TRUE(exists(node_modules + "/playwright-core") && exists(node_modules + "/axe-core"))
-      << "web/node_modules lacks playwright-core or axe-core: run scripts/install-deps (npm ci in web/); the "
-         "browser tests never fetch them at run time";
-  ASSERT_TRUE(exists("/usr/bin/chromium")) << "/usr/bin/chromium is missing: run scripts/install-deps";
+  ASSERT_EQ(browser_missing(), "");
 
   TestEnv env;
   env.bastion.add_server("web2", env.target.port(), "dedicated", env.target.host_key_line(), "globex");
@@ -120,15 +58,11 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   WebDaemon web(env.bastion, env.tmp.sub("web", true));
   const auto carol = env.bastion.ctl_json(
       {"operator", "add", "carol", "--role", "client", "--client", "acme", "--web", "--portal-url", web.url()});
-  const std::string artifacts = std::string(ARTIFACT_ROOT) + "/" +
-                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  std::filesystem::remove_all(artifacts);
-  std::filesystem::create_directories(artifacts);
+  BrowserScript js_run("portal.cjs", web.url());
+  Env& js_env = js_run.env;
+  const std::string& artifacts = js_run.artifacts();
 
   const std::size_t viewed_before = count_events(env.bastion, "recording.viewed");
-  Env js_env = base_env();
-  js_env["WEB_NODE_MODULES"] = node_modules;
-  js_env["PORTAL_URL"] = web.url();
   js_env["ENROL_URL"] = carol["web_enrolment_url"].get<std::string>();
   js_env["ACCOUNT"] = "carol";
   js_env["TOTP_SECRET"] = carol["totp_secret"].get<std::string>();
@@ -137,10 +71,8 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
   js_env["EXEC_SESSION"] = std::to_string(exec_session);
   js_env["REQ_APPROVE"] = std::to_string(to_approve);
   js_env["REQ_DENY"] = std::to_string(to_deny);
-  js_env["ARTIFACTS"] = artifacts;
-  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/portal.cjs"}, js_env, std::nullopt, 200s);
+  RunResult js = js_run.run();
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
-  std::ofstream(artifacts + "/checks.txt") << js.out;  // every check the browser made, kept with the screenshots
 
   // The trail: carol's readings of a recording (the download, the player page twice — opened, then
   // fetched again for its headers — the player's fetch of the cast, and the exec text page), and
@@ -182,8 +114,7 @@ TEST(WebPortal, ReviewerSignsInWithPasswordAndTotpAndSeesOnlyItsClientsSessions)
 // POST (with its CSRF token) that runs `sessions kill`; the ssh client is really cut, and the end is
 // on record under the officer's name. Then the grants, and a client's export.
 TEST(WebPortal, OfficerEndsALiveSessionFromThePortal) {
-  ASSERT_TRUE(exists(std::string(WEB_NODE_MODULES) + "/playwright-core")) << "run scripts/install-deps";
-  ASSERT_TRUE(exists("/usr/bin/chromium")) << "/usr/bin/chromium is missing: run scripts/install-deps";
+  ASSERT_EQ(browser_missing(), "");
   TestEnv env;
   OperatorIdentity op = env.new_operator("op", {"shell"});
   LiveClient ssh(op.ssh(op.user(env.login(), "web1"), {}, {"-tt"}), op.env(), env.tmp.sub("stdin"));
@@ -196,21 +127,15 @@ TEST(WebPortal, OfficerEndsALiveSessionFromThePortal) {
 
   WebDaemon web(env.bastion, env.tmp.sub("web", true));
   const auto olga = env.bastion.ctl_json({"operator", "add", "olga", "--role", "officer", "--web", "--portal-url", web.url()});
-  const std::string artifacts = std::string(ARTIFACT_ROOT) + "/" +
-                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  std::filesystem::remove_all(artifacts);
-  std::filesystem::create_directories(artifacts);
-  Env js_env = base_env();
-  js_env["WEB_NODE_MODULES"] = WEB_NODE_MODULES;
-  js_env["PORTAL_URL"] = web.url();
+  BrowserScript js_run("officer.cjs", web.url());
+  Env& js_env = js_run.env;
+  const std::string& artifacts = js_run.artifacts();
   js_env["ENROL_URL"] = olga["web_enrolment_url"].get<std::string>();
   js_env["ACCOUNT"] = "olga";
   js_env["TOTP_SECRET"] = olga["totp_secret"].get<std::string>();
   js_env["LIVE_SESSION"] = std::to_string(live);
-  js_env["ARTIFACTS"] = artifacts;
-  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/officer.cjs"}, js_env, std::nullopt, 200s);
+  RunResult js = js_run.run();
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web.log();
-  std::ofstream(artifacts + "/checks.txt") << js.out;
 
   // The ssh client was cut (not the 600 s sleep ending), and told by whom.
   const auto status = ssh.wait(10s);
@@ -239,8 +164,7 @@ TEST(WebPortal, OfficerEndsALiveSessionFromThePortal) {
 // --portal-url; in chromium it signs carol in once, and a second use is refused with a page and an
 // event; an operator asking for one is refused. Then the sessions list sorted by each column.
 TEST(WebPortal, ReviewerSignsInWithAWebLoginLinkFromSshAndSortsTheSessions) {
-  ASSERT_TRUE(exists(std::string(WEB_NODE_MODULES) + "/playwright-core")) << "run scripts/install-deps";
-  ASSERT_TRUE(exists("/usr/bin/chromium")) << "/usr/bin/chromium is missing: run scripts/install-deps";
+  ASSERT_EQ(browser_missing(), "");
   std::unique_ptr<WebDaemon> web;
   TestEnv env([&](Bastion& b) {
     // bastion-web first, on a free port: its address is bastiond's --portal-url.
@@ -277,21 +201,15 @@ TEST(WebPortal, ReviewerSignsInWithAWebLoginLinkFromSshAndSortsTheSessions) {
   ASSERT_TRUE(std::regex_search(got.out, m, link_re)) << got.out << got.err;
   const std::string link = m[1];
 
-  const std::string artifacts = std::string(ARTIFACT_ROOT) + "/" +
-                                ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  std::filesystem::remove_all(artifacts);
-  std::filesystem::create_directories(artifacts);
-  Env js_env = base_env();
-  js_env["WEB_NODE_MODULES"] = WEB_NODE_MODULES;
-  js_env["PORTAL_URL"] = web->url();
+  BrowserScript js_run("link_sort.cjs", web->url());
+  Env& js_env = js_run.env;
+  const std::string& artifacts = js_run.artifacts();
   js_env["LOGIN_URL"] = link;
   js_env["LONG_SESSION"] = std::to_string(long_one);
   js_env["WEB9_SESSION"] = std::to_string(on_web9);
   js_env["LAST_SESSION"] = std::to_string(last);
-  js_env["ARTIFACTS"] = artifacts;
-  RunResult js = run({"node", std::string(BROWSER_SCRIPTS) + "/link_sort.cjs"}, js_env, std::nullopt, 200s);
+  RunResult js = js_run.run();
   EXPECT_EQ(js.exit(), 0) << js.out << js.err << "\nbastion-web log:\n" << web->log();
-  std::ofstream(artifacts + "/checks.txt") << js.out;
 
   const auto issued = env.bastion.ctl_json({"audit", "list", "--kind", "web.login_link.issued"});
   ASSERT_EQ(issued.size(), 1u) << issued.dump();
