@@ -25,8 +25,9 @@ struct NodeRow {
 // access_version: the number that moves with every change a running session's re-check depends
 // on (grants, accounts, their keys, servers, a session killed or ended elsewhere), bumped by
 // triggers in the same transaction as the change (authz/schema.cc, migration 19). Equal numbers
-// read at two moments mean none of those rows changed between them, on any node. Throws
-// db::DbError.
+// read at two moments mean none of those rows changed between them, on any node. On PostgreSQL
+// each move is also announced to listeners (migration 20; db::Database::take_changes), so that
+// readers need not poll it as often. Throws db::DbError.
 std::int64_t access_version(db::Database& db);
 
 // beat writes node's heartbeat (its row made on the first beat, its pid and start time kept up to

@@ -93,6 +93,10 @@ void Database::exec(std::string_view sql) { backend_->exec(sql); }
 int Database::changes() const { return backend_->changes(); }
 int Database::schema_version() { return backend_->schema_version(); }
 void Database::set_busy_timeout(std::chrono::milliseconds wait) { backend_->set_busy_timeout(wait); }
+bool Database::listen_for_changes() { return backend_->listen_for_changes(); }
+int Database::change_fd() const { return backend_->change_fd(); }
+void Database::read_changes() { backend_->read_changes(); }
+Database::Changes Database::take_changes() { return backend_->take_changes(); }
 
 // --- Transaction ---
 

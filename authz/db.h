@@ -117,6 +117,29 @@ class Database {
   bool is_postgres() const;
   Backend& backend() { return *backend_; }
 
+  // Change notices: a wake-up, sooner than a poll, that the access version (audit/node_store.h,
+  // access_version) may have moved on some node. PostgreSQL: LISTEN on this connection, the
+  // triggers' NOTIFY (authz/schema_postgres.cc, migration 20); SQLite has none (one node: its
+  // readers poll). A notice only says "read the version now"; it never decides anything. Notices
+  // are lost while the connection is down (PostgreSQL does not keep them for a listener that comes
+  // back), so a take after a reconnect says Some: read the version, something may have moved.
+  enum class Changes {
+    Unknown,  // nothing to go by: no notices on this engine, not listening, or the connection down
+    Some,     // a notice of this schema came, or listening (re)started: a notice may have been missed
+    None,     // listening all along on a connection that stayed up, and no notice came
+  };
+  // listen_for_changes starts listening (again by itself after each reconnect); false when the
+  // engine has no notices (SQLite). Throws DbError.
+  bool listen_for_changes();
+  // change_fd: the descriptor to poll for notices (readable: call read_changes); -1 when there is
+  // none to poll (no notices, not listening, the connection down).
+  int change_fd() const;
+  // read_changes takes in, without waiting, what has arrived on change_fd, for the next
+  // take_changes; a connection found lost makes the take Unknown. Never throws.
+  void read_changes();
+  // take_changes: what came since the last take (it reads first), and starts the next one afresh.
+  Changes take_changes();
+
   // Transaction: BEGIN IMMEDIATE (SQLite) or BEGIN and the writers' advisory lock (PostgreSQL:
   // authz/db_postgres.cc says why) on construction, ROLLBACK unless commit() was called. Opened while
   // another transaction is open on this connection, it is a savepoint inside it instead: its commit

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "authz/db.h"
 #include "authz/result.h"
 
 namespace bastion::db {
@@ -46,6 +47,11 @@ class Backend {
   // rollback_quietly undoes the outer transaction or the nested savepoint; it never throws (it runs
   // from a destructor), and a failure leaves a connection the engine rolls back when it closes.
   virtual void rollback_quietly(bool nested) noexcept = 0;
+  // Change notices (Database::listen_for_changes and after): none by default (SQLite).
+  virtual bool listen_for_changes() { return false; }
+  virtual int change_fd() const { return -1; }
+  virtual void read_changes() noexcept {}
+  virtual Database::Changes take_changes() { return Database::Changes::Unknown; }
 };
 
 // open_sqlite / open_postgres connect; Database::open then migrates.

@@ -16,12 +16,19 @@
 // fail). Waiting for the lock is bounded by lock_timeout (set_busy_timeout), whose expiry, like a
 // deadlock, a serialization failure or a lost connection, is a busy DbError: "try again".
 // Statements outside a Transaction are single statements, atomic on their own.
+//
+// Change notices (Database::listen_for_changes): LISTEN bastion_access on this same connection; the
+// triggers of migration 20 NOTIFY it, at commit, with the new access version and the schema (two
+// bastions in two schemas of one database share the channel: another schema's notices are not
+// ours). A reconnect listens again before its first statement; the notices sent meanwhile are lost,
+// so the take after it says Some.
 #include <libpq-fe.h>
 
 #include <charconv>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "authz/db.h"
@@ -233,6 +240,35 @@ class PgBackend final : public Backend {
     PQclear(r);
   }
 
+  bool listen_for_changes() override {
+    listening_ = true;
+    reconnect_if_lost();  // listens
+    return true;
+  }
+  int change_fd() const override {
+    return listening_ && heard_ && PQstatus(conn_.get()) == CONNECTION_OK ? PQsocket(conn_.get()) : -1;
+  }
+  void read_changes() noexcept override {
+    if (!listening_ || !heard_) return;
+    if (PQstatus(conn_.get()) != CONNECTION_OK || PQconsumeInput(conn_.get()) == 0 ||
+        PQstatus(conn_.get()) != CONNECTION_OK) {
+      heard_ = false;  // lost: the next statement connects again and listens again
+      return;
+    }
+    // Also those libpq took in while it read a statement's rows: they left nothing on the socket.
+    while (PGnotify* n = PQnotifies(conn_.get())) {
+      const std::string_view payload = n->extra != nullptr ? n->extra : "";
+      const auto space = payload.find(' ');
+      if (space != std::string_view::npos && payload.substr(space + 1) == schema_) since_take_ = Database::Changes::Some;
+      PQfreemem(n);
+    }
+  }
+  Database::Changes take_changes() override {
+    read_changes();
+    if (!listening_ || !heard_) return Database::Changes::Unknown;
+    return std::exchange(since_take_, Database::Changes::None);
+  }
+
   // run executes one statement; the failure of the server or the connection throws DbError.
   ResultPtr run(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
     reconnect_if_lost();
@@ -287,11 +323,30 @@ class PgBackend final : public Backend {
   }
 
   void reconnect_if_lost() {
-    if (PQstatus(conn_.get()) == CONNECTION_OK) return;
-    prepared_.clear();  // the new connection has none of them
-    PQreset(conn_.get());
-    if (PQstatus(conn_.get()) != CONNECTION_OK) throw unreachable();
-    configure();
+    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+      prepared_.clear();  // the new connection has none of them
+      heard_ = false;     // nor listens
+      PQreset(conn_.get());
+      if (PQstatus(conn_.get()) != CONNECTION_OK) throw unreachable();
+      configure();
+    }
+    // Outside a transaction only: a LISTEN inside one would be undone with it.
+    if (listening_ && !heard_ && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE) listen();
+  }
+
+  // listen makes this connection hear the change notices of its schema. Whatever was notified
+  // before went unheard: the next take says Some.
+  void listen() {
+    heard_ = true;  // first: its own statements come through reconnect_if_lost
+    try {
+      run("LISTEN bastion_access", {});
+      ResultPtr r = run("SELECT current_schema()", {});
+      schema_ = PQgetisnull(r.get(), 0, 0) ? "" : PQgetvalue(r.get(), 0, 0);
+    } catch (const DbError&) {
+      heard_ = false;
+      throw;
+    }
+    since_take_ = Database::Changes::Some;
   }
 
   DbError unreachable() const {
@@ -318,6 +373,12 @@ class PgBackend final : public Backend {
   std::unordered_map<std::string, std::string> prepared_;  // SQL text → its name on this connection
   int changes_ = 0;
   std::int64_t lock_timeout_ms_ = Database::kBusyTimeout.count();
+  // Change notices: asked for (listen_for_changes); in force on this connection; this connection's
+  // schema, as the notices name it; what came since the last take.
+  bool listening_ = false;
+  bool heard_ = false;
+  std::string schema_;
+  Database::Changes since_take_ = Database::Changes::Some;
 };
 
 bool PgStatement::step() {

@@ -300,9 +300,26 @@ constexpr std::string_view kPgV19[] = {
     "EXECUTE FUNCTION bastion_access_changed()",
 };
 
-constexpr std::array<Migration, 2> kPgMigrations{{
+// The wake-up (README, Running several bastions): each move of the access version is announced
+// on the channel bastion_access at commit, so that the nodes' live checks read it at once rather
+// than at their next poll (authz/db_postgres.cc listens). The payload is the new version and the
+// schema: two bastions in two schemas of one database share the channel, and each hears only its
+// own. A notice only wakes a check: the check reads the version and the rows, as without it.
+constexpr std::string_view kPgV20[] = {
+    R"(CREATE OR REPLACE FUNCTION bastion_access_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+         DECLARE
+           moved BIGINT;
+         BEGIN
+           UPDATE access_version SET version = version + 1 RETURNING version INTO moved;
+           PERFORM pg_notify('bastion_access', moved || ' ' || current_schema());
+           RETURN NULL;
+         END $$)",
+};
+
+constexpr std::array<Migration, 3> kPgMigrations{{
     {18, "all tables of the product as of SQLite migration 18", kPgV18},
     {19, "the node of each session, and the nodes' heartbeats", kPgV19},
+    {20, "changes of the access version notified (LISTEN/NOTIFY wake-up of live checks)", kPgV20},
 }};
 
 }  // namespace

@@ -45,6 +45,7 @@ po::options_description describe(DaemonConfig& c, Minutes& m) {
       ("node", po::value(&s.node), "this bastion's name among the nodes sharing one database (default: the host name); letters, digits, '.', '_', '-'")
       ("node-timeout", po::value(&s.node_timeout_seconds)->default_value(s.node_timeout_seconds), "seconds without a heartbeat after which another node's live sessions are ended as aborted")
       ("db-grace", po::value(&s.db_grace_seconds)->default_value(s.db_grace_seconds), "seconds running sessions go on while the database cannot be reached (logins are refused meanwhile)")
+      ("access-poll", po::value(&s.access_poll_seconds)->default_value(s.access_poll_seconds), "PostgreSQL: seconds between reads of the access version by live checks when no change notice came (a notice, or notices not heard, reads it at the next check, once a second)")
       ("key-dir", po::value(&c.key_dir), "directory of the keys below (default: beside the database; /etc/bastion for PostgreSQL)")
       ("host-key", po::value(&s.host_key_path), "host private key (default: beside the database)")
       ("egress-key", po::value(&s.egress_key_path), "egress private key of servers in key mode (default: beside the database)")
@@ -115,7 +116,7 @@ Status check_ranges(const DaemonConfig& c, const Minutes& m) {
            {"idle-warning", s.idle_warning_seconds, 0}, {"client-alive-interval", s.alive_interval_seconds, 0},
            {"stop-grace", c.stop_grace_seconds, 0}, {"checkpoint-events", c.checkpoint_events, 1},
            {"checkpoint-minutes", c.checkpoint_minutes, 1}, {"node-timeout", s.node_timeout_seconds, 2},
-           {"db-grace", s.db_grace_seconds, 0}}) {
+           {"db-grace", s.db_grace_seconds, 0}, {"access-poll", s.access_poll_seconds, 1}}) {
     if (value < least) return Error{std::string("--") + name + " must be at least " + std::to_string(least)};
   }
   if (s.idle_timeout_seconds > 0 && s.idle_warning_seconds >= s.idle_timeout_seconds)

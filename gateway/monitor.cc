@@ -149,7 +149,13 @@ int Monitor::answer_all(int sock, const std::function<void()>& interrupted) {
     // While a recording is being digested, wake often enough to write its row soon after.
     std::vector<pollfd> polled{{sock, POLLIN, 0}};
     for (const auto& a : agents_) polled.push_back({a->fd.get(), POLLIN, 0});
+    const std::size_t agents_end = polled.size();
+    // The database's change notices, taken in as they come (they wait there for the next live
+    // check): left unread, they would fill the socket and stall the server's sending of them.
+    if (const int notices = services_.db ? services_.db->change_fd() : -1; notices >= 0)
+      polled.push_back({notices, POLLIN, 0});
     const int n = ::poll(polled.data(), polled.size(), closing_.empty() ? 200 : 5);
+    if (polled.size() > agents_end && polled.back().revents != 0) services_.db->read_changes();
     if (interrupted) interrupted();
     if (!closing_.empty()) reap_closings(false);
     if (!unwritten_.empty() && std::chrono::steady_clock::now() - last_retry >= std::chrono::seconds(1)) {
@@ -158,7 +164,7 @@ int Monitor::answer_all(int sock, const std::function<void()>& interrupted) {
     }
     if (n <= 0) continue;
     // Agent sockets first: the network process waits on one while it logs in upstream.
-    for (std::size_t i = polled.size(); i-- > 1;) {
+    for (std::size_t i = agents_end; i-- > 1;) {
       if (polled[i].revents == 0) continue;
       auto keep = serve_agent(*agents_[i - 1]);
       if (!keep) return 1;
@@ -616,11 +622,33 @@ Result<Monitor::Reply> Monitor::grant_live(const Message& m) {
   }
 }
 
+// access_version: read from the database when a change notice came (or one may have been missed:
+// listening just started, or started again after a reconnect), when there are no notices to go by
+// (SQLite, the connection down: every check reads it, as a poll), and at least every access_poll
+// (the guarantee, should a notice be lost some way the connection does not show). Otherwise the
+// notices were heard all along and none came: the version read last still holds. A notice is
+// only ever a reason to read; what the check decides comes from what it reads.
+std::optional<std::int64_t> Monitor::access_version() {
+  if (!services_.db) return std::nullopt;
+  db::Database& db = *services_.db;
+  if (!listening_) {
+    listening_ = true;  // once: the connection listens again by itself after a reconnect
+    db.listen_for_changes();
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (db.take_changes() == db::Database::Changes::None && known_version_ && now - version_read_at_ < settings_.access_poll)
+    return known_version_;
+  known_version_.reset();  // a read that fails leaves nothing to trust: the next check reads again
+  known_version_ = audit::access_version(db);
+  version_read_at_ = now;
+  return known_version_;
+}
+
 Result<Monitor::Reply> Monitor::grant_live_now(std::int64_t sid, Started& s) {
   // Read before the rows: a change committed between the two reads moves the version past what is
   // kept, and the next check reads the rows again.
   // (Without a database handle, in unit tests of the monitor alone, every check reads the rows.)
-  const auto version = services_.db ? std::optional(audit::access_version(*services_.db)) : std::nullopt;
+  const auto version = access_version();
   const Seconds now = clock_.now();
   if (version && s.checked_version == version && s.window_start <= now && now < s.window_end) return granted();
   if (auto kill = services_.sessions.kill_request(sid))

@@ -78,6 +78,9 @@ struct MonitorSettings {
   // bastiond --db-grace: how long running sessions go on while the database cannot be reached
   // (grant_live answers "go on" meanwhile, and ends them after it).
   std::chrono::seconds db_grace{60};
+  // bastiond --access-poll: while the database's change notices are heard (PostgreSQL), a live
+  // check reads the access version only on a notice and at least this often (Monitor::access_version).
+  std::chrono::seconds access_poll{10};
 };
 
 class Monitor {
@@ -175,6 +178,10 @@ class Monitor {
   Result<Reply> grant_live(const monitor::Message& m);
   // grant_live_now: grant_live's answer read from the database; throws db::DbError.
   Result<Reply> grant_live_now(std::int64_t session_id, Started& s);
+  // access_version: the access version for a live check, read from the database unless the
+  // change notices say nothing moved since it was last read (and that was within access_poll);
+  // nullopt without a database handle. Throws db::DbError.
+  std::optional<std::int64_t> access_version();
   Result<Reply> close_session(const monitor::Message& m);
   Result<Reply> grants(const monitor::Message& m);
   Result<Reply> admin(const monitor::Message& m);
@@ -218,6 +225,11 @@ class Monitor {
   std::vector<std::unique_ptr<Agent>> agents_;
   // Since when the database could not be reached for a live check (MonitorSettings::db_grace).
   std::optional<std::chrono::steady_clock::time_point> db_unreachable_since_;
+  // The access version as last read, and when (access_version); whether this connection listens
+  // for the database's change notices (from its first live check on).
+  std::optional<std::int64_t> known_version_;
+  std::chrono::steady_clock::time_point version_read_at_{};
+  bool listening_ = false;
 };
 
 }  // namespace bastion::gateway

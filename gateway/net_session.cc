@@ -470,6 +470,7 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
   ms.portal_url = settings.portal_url;
   ms.node = settings.node;
   ms.db_grace = std::chrono::seconds(settings.db_grace_seconds);
+  ms.access_poll = std::chrono::seconds(settings.access_poll_seconds);
   Monitor monitor(services, clock, ms, peer.to_string());
   const int rc = monitor.serve(sock.get(), forward);
   // A violation ends the connection now: the network process is not asked to leave.

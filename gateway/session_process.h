@@ -57,6 +57,10 @@ struct DaemonSettings {
   // --db-grace: while the database cannot be reached, running sessions go on this long (logins are
   // refused at once), then end with the reason.
   int db_grace_seconds = 60;
+  // --access-poll: on PostgreSQL, while its change notices are heard, the access version is read
+  // on a notice and at least this often (seconds), the guarantee should a notice be lost; without
+  // notices (SQLite, a notice connection down) it is read at every live check (once a second).
+  int access_poll_seconds = 10;
 };
 
 

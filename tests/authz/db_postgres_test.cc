@@ -1,7 +1,9 @@
 // db::Database on PostgreSQL (authz/db_postgres.cc), against a real server (tests/pg-test-server):
-// the placeholders, transactions, the write lock, lost connections and concurrent migrations.
+// the placeholders, transactions, the write lock, lost connections, concurrent migrations and the
+// change notices (LISTEN/NOTIFY).
 // What both engines share is proven by the stores' suites, run on both.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -213,6 +215,70 @@ TEST_F(DbPostgresTest, ALostConnectionFailsOneStatementAsBusyAndIsThenReopened) 
     next.commit();
   }
   EXPECT_EQ(scalar(*db_, "SELECT count(*) FROM clients"), 1);
+}
+
+// readable: whether fd has something to read within `wait` (a notice on its way).
+bool readable(int fd, std::chrono::milliseconds wait) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(wait.count())) == 1;
+}
+
+// The wake-up of live checks (migration 20): a grant revoked on one connection is notified to
+// another that listens; a listener whose connection was lost says so (Unknown: poll instead),
+// connects again at its next statement, says a notice may have been missed (Some), and hears the
+// next change again.
+TEST_F(DbPostgresTest, AChangeToGrantsIsNotifiedToAListenerWhichListensAgainAfterItsConnectionWasLost) {
+  db_->exec("INSERT INTO clients(name) VALUES ('acme')");
+  db_->exec("INSERT INTO operators(name, role, totp_secret, created_at) VALUES ('alice', 'operator', 's', 0)");
+  db_->exec("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) "
+            "VALUES ('web1', 'h', 22, 'acme', 'dedicated', 'k', 0)");
+  auto grant = [&] {
+    return db_->prepare("INSERT INTO grants(operator_id, server_id, login, ops, not_before, not_after, reason, "
+                        "granted_by, created_at) SELECT o.id, s.id, 'root', 'shell', 0, 10, 'r', 'boss', 0 "
+                        "FROM operators o, servers s RETURNING id")
+        .returned_id();
+  };
+  const auto first = grant(), second = grant();
+  auto revoke = [&](std::int64_t id) {
+    db_->prepare("UPDATE grants SET revoked_at = 5 WHERE id = ?").bind(1, id).step();
+  };
+
+  auto listener = open();
+  ASSERT_TRUE(listener);
+  EXPECT_EQ(listener->take_changes(), Database::Changes::Unknown);  // not listening yet
+  ASSERT_TRUE(listener->listen_for_changes());
+  EXPECT_EQ(listener->take_changes(), Database::Changes::Some);  // what came before was not heard
+  EXPECT_EQ(listener->take_changes(), Database::Changes::None);
+  ASSERT_GE(listener->change_fd(), 0);
+
+  revoke(first);
+  ASSERT_TRUE(readable(listener->change_fd(), std::chrono::seconds(10))) << "no notice of the revocation";
+  listener->read_changes();
+  EXPECT_EQ(listener->take_changes(), Database::Changes::Some);
+  EXPECT_EQ(listener->take_changes(), Database::Changes::None);
+  EXPECT_EQ(scalar(*listener, "SELECT version FROM access_version"), scalar(*db_, "SELECT version FROM access_version"));
+
+  // The listener's server process ends (a restart, a proxy dropping it); a change meanwhile is not
+  // heard by anyone.
+  const auto pid = std::to_string(scalar(*listener, "SELECT pg_backend_pid()"));
+  EXPECT_EQ(scalar(*db_, "SELECT pg_terminate_backend(" + pid + ")::int"), 1);
+  // (The server's last words, then the end of the stream: seen on the socket, perhaps in two reads.)
+  for (int i = 0; i < 100 && listener->change_fd() >= 0; ++i) {
+    if (readable(listener->change_fd(), std::chrono::milliseconds(100))) listener->read_changes();
+  }
+  EXPECT_EQ(listener->change_fd(), -1) << "the end of the connection was not seen";
+  EXPECT_EQ(listener->take_changes(), Database::Changes::Unknown);
+  revoke(second);
+
+  // Its next statement connects again (the loss was seen already: this one runs), and listens.
+  EXPECT_EQ(scalar(*listener, "SELECT version FROM access_version"), scalar(*db_, "SELECT version FROM access_version"));
+  EXPECT_NE(std::to_string(scalar(*listener, "SELECT pg_backend_pid()")), pid);
+  EXPECT_EQ(listener->take_changes(), Database::Changes::Some);
+  EXPECT_EQ(listener->take_changes(), Database::Changes::None);
+  ASSERT_GE(listener->change_fd(), 0);
+  db_->prepare("UPDATE grants SET not_after = 20 WHERE id = ?").bind(1, first).step();
+  ASSERT_TRUE(readable(listener->change_fd(), std::chrono::seconds(10))) << "no notice after the reconnect";
+  EXPECT_EQ(listener->take_changes(), Database::Changes::Some);
 }
 
 TEST_F(DbPostgresTest, AnUnreachableServerIsRefusedWithAClearReason) {

@@ -102,6 +102,15 @@ TEST_F(DbTest, RefusesADatabaseNewerThanTheCode) {
   EXPECT_NE(again.error().message.find("newer than this program"), std::string::npos) << again.error().message;
 }
 
+// SQLite has no change notices: its readers poll (one node, nobody else to hear from).
+TEST_F(DbTest, HasNoChangeNotices) {
+  auto db = open_new();
+  ASSERT_TRUE(db);
+  EXPECT_FALSE(db->listen_for_changes());
+  EXPECT_EQ(db->change_fd(), -1);
+  EXPECT_EQ(db->take_changes(), Database::Changes::Unknown);
+}
+
 TEST_F(DbTest, TransactionRollsBackUnlessCommitted) {
   auto db = open_new();
   ASSERT_TRUE(db);

@@ -68,14 +68,19 @@ TEST(DaemonConfig, NodeNameDefaultsToTheHostNameAndIsAWordThatWaitsForARestart) 
   EXPECT_EQ(c->settings.node, host);
   EXPECT_EQ(c->settings.node_timeout_seconds, 30);
   EXPECT_EQ(c->settings.db_grace_seconds, 60);
+  EXPECT_EQ(c->settings.access_poll_seconds, 10);
 
   auto args = kMinimal;
-  args.insert(args.end(), {"--node", "bastion-1", "--node-timeout", "6", "--db-grace", "0"});
+  args.insert(args.end(), {"--node", "bastion-1", "--node-timeout", "6", "--db-grace", "0", "--access-poll", "30"});
   auto named = parse(args);
   ASSERT_TRUE(named.ok()) << named.error().message;
   EXPECT_EQ(named->settings.node, "bastion-1");
   EXPECT_EQ(named->settings.node_timeout_seconds, 6);
   EXPECT_EQ(named->settings.db_grace_seconds, 0);
+  EXPECT_EQ(named->settings.access_poll_seconds, 30);
+  auto never = kMinimal;
+  never.insert(never.end(), {"--access-poll", "0"});
+  ASSERT_FALSE(parse(never).ok());
 
   auto spaced = kMinimal;
   spaced.insert(spaced.end(), {"--node", "bastion 1"});
