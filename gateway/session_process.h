@@ -60,7 +60,7 @@ struct DaemonSettings {
   // --access-poll: on PostgreSQL, while its change notices are heard, the access version is read
   // on a notice and at least this often (seconds), the guarantee should a notice be lost; without
   // notices (SQLite, a notice connection down) it is read at every live check (once a second).
-  int access_poll_seconds = 10;
+  int access_poll_seconds = 1;
 };
 
 

@@ -68,7 +68,7 @@ TEST(DaemonConfig, NodeNameDefaultsToTheHostNameAndIsAWordThatWaitsForARestart) 
   EXPECT_EQ(c->settings.node, host);
   EXPECT_EQ(c->settings.node_timeout_seconds, 30);
   EXPECT_EQ(c->settings.db_grace_seconds, 60);
-  EXPECT_EQ(c->settings.access_poll_seconds, 10);
+  EXPECT_EQ(c->settings.access_poll_seconds, 1);
 
   auto args = kMinimal;
   args.insert(args.end(), {"--node", "bastion-1", "--node-timeout", "6", "--db-grace", "0", "--access-poll", "30"});
