@@ -191,7 +191,9 @@ std::optional<fs::path> folder_in(const std::string& path, const std::string& di
 // delete_file unlinks the purged recording's file if it lies in dir; false (and a problem) if it
 // lies elsewhere or cannot be deleted. A file already gone is deleted.
 bool delete_file(const PurgedRecording& r, const std::string& dir, std::vector<std::string>& problems) {
-  const std::string which = "recording " + std::to_string(r.id) + " of session " + std::to_string(r.session_id);
+  // (A sweep knows a purged recording by its session and path only: id 0.)
+  const std::string which = (r.id != 0 ? "recording " + std::to_string(r.id) : std::string("a recording")) +
+                            " of session " + std::to_string(r.session_id);
   const auto folder = dir.empty() ? std::nullopt : folder_in(r.path, dir);
   if (!folder) {
     problems.push_back(which + ": " + r.path + " is not inside the recordings directory '" + dir +
@@ -206,22 +208,6 @@ bool delete_file(const PurgedRecording& r, const std::string& dir, std::vector<s
   // The session's own directory goes once empty (rmdir fails harmlessly otherwise); dir itself stays.
   if (*folder != ".") ::rmdir(fs::path(r.path).parent_path().c_str());
   return true;
-}
-
-// purged_recordings_in: the recordings a purge event's details list (retention.h), skipping any
-// entry not of that shape.
-std::vector<PurgedRecording> purged_recordings_in(const std::string& details_text) {
-  std::vector<PurgedRecording> out;
-  const Json details = Json::parse(details_text, nullptr, false);
-  if (!details.is_object() || !details.contains("recordings") || !details["recordings"].is_array()) return out;
-  for (const auto& r : details["recordings"]) {
-    if (!r.is_object() || !r.contains("path") || !r["path"].is_string() || !r.contains("session_id") ||
-        !r["session_id"].is_number_integer())
-      continue;
-    const std::int64_t id = r.contains("id") && r["id"].is_number_integer() ? r["id"].get<std::int64_t>() : 0;
-    out.push_back({id, r["session_id"].get<std::int64_t>(), r["path"].get<std::string>()});
-  }
-  return out;
 }
 
 }  // namespace
@@ -258,23 +244,19 @@ SweepReport sweep_purged_recordings(db::Database& db, const std::string& recordi
   SweepReport report;
   if (recordings_dir.empty()) return report;
   SqlEvidenceStore store(db);
-  std::set<std::string> seen;
   std::optional<std::set<std::string>> named;  // every path a recordings row names, read once if needed
-  for (const auto& [event_id, details] : store.purge_events()) {
-    for (const auto& r : purged_recordings_in(details)) {
-      if (!seen.insert(r.path).second) continue;
-      std::error_code ec;
-      if (!fs::exists(fs::symlink_status(r.path, ec)) || !folder_in(r.path, recordings_dir)) continue;
-      // Still someone's: a row names the file, or its session (an id SQLite gave again) is live.
-      if (!named) {
-        named.emplace();
-        for (auto& f : store.recording_facts(std::nullopt)) named->insert(std::move(f.path));
-      }
-      if (named->count(r.path) != 0) continue;
-      const auto sessions = store.session_rows(r.session_id);
-      if (!sessions.empty() && sessions.front().status == "live") continue;
-      if (delete_file(r, recordings_dir, report.problems)) report.deleted.push_back(r.path);
+  for (const auto& [session_id, path] : purged_evidence(db).recordings) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(path, ec)) || !folder_in(path, recordings_dir)) continue;
+    // Still someone's: a row names the file, or its session (an id SQLite gave again) is live.
+    if (!named) {
+      named.emplace();
+      for (auto& f : store.recording_facts(std::nullopt)) named->insert(std::move(f.path));
     }
+    if (named->count(path) != 0) continue;
+    const auto sessions = store.session_rows(session_id);
+    if (!sessions.empty() && sessions.front().status == "live") continue;
+    if (delete_file({0, session_id, path}, recordings_dir, report.problems)) report.deleted.push_back(path);
   }
   return report;
 }
