@@ -155,7 +155,7 @@ int Monitor::answer_all(int sock, const std::function<void()>& interrupted) {
     if (const int notices = services_.db ? services_.db->change_fd() : -1; notices >= 0)
       polled.push_back({notices, POLLIN, 0});
     const int n = ::poll(polled.data(), polled.size(), closing_.empty() ? 200 : 5);
-    if (polled.size() > agents_end && polled.back().revents != 0) services_.db->read_changes();
+    if (polled.size() > agents_end && polled.back().revents != 0) take_notices();
     if (interrupted) interrupted();
     if (!closing_.empty()) reap_closings(false);
     if (!unwritten_.empty() && std::chrono::steady_clock::now() - last_retry >= std::chrono::seconds(1)) {
@@ -636,12 +636,26 @@ std::optional<std::int64_t> Monitor::access_version() {
     db.listen_for_changes();
   }
   const auto now = std::chrono::steady_clock::now();
-  if (db.take_changes() == db::Database::Changes::None && known_version_ && now - version_read_at_ < settings_.access_poll)
-    return known_version_;
+  const bool changed = db.take_changes() != db::Database::Changes::None;
+  const bool noticed = std::exchange(notice_pending_, false);
+  if (!changed && !noticed && known_version_ && now - version_read_at_ < settings_.access_poll) return known_version_;
   known_version_.reset();  // a read that fails leaves nothing to trust: the next check reads again
   known_version_ = audit::access_version(db);
   version_read_at_ = now;
   return known_version_;
+}
+
+// take_notices reads the change notices waiting on the database's connection between requests.
+// One that matters (or a connection found lost, when notices may have been missed) is kept for the
+// next access_version and wakes the network process, so that its live check comes now rather than
+// at its next once-a-second one: a revocation or a kill on any node ends the session within a
+// fraction of a second, the once-a-second check and the access_poll staying the guarantee.
+void Monitor::take_notices() {
+  db::Database& db = *services_.db;
+  db.read_changes();
+  if (db.take_changes() == db::Database::Changes::None) return;
+  notice_pending_ = true;
+  if (settings_.wake_network) settings_.wake_network();
 }
 
 Result<Monitor::Reply> Monitor::grant_live_now(std::int64_t sid, Started& s) {

@@ -81,6 +81,10 @@ struct MonitorSettings {
   // bastiond --access-poll: while the database's change notices are heard (PostgreSQL), a live
   // check reads the access version only on a notice and at least this often (Monitor::access_version).
   std::chrono::seconds access_poll{10};
+  // Called when a change notice arrives (bastiond: a signal to the connection's network process,
+  // whose next pass then asks for a live check at once instead of at its next once-a-second one).
+  // The wake-up carries nothing: what ends a session is what the check then reads. Null: none.
+  std::function<void()> wake_network;
 };
 
 class Monitor {
@@ -182,6 +186,7 @@ class Monitor {
   // change notices say nothing moved since it was last read (and that was within access_poll);
   // nullopt without a database handle. Throws db::DbError.
   std::optional<std::int64_t> access_version();
+  void take_notices();
   Result<Reply> close_session(const monitor::Message& m);
   Result<Reply> grants(const monitor::Message& m);
   Result<Reply> admin(const monitor::Message& m);
@@ -230,6 +235,8 @@ class Monitor {
   std::optional<std::int64_t> known_version_;
   std::chrono::steady_clock::time_point version_read_at_{};
   bool listening_ = false;
+  // A change notice came (taken in by the serve loop) since the last read of the access version.
+  bool notice_pending_ = false;
 };
 
 }  // namespace bastion::gateway

@@ -38,8 +38,10 @@ namespace {
 // Set by the signal handlers installed once the operator has authenticated (serve_connection).
 volatile sig_atomic_t g_stop_notice = 0;     // SIGUSR1: the bastion is stopping
 volatile sig_atomic_t g_stop_requested = 0;  // SIGTERM: end the connection now, cleanly
+volatile sig_atomic_t g_recheck = 0;         // SIGUSR2: the monitor heard of an access change
 void on_stop_notice(int) { g_stop_notice = 1; }
 void on_stop_request(int) { g_stop_requested = 1; }
+void on_recheck(int) { g_recheck = 1; }
 
 // silence_ms: how long ago the operator's side last sent us anything, as the kernel saw it
 // (TCP_INFO), whatever libssh made of it; -1 if unknown.
@@ -295,8 +297,11 @@ int NetSession::run() {
       last_activity_ = now;
       idle_warned_ = false;
     }
-    if (now - last_check >= std::chrono::seconds(1) || g_stop_requested || g_stop_notice) {
+    // Once a second, and at once when the monitor says an access change was heard (a wake-up
+    // only: what the check decides, the monitor reads from the database).
+    if (now - last_check >= std::chrono::seconds(1) || g_stop_requested || g_stop_notice || g_recheck) {
       last_check = now;
+      g_recheck = 0;
       enforce_grants();
       if (monitor_gone_) {
         end_connection("the bastion's monitor for this connection is gone", "connection.cut");
@@ -372,6 +377,8 @@ int run_network(int fd, const Peer& peer, ssh_bind bind, const DaemonSettings& s
   sigaction(SIGUSR1, &sa, nullptr);
   sa.sa_handler = on_stop_request;
   sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_recheck;
+  sigaction(SIGUSR2, &sa, nullptr);
   int rc = 0;
   {
     // The process (its channels and upstream sessions) must be gone before ssh_disconnect(),
@@ -471,6 +478,9 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
   ms.node = settings.node;
   ms.db_grace = std::chrono::seconds(settings.db_grace_seconds);
   ms.access_poll = std::chrono::seconds(settings.access_poll_seconds);
+  // Only once the network process has authenticated its operator does the monitor listen, and it
+  // set its SIGUSR2 handler before (serve_connection).
+  ms.wake_network = [network] { ::kill(network, SIGUSR2); };
   Monitor monitor(services, clock, ms, peer.to_string());
   const int rc = monitor.serve(sock.get(), forward);
   // A violation ends the connection now: the network process is not asked to leave.

@@ -43,7 +43,7 @@ class AdminFixture : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "bastion-admin-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    auto db = db::Database::open(dir_ + "/bastion.db", true);
+    auto db = db::Database::open(database_location(), true);
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = *db;
     store_ = std::make_unique<authz::SqliteStore>(db_, clock_);
@@ -56,6 +56,10 @@ class AdminFixture : public ::testing::Test {
     second_key_file_ = dir_ + "/phone.pub";
     std::ofstream(second_key_file_) << kSecondKey;
   }
+  // database_location: where the fixture's database is (a SQLite file in dir_; a suite on
+  // PostgreSQL returns its schema's URL). dir_ is set when it is asked.
+  virtual std::string database_location() { return dir_ + "/bastion.db"; }
+
   void TearDown() override {
     events_.reset();
     sessions_.reset();
