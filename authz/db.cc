@@ -65,23 +65,24 @@ std::optional<std::string> Database::file_of(std::string_view location) {
   return std::string(location);
 }
 
+std::string Database::shown(std::string_view location) { return file_of(location).value_or("on PostgreSQL"); }
+
 Result<std::shared_ptr<Database>> Database::open(const std::string& location, bool create) {
   const bool postgres = is_postgres_location(location);
   const std::string path = file_of(location).value_or(location);
   auto backend = postgres ? open_postgres(location) : open_sqlite(path, create);
   if (!backend) return backend.error();
   std::shared_ptr<Database> db(new Database(std::move(backend).value(), path));
-  // A PostgreSQL URL may carry a password: messages name the server, not the URL.
-  const std::string shown = postgres ? "on PostgreSQL" : path;
+  const std::string where = shown(location);
   try {
     // Without create, an empty database is not silently initialised: it was not initialised.
     if (!create && db->schema_version() == 0) {
-      return Error{"database " + shown + " is not initialised; run `bastionctl --db " +
+      return Error{"database " + where + " is not initialised; run `bastionctl --db " +
                    (postgres ? std::string("URL") : path) + " init` first"};
     }
     if (auto st = migrate(*db); !st) return st.error();
   } catch (const DbError& e) {
-    return Error{"database " + shown + ": " + e.what()};
+    return Error{"database " + where + ": " + e.what()};
   }
   return db;
 }

@@ -97,6 +97,9 @@ class Database {
   static bool is_postgres_location(std::string_view location);
   // file_of: the SQLite file a location names (without its `sqlite:`), nullopt for PostgreSQL.
   static std::optional<std::string> file_of(std::string_view location);
+  // shown: a location as logs and messages name it: the SQLite file, or "on PostgreSQL" (a URL
+  // may carry a password; what server it is, the backend's own errors say without it).
+  static std::string shown(std::string_view location);
 
   ~Database();
   Database(const Database&) = delete;

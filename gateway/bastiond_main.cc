@@ -309,9 +309,8 @@ int main(int argc, char** argv) {
   sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGUSR1, SIG_IGN);
-  // A PostgreSQL URL may carry a password: the log names the engine, not the URL.
   spdlog::info("listening on {}:{} as {} (database {}, state {})", addr->first, listener->port(),
-               account_name(geteuid()), db::Database::file_of(settings.db_path).value_or("on PostgreSQL"),
+               account_name(geteuid()), db::Database::shown(settings.db_path),
                settings.state_dir);
   ssh_bind raw_bind = bind->get();
   const Clock& clock = process_clock();

@@ -155,8 +155,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   // Tests and scripts/demo read this line for the port.
   std::cout << "bastion-web listening on https://" << o.listen << ":" << port << std::endl;
-  // A PostgreSQL URL may carry a password: the log names the engine, not the URL.
-  spdlog::info("bastion-web serving database {} on {}:{}", bastion::db::Database::file_of(o.db).value_or("on PostgreSQL"),
+  spdlog::info("bastion-web serving database {} on {}:{}", bastion::db::Database::shown(o.db),
                o.listen, port);
   svr.listen_after_bind();
   spdlog::info("bastion-web stopped");

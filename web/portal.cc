@@ -125,8 +125,7 @@ void Portal::install(httplib::Server& svr) {
 std::unique_ptr<RequestScope> Portal::open_scope(httplib::Response& res) {
   auto scope = RequestScope::open(settings_.db_path, clock_, settings_.sinks, settings_.master_key_path);
   if (!scope) {
-    // A PostgreSQL URL may carry a password: the log names the engine, not the URL.
-    spdlog::error("database {}: {}", db::Database::file_of(settings_.db_path).value_or("on PostgreSQL"),
+    spdlog::error("database {}: {}", db::Database::shown(settings_.db_path),
                   scope.error().message);
     show(res, {"Unavailable", notice("The bastion database cannot be reached or read; nobody can sign in until it is "
                                      "back. Try again in a moment; if this lasts, tell the bastion's administrators.",
