@@ -123,10 +123,9 @@ void Portal::install(httplib::Server& svr) {
 }
 
 std::unique_ptr<RequestScope> Portal::open_scope(httplib::Response& res) {
-  auto scope = RequestScope::open(settings_.db_path, clock_, settings_.sinks, settings_.master_key_path);
-  if (!scope) {
-    spdlog::error("database {}: {}", db::Database::shown(settings_.db_path),
-                  scope.error().message);
+  auto db = pool_.take();
+  if (!db) {
+    spdlog::error("database {}: {}", db::Database::shown(settings_.db_path), db.error().message);
     show(res, {"Unavailable", notice("The bastion database cannot be reached or read; nobody can sign in until it is "
                                      "back. Try again in a moment; if this lasts, tell the bastion's administrators.",
                                      true),
@@ -134,7 +133,7 @@ std::unique_ptr<RequestScope> Portal::open_scope(httplib::Response& res) {
          503);
     return nullptr;
   }
-  return std::move(*scope);
+  return RequestScope::on(*db, clock_, settings_.sinks, settings_.master_key_path);
 }
 
 std::string Portal::pre_session_csrf(const httplib::Request& req, httplib::Response& res) {

@@ -19,6 +19,7 @@
 #include "authz/bans.h"
 #include "authz/clock.h"
 #include "authz/model.h"
+#include "web/database_pool.h"
 
 namespace bastion::web {
 
@@ -45,7 +46,8 @@ struct Viewer {
 
 class Portal {
  public:
-  Portal(PortalSettings settings, const Clock& clock) : settings_(std::move(settings)), clock_(clock) {}
+  Portal(PortalSettings settings, const Clock& clock)
+      : settings_(std::move(settings)), clock_(clock), pool_(settings_.db_path) {}
 
   // install registers every route and the response policy on svr.
   void install(httplib::Server& svr);
@@ -115,6 +117,7 @@ class Portal {
 
   PortalSettings settings_;
   const Clock& clock_;
+  DatabasePool pool_;  // each request's connection (web/database_pool.h)
 };
 
 // done_notice: the confirmation a page shows after a POST redirected to it with ?done=CODE&id=N.

@@ -12,7 +12,12 @@ Result<std::unique_ptr<RequestScope>> RequestScope::open(const std::string& db_p
                                                          const std::string& master_key_path) {
   auto db = db::Database::open(db_path, false);
   if (!db) return db.error();
-  auto scope = std::unique_ptr<RequestScope>(new RequestScope(*db, clock, sinks));
+  return on(*db, clock, sinks, master_key_path);
+}
+
+std::unique_ptr<RequestScope> RequestScope::on(db::DatabasePtr db, const Clock& clock, const audit::EventSinks& sinks,
+                                               const std::string& master_key_path) {
+  auto scope = std::unique_ptr<RequestScope>(new RequestScope(std::move(db), clock, sinks));
   scope->master_key_path_ = master_key_path;
   return scope;
 }

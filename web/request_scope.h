@@ -1,6 +1,7 @@
 #pragma once
-// RequestScope: what one portal request works with — its own connection to the bastion database
-// (httplib serves requests on several threads; a SQLite connection is never shared between them),
+// RequestScope: what one portal request works with — a connection to the bastion database of its
+// own for the request's time (httplib serves requests on several threads; a connection is never
+// used by two at once: web/database_pool.h),
 // the same stores as bastionctl and the SSH front, the audit log, and the admin CommandContext of
 // the signed-in account, so that the rules of who sees what are the command set's own
 // (gateway/admin/review.h), not a copy.
@@ -25,6 +26,9 @@ class RequestScope {
   static Result<std::unique_ptr<RequestScope>> open(const std::string& db_path, const Clock& clock,
                                                     const audit::EventSinks& sinks,
                                                     const std::string& master_key_path = "");
+  // on: the same over a connection already open (the portal's, from its DatabasePool).
+  static std::unique_ptr<RequestScope> on(db::DatabasePtr db, const Clock& clock, const audit::EventSinks& sinks,
+                                          const std::string& master_key_path = "");
 
   // context: the command context of `who`, acting from `source` (actor, role and client set).
   gateway::admin::CommandContext& context(const authz::Operator& who, const std::string& source);
