@@ -2,6 +2,8 @@
 // egress CA issues for that one login, naming the person, the session and the grant; the server's
 // own log says who it was. Real OpenSSH targets configured as the README tells client servers to
 // be (TrustedUserCAKeys, AuthorizedPrincipalsFile, no authorized_keys for the bastion), real clients.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -177,6 +179,39 @@ std::vector<std::string> key_needles(const Bastion& bastion) {
 
 // In both modes, the process that runs libssh has neither the egress key nor the CA key open or
 // mapped; in key mode the monitor signs each login (egress.signature) for the granted login only.
+// The scan the test below relies on: a process is found to hold bytes it holds (a child, which has
+// the parent's memory as it was at the fork), and not bytes made after it was forked.
+TEST(EgressCertificate, TheMemoryScanFindsWhatAProcessHoldsAndOnlyThat) {
+  auto random_bytes = [] {
+    std::string s(48, '\0');
+    std::ifstream("/dev/urandom").read(s.data(), static_cast<std::streamsize>(s.size()));
+    return s;
+  };
+  const std::string before_fork = random_bytes();
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // only async-signal-safe calls here
+    ::close(ready[0]);
+    const char c = 1;
+    if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  EXPECT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  const std::string after_fork = random_bytes();
+  const auto held = memory_holds(child, before_fork), not_held = memory_holds(child, after_fork);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(held.has_value() && not_held.has_value());
+  EXPECT_TRUE(*held);
+  EXPECT_FALSE(*not_held);
+}
+
 TEST(EgressCertificate, KeyModeStillWorksAndNoNetworkProcessHoldsAKey) {
   TestEnv env;
   OperatorIdentity cert_op = env.new_operator("alice");

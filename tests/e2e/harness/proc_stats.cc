@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include <cctype>
@@ -94,30 +98,74 @@ bool maps_mention(pid_t pid, const std::string& text) {
   return false;
 }
 
+namespace {
+
+// touched_runs: the runs of pages of [begin, end) the process has touched (resident or swapped out,
+// from /proc/PID/pagemap), as [first, last) byte ranges; nullopt if the pagemap cannot be read.
+// A page never touched reads as zeros and cannot hold a key's bytes.
+std::optional<std::vector<std::pair<std::uint64_t, std::uint64_t>>> touched_runs(int pagemap, std::uint64_t begin,
+                                                                                std::uint64_t end) {
+  constexpr std::uint64_t kPresent = 1ULL << 63, kSwapped = 1ULL << 62;
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> runs;
+  std::vector<std::uint64_t> entries(4096);
+  for (std::uint64_t at = begin; at < end;) {
+    const std::uint64_t pages = std::min<std::uint64_t>(entries.size(), (end - at) / page);
+    if (pages == 0) break;
+    const ssize_t n = ::pread(pagemap, entries.data(), pages * sizeof(std::uint64_t),
+                              static_cast<off_t>(at / page * sizeof(std::uint64_t)));
+    if (n != static_cast<ssize_t>(pages * sizeof(std::uint64_t))) return std::nullopt;
+    for (std::uint64_t i = 0; i < pages; ++i, at += page) {
+      if ((entries[i] & (kPresent | kSwapped)) == 0) continue;
+      if (!runs.empty() && runs.back().second == at) runs.back().second = at + page;
+      else runs.emplace_back(at, at + page);
+    }
+  }
+  return runs;
+}
+
+}  // namespace
+
 std::optional<bool> memory_holds(pid_t pid, const std::string& needle) {
   const std::string proc = "/proc/" + std::to_string(pid);
   std::ifstream maps(proc + "/maps");
   const int mem = ::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
-  if (!maps || mem < 0 || needle.empty()) {
+  const int pagemap = ::open((proc + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC);
+  auto done = [&](std::optional<bool> answer) {
     if (mem >= 0) ::close(mem);
-    return std::nullopt;
-  }
-  bool readable_any = false, found = false;
-  std::string region;
-  for (std::string line; !found && std::getline(maps, line);) {
+    if (pagemap >= 0) ::close(pagemap);
+    return answer;
+  };
+  if (!maps || mem < 0 || pagemap < 0 || needle.empty()) return done(std::nullopt);
+  bool readable_any = false;
+  // Read in chunks, each overlapping the last by the needle's length less one, so that a copy
+  // across a chunk's end is still found.
+  constexpr std::uint64_t kChunk = 8ULL << 20;
+  std::string chunk;
+  for (std::string line; std::getline(maps, line);) {
     unsigned long long begin = 0, end = 0;
     char perms[5] = {};
     if (std::sscanf(line.c_str(), "%llx-%llx %4s", &begin, &end, perms) != 3) continue;
+    // Over 1 GiB: a sanitizer's reservations (shadow, allocator space: terabytes, whose page map
+    // alone would take minutes to read), never a plain build's.
     if (perms[0] != 'r' || perms[1] != 'w' || end <= begin || end - begin > (1ULL << 30)) continue;
-    region.resize(static_cast<std::size_t>(end - begin));
-    const ssize_t n = ::pread(mem, region.data(), region.size(), static_cast<off_t>(begin));
-    if (n <= 0) continue;
-    readable_any = true;
-    found = std::string_view(region.data(), static_cast<std::size_t>(n)).find(needle) != std::string_view::npos;
+    auto runs = touched_runs(pagemap, begin, end);
+    if (!runs) continue;
+    for (const auto& [first, last] : *runs) {
+      for (std::uint64_t at = first; at < last;) {
+        const std::uint64_t size = std::min<std::uint64_t>(kChunk, last - at);
+        chunk.resize(static_cast<std::size_t>(size));
+        const ssize_t n = ::pread(mem, chunk.data(), chunk.size(), static_cast<off_t>(at));
+        if (n <= 0) break;
+        readable_any = true;
+        if (std::string_view(chunk.data(), static_cast<std::size_t>(n)).find(needle) != std::string_view::npos)
+          return done(true);
+        if (static_cast<std::uint64_t>(n) < size || at + size >= last) break;
+        at += size - std::min<std::uint64_t>(size - 1, needle.size() - 1);
+      }
+    }
   }
-  ::close(mem);
-  if (!readable_any) return std::nullopt;
-  return found;
+  return done(readable_any ? std::optional<bool>(false) : std::nullopt);
 }
 
 }  // namespace bastion::e2e

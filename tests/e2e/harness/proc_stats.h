@@ -20,7 +20,8 @@ bool maps_mention(pid_t pid, const std::string& text);
 // memory_holds: whether `needle` appears in the process's writable memory (heap, stack, anonymous
 // and writable file mappings: where a key's bytes would linger after being read), read through
 // /proc/PID/mem; nullopt when that memory cannot be read (not root and not the same user, or the
-// process is gone). Regions over 1 GiB (a sanitizer's shadow) are skipped.
+// process is gone). Only the pages the process has touched are read (/proc/PID/pagemap), and
+// regions over 1 GiB (a sanitizer's shadow and allocator reservations) are skipped.
 std::optional<bool> memory_holds(pid_t pid, const std::string& needle);
 // rss_kib: VmRSS from /proc/PID/status; pss_kib: Pss from /proc/PID/smaps_rollup (KiB); nullopt if
 // the process is gone or the field is missing.
