@@ -651,9 +651,7 @@ std::optional<std::int64_t> Monitor::access_version() {
 // at its next once-a-second one: a revocation or a kill on any node ends the session within a
 // fraction of a second, the once-a-second check and the access_poll staying the guarantee.
 void Monitor::take_notices() {
-  db::Database& db = *services_.db;
-  db.read_changes();
-  if (db.take_changes() == db::Database::Changes::None) return;
+  if (services_.db->take_changes() == db::Database::Changes::None) return;  // (take_changes reads them in)
   notice_pending_ = true;
   if (settings_.wake_network) settings_.wake_network();
 }
