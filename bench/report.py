@@ -218,6 +218,27 @@ def main():
                 cpu_rows.append((label, span(j), span(b) + during, ratio(mb, mj)))
                 out["rows"].append({"measurement": label, "jump": mj, "bastion": mb, "bastion_over_jump": ratio(mb, mj),
                                     "bastion_during": statistics.median(x for _, x in b) if b else None})
+    # The floor (issue 21): the jump host's figure plus what a recording bastion cannot avoid, each
+    # part measured in this run by `sshbench.py floor`.
+    floor_rows = []
+    fl = load(os.path.join(res, "floor.json"))
+    if fl and os.path.exists(upath):
+        out["floor_parts_s_per_gib"] = fl
+        extra_common = fl["aes256gcm"] + fl["page_cache_write"] + fl["fsync"] + fl["read_back"] + fl["sha256"]
+        for c in ("aes", "chacha"):
+            second_pass = fl["aes256gcm"] if c == "aes" else fl["chacha20poly1305"]
+            for d in ("download", "upload"):
+                j, b = per_gib.get((d, c, "jump")), per_gib.get((d, c, "bastion"))
+                if not j or not b:
+                    continue
+                mj = statistics.median(t for t, _ in j)
+                mb = statistics.median(t for t, _ in b)
+                floor = mj + second_pass + extra_common
+                label = f"{d}, {CIPHER_NAMES[c]}"
+                floor_rows.append((label, mj, floor, mb))
+                out["rows"].append({"measurement": f"CPU s per GiB floor of a recording bastion, {label}", "jump": mj,
+                                    "floor": floor, "bastion": mb, "floor_over_jump": ratio(floor, mj),
+                                    "bastion_over_floor": ratio(mb, floor)})
     for c in ("aes", "chacha"):
         k = {leg: load(os.path.join(res, f"keys-{leg}-{c}.json")) for leg in ("jump", "bastion")}
         if not any(k.values()):
@@ -270,6 +291,21 @@ def main():
         print("|---|---:|---:|---:|")
         for label, j, b, r in cpu_rows:
             print(f"| {label} | {j} | {b} | {fmt(r, 2) if r else '–'} |")
+        print()
+    if floor_rows:
+        print(f"The least a recording bastion can spend per GiB beyond the jump host, each part measured in this run "
+              f"on its own (`bench/sshbench.py floor`, s per GiB): a second pass of the SSH cipher (the bastion ends "
+              f"both SSH connections; AES-256-GCM {fmt(fl['aes256gcm'])}, ChaCha20-Poly1305 "
+              f"{fmt(fl['chacha20poly1305'])}), the recording's AES-256-GCM ({fmt(fl['aes256gcm'])}), its copy into "
+              f"the page cache in {fl['write_chunk'] // 1024} KiB writes ({fmt(fl['page_cache_write'])}), its fsync "
+              f"({fmt(fl['fsync'])}), the monitor's read of the file ({fmt(fl['read_back'])}) and its SHA-256 "
+              f"({fmt(fl['sha256'])}):")
+        print()
+        print("| CPU s per GiB | jump | floor (jump + those parts) | floor ÷ jump | bastion | bastion ÷ floor |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for label, mj, floor, mb in floor_rows:
+            print(f"| {label} | {fmt(mj)} | {fmt(floor)} | {fmt(ratio(floor, mj), 2)} | {fmt(mb)} | "
+                  f"{fmt(ratio(mb, floor), 2)} |")
         print()
     dec = load(os.path.join(res, "decide.json"))
     dec_pg = load(os.path.join(res, "decide-pg.json"))

@@ -232,6 +232,60 @@ def cmd_cpu(a):
     print(json.dumps({"root": a.root, "cpu_seconds": settle(a.root) if a.settle else cpu_seconds(a.root)}))
 
 
+GIB = 1 << 30
+
+
+def openssl_seconds_per_gib(alg, size=32768, seconds=2):
+    """CPU seconds per GiB of one pass of `alg` over `size`-byte buffers, from `openssl speed -evp`
+    (which divides by the user CPU time it used, not the wall clock)."""
+    out = subprocess.run(["openssl", "speed", "-evp", alg, "-bytes", str(size), "-seconds", str(seconds)],
+                         capture_output=True, text=True, check=True).stdout
+    last = [l for l in out.splitlines() if l.strip()][-1].split()
+    rate = float(last[-1].rstrip("k")) * 1000  # bytes per second, as "1234567.89k"
+    return GIB / rate
+
+
+def system_seconds():
+    t = os.times()
+    return t.system
+
+
+def cmd_floor(a):
+    """What a recording bastion must spend per GiB beyond what a jump host spends, each part measured
+    on this machine now, one at a time (README "CPU per byte of the middle hop"): a second pass of the
+    SSH cipher (the bastion ends both SSH connections, a jump host forwards the inner one as it is),
+    the recording's AES-256-GCM, its copy into the page cache in record-sized writes, its fsync, the
+    monitor's read of the file and its SHA-256. Kernel parts count the system time of this process
+    alone (the Python loop around the calls is user time, left out)."""
+    chunk = b"\0" * a.chunk
+    path = os.path.join(a.dir, f"floor.{os.getpid()}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
+    try:
+        s0 = system_seconds()
+        left = a.bytes
+        while left > 0:
+            left -= os.write(fd, chunk[:min(left, a.chunk)])
+        s1 = system_seconds()
+        os.fsync(fd)
+        s2 = system_seconds()
+        os.close(fd)
+        fd = os.open(path, os.O_RDONLY)
+        while os.read(fd, 1 << 16):
+            pass
+        s3 = system_seconds()
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    scale = GIB / a.bytes
+    print(json.dumps({
+        "bytes": a.bytes, "write_chunk": a.chunk,
+        "page_cache_write": (s1 - s0) * scale, "fsync": (s2 - s1) * scale, "read_back": (s3 - s2) * scale,
+        "aes256gcm": openssl_seconds_per_gib("aes-256-gcm"),
+        "chacha20poly1305": openssl_seconds_per_gib("chacha20-poly1305"),
+        "sha256": openssl_seconds_per_gib("sha256", size=65536),
+    }))
+
+
 def cmd_pss(a):
     pids = descendants(a.root)
     print(json.dumps({"processes": len(pids), "pss_kib": pss_kib(pids)}))
@@ -342,13 +396,15 @@ def main():
     s = sub.add_parser("pss"); s.add_argument("--root", type=int, required=True)
     u = sub.add_parser("cpu"); u.add_argument("--root", type=int, required=True)
     u.add_argument("--settle", action="store_true")
+    f = sub.add_parser("floor"); f.add_argument("--dir", required=True); f.add_argument("--bytes", type=int, required=True)
+    f.add_argument("--chunk", type=int, default=32 * 1024)
     t = sub.add_parser("type"); t.add_argument("--ssh-config", required=True); t.add_argument("--hosts", required=True)
     t.add_argument("--per-host", type=int, required=True); t.add_argument("--n", type=int, required=True)
     t.add_argument("--keys", type=int, required=True); t.add_argument("--cpu-root", type=int, required=True)
     a = ap.parse_args()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     {"connect": cmd_connect, "rate": cmd_rate, "echo": cmd_echo, "hold": cmd_hold, "pss": cmd_pss, "cpu": cmd_cpu,
-     "type": cmd_type}[a.cmd](a)
+     "type": cmd_type, "floor": cmd_floor}[a.cmd](a)
 
 
 if __name__ == "__main__":
