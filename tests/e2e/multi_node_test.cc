@@ -15,6 +15,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -99,13 +100,24 @@ class TwoNodes {
 };
 
 // sleeping_shell opens `ssh -tt` to web1 through op's node, waits until the remote shell answers
-// and leaves it in `sleep 60`.
+// and leaves `cat` running in the foreground, idle until a line is typed (say()). Not a `sleep 60`
+// broken by a ^C: a ^C that reaches the terminal while bash is still starting the sleep goes to
+// bash, not to the sleep, and what is typed after it waits a minute unread (seen under load). A
+// line typed to `cat` comes back twice, echoed by the terminal and written by cat: either way it
+// has gone through the node to the server and back.
 std::unique_ptr<LiveClient> sleeping_shell(const TwoNodes& n, const OperatorIdentity& op, const std::string& fifo) {
   auto c = std::make_unique<LiveClient>(op.ssh(op.user(n.login(), "web1"), {}, {"-tt"}), op.env(), fifo);
   c->type("echo ready-$((6*7))\n");
   if (!c->wait_for_output("ready-42", 30s)) throw HarnessError("the shell never answered:\n" + n.diag(c->result()));
-  c->type("sleep 60\n");
+  c->type("echo idle-$((6*7)); cat\n");
+  if (!c->wait_for_output("idle-42", 30s)) throw HarnessError("the shell did not start cat:\n" + n.diag(c->result()));
   return c;
+}
+
+// say: a line to a sleeping_shell's `cat`; true once it came back.
+bool say(LiveClient& live, const std::string& line, std::chrono::milliseconds timeout) {
+  live.type(line + "\n");
+  return live.wait_for_output(line, timeout);
 }
 
 // live_session: the live session of `operator_name`, as `sessions list --live --json` on `node`
@@ -244,12 +256,11 @@ TEST(MultiNode, EitherNodeEndsTheOthersSessionsAndListsBoth) {
   }
 }
 
-// settle: `live` goes on a few seconds more (its shell sleeps 3 s, then answers), so that its node
-// has read the access version and keeps it (gateway/monitor.cc, Monitor::access_version), then
-// sleeps again.
+// settle: `live` goes on a few seconds more, so that its node has read the access version and
+// keeps it (gateway/monitor.cc, Monitor::access_version), and still answers.
 void settle(const TwoNodes& n, LiveClient& live, const std::string& marker) {
-  live.type("\003sleep 3; echo " + marker + "-$((6*7)); sleep 60\n");
-  ASSERT_TRUE(live.wait_for_output(marker + "-42", 20s)) << n.diag(live.result());
+  std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(say(live, marker, 20s)) << n.diag(live.result());
 }
 
 // The wake-up (LISTEN/NOTIFY, migration 20). With the access version polled only every 30 s, a
@@ -317,8 +328,7 @@ TEST(MultiNode, PostgresOutageRefusesLoginsEndsSessionsAfterTheGraceAndRecovers)
 
   n.pg.halt();
   // The running session goes on while the database is away…
-  live->type("\003echo still-$((6*7))\n");
-  EXPECT_TRUE(live->wait_for_output("still-42", 10s)) << n.diag(live->result());
+  EXPECT_TRUE(say(*live, "still-here", 10s)) << n.diag(live->result());
   // …a new login is refused, saying why.
   RunResult refused = run_as(later, later.ssh(later.user(n.login(), "web1"), {"echo never-here"}));
   EXPECT_NE(refused.exit(), 0) << n.diag(refused);
@@ -447,8 +457,7 @@ TEST(MultiNode, BehindHaproxyOperatorsLandOnBothNodesAndANodeKilledSendsThemToTh
       60s))
       << shown.dump() << "\n" << n.b.log();
   // The session on node B went on throughout.
-  live_on_b.type("\003echo still-$((6*7))\n");
-  EXPECT_TRUE(live_on_b.wait_for_output("still-42", 10s)) << n.diag(live_on_b.result());
+  EXPECT_TRUE(say(live_on_b, "still-here", 10s)) << n.diag(live_on_b.result());
   RunResult v = n.b.ctl({"audit", "verify"});
   EXPECT_EQ(v.exit(), 0) << v.describe();
 }
