@@ -393,11 +393,17 @@ bool ChannelBridge::gate_answers() {
   return true;
 }
 
-bool ChannelBridge::holding() const {
-  if (state_ != State::Running) return false;
-  auto held = [](const Pending& p, ssh_channel to) { return !p.bytes.empty() && ssh_channel_window_size(to) > 0; };
-  return held(to_server_, upstream_.get()) || held(to_operator_out_, client_.get()) ||
-         held(to_operator_err_, client_.get());
+std::optional<std::chrono::steady_clock::time_point> ChannelBridge::hold_deadline() const {
+  if (state_ != State::Running) return std::nullopt;
+  std::optional<std::chrono::steady_clock::time_point> first;
+  auto held = [&first](const Pending& p, ssh_channel to) {
+    if (p.bytes.empty() || ssh_channel_window_size(to) == 0) return;
+    if (!first || p.since + kHoldAtMost < *first) first = p.since + kHoldAtMost;
+  };
+  held(to_server_, upstream_.get());
+  held(to_operator_out_, client_.get());
+  held(to_operator_err_, client_.get());
+  return first;
 }
 
 bool ChannelBridge::release(bool quiet) {

@@ -102,12 +102,16 @@ class ChannelBridge {
     return state_ == State::Running && drained_ && own_arrivals_ == drained_since_;
   }
   // release forwards the tails pump() held back waiting for a full packet: all of them once the
-  // network is quiet, else those held for kHoldAtMost (another channel's traffic on the same
-  // connection keeps the network busy). Returns true if any byte moved. holding: there is such a
-  // tail and its receiver's window would take some of it.
+  // network is quiet (nothing came while the session process waited for the hold to end), else
+  // those held for kHoldAtMost (another channel's traffic on the same connection keeps the network
+  // busy). Returns true if any byte moved. hold_deadline: when the oldest such tail, one its
+  // receiver's window would take some of, must go out at the latest; none if there is no such tail.
+  // The session process waits for the network until then (not a poll that returns at once: the
+  // next packet of a bulk upload is usually a few microseconds away, and a tail released in that
+  // moment went out as a packet of its own, one per packet received, with a pass of the loop each).
   static constexpr std::chrono::milliseconds kHoldAtMost{2};
   bool release(bool quiet);
-  bool holding() const;
+  std::optional<std::chrono::steady_clock::time_point> hold_deadline() const;
   // ready: bytes are buffered on one side and the other side's window would take them now.
   // Checking a channel with an empty buffer makes libssh read pending packets of every session in
   // the event, which can fill another bridge's buffer after its own check: the session process

@@ -237,10 +237,20 @@ int NetSession::run() {
   ssh_event_add_session(event_.get(), client_);
   auto last_check = std::chrono::steady_clock::now();
   bool progress = false;
-  bool holding = false;  // a bridge holds back a tail shorter than a packet (ChannelBridge::release)
+  // The earliest time a tail held back for a full packet must go out (ChannelBridge::release);
+  // max() when none is held.
+  Steady::time_point hold_until = Steady::time_point::max();
   while (ssh_is_connected(client_)) {
-    // While a recording is being sealed, wake often enough to close its row soon after.
-    int rc = ssh_event_dopoll(event_.get(), progress || holding ? 0 : 200);
+    // While a recording is being sealed, wake often enough to close its row soon after. While a
+    // tail is held, wait for the network until it must go out (at least 1 ms: poll counts in ms).
+    int timeout_ms = 200;
+    if (progress) {
+      timeout_ms = 0;
+    } else if (hold_until != Steady::time_point::max()) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(hold_until - Steady::now()).count();
+      timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 200));
+    }
+    int rc = ssh_event_dopoll(event_.get(), timeout_ms);
     if (rc == SSH_ERROR && !ssh_is_connected(client_)) break;
     // libssh marks a fatal protocol error (e.g. a packet over its 256 KiB limit: a megabyte exec
     // request) by the session's state alone, the socket still open: without this the loop would
@@ -257,7 +267,9 @@ int NetSession::run() {
       ssh_session_set_disconnect_message(client_, ("bastion: request refused: " + why).c_str());
       break;
     }
-    const bool quiet = rc == SSH_AGAIN;  // no socket had anything for us
+    // Quiet: no socket had anything for us while we waited. A poll that did not wait proves
+    // nothing (see ChannelBridge::hold_deadline).
+    const bool quiet = rc == SSH_AGAIN && timeout_ms > 0;
     if (!incoming_.empty()) last_activity_ = Steady::now();
     for (auto& b : incoming_) bridges_.push_back(std::move(b));
     incoming_.clear();
@@ -284,10 +296,10 @@ int NetSession::run() {
     // Tails held back for a full packet: all go out when nothing moved and the network is quiet;
     // otherwise (the rest of a packet still arriving 4 KiB per read, or another channel of the
     // connection busy) each waits at most ChannelBridge::kHoldAtMost.
-    holding = false;
+    hold_until = Steady::time_point::max();
     for (auto& b : bridges_) {
       progress |= b->release(quiet && !progress);
-      holding |= b->holding();
+      if (auto d = b->hold_deadline()) hold_until = std::min(hold_until, *d);
     }
     std::erase_if(bridges_, [](const auto& b) {
       return b->state() == ChannelBridge::State::Done && b->client_gone() && b->session_id == 0;
