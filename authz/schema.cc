@@ -429,10 +429,12 @@ constexpr std::string_view kV19[] = {
     "UPDATE access_version SET version = version + 1; END",
 };
 
-// Migration 20 is PostgreSQL's alone (authz/schema_postgres.cc: the access version's changes
+// Migrations 20 and 21 are PostgreSQL's alone (authz/schema_postgres.cc: the access version's changes
 // announced by NOTIFY, the wake-up of other nodes' live checks). SQLite has one node, whose live
-// checks read the version each time: nothing to do, only the number kept in step.
-constexpr std::array<Migration, 20> kMigrations{{
+// checks read the version each time: nothing to do, only the number kept in step. (21: on
+// PostgreSQL the version moves once per transaction; SQLite's per-row triggers cost nothing of the
+// kind, its single writer updating the row in place.)
+constexpr std::array<Migration, 21> kMigrations{{
     {1, "all tables of the product", kV1},
     {2, "session kill requests, client retention terms", kV2},
     {3, "removed servers, settings", kV3},
@@ -453,6 +455,7 @@ constexpr std::array<Migration, 20> kMigrations{{
     {18, "per-client data keys, wrapped under the master key (encrypted recordings)", kV18},
     {19, "the node of each session, and the nodes' heartbeats", kV19},
     {20, "(PostgreSQL only: changes of the access version notified)", {}},
+    {21, "(PostgreSQL only: the access version moved once per transaction)", {}},
 }};
 
 // apply re-reads the version under the write lock (BEGIN IMMEDIATE; on PostgreSQL the
@@ -478,7 +481,7 @@ Status migrate(Database& db) {
                  ", newer than this program understands (" + std::to_string(latest_schema_version()) +
                  "); upgrade bastion"};
   }
-  static_assert(kMigrations.back().version == 20, "add the new migration to authz/schema_postgres.cc too");
+  static_assert(kMigrations.back().version == 21, "add the new migration to authz/schema_postgres.cc too");
   for (const Migration& m : db.is_postgres() ? postgres_migrations() : migrations()) {
     if (m.version > current) apply(db, m);
   }

@@ -316,10 +316,34 @@ constexpr std::string_view kPgV20[] = {
          END $$)",
 };
 
-constexpr std::array<Migration, 3> kPgMigrations{{
+// Once per transaction. Every UPDATE of the one access_version row inside a transaction leaves a new
+// version of the row that the next one must walk past (none can be pruned before the commit), so a
+// transaction of n statements on grants, operators, keys or servers cost O(n²): 100 000 grants
+// added in one transaction (bench/decide_bench) ran for more than 20 minutes. What a reader needs
+// is that a committed change moved the version: the transaction moves it and announces it once, at
+// its first such statement (a transaction-local setting says it did; a savepoint rolled back undoes
+// the setting too, and the next statement moves the version again, which is harmless).
+constexpr std::string_view kPgV21[] = {
+    R"(CREATE OR REPLACE FUNCTION bastion_access_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+         DECLARE
+           moved BIGINT;
+           marker TEXT := txid_current()::text || ' ' || current_schema();
+         BEGIN
+           IF current_setting('bastion.access_moved_in', true) IS NOT DISTINCT FROM marker THEN
+             RETURN NULL;
+           END IF;
+           PERFORM set_config('bastion.access_moved_in', marker, true);
+           UPDATE access_version SET version = version + 1 RETURNING version INTO moved;
+           PERFORM pg_notify('bastion_access', moved || ' ' || current_schema());
+           RETURN NULL;
+         END $$)",
+};
+
+constexpr std::array<Migration, 4> kPgMigrations{{
     {18, "all tables of the product as of SQLite migration 18", kPgV18},
     {19, "the node of each session, and the nodes' heartbeats", kPgV19},
     {20, "changes of the access version notified (LISTEN/NOTIFY wake-up of live checks)", kPgV20},
+    {21, "the access version moved once per transaction, not once per statement", kPgV21},
 }};
 
 }  // namespace

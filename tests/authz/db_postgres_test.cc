@@ -281,6 +281,55 @@ TEST_F(DbPostgresTest, AChangeToGrantsIsNotifiedToAListenerWhichListensAgainAfte
   EXPECT_EQ(listener->take_changes(), Database::Changes::Some);
 }
 
+// Migration 21: a transaction of many changes moves the access version once and announces it once
+// (per statement, each update walked past every version of the row the transaction had left, so a
+// bulk change was quadratic); the next transaction moves it again, and so does a change made after a
+// rolled-back savepoint of the same transaction.
+TEST_F(DbPostgresTest, ATransactionOfManyChangesMovesTheAccessVersionOnce) {
+  db_->exec("INSERT INTO clients(name) VALUES ('acme')");
+  db_->exec("INSERT INTO operators(name, role, totp_secret, created_at) VALUES ('alice', 'operator', 's', 0)");
+  db_->exec("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) "
+            "VALUES ('web1', 'h', 22, 'acme', 'dedicated', 'k', 0)");
+  auto grant = [&] {
+    return db_->prepare("INSERT INTO grants(operator_id, server_id, login, ops, not_before, not_after, reason, "
+                        "granted_by, created_at) SELECT o.id, s.id, 'root', 'shell', 0, 10, 'r', 'boss', 0 "
+                        "FROM operators o, servers s RETURNING id")
+        .returned_id();
+  };
+  auto listener = open();
+  ASSERT_TRUE(listener);
+  ASSERT_TRUE(listener->listen_for_changes());
+  EXPECT_EQ(listener->take_changes(), Database::Changes::Some);  // what came before was not heard
+  const auto before = scalar(*db_, "SELECT version FROM access_version");
+  {
+    Database::Transaction tx(*db_);
+    for (int i = 0; i < 500; ++i) {
+      const auto id = grant();
+      if (i % 2 == 0) db_->prepare("UPDATE grants SET revoked_at = 5 WHERE id = ?").bind(1, id).step();
+    }
+    tx.commit();
+  }
+  EXPECT_EQ(scalar(*db_, "SELECT count(*) FROM grants"), 500);
+  EXPECT_EQ(scalar(*db_, "SELECT version FROM access_version"), before + 1);
+  ASSERT_TRUE(readable(listener->change_fd(), std::chrono::seconds(10))) << "no notice of the transaction";
+  listener->read_changes();
+  EXPECT_EQ(listener->take_changes(), Database::Changes::Some);
+
+  grant();  // a transaction of its own
+  EXPECT_EQ(scalar(*db_, "SELECT version FROM access_version"), before + 2);
+  {
+    Database::Transaction tx(*db_);
+    db_->exec("SAVEPOINT first_try");
+    grant();
+    db_->exec("ROLLBACK TO SAVEPOINT first_try");
+    grant();
+    grant();
+    tx.commit();
+  }
+  EXPECT_EQ(scalar(*db_, "SELECT version FROM access_version"), before + 3);
+  EXPECT_EQ(scalar(*db_, "SELECT count(*) FROM grants"), 503);
+}
+
 TEST_F(DbPostgresTest, AnUnreachableServerIsRefusedWithAClearReason) {
   const std::string nowhere = test_database_.scratch_dir();  // no server listens here
   auto db = Database::open("postgresql:///bastion?host=" + nowhere + "&user=postgres", false);
