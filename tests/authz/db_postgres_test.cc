@@ -217,6 +217,21 @@ TEST_F(DbPostgresTest, ALostConnectionFailsOneStatementAsBusyAndIsThenReopened) 
   EXPECT_EQ(scalar(*db_, "SELECT count(*) FROM clients"), 1);
 }
 
+// grant_maker: one client, operator and server in db, and a function that adds a grant of that
+// operator on that server and returns its id.
+std::function<std::int64_t()> grant_maker(Database& db) {
+  db.exec("INSERT INTO clients(name) VALUES ('acme')");
+  db.exec("INSERT INTO operators(name, role, totp_secret, created_at) VALUES ('alice', 'operator', 's', 0)");
+  db.exec("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) "
+          "VALUES ('web1', 'h', 22, 'acme', 'dedicated', 'k', 0)");
+  return [&db] {
+    return db.prepare("INSERT INTO grants(operator_id, server_id, login, ops, not_before, not_after, reason, "
+                      "granted_by, created_at) SELECT o.id, s.id, 'root', 'shell', 0, 10, 'r', 'boss', 0 "
+                      "FROM operators o, servers s RETURNING id")
+        .returned_id();
+  };
+}
+
 // readable: whether fd has something to read within `wait` (a notice on its way).
 bool readable(int fd, std::chrono::milliseconds wait) {
   pollfd p{fd, POLLIN, 0};
@@ -228,16 +243,7 @@ bool readable(int fd, std::chrono::milliseconds wait) {
 // connects again at its next statement, says a notice may have been missed (Some), and hears the
 // next change again.
 TEST_F(DbPostgresTest, AChangeToGrantsIsNotifiedToAListenerWhichListensAgainAfterItsConnectionWasLost) {
-  db_->exec("INSERT INTO clients(name) VALUES ('acme')");
-  db_->exec("INSERT INTO operators(name, role, totp_secret, created_at) VALUES ('alice', 'operator', 's', 0)");
-  db_->exec("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) "
-            "VALUES ('web1', 'h', 22, 'acme', 'dedicated', 'k', 0)");
-  auto grant = [&] {
-    return db_->prepare("INSERT INTO grants(operator_id, server_id, login, ops, not_before, not_after, reason, "
-                        "granted_by, created_at) SELECT o.id, s.id, 'root', 'shell', 0, 10, 'r', 'boss', 0 "
-                        "FROM operators o, servers s RETURNING id")
-        .returned_id();
-  };
+  auto grant = grant_maker(*db_);
   const auto first = grant(), second = grant();
   auto revoke = [&](std::int64_t id) {
     db_->prepare("UPDATE grants SET revoked_at = 5 WHERE id = ?").bind(1, id).step();
@@ -286,16 +292,7 @@ TEST_F(DbPostgresTest, AChangeToGrantsIsNotifiedToAListenerWhichListensAgainAfte
 // bulk change was quadratic); the next transaction moves it again, and so does a change made after a
 // rolled-back savepoint of the same transaction.
 TEST_F(DbPostgresTest, ATransactionOfManyChangesMovesTheAccessVersionOnce) {
-  db_->exec("INSERT INTO clients(name) VALUES ('acme')");
-  db_->exec("INSERT INTO operators(name, role, totp_secret, created_at) VALUES ('alice', 'operator', 's', 0)");
-  db_->exec("INSERT INTO servers(name, host, port, client, kind, host_key, created_at) "
-            "VALUES ('web1', 'h', 22, 'acme', 'dedicated', 'k', 0)");
-  auto grant = [&] {
-    return db_->prepare("INSERT INTO grants(operator_id, server_id, login, ops, not_before, not_after, reason, "
-                        "granted_by, created_at) SELECT o.id, s.id, 'root', 'shell', 0, 10, 'r', 'boss', 0 "
-                        "FROM operators o, servers s RETURNING id")
-        .returned_id();
-  };
+  auto grant = grant_maker(*db_);
   auto listener = open();
   ASSERT_TRUE(listener);
   ASSERT_TRUE(listener->listen_for_changes());
