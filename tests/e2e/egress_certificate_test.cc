@@ -177,8 +177,6 @@ std::vector<std::string> key_needles(const Bastion& bastion) {
   return needles;
 }
 
-// In both modes, the process that runs libssh has neither the egress key nor the CA key open or
-// mapped; in key mode the monitor signs each login (egress.signature) for the granted login only.
 // The scan the test below relies on: a process is found to hold bytes it holds (a child, which has
 // the parent's memory as it was at the fork), and not bytes made after it was forked.
 TEST(EgressCertificate, TheMemoryScanFindsWhatAProcessHoldsAndOnlyThat) {
@@ -212,6 +210,8 @@ TEST(EgressCertificate, TheMemoryScanFindsWhatAProcessHoldsAndOnlyThat) {
   EXPECT_FALSE(*not_held);
 }
 
+// In both modes, the process that runs libssh has neither the egress key nor the CA key open or
+// mapped; in key mode the monitor signs each login (egress.signature) for the granted login only.
 TEST(EgressCertificate, KeyModeStillWorksAndNoNetworkProcessHoldsAKey) {
   TestEnv env;
   OperatorIdentity cert_op = env.new_operator("alice");
