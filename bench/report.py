@@ -193,6 +193,10 @@ def main():
 
     # CPU of the middle hop (issue 21): seconds per GiB, and µs per keystroke echoed
     cpu_rows = []
+    # The floor (issue 21): the jump host's figure plus what a recording bastion cannot avoid, each
+    # part measured in this run by `sshbench.py floor`.
+    floor_rows = []
+    fl = load(os.path.join(res, "floor.json"))
     upath = os.path.join(res, "cpu.txt")
     if os.path.exists(upath):
         per_gib = {}  # (direction, cipher, leg) -> [(total, during)]
@@ -218,27 +222,17 @@ def main():
                 cpu_rows.append((label, span(j), span(b) + during, ratio(mb, mj)))
                 out["rows"].append({"measurement": label, "jump": mj, "bastion": mb, "bastion_over_jump": ratio(mb, mj),
                                     "bastion_during": statistics.median(x for _, x in b) if b else None})
-    # The floor (issue 21): the jump host's figure plus what a recording bastion cannot avoid, each
-    # part measured in this run by `sshbench.py floor`.
-    floor_rows = []
-    fl = load(os.path.join(res, "floor.json"))
-    if fl and os.path.exists(upath):
-        out["floor_parts_s_per_gib"] = fl
-        extra_common = fl["aes256gcm"] + fl["page_cache_write"] + fl["fsync"] + fl["read_back"] + fl["sha256"]
-        for c in ("aes", "chacha"):
-            second_pass = fl["aes256gcm"] if c == "aes" else fl["chacha20poly1305"]
-            for d in ("download", "upload"):
-                j, b = per_gib.get((d, c, "jump")), per_gib.get((d, c, "bastion"))
-                if not j or not b:
-                    continue
-                mj = statistics.median(t for t, _ in j)
-                mb = statistics.median(t for t, _ in b)
-                floor = mj + second_pass + extra_common
-                label = f"{d}, {CIPHER_NAMES[c]}"
-                floor_rows.append((label, mj, floor, mb))
-                out["rows"].append({"measurement": f"CPU s per GiB floor of a recording bastion, {label}", "jump": mj,
-                                    "floor": floor, "bastion": mb, "floor_over_jump": ratio(floor, mj),
-                                    "bastion_over_floor": ratio(mb, floor)})
+                if fl and j and b:
+                    second_pass = fl["aes256gcm"] if c == "aes" else fl["chacha20poly1305"]
+                    floor = mj + second_pass + fl["aes256gcm"] + fl["page_cache_write"] + fl["fsync"] + \
+                        fl["read_back"] + fl["sha256"]
+                    what = f"{d}, {CIPHER_NAMES[c]}"
+                    floor_rows.append((what, mj, floor, mb))
+                    out["rows"].append({"measurement": f"CPU s per GiB floor of a recording bastion, {what}",
+                                        "jump": mj, "floor": floor, "bastion": mb, "floor_over_jump": ratio(floor, mj),
+                                        "bastion_over_floor": ratio(mb, floor)})
+        if fl:
+            out["floor_parts_s_per_gib"] = fl
     for c in ("aes", "chacha"):
         k = {leg: load(os.path.join(res, f"keys-{leg}-{c}.json")) for leg in ("jump", "bastion")}
         if not any(k.values()):
