@@ -242,7 +242,8 @@ int NetSession::run() {
   Steady::time_point hold_until = Steady::time_point::max();
   while (ssh_is_connected(client_)) {
     // While a recording is being sealed, wake often enough to close its row soon after. While a
-    // tail is held, wait for the network until it must go out (at least 1 ms: poll counts in ms).
+    // tail is held, wait for the network until it must go out (rounded up to whole ms: poll counts
+    // in ms; 0 once the deadline has passed, and release() then sends it).
     int timeout_ms = 200;
     if (progress) {
       timeout_ms = 0;
