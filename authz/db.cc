@@ -94,6 +94,11 @@ void Database::exec(std::string_view sql) { backend_->exec(sql); }
 int Database::changes() const { return backend_->changes(); }
 int Database::schema_version() { return backend_->schema_version(); }
 void Database::set_busy_timeout(std::chrono::milliseconds wait) { backend_->set_busy_timeout(wait); }
+void Database::keep_cache_small() {
+  // A soft cap: SQLite exceeds it while a statement pins more pages, and spills a large
+  // transaction's dirty pages to the WAL early rather than failing it.
+  if (!is_postgres()) exec("PRAGMA cache_size = -" + std::to_string(kSmallCacheKiB));
+}
 bool Database::listen_for_changes() { return backend_->listen_for_changes(); }
 int Database::change_fd() const { return backend_->change_fd(); }
 void Database::read_changes() { backend_->read_changes(); }

@@ -113,6 +113,13 @@ class Database {
   // fails with "database is locked" (open sets kBusyTimeout). Whoever must not stall for that long
   // (a retry from a loop that also moves session bytes) sets a shorter one for its attempt.
   void set_busy_timeout(std::chrono::milliseconds wait);
+  // keep_cache_small caps SQLite's page cache of this connection at kSmallCacheKiB (the default
+  // is 2 000 KiB; nothing on PostgreSQL, whose cache is the server's). For the connection each
+  // monitor holds for its operator's whole stay: its cache is heap that counts per connection, and
+  // in WAL mode any other connection's commit (every other monitor writes events) empties it at
+  // the next read anyway, so a large one buys little but resident memory. Throws DbError.
+  static constexpr int kSmallCacheKiB = 64;
+  void keep_cache_small();
   // path is the location open was given (a file path, or a URL for PostgreSQL).
   const std::string& path() const { return path_; }
   // is_postgres: whether the engine behind is PostgreSQL (the few statements whose SQL cannot be

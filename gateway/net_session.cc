@@ -468,6 +468,11 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
     wait_network();
     return 1;
   }
+  try {
+    (*db)->keep_cache_small();
+  } catch (const db::DbError& e) {  // only memory is at stake: go on with SQLite's default cache
+    spdlog::warn("{}: the database cache keeps its default size: {}", peer.to_string(), e.what());
+  }
   auto store = authz::open_sqlite_store(*db);
   auto sessions = audit::open_sqlite_session_store(*db);
   auto events = audit::open_event_log(*db, settings.sinks);
