@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include "audit/data_keys.h"
@@ -267,6 +268,14 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ bastiond[%P] %l: %v", spdlog::pattern_time_type::utc);
   umask(077);
   ssh_init();
+  // OpenSSL's random generators are set up here, once, rather than in every connection's two
+  // processes (~60 KiB of heap each, in memory that counts per connection). Each child still draws
+  // fresh bytes: OpenSSL 3 reseeds a generator that finds itself in a new process (its fork id,
+  // the pid, has changed) before it generates; tests/gateway/fork_random_test.cc checks it.
+  if (unsigned char warm[1]; RAND_bytes(warm, 1) != 1) {
+    std::cerr << "bastiond: OpenSSL's random generator cannot be seeded\n";
+    return 1;
+  }
 
   auto addr = parse_listen(cfg.listen);
   if (!addr) return usage_error(addr.error().message);
