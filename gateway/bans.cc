@@ -55,9 +55,20 @@ std::vector<authz::Ban> record_expiries(const db::DatabasePtr& db, const audit::
   return expired;
 }
 
+DatabaseBanGuard DatabaseBanGuard::on(db::DatabasePtr db) const {
+  DatabaseBanGuard bound(*this);
+  bound.bound_ = std::move(db);
+  return bound;
+}
+
+Result<db::DatabasePtr> DatabaseBanGuard::database() const {
+  if (bound_) return bound_;
+  return db::Database::open(db_path_, false);
+}
+
 std::optional<std::string> DatabaseBanGuard::refusal(std::string_view source, std::string_view account) {
   try {
-    auto db = db::Database::open(db_path_, false);
+    auto db = database();
     if (!db) return "the bastion database is unavailable (" + db.error().message + "); nobody can log in until it is repaired";
     const Seconds now = clock_.now();
     // An expiry that cannot be recorded now is recorded by a later call; it never holds a login up.
@@ -76,7 +87,7 @@ std::optional<std::string> DatabaseBanGuard::refusal(std::string_view source, st
 
 std::optional<authz::Ban> DatabaseBanGuard::source_ban(std::string_view source) {
   try {
-    auto db = db::Database::open(db_path_, false);
+    auto db = database();
     if (!db) return std::nullopt;
     return authz::SqliteBanStore(*db).active_ban(authz::BanKind::Source, authz::source_subject(source), clock_.now());
   } catch (const db::DbError&) {
@@ -86,7 +97,7 @@ std::optional<authz::Ban> DatabaseBanGuard::source_ban(std::string_view source) 
 
 void DatabaseBanGuard::failed(std::string_view source, std::string_view account) {
   try {
-    auto db = db::Database::open(db_path_, false);
+    auto db = database();
     if (!db) throw db::DbError(db.error().message);
     for (const auto& b : note_failure_recorded(*db, sinks_, policy_, source, account, clock_.now()))
       spdlog::warn("{} {} banned until {} (level {}): {}", authz::to_string(b.kind), b.subject,

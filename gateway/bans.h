@@ -1,7 +1,8 @@
 #pragma once
 // Brute-force protection in the daemon: the AuthGuard that session processes consult and feed,
-// and the listener's cache of banned sources. Both open the database for each use and close it
-// again, so no SQLite connection is ever inherited across fork().
+// and the listener's cache of banned sources. The daemon's guard and the cache open the database
+// for each use and close it again, so no SQLite connection is ever inherited across fork(); a
+// connection's monitor uses a copy bound to the connection it already holds (DatabaseBanGuard::on).
 #include <chrono>
 #include <optional>
 #include <string>
@@ -30,9 +31,17 @@ class DatabaseBanGuard final : public AuthGuard {
   // source_ban: the ban of `source` in force now, if any; nothing also when the database cannot
   // be read (authentication then refuses anyway, with that reason).
   std::optional<authz::Ban> source_ban(std::string_view source);
+  // on: the same guard, working on `db` (an open connection of this process) instead of opening
+  // one for each call. A connection's monitor holds its own connection already: a second one per
+  // check would parse the whole schema again, in memory that every connection then keeps.
+  DatabaseBanGuard on(db::DatabasePtr db) const;
 
  private:
+  // database: the bound connection, or a new one (nullopt-like Error when it cannot be opened).
+  Result<db::DatabasePtr> database() const;
+
   std::string db_path_;
+  db::DatabasePtr bound_;
   audit::EventSinks sinks_;
   authz::BanPolicy policy_;
   const Clock& clock_;

@@ -27,6 +27,7 @@
 #include "audit/sqlite_session_store.h"
 #include "authz/db.h"
 #include "authz/sqlite_store.h"
+#include "gateway/bans.h"
 #include "gateway/channel_bridge.h"
 #include "gateway/monitor.h"
 #include "gateway/read_ahead.h"
@@ -488,7 +489,11 @@ int run_monitor(audit::UniqueFd sock, pid_t network, const Peer& peer, const Dae
   ms.connect_timeout_seconds = settings.upstream.connect_timeout_seconds;
   ms.max_sessions_per_operator = settings.max_sessions_per_operator;
   ms.max_auth_failures = settings.auth.max_attempts;
-  ms.guard = settings.auth.guard;
+  // The daemon's ban guard opens a connection per check; this process has one already (bans.h).
+  std::optional<DatabaseBanGuard> guard;
+  if (const auto* daemon_guard = dynamic_cast<const DatabaseBanGuard*>(settings.auth.guard))
+    guard.emplace(daemon_guard->on(*db));
+  ms.guard = guard ? &*guard : settings.auth.guard;
   ms.peer_address = peer.address;
   ms.on_authenticated = settings.auth.on_authenticated;
   ms.sinks = settings.sinks;

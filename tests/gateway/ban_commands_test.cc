@@ -110,6 +110,30 @@ TEST_F(BanCommands, GuardRefusesALockedAccountUntilTheLockEnds) {
   EXPECT_FALSE(guard.refusal("198.51.100.1", "alice"));
 }
 
+// A monitor's copy of the guard works on the connection it is given and opens no other: here the
+// daemon's guard names a file that does not exist, so only the bound connection can answer.
+TEST_F(BanCommands, AGuardBoundToAConnectionUsesItForEveryCheck) {
+  const DatabaseBanGuard daemon_guard(dir_ + "/no-such.db", {}, authz::BanPolicy{}, clock_);
+  DatabaseBanGuard unbound = daemon_guard;
+  auto unreadable = unbound.refusal("198.51.100.1", "alice");
+  ASSERT_TRUE(unreadable);
+  EXPECT_THAT(*unreadable, HasSubstr("does not exist"));
+
+  DatabaseBanGuard guard = daemon_guard.on(db_);
+  EXPECT_FALSE(guard.refusal("198.51.100.1", "alice"));
+  for (int i = 0; i < 10; ++i) {
+    guard.failed("", "alice");
+    clock_.advance(std::chrono::seconds(1));
+  }
+  auto why = guard.refusal("198.51.100.1", "alice");
+  ASSERT_TRUE(why);
+  EXPECT_THAT(*why, HasSubstr("account alice is locked until"));
+  EXPECT_EQ(events_of("ban.account").size(), 1u);
+  fail(5, "203.0.113.9", "");
+  EXPECT_TRUE(guard.source_ban("203.0.113.9"));
+  EXPECT_FALSE(unbound.source_ban("203.0.113.9"));  // unreadable: nothing (authentication refuses anyway)
+}
+
 TEST_F(BanCommands, SourceBanCacheSeesBansAndLifts) {
   SourceBanCache cache(db_->path(), clock_);
   EXPECT_FALSE(cache.banned("203.0.113.7"));
