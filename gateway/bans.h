@@ -37,7 +37,7 @@ class DatabaseBanGuard final : public AuthGuard {
   DatabaseBanGuard on(db::DatabasePtr db) const;
 
  private:
-  // database: the bound connection, or a new one (nullopt-like Error when it cannot be opened).
+  // database: the bound connection, or a newly opened one (an Error when it cannot be opened).
   Result<db::DatabasePtr> database() const;
 
   std::string db_path_;

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
@@ -273,7 +274,9 @@ int main(int argc, char** argv) {
   // fresh bytes: OpenSSL 3 reseeds a generator that finds itself in a new process (its fork id,
   // the pid, has changed) before it generates; tests/gateway/fork_random_test.cc checks it.
   if (unsigned char warm[1]; RAND_bytes(warm, 1) != 1) {
-    std::cerr << "bastiond: OpenSSL's random generator cannot be seeded\n";
+    const char* why = ERR_reason_error_string(ERR_get_error());
+    std::cerr << "bastiond: OpenSSL's random generator cannot be seeded (" << (why ? why : "no reason given")
+              << "); check that the kernel's random source (getrandom, /dev/urandom) is available\n";
     return 1;
   }
 
